@@ -1,0 +1,28 @@
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "core/version.h"
+#include "io/dicom_read.h"
+#include "run_guard.h"
+
+namespace scintigen::cli {
+
+int cmd_version(int argc, char** argv) {
+  CLI::App app("Print the versions of scintigen and the libraries it was built with", "scintigen version");
+  bool json = false;
+  app.add_flag("--json", json, "machine-readable output");
+  if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
+  nlohmann::json v = core_versions();
+  v.update(io_versions());
+  if (json) {
+    std::printf("%s\n", v.dump(2).c_str());
+  } else {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      std::printf("%-14s %s\n", it.key().c_str(), it.value().is_string() ? it.value().get<std::string>().c_str() : it.value().dump().c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace scintigen::cli

@@ -1,0 +1,20 @@
+// scintigen: generative AI for whole-body bone scintigraphy. A thin main: the subcommand
+// table below; every subcommand is a file of its own.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "run_guard.h"
+
+int main(int argc, char** argv) {
+  using namespace scintigen::cli;
+  static const std::vector<Command> kCommands = {
+      {"ingest", "read DICOM whole-body bone scans into a de-identified dataset", cmd_ingest},
+      {"dataset", "inspect, verify, split, merge and export datasets", cmd_dataset},
+      {"demo", "the main job on the built-in default data, with pictures to look at", cmd_demo},
+      {"version", "print the versions of scintigen and its libraries", cmd_version},
+  };
+  return run_guarded([&] {
+    return dispatch("scintigen", "generative AI for whole-body bone scintigraphy", kCommands, argc, argv);
+  });
+}
