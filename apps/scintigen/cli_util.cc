@@ -1,0 +1,20 @@
+#include "cli_util.h"
+
+#include <cstdlib>
+
+namespace scintigen::cli {
+
+std::pair<int, int> parse_size(const std::string& text, const std::string& flag) {
+  const auto x = text.find_first_of("xX");
+  char* e1 = nullptr;
+  char* e2 = nullptr;
+  if (x != std::string::npos) {
+    const std::string a = text.substr(0, x), b = text.substr(x + 1);
+    long w = std::strtol(a.c_str(), &e1, 10), h = std::strtol(b.c_str(), &e2, 10);
+    if (!a.empty() && !b.empty() && *e1 == '\0' && *e2 == '\0' && w > 0 && h > 0 && w <= 8192 && h <= 8192)
+      return {static_cast<int>(w), static_cast<int>(h)};
+  }
+  throw ConfigError(flag, "invalid size '" + text + "'", "give WIDTHxHEIGHT with 1..8192 each, e.g. 256x1024");
+}
+
+}  // namespace scintigen::cli

@@ -1,0 +1,284 @@
+#include "pipeline/dataset_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "core/progress.h"
+#include "core/version.h"
+#include "data/dataset.h"
+#include "io/dicom_write.h"
+#include "io/png.h"
+
+namespace fs = std::filesystem;
+
+namespace scintigen {
+
+nlohmann::json summarize_dataset(const Dataset& ds) {
+  nlohmann::json s;
+  const auto& info = ds.info();
+  s["path"] = ds.dir();
+  for (const char* k : {"format", "schema_version", "dataset_uid", "created"})
+    if (info.contains(k)) s[k] = info[k];
+  const auto records = ds.records();
+  s["scans"] = records.size();
+  std::map<std::string, size_t> origin, split, views, grid, dtype;
+  std::map<std::string, std::map<std::string, size_t>> labels;
+  std::set<std::string> subjects;
+  for (const auto& r : records) {
+    origin[to_string(r.origin)]++;
+    split[r.split.empty() ? "(none)" : r.split]++;
+    views[to_string(r.views)]++;
+    grid[fmt::format("{}x{}", r.width, r.height)]++;
+    dtype[r.dtype == PixelDtype::kUint16 ? "uint16" : "float32"]++;
+    for (const char* f : {"metastasis", "cardiac_grade", "tracer", "sex", "site"}) {
+      const std::string v = label_value(r.labels, f);
+      labels[f][v.empty() ? "(unknown)" : v]++;
+    }
+    if (r.meta.contains("subject")) subjects.insert(r.meta["subject"].get<std::string>());
+  }
+  s["origin"] = origin;
+  s["split"] = split;
+  s["views"] = views;
+  s["grid_WxH"] = grid;
+  s["dtype"] = dtype;
+  s["labels"] = labels;
+  if (!subjects.empty()) s["subjects"] = subjects.size();
+  if (info.contains("config")) s["config"] = info["config"];
+  return s;
+}
+
+void SplitConfig::validate() const {
+  if (fractions.empty()) throw ConfigError("--fractions", "no splits given", "e.g. train=0.8,val=0.1,test=0.1");
+  double total = 0;
+  std::set<std::string> names;
+  for (const auto& [n, f] : fractions) {
+    if (n.empty() || !names.insert(n).second) throw ConfigError("--fractions", "empty or repeated split name '" + n + "'");
+    if (!(f >= 0 && f <= 1)) throw ConfigError("--fractions", fmt::format("fraction of '{}' is {}", n, f), "each in 0..1");
+    total += f;
+  }
+  if (std::fabs(total - 1) > 1e-6) throw ConfigError("--fractions", fmt::format("fractions sum to {}, not 1", total));
+  for (const auto& s : stratify)
+    if (!is_label_field(s)) throw ConfigError("--stratify", "unknown label '" + s + "'", "use label fields such as metastasis, cardiac_grade, site");
+}
+
+nlohmann::json SplitConfig::to_json() const {
+  nlohmann::json f = nlohmann::json::object();
+  for (const auto& [n, x] : fractions) f[n] = x;
+  return {{"fractions", f}, {"stratify", stratify}, {"seed", seed}, {"by_subject", by_subject}};
+}
+
+std::vector<std::pair<std::string, double>> parse_fractions(const std::string& text, const std::string& flag) {
+  std::vector<std::pair<std::string, double>> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string item = text.substr(pos, comma - pos);
+    const size_t eq = item.find('=');
+    char* end = nullptr;
+    const double f = eq == std::string::npos ? NAN : std::strtod(item.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || eq == 0 || !end || *end != '\0' || !std::isfinite(f))
+      throw ConfigError(flag, "cannot read '" + item + "'", "give name=fraction pairs, e.g. train=0.8,val=0.1,test=0.1");
+    out.emplace_back(item.substr(0, eq), f);
+    pos = comma + 1;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, size_t>> split_dataset(const std::string& dir, const SplitConfig& cfg) {
+  cfg.validate();
+  Dataset ds = Dataset::open(dir, true);
+  const auto records = ds.records();
+  // Units: a subject's scans stay together.
+  std::map<std::string, std::vector<size_t>> units;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    std::string unit = "scan:" + r.id;
+    if (cfg.by_subject && r.meta.contains("subject") && r.meta["subject"].is_string())
+      unit = "subject:" + r.meta["subject"].get<std::string>();
+    units[unit].push_back(i);
+  }
+  std::map<std::string, std::vector<std::string>> strata;  // stratum -> unit names (sorted)
+  for (const auto& [unit, idx] : units) {
+    std::string key;
+    for (const auto& f : cfg.stratify) key += label_value(records[idx[0]].labels, f) + "|";
+    strata[key].push_back(unit);
+  }
+  std::mt19937_64 rng(cfg.seed);
+  std::vector<std::pair<std::string, std::string>> assignment;
+  std::map<std::string, size_t> counts;
+  for (auto& [key, list] : strata) {
+    std::shuffle(list.begin(), list.end(), rng);
+    // Largest-remainder quotas of this stratum's units.
+    const size_t n = list.size();
+    std::vector<size_t> quota(cfg.fractions.size());
+    std::vector<std::pair<double, size_t>> rem;
+    size_t given = 0;
+    for (size_t k = 0; k < cfg.fractions.size(); ++k) {
+      const double exact = cfg.fractions[k].second * n;
+      quota[k] = static_cast<size_t>(std::floor(exact));
+      given += quota[k];
+      rem.emplace_back(exact - quota[k], k);
+    }
+    std::stable_sort(rem.begin(), rem.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (size_t j = 0; given < n; ++j, ++given) quota[rem[j % rem.size()].second]++;
+    size_t u = 0;
+    for (size_t k = 0; k < quota.size(); ++k)
+      for (size_t q = 0; q < quota[k]; ++q, ++u)
+        for (size_t i : units[list[u]]) {
+          assignment.emplace_back(records[i].id, cfg.fractions[k].first);
+          counts[cfg.fractions[k].first]++;
+        }
+  }
+  ds.set_splits(assignment);
+  nlohmann::json ev = cfg.to_json();
+  ds.log_event("dataset split", ev);
+  std::vector<std::pair<std::string, size_t>> out;
+  for (const auto& [n, f] : cfg.fractions) out.emplace_back(n, counts[n]);
+  return out;
+}
+
+size_t merge_datasets(const std::vector<std::string>& inputs, const std::string& out, const MergeConfig& cfg) {
+  if (inputs.size() < 2) throw ConfigError("dataset merge", "give at least two datasets to merge");
+  std::vector<Dataset> sources;
+  std::set<std::string> ids;
+  bool collide = false;
+  size_t total = 0;
+  nlohmann::json uids = nlohmann::json::array();
+  for (const auto& in : inputs) {
+    sources.push_back(Dataset::open(in));
+    for (const auto& r : sources.back().records()) collide |= !ids.insert(r.id).second, ++total;
+    uids.push_back(sources.back().info().value("dataset_uid", ""));
+  }
+  const bool prefix = cfg.prefix_ids || collide;
+  nlohmann::json config = {{"command", "dataset merge"}, {"inputs", uids}, {"prefix_ids", prefix}};
+  Dataset dst = Dataset::create(out, config);
+  Progress progress("merge", total, cfg.quiet);
+  size_t n = 0;
+  for (size_t k = 0; k < sources.size(); ++k) {
+    const std::string uid = uids[k].get<std::string>();
+    for (const auto& r : sources[k].records()) {
+      Scan s = sources[k].load(r);
+      if (prefix) s.id = fmt::format("d{}_{}", k, s.id);
+      s.meta["merged_from"] = uid;
+      dst.add(s);
+      if (++n % 64 == 0) dst.commit();
+      progress.advance();
+    }
+  }
+  dst.commit();
+  return n;
+}
+
+ExportFormat export_format_from_string(const std::string& s) {
+  if (s == "dicom") return ExportFormat::kDicom;
+  if (s == "png16") return ExportFormat::kPng16;
+  if (s == "preview") return ExportFormat::kPreview;
+  if (s == "sheet" || s == "contact-sheet") return ExportFormat::kContactSheet;
+  throw ConfigError("--format", "unknown format '" + s + "'", "allowed: dicom, png16, preview, sheet");
+}
+
+nlohmann::json ExportConfig::to_json() const {
+  static const char* kNames[] = {"dicom", "png16", "preview", "sheet"};
+  return {{"command", "dataset export"}, {"format", kNames[static_cast<int>(format)]}, {"two_instances", two_instances},
+          {"ids", ids}, {"split", split}, {"limit", limit}, {"columns", columns}};
+}
+
+std::string caption_of(const ScanRecord& r) {
+  std::string c = r.id;
+  const Labels& l = r.labels;
+  if (l.metastasis) c += *l.metastasis ? " MET" : " NOMET";
+  if (l.cardiac_grade) c += fmt::format(" G{}", *l.cardiac_grade);
+  if (!l.tracer.empty()) c += " " + l.tracer;
+  if (!l.sex.empty()) c += " " + l.sex;
+  if (l.age) c += fmt::format(" {}Y", static_cast<int>(*l.age));
+  return c;
+}
+
+ExportResult export_dataset(const std::string& dir, const ExportConfig& cfg) {
+  Dataset ds = Dataset::open(dir);
+  std::vector<ScanRecord> chosen;
+  if (!cfg.ids.empty()) {
+    for (const auto& id : cfg.ids) {
+      auto r = ds.find(id);
+      if (!r) throw InputError(dir, "no scan with id '" + id + "'", "list ids with: scintigen dataset info --ids " + dir);
+      chosen.push_back(*r);
+    }
+  } else {
+    for (auto& r : ds.records())
+      if (cfg.split.empty() || r.split == cfg.split) chosen.push_back(std::move(r));
+  }
+  if (cfg.limit && chosen.size() > cfg.limit) chosen.resize(cfg.limit);
+  if (chosen.empty()) throw InputError(dir, "no scans to export" + (cfg.split.empty() ? std::string() : " in split '" + cfg.split + "'"));
+  std::error_code ec;
+  fs::create_directories(cfg.out, ec);
+  if (ec) throw InputError(cfg.out, "cannot create folder: " + ec.message());
+
+  ExportResult result;
+  const std::string uid_seed = ds.info().value("dataset_uid", "");
+  Progress progress("export", chosen.size(), cfg.quiet);
+  if (cfg.format == ExportFormat::kContactSheet) {
+    std::vector<Scan> scans;
+    std::vector<const Scan*> ptrs;
+    std::vector<std::string> captions;
+    scans.reserve(chosen.size());
+    for (const auto& r : chosen) {
+      scans.push_back(ds.load(r));
+      captions.push_back(caption_of(r));
+      progress.advance();
+    }
+    for (const auto& s : scans) ptrs.push_back(&s);
+    ContactSheetOptions opt;
+    opt.columns = cfg.columns;
+    const std::string path = cfg.out + "/contact_sheet.png";
+    write_contact_sheet(ptrs, captions, path, opt);
+    result.files.push_back(path);
+    result.scans = scans.size();
+  } else {
+    for (const auto& r : chosen) {
+      try {
+        Scan s = ds.load(r);
+        if (cfg.format == ExportFormat::kDicom) {
+          DicomWriteOptions opt;
+          opt.multiframe = !cfg.two_instances;
+          opt.uid_seed = uid_seed;
+          for (auto& f : write_scan_dicom(s, cfg.out + "/" + r.id + ".dcm", opt)) result.files.push_back(f);
+        } else if (cfg.format == ExportFormat::kPng16) {
+          for (View v : {kAnterior, kPosterior}) {
+            if (!s.has_view(v)) continue;
+            const std::string path = cfg.out + "/" + r.id + (v == kAnterior ? "_ant.png" : "_post.png");
+            write_png16(s, v, path);
+            result.files.push_back(path);
+          }
+        } else {
+          const std::string path = cfg.out + "/" + r.id + ".png";
+          write_preview_png(s, path);
+          result.files.push_back(path);
+        }
+        ++result.scans;
+      } catch (const Error& e) {
+        result.failures.push_back(r.id + ": " + e.describe());
+      }
+      progress.advance();
+    }
+  }
+  progress.finish();
+  nlohmann::json manifest = {{"config", cfg.to_json()},
+                             {"dataset_uid", uid_seed},
+                             {"created", utc_now_iso8601()},
+                             {"versions", core_versions()},
+                             {"scans", result.scans},
+                             {"failures", result.failures}};
+  write_file_atomic(cfg.out + "/export.json", manifest.dump(2) + "\n");
+  return result;
+}
+
+}  // namespace scintigen

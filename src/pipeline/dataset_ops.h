@@ -1,0 +1,74 @@
+// Whole-dataset operations behind `scintigen dataset ...`: summary, split, merge, export.
+//
+//   nlohmann::json s = summarize_dataset(Dataset::open("ds"));
+//   split_dataset("ds", SplitConfig{{{"train", .8}, {"val", .1}, {"test", .1}}, {"metastasis"}, 42});
+//   merge_datasets({"a", "b"}, "ab", MergeConfig{});
+//   ExportResult r = export_dataset("ds", ExportConfig{"out", ExportFormat::kDicom});
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace scintigen {
+
+class Dataset;
+struct ScanRecord;
+
+// Counts by origin, split, view set, grid, and per label value; dataset.json fields.
+nlohmann::json summarize_dataset(const Dataset& ds);
+
+struct SplitConfig {
+  std::vector<std::pair<std::string, double>> fractions = {{"train", 0.8}, {"val", 0.1}, {"test", 0.1}};
+  std::vector<std::string> stratify = {"metastasis", "cardiac_grade"};  // label fields
+  uint64_t seed = 0;
+  bool by_subject = true;  // keep scans of one (pseudonymous) subject in one split
+  void validate() const;
+  nlohmann::json to_json() const;
+};
+
+// Parses "train=0.8,val=0.1,test=0.1" (fractions must sum to 1 within 1e-6).
+std::vector<std::pair<std::string, double>> parse_fractions(const std::string& text, const std::string& flag);
+
+// Assigns every scan a split: units (subjects, or single scans) are grouped into strata by the
+// label tuple, shuffled with the seed, and cut by largest-remainder quotas in each stratum.
+// Returns the number of scans per split.
+std::vector<std::pair<std::string, size_t>> split_dataset(const std::string& dir, const SplitConfig& config);
+
+struct MergeConfig {
+  bool prefix_ids = false;  // always prefix ids with "d<k>_"; otherwise only when ids collide
+  bool quiet = false;
+};
+
+// A new dataset at `out` with every scan of `inputs`, pixels and records unchanged.
+size_t merge_datasets(const std::vector<std::string>& inputs, const std::string& out, const MergeConfig& config);
+
+enum class ExportFormat { kDicom, kPng16, kPreview, kContactSheet };
+ExportFormat export_format_from_string(const std::string& s);
+
+struct ExportConfig {
+  std::string out;
+  ExportFormat format = ExportFormat::kDicom;
+  bool two_instances = false;  // DICOM: two single-frame instances instead of one two-frame object
+  std::vector<std::string> ids;  // empty: all
+  std::string split;             // only this split
+  size_t limit = 0;              // 0: no limit
+  int columns = 8;               // contact sheet
+  bool quiet = false;
+  nlohmann::json to_json() const;
+};
+
+struct ExportResult {
+  size_t scans = 0;
+  std::vector<std::string> files;
+  std::vector<std::string> failures;  // "<id>: <reason>"
+};
+
+ExportResult export_dataset(const std::string& dir, const ExportConfig& config);
+
+// "metastasis=1 grade=2 DPD F 71y" — short caption for contact sheets.
+std::string caption_of(const ScanRecord& record);
+
+}  // namespace scintigen

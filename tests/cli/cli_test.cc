@@ -1,0 +1,284 @@
+// End-to-end tests of the `scintigen` binary: exit codes, exact error lines, the acceptance
+// runs of the foundation (ingest of the public sample, malformed inputs alone and in a batch,
+// labels CSV, privacy grep, export validated by dciodvfy and pydicom, kill -9 during ingest).
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <thread>
+
+#include "core/fs_util.h"
+#include "data/dataset.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace scintigen {
+namespace {
+
+using testing::python;
+using testing::run_command;
+using testing::shared_data;
+using testing::source_path;
+using testing::TempDir;
+
+std::string bin() { return testing::scintigen_binary(); }
+
+testing::CommandResult sg(const std::string& args) { return run_command(bin() + " " + args); }
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto& e : fs::directory_iterator(dir)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string pydicom_sha256_of(const std::string& file) {
+  // float32 little-endian of pydicom's decoded (rescaled) pixels: the pixel_sha256 definition.
+  auto r = run_command(python() + " -c \"import sys,hashlib,numpy as np,pydicom;d=pydicom.dcmread(sys.argv[1]);"
+                                  "a=d.pixel_array.astype(np.float64)*float(getattr(d,'RescaleSlope',1) or 1)+float(getattr(d,'RescaleIntercept',0) or 0);"
+                                  "print(hashlib.sha256(a.astype('<f4').tobytes()).hexdigest())\" " + file);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.output.substr(0, 64);
+}
+
+TEST(Cli, UsageHelpAndSuggestions) {
+  auto r = sg("");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("ingest"), std::string::npos);
+  EXPECT_EQ(sg("--help").exit_code, 0);
+  r = sg("ingets x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: scintigen: unknown command 'ingets' (hint: did you mean 'ingest'?)"), std::string::npos) << r.output;
+  r = sg("dataset inf x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("did you mean 'info'?"), std::string::npos) << r.output;
+  r = sg("ingest x --out y --sed 3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("did you mean '--seed'?"), std::string::npos) << r.output;
+  for (const char* sub : {"ingest", "dataset", "dataset info", "dataset split", "dataset merge", "dataset export", "demo", "version"}) {
+    r = sg(std::string(sub) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub << r.output;
+    EXPECT_GT(r.output.size(), 50u) << sub;
+  }
+}
+
+TEST(Cli, IngestSampleGivesFiveIdenticalScansMatchingPydicom) {
+  TempDir t;
+  auto r = sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") + " --json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Dataset ds = Dataset::open(t / "ds");
+  ASSERT_EQ(ds.size(), 5u);
+  const std::string ref = pydicom_sha256_of(shared_data("dicom/wholebody/NM1_UNC.dcm"));
+  for (const auto& rec : ds.records()) {
+    EXPECT_EQ(rec.pixel_sha256, ref) << rec.id;
+    EXPECT_EQ(rec.views, ViewSet::kAnteriorOnly);
+    EXPECT_EQ(rec.height, 1024);
+    EXPECT_EQ(rec.width, 256);
+    EXPECT_NEAR(rec.spacing_row_mm, 2.26, 1e-9);
+    EXPECT_EQ(rec.labels.sex, "M");
+    EXPECT_EQ(rec.origin, Origin::kReal);
+  }
+  EXPECT_TRUE(ds.verify(true).ok);
+  r = sg("dataset info " + (t / "ds") + " --verify");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("scans     5"), std::string::npos) << r.output;
+}
+
+std::vector<std::string> bad_files() {
+  std::vector<std::string> out = files_in(shared_data("dicom/malformed"));
+  for (auto& f : files_in(shared_data("dicom/other-nm"))) out.push_back(f);
+  return out;
+}
+
+TEST(Cli, EveryMalformedOrNonWholeBodyFileFailsCleanlyAlone) {
+  for (const auto& f : bad_files()) {
+    TempDir t;
+    auto r = sg("ingest " + f + " --out " + (t / "ds"));
+    EXPECT_EQ(r.exit_code, 2) << f << "\n" << r.output;
+    EXPECT_NE(r.output.find("error: " + f + ": "), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(t / "ds")) << "no empty dataset is left behind";
+  }
+}
+
+TEST(Cli, BatchKeepsGoodFilesAndReportsBadOnes) {
+  TempDir t;
+  auto r = sg("ingest " + shared_data("dicom/wholebody") + " " + shared_data("dicom/malformed") + " " +
+              shared_data("dicom/other-nm") + " --out " + (t / "ds") + " --quiet");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  Dataset ds = Dataset::open(t / "ds");
+  EXPECT_EQ(ds.size(), 5u);
+  auto report = nlohmann::json::parse(read_file(t / "ds/ingest_report.json"));
+  const auto bad = bad_files();
+  ASSERT_EQ(report["rejected"].size(), bad.size());
+  for (const auto& rej : report["rejected"]) {
+    EXPECT_NE(std::find(bad.begin(), bad.end(), rej["file"].get<std::string>()), bad.end());
+    EXPECT_FALSE(rej["reason"].get<std::string>().empty());
+  }
+  EXPECT_EQ(report["scans_added"], 5);
+}
+
+TEST(Cli, LabelsCsvIsJoinedAndValidated) {
+  TempDir t;
+  {
+    std::ofstream csv(t / "labels.csv");
+    csv << "file,metastasis,cardiac_grade,tracer,age,split\nNM1_UNC.dcm,1,2,DPD,71,test\nNM1_RLE.dcm,0,,,,train\n";
+  }
+  auto r = sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") + " --labels " + (t / "labels.csv") + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Dataset ds = Dataset::open(t / "ds");
+  int labelled = 0;
+  for (const auto& rec : ds.records()) {
+    if (rec.labels.metastasis && *rec.labels.metastasis == 1) {
+      ++labelled;
+      EXPECT_EQ(*rec.labels.cardiac_grade, 2);
+      EXPECT_EQ(rec.labels.tracer, "DPD");
+      EXPECT_DOUBLE_EQ(*rec.labels.age, 71);
+      EXPECT_EQ(rec.split, "test");
+    }
+  }
+  EXPECT_EQ(labelled, 1);
+
+  auto bad = [&](const std::string& text, const std::string& expect, int code) {
+    TempDir u;
+    std::ofstream(u / "l.csv") << text;
+    auto rr = sg("ingest " + shared_data("dicom/wholebody") + " --out " + (u / "ds") + " --labels " + (u / "l.csv") + " -q");
+    EXPECT_EQ(rr.exit_code, code) << text << rr.output;
+    EXPECT_NE(rr.output.find(expect), std::string::npos) << rr.output;
+  };
+  bad("file,grade\nNM1_UNC.dcm,1\n", ":1: unknown label 'grade' (hint: known labels: metastasis", 2);
+  bad("file,cardiac_grade\nNM1_UNC.dcm,5\n", ":2: label 'cardiac_grade' has invalid value '5' (hint: allowed: Perugini grade 0, 1, 2 or 3)", 2);
+  bad("patient,metastasis\nx,1\n", "first column 'patient' is not a join key", 2);
+  bad("file,metastasis\nNM1_UNC.dcm,1,3\n", ":2: 3 cells, the header has 2", 2);
+  bad("file,metastasis\nnot_there.dcm,1\n", ":2: no ingested scan has file 'not_there.dcm'", 1);
+}
+
+// Every identifying value of the sources (patient attributes, UIDs, institution, station,
+// serial number, dates, the name in GE private tag (0009,1040)...) appears in no byte of the
+// dataset or of any export.
+TEST(Cli, NothingIdentifyingSurvivesIngestOrExport) {
+  TempDir t;
+  auto ids = run_command(python() + " " + source_path("tests/ref/identifying_values.py") + " " +
+                         shared_data("dicom/wholebody/NM1_UNC.dcm") + " " + shared_data("dicom/wholebody/NM1_J2KR.dcm"));
+  ASSERT_EQ(ids.exit_code, 0) << ids.output;
+  std::vector<std::string> needles;
+  std::istringstream in(ids.output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) needles.push_back(line);
+  ASSERT_NE(std::find(needles.begin(), needles.end(), "BERRA,JAMES"), needles.end()) << "the private-tag name is among the needles";
+  ASSERT_NE(std::find(needles.begin(), needles.end(), "CompressedSamples^NM1"), needles.end());
+  needles.push_back("BERRA");
+  needles.push_back("JAMES");
+
+  ASSERT_LE(sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") + " -q").exit_code, 1);
+  for (const char* fmt : {"dicom", "png16", "preview", "sheet"})
+    ASSERT_EQ(sg(std::string("dataset export ") + (t / "ds") + " --format " + fmt + " --out " + (t / "ex") + "/" + fmt + " -q").exit_code, 0) << fmt;
+  ASSERT_EQ(sg("dataset export " + (t / "ds") + " --two-instances --out " + (t / "ex/dicom2") + " -q").exit_code, 0);
+  size_t files = 0;
+  for (auto& e : fs::recursive_directory_iterator(t.path())) {
+    if (!e.is_regular_file()) continue;
+    ++files;
+    const std::string bytes = read_file(e.path().string());
+    for (const auto& n : needles) EXPECT_EQ(bytes.find(n), std::string::npos) << "'" << n << "' found in " << e.path();
+  }
+  EXPECT_GT(files, 20u);
+}
+
+TEST(Cli, ExportPassesDciodvfyAndPydicomReadsIdenticalPixels) {
+  TempDir t;
+  ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody/NM1_JLSL.dcm") + " --out " + (t / "ds") + " -q").exit_code, 0);
+  for (const std::string mode : {"", "--two-instances"}) {
+    const std::string out = t / ("ex" + mode);
+    ASSERT_EQ(sg("dataset export " + (t / "ds") + " " + mode + " --out " + out + " -q").exit_code, 0);
+    for (const auto& f : files_in(out)) {
+      if (f.size() < 4 || f.substr(f.size() - 4) != ".dcm") continue;
+      auto v = run_command("dciodvfy " + f);
+      std::istringstream lines(v.output);
+      for (std::string line; std::getline(lines, line);) EXPECT_NE(line.rfind("Error", 0), 0u) << f << ": " << line;
+      auto p = run_command(python() + " " + source_path("tests/ref/export_pixels_match.py") + " " + f + " " +
+                           shared_data("dicom/wholebody/NM1_UNC.dcm"));
+      EXPECT_EQ(p.exit_code, 0) << f << ": " << p.output;
+    }
+  }
+}
+
+// kill -9 at several moments of a large ingest: the dataset left behind opens and verifies.
+TEST(Cli, KillDuringIngestLeavesAValidDataset) {
+  TempDir t;
+  fs::create_directories(t / "in");
+  for (int i = 0; i < 400; ++i)
+    fs::copy_file(shared_data("dicom/wholebody/NM1_UNC.dcm"), t / ("in/f" + std::to_string(1000 + i) + ".dcm"));
+  int verified_nonempty = 0;
+  for (int delay_ms : {150, 300, 500, 800, 1200}) {
+    const std::string ds = t / ("ds" + std::to_string(delay_ms));
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      execl(bin().c_str(), "scintigen", "ingest", (t / "in").c_str(), "--out", ds.c_str(), "--commit-every", "7", "-q",
+            "--threads", "2", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!fs::exists(ds + "/dataset.json")) continue;  // killed before the dataset existed
+    auto r = sg("dataset info " + ds + " --verify --json");
+    EXPECT_EQ(r.exit_code, 0) << delay_ms << "ms: " << r.output;
+    Dataset d = Dataset::open(ds);
+    EXPECT_TRUE(d.verify(true).ok);
+    if (d.size() > 0) ++verified_nonempty;
+  }
+  EXPECT_GE(verified_nonempty, 1) << "no kill landed mid-ingest; the test did not test anything";
+}
+
+TEST(Cli, TargetSizeResamplesPreservingCounts) {
+  TempDir t;
+  ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --out " + (t / "a") + " -q").exit_code, 0);
+  ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --target-size 64x256 --out " + (t / "b") + " -q").exit_code, 0);
+  Dataset a = Dataset::open(t / "a"), b = Dataset::open(t / "b");
+  Scan sa = a.load(a.records()[0].id), sb = b.load(b.records()[0].id);
+  EXPECT_EQ(sb.width, 64);
+  EXPECT_EQ(sb.height, 256);
+  EXPECT_NEAR(sb.spacing_col_mm, 2.26 * 4, 1e-9);
+  const double ta = std::accumulate(sa.pixels.begin(), sa.pixels.end(), 0.0);
+  const double tb = std::accumulate(sb.pixels.begin(), sb.pixels.end(), 0.0);
+  EXPECT_NEAR(ta, tb, 1e-6 * ta);
+  auto r = sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --target-size 64 --out " + (t / "c"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --target-size: invalid size '64'"), std::string::npos) << r.output;
+}
+
+TEST(Cli, SplitMergeAndExportFormats) {
+  TempDir t;
+  ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "a") + " -q").exit_code, 0);
+  ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --out " + (t / "b") + " -q").exit_code, 0);
+  auto r = sg("dataset split " + (t / "a") + " --fractions train=0.6,test=0.4 --seed 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("train    3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("test     2"), std::string::npos) << r.output;
+  EXPECT_EQ(sg("dataset split " + (t / "a") + " --fractions train=0.6,test=0.3").exit_code, 2);
+  r = sg("dataset merge " + (t / "a") + " " + (t / "b") + " --out " + (t / "m") + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Dataset m = Dataset::open(t / "m");
+  EXPECT_EQ(m.size(), 6u);
+  EXPECT_TRUE(m.verify(true).ok);
+  r = sg("dataset export " + (t / "m") + " --format sheet --out " + (t / "s") + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(t / "s/contact_sheet.png"));
+  r = sg("dataset export " + (t / "m") + " --format jpeg --out " + (t / "s"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --format: unknown format 'jpeg' (hint: allowed: dicom, png16, preview, sheet)"), std::string::npos);
+  r = sg("dataset info " + (t / "nope"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: " + (t / "nope")), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace scintigen
