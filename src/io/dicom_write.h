@@ -4,9 +4,10 @@
 //   write_scan_dicom(scan, "out/s000001.dcm", opt);
 //
 // The object is built from the Scan alone (never copied from a source file), so nothing of a
-// source header can leak. Simulated and synthetic scans carry ImageType DERIVED, a series
-// description saying so, PatientIdentityRemoved YES, the de-identification method and
-// ContentQualification RESEARCH.
+// source header can leak. Every export (real, simulated, synthetic) carries ImageType DERIVED,
+// a series description saying what it is, PatientIdentityRemoved YES, the de-identification
+// method and ContentQualification RESEARCH. Of a scan's meta only whitelisted keys are used.
+// docs/EXPORT.md lists every attribute written.
 #pragma once
 
 #include <string>
@@ -21,8 +22,9 @@ struct DicomWriteOptions {
   // DetectorVector and the Detector Information Sequence's View Code Sequence (default).
   // false: two single-frame instances of one series.
   bool multiframe = true;
-  // Root for new UIDs ("2.25." UUID-derived UIDs when empty).
-  std::string uid_seed;  // salt that makes the UIDs of one export reproducible
+  // Salt for the new UIDs: each is uid_from_text(uid_seed, scan id, pixel SHA-256, role), so
+  // an export is reproducible and scans of two datasets that share an id never share UIDs.
+  std::string uid_seed;
 };
 
 // Writes the file(s) atomically (temporary file + rename). Returns the paths written:

@@ -259,7 +259,11 @@ TEST(Cli, SplitMergeAndExportFormats) {
   TempDir t;
   ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "a") + " -q").exit_code, 0);
   ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --out " + (t / "b") + " -q").exit_code, 0);
+  // The five sample files share one patient: by default the subject stays in one split.
   auto r = sg("dataset split " + (t / "a") + " --fractions train=0.6,test=0.4 --seed 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(r.output.find("train    5") != std::string::npos || r.output.find("test     5") != std::string::npos) << r.output;
+  r = sg("dataset split " + (t / "a") + " --fractions train=0.6,test=0.4 --seed 3 --ignore-subjects");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("train    3"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("test     2"), std::string::npos) << r.output;

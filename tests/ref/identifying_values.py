@@ -22,6 +22,10 @@ IDENTIFYING_KEYWORDS = {
     "SourceApplicationEntityTitle", "RequestingPhysician", "RequestedProcedureDescription",
 }
 
+# Defined terms that every whole-body export must carry (ImageType, BodyPartExamined); a
+# private tag of the sample happens to hold one of them as its value.
+GENERIC_VOCABULARY = {"WHOLE BODY"}
+
 
 def texts(value):
     if isinstance(value, (list, pydicom.multival.MultiValue)):
@@ -46,6 +50,8 @@ def walk(ds, out):
                 continue
             for t in texts(elem.value):
                 t = t.strip()
+                if t in GENERIC_VOCABULARY:
+                    continue
                 if len(t) >= 4 and not t.replace(".", "").replace("-", "").isdigit():
                     out.add(t)
                 elif elem.VR in ("UI", "DA", "TM", "DT") and len(t) >= 6:

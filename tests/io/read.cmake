@@ -1,0 +1,4 @@
+# Tests of DICOM reading (src/io/dicom_read.cc). dicom_fixtures (tests/io/dicom_fixtures.h,
+# defined in the top-level CMakeLists) builds NM objects in memory in every transfer syntax.
+scintigen_test(dicom_read_test unit SOURCES dicom_read_test.cc LIBS scintigen_io scintigen_dicom_fixtures)
+scintigen_test(dicom_read_ref_test reference SOURCES dicom_read_ref_test.cc LIBS scintigen_io scintigen_dicom_fixtures)
