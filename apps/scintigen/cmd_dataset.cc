@@ -32,7 +32,7 @@ void print_summary(const nlohmann::json& s) {
 }
 
 int cmd_info(int argc, char** argv) {
-  CLI::App app("Summarise a dataset (opening it checks its structure). --verify also re-hashes every scan's pixels.",
+  CLI::App app("Summarise a dataset (opening it checks its structure). --verify also re-hashes every scan's pixels.\n",
                "scintigen dataset info");
   std::string dir;
   bool json = false, verify = false, ids = false;
@@ -67,7 +67,7 @@ int cmd_info(int argc, char** argv) {
 }
 
 int cmd_split(int argc, char** argv) {
-  CLI::App app("Assign train/val/test (or any named) splits, stratified by labels and kept per subject.",
+  CLI::App app("Assign train/val/test (or any named) splits, stratified by labels and kept per subject.\n",
                "scintigen dataset split");
   std::string dir, fractions = "train=0.8,val=0.1,test=0.1", stratify = "metastasis,cardiac_grade";
   SplitConfig cfg;
@@ -92,7 +92,7 @@ int cmd_split(int argc, char** argv) {
 }
 
 int cmd_merge(int argc, char** argv) {
-  CLI::App app("Merge datasets into a new one (pixels and labels unchanged; ids prefixed d<k>_ when they collide).",
+  CLI::App app("Merge datasets into a new one (pixels and labels unchanged; ids prefixed d<k>_ when they collide).\n",
                "scintigen dataset merge");
   std::vector<std::string> inputs;
   std::string out;
@@ -110,7 +110,7 @@ int cmd_merge(int argc, char** argv) {
 int cmd_export(int argc, char** argv) {
   CLI::App app(
       "Export scans: dicom (NM whole-body objects, de-identified, marked DERIVED / RESEARCH), png16 (16-bit counts\n"
-      "per view), preview (windowed 8-bit, both views) or sheet (one contact-sheet PNG).",
+      "per view), preview (windowed 8-bit, both views) or sheet (one contact-sheet PNG).\n",
       "scintigen dataset export");
   std::string dir, format = "dicom";
   ExportConfig cfg;

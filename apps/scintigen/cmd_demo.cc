@@ -30,19 +30,20 @@ std::string default_sample_dir() {
 int cmd_demo(int argc, char** argv) {
   CLI::App app(
       "Run the main job on the built-in default: ingest the public whole-body sample scans, then write previews,\n"
-      "a contact sheet and a de-identified DICOM export to look at.",
+      "a contact sheet and a de-identified DICOM export to look at.\n",
       "scintigen demo");
-  std::string out = "demo-out", data = default_sample_dir();
+  std::string out = "demo-out", data;
   int threads = 0;
   uint64_t seed = 0;
   bool quiet = false;
   app.add_option("--out,-o", out, "output folder (its dataset/, previews/, dicom/ are replaced)")->capture_default_str();
-  app.add_option("--data", data, "DICOM files or folder to ingest")->capture_default_str();
+  app.add_option("--data", data, "DICOM files or folder to ingest (default: ../shared/data/dicom/wholebody, from here or beside the repository)");
   app.add_option("--threads", threads, "threads (0 = all cores)")->capture_default_str();
   app.add_option("--seed", seed, "seed recorded with every artefact")->capture_default_str();
   app.add_flag("--quiet,-q", quiet, "no progress bars");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
 
+  if (data.empty()) data = default_sample_dir();
   const std::string ds_dir = out + "/dataset";
   std::error_code ec;
   if (fs::exists(ds_dir) && !fs::exists(ds_dir + "/dataset.json"))

@@ -15,7 +15,7 @@ int cmd_ingest(int argc, char** argv) {
       "de-identified dataset. Anterior and posterior views are found from View Code Sequence, detector\n"
       "orientation or image text; two single-view instances of one series become one two-view scan.\n"
       "Rejected files are listed with reasons in <DATASET>/ingest_report.json.\n"
-      "Exit status: 0 all ingested, 1 some inputs rejected, 2 nothing ingested or bad usage.",
+      "Exit status: 0 all ingested, 1 some inputs rejected, 2 nothing ingested or bad usage.\n",
       "scintigen ingest");
   IngestConfig cfg;
   std::string size;

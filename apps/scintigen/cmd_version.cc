@@ -10,7 +10,7 @@
 namespace scintigen::cli {
 
 int cmd_version(int argc, char** argv) {
-  CLI::App app("Print the versions of scintigen and the libraries it was built with", "scintigen version");
+  CLI::App app("Print the versions of scintigen and the libraries it was built with.\n", "scintigen version");
   bool json = false;
   app.add_flag("--json", json, "machine-readable output");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;

@@ -1,6 +1,7 @@
 #include "data/dataset.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,8 +19,6 @@
 #include <random>
 #include <unordered_set>
 
-#include <fmt/format.h>
-
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/version.h"
@@ -34,10 +33,16 @@ constexpr const char* kFormatName = "scintigen-dataset";
 constexpr uint64_t kAlignment = 64;
 constexpr int kBusyTimeoutMs = 10000;
 
-uint64_t align_up(uint64_t x) { return (x + kAlignment - 1) / kAlignment * kAlignment; }
+uint64_t align_up(uint64_t x) {
+  return (x + kAlignment - 1) / kAlignment * kAlignment;
+}
 
-size_t bytes_per_value(PixelDtype d) { return d == PixelDtype::kUint16 ? 2 : 4; }
-const char* dtype_name(PixelDtype d) { return d == PixelDtype::kUint16 ? "u16" : "f32"; }
+size_t bytes_per_value(PixelDtype d) {
+  return d == PixelDtype::kUint16 ? 2 : 4;
+}
+const char* dtype_name(PixelDtype d) {
+  return d == PixelDtype::kUint16 ? "u16" : "f32";
+}
 
 std::string random_uid_hex() {
   std::random_device rd;
@@ -54,7 +59,9 @@ bool valid_id(const std::string& id) {
   return true;
 }
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
@@ -95,7 +102,8 @@ void decode_pixels(const unsigned char* in, size_t n, PixelDtype dtype, float* o
         out[i] = static_cast<float>(v);
       }
     } else {
-      for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<uint16_t>(in[2 * i] | (in[2 * i + 1] << 8)));
+      for (size_t i = 0; i < n; ++i)
+        out[i] = static_cast<float>(static_cast<uint16_t>(in[2 * i] | (in[2 * i + 1] << 8)));
     }
   } else if (kLittleEndian) {
     std::memcpy(out, in, 4 * n);
@@ -162,14 +170,17 @@ uint64_t file_size(int fd, const std::string& path) {
   return static_cast<uint64_t>(st.st_size);
 }
 
-std::string label_column(const LabelField& f) { return std::string("label_") + f.name; }
+std::string label_column(const LabelField& f) {
+  return std::string("label_") + f.name;
+}
 
 // The manifest's scans columns, in the order rows are read and written.
 const std::vector<std::string>& scan_columns() {
   static const std::vector<std::string> kColumns = [] {
     std::vector<std::string> c = {"id", "height", "width", "views", "spacing_row_mm", "spacing_col_mm"};
     for (const auto& f : label_fields()) c.push_back(label_column(f));
-    for (const char* x : {"origin", "source", "split", "meta_json", "pixel_sha256", "dtype", "offset", "nbytes", "added_at"})
+    for (const char* x :
+         {"origin", "source", "split", "meta_json", "pixel_sha256", "dtype", "offset", "nbytes", "added_at"})
       c.push_back(x);
     return c;
   }();
@@ -208,7 +219,8 @@ std::string schema_sql() {
       "  offset INTEGER NOT NULL,\n"
       "  nbytes INTEGER NOT NULL,\n"
       "  added_at TEXT NOT NULL);\n"
-      "CREATE TABLE events (id INTEGER PRIMARY KEY, time TEXT NOT NULL, command TEXT NOT NULL, config_json TEXT NOT NULL);\n",
+      "CREATE TABLE events (id INTEGER PRIMARY KEY, time TEXT NOT NULL, command TEXT NOT NULL, config_json TEXT NOT "
+      "NULL);\n",
       kDatasetSchemaVersion, labels);
 }
 
@@ -217,7 +229,8 @@ class Stmt {
  public:
   Stmt(sqlite3* db, const std::string& sql, const std::string& path) : db_(db), path_(path) {
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s_, nullptr) != SQLITE_OK)
-      throw InputError(path, std::string("cannot read: ") + sqlite3_errmsg(db), "the manifest is damaged or not a scintigen manifest");
+      throw InputError(path, std::string("cannot read: ") + sqlite3_errmsg(db),
+                       "the manifest is damaged or not a scintigen manifest");
   }
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
@@ -238,7 +251,9 @@ class Stmt {
     const unsigned char* t = sqlite3_column_text(s_, col);
     return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(s_, col))) : "";
   }
-  void bind(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
   void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
   void bind(int i, double v) { sqlite3_bind_double(s_, i, v); }
 
@@ -276,9 +291,12 @@ void bind_record(Stmt& st, const ScanRecord& r) {
     const int k = i++;
     if (!lj.contains(f.name)) continue;  // NULL
     const auto& v = lj[f.name];
-    if (v.is_number_integer()) st.bind(k, v.get<int64_t>());
-    else if (v.is_number()) st.bind(k, v.get<double>());
-    else st.bind(k, v.get<std::string>());
+    if (v.is_number_integer())
+      st.bind(k, v.get<int64_t>());
+    else if (v.is_number())
+      st.bind(k, v.get<double>());
+    else
+      st.bind(k, v.get<std::string>());
   }
   st.bind(i++, std::string(to_string(r.origin)));
   st.bind(i++, r.source);
@@ -307,10 +325,17 @@ ScanRecord read_record(const Stmt& st, const std::string& path) {
   for (const auto& f : label_fields()) {
     const int k = i++;
     switch (sqlite3_column_type(s, k)) {
-      case SQLITE_INTEGER: lj[f.name] = sqlite3_column_int64(s, k); break;
-      case SQLITE_FLOAT: lj[f.name] = sqlite3_column_double(s, k); break;
-      case SQLITE_NULL: break;
-      default: lj[f.name] = st.text(k); break;
+      case SQLITE_INTEGER:
+        lj[f.name] = sqlite3_column_int64(s, k);
+        break;
+      case SQLITE_FLOAT:
+        lj[f.name] = sqlite3_column_double(s, k);
+        break;
+      case SQLITE_NULL:
+        break;
+      default:
+        lj[f.name] = st.text(k);
+        break;
     }
   }
   r.labels = labels_from_json(lj, where);
@@ -337,13 +362,15 @@ ScanRecord read_record(const Stmt& st, const std::string& path) {
 // The structural problem of one record against an image store of `images_size` bytes, or "".
 std::string record_problem(const ScanRecord& r, uint64_t images_size) {
   if (r.height <= 0 || r.width <= 0) return fmt::format("invalid shape {}x{}", r.height, r.width);
-  const uint64_t expect = 2ull * static_cast<uint64_t>(r.height) * static_cast<uint64_t>(r.width) * bytes_per_value(r.dtype);
+  const uint64_t expect =
+      2ull * static_cast<uint64_t>(r.height) * static_cast<uint64_t>(r.width) * bytes_per_value(r.dtype);
   if (r.nbytes != expect)
-    return fmt::format("nbytes is {}, but 2 x {} x {} {} needs {}", r.nbytes, r.height, r.width, dtype_name(r.dtype), expect);
+    return fmt::format("nbytes is {}, but 2 x {} x {} {} needs {}", r.nbytes, r.height, r.width, dtype_name(r.dtype),
+                       expect);
   if (r.offset % kAlignment != 0) return fmt::format("offset {} is not {}-byte aligned", r.offset, kAlignment);
   if (r.offset + r.nbytes > images_size)
-    return fmt::format("pixels at bytes {}..{} lie beyond the end of images.bin ({} bytes)", r.offset, r.offset + r.nbytes,
-                       images_size);
+    return fmt::format("pixels at bytes {}..{} lie beyond the end of images.bin ({} bytes)", r.offset,
+                       r.offset + r.nbytes, images_size);
   return "";
 }
 
@@ -359,15 +386,18 @@ struct Dataset::Impl {
   std::unique_ptr<Stmt> insert_stmt;
   mutable std::unique_ptr<Stmt> find_stmt;
 
-  mutable std::mutex mu;                      // guards db, the statements and what follows
-  uint64_t committed_end = 0;                 // end of the last committed record in images.bin
-  uint64_t append_pos = 0;                    // end of the last staged record
+  mutable std::mutex mu;       // guards db, the statements and what follows
+  uint64_t committed_end = 0;  // end of the last committed record in images.bin
+  uint64_t append_pos = 0;     // end of the last staged record
   std::vector<ScanRecord> staged;
   std::unordered_set<std::string> staged_ids;
   mutable std::map<std::string, int> next_counter;  // next_id hint per prefix (ids are never removed)
 
   explicit Impl(std::string d)
-      : dir(std::move(d)), json_path(dir + "/dataset.json"), db_path(dir + "/manifest.db"), images_path(dir + "/images.bin") {}
+      : dir(std::move(d)),
+        json_path(dir + "/dataset.json"),
+        db_path(dir + "/manifest.db"),
+        images_path(dir + "/images.bin") {}
 
   ~Impl() { close(); }
 
@@ -402,7 +432,8 @@ struct Dataset::Impl {
   void take_writer_lock() {
     lock_fd = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0)
-      throw InputError(dir + "/lock", "cannot open for writing: " + errno_text(), "is the folder read-only? open the dataset read-only");
+      throw InputError(dir + "/lock", "cannot open for writing: " + errno_text(),
+                       "is the folder read-only? open the dataset read-only");
     if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
       const bool busy = errno == EWOULDBLOCK;
       ::close(lock_fd);
@@ -433,13 +464,15 @@ struct Dataset::Impl {
   }
 
   void prepare_insert() {
-    insert_stmt = std::make_unique<Stmt>(
-        db, fmt::format("INSERT INTO scans ({}) VALUES ({})", join_columns(), [] {
-          std::string q;
-          for (size_t i = 0; i < scan_columns().size(); ++i) q += i ? ", ?" : "?";
-          return q;
-        }()),
-        db_path);
+    insert_stmt = std::make_unique<Stmt>(db,
+                                         fmt::format("INSERT INTO scans ({}) VALUES ({})", join_columns(),
+                                                     [] {
+                                                       std::string q;
+                                                       for (size_t i = 0; i < scan_columns().size(); ++i)
+                                                         q += i ? ", ?" : "?";
+                                                       return q;
+                                                     }()),
+                                         db_path);
   }
 
   std::optional<ScanRecord> find_locked(const std::string& id) const {
@@ -491,8 +524,9 @@ struct Dataset::Impl {
       Stmt st(db, "SELECT value FROM meta WHERE key = 'schema_version'", db_path);
       const std::string v = st.step() ? st.text(0) : "(missing)";
       if (v != std::to_string(kDatasetSchemaVersion))
-        s.problems.push_back({db_path, fmt::format("manifest.db: schema version is {}; this build of scintigen reads version {}",
-                                                   v, kDatasetSchemaVersion)});
+        s.problems.push_back(
+            {db_path, fmt::format("manifest.db: schema version is {}; this build of scintigen reads version {}", v,
+                                  kDatasetSchemaVersion)});
     }
     if (full_rows) {
       Stmt st(db, "SELECT " + join_columns() + " FROM scans ORDER BY rowid", db_path);
@@ -558,7 +592,8 @@ struct Dataset::Impl {
     s.pixel_sha256 = r.pixel_sha256;
     std::vector<unsigned char> raw(r.nbytes);
     if (!read_all_at(images_fd, raw.data(), raw.size(), r.offset, images_path))
-      throw InputError(images_path, "scan '" + r.id + "': the file ends inside its pixels", "the image store was truncated; run verify");
+      throw InputError(images_path, "scan '" + r.id + "': the file ends inside its pixels",
+                       "the image store was truncated; run verify");
     s.pixels.resize(2 * s.view_size());
     decode_pixels(raw.data(), s.pixels.size(), r.dtype, s.pixels.data());
     return s;
@@ -577,7 +612,8 @@ Dataset Dataset::create(const std::string& dir, const nlohmann::json& config) {
     if (!fs::is_empty(dir, ec)) throw InputError(dir, "already exists and is not empty", "choose a new --out folder");
   } else {
     fs::create_directories(dir, ec);
-    if (ec) throw InputError(dir, "cannot create folder: " + ec.message(), "check the parent folder exists and is writable");
+    if (ec)
+      throw InputError(dir, "cannot create folder: " + ec.message(), "check the parent folder exists and is writable");
   }
   auto impl = std::make_unique<Impl>(dir);
   impl->writable = true;
@@ -588,9 +624,9 @@ Dataset Dataset::create(const std::string& dir, const nlohmann::json& config) {
   impl->configure_writer_pragmas();
   exec(impl->db, "BEGIN IMMEDIATE;" + schema_sql() + "COMMIT;", impl->db_path);
   impl->prepare_insert();
-  const std::string command =
-      config.is_object() && config.contains("command") && config["command"].is_string() ? config["command"].get<std::string>()
-                                                                                         : "create";
+  const std::string command = config.is_object() && config.contains("command") && config["command"].is_string()
+                                  ? config["command"].get<std::string>()
+                                  : "create";
   {
     Stmt st(impl->db, "INSERT INTO events (time, command, config_json) VALUES (?, ?, ?)", impl->db_path);
     st.bind(1, utc_now_iso8601());
@@ -601,9 +637,12 @@ Dataset Dataset::create(const std::string& dir, const nlohmann::json& config) {
   if (::fsync(impl->images_fd) != 0) throw InternalError(impl->images_path, "cannot flush: " + errno_text());
   nlohmann::json versions = core_versions();
   versions["sqlite"] = sqlite3_libversion();
-  impl->info = {{"format", kFormatName},      {"schema_version", kDatasetSchemaVersion},
-                {"dataset_uid", random_uid_hex()}, {"created", utc_now_iso8601()},
-                {"config", config},            {"versions", versions}};
+  impl->info = {{"format", kFormatName},
+                {"schema_version", kDatasetSchemaVersion},
+                {"dataset_uid", random_uid_hex()},
+                {"created", utc_now_iso8601()},
+                {"config", config},
+                {"versions", versions}};
   // Written last: a folder with dataset.json holds a complete (empty) dataset.
   write_file_atomic(impl->json_path, impl->info.dump(2) + "\n");
   return Dataset(std::move(impl));
@@ -612,27 +651,33 @@ Dataset Dataset::create(const std::string& dir, const nlohmann::json& config) {
 Dataset Dataset::open(const std::string& dir, bool writable) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) throw InputError(dir, "no such dataset folder", "check the path");
-  if (!fs::is_directory(dir, ec)) throw InputError(dir, "not a scintigen dataset (not a folder)", "give the dataset's folder");
+  if (!fs::is_directory(dir, ec))
+    throw InputError(dir, "not a scintigen dataset (not a folder)", "give the dataset's folder");
   auto impl = std::make_unique<Impl>(dir);
   Impl& d = *impl;
   if (!fs::exists(d.json_path, ec))
-    throw InputError(dir, "not a scintigen dataset (no dataset.json)", "give a folder written by scintigen (ingest --out, simulate --out, ...)");
+    throw InputError(dir, "not a scintigen dataset (no dataset.json)",
+                     "give a folder written by scintigen (ingest --out, simulate --out, ...)");
   try {
     d.info = nlohmann::json::parse(read_file(d.json_path, 16u << 20));
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(d.json_path, std::string("cannot parse: ") + e.what(), "the file is damaged; restore it from a backup");
+    throw InputError(d.json_path, std::string("cannot parse: ") + e.what(),
+                     "the file is damaged; restore it from a backup");
   }
   if (!d.info.is_object() || d.info.value("format", std::string()) != kFormatName)
-    throw InputError(d.json_path, std::string("not a scintigen dataset description (\"format\" is not \"") + kFormatName + "\")",
+    throw InputError(d.json_path,
+                     std::string("not a scintigen dataset description (\"format\" is not \"") + kFormatName + "\")",
                      "give a folder written by scintigen");
   const auto& sv = d.info["schema_version"];
   if (!sv.is_number_integer())
-    throw InputError(d.json_path, "schema_version is missing or not an integer", "the file is damaged; restore it from a backup");
+    throw InputError(d.json_path, "schema_version is missing or not an integer",
+                     "the file is damaged; restore it from a backup");
   if (sv.get<int64_t>() != kDatasetSchemaVersion)
     throw InputError(d.json_path,
                      fmt::format("schema version is {}; this build of scintigen reads version {}", sv.get<int64_t>(),
                                  kDatasetSchemaVersion),
-                     sv.get<int64_t>() > kDatasetSchemaVersion ? "use a newer scintigen" : "convert it with the scintigen that wrote it");
+                     sv.get<int64_t>() > kDatasetSchemaVersion ? "use a newer scintigen"
+                                                               : "convert it with the scintigen that wrote it");
   for (const std::string* p : {&d.db_path, &d.images_path})
     if (!fs::exists(*p, ec)) throw InputError(*p, "is missing", "the dataset is incomplete; restore it from a backup");
 
@@ -674,26 +719,28 @@ Dataset Dataset::open(const std::string& dir, bool writable) {
   return Dataset(std::move(impl));
 }
 
-const std::string& Dataset::dir() const { return impl_->dir; }
-const nlohmann::json& Dataset::info() const { return impl_->info; }
+const std::string& Dataset::dir() const {
+  return impl_->dir;
+}
+const nlohmann::json& Dataset::info() const {
+  return impl_->info;
+}
 
-void Dataset::add(const Scan& scan) {
-  Impl& d = *impl_;
-  d.require_writable("add scans");
+PreparedScan Dataset::prepare(const Scan& scan, const std::string& where) {
   const std::string who = "scan '" + scan.id + "'";
-  auto bad = [&](const std::string& what, const std::string& hint = "") { throw InputError(d.dir, who + ": " + what, hint); };
-  if (!valid_id(scan.id))
-    throw InputError(d.dir, scan.id.empty() ? "a scan has an empty id" : who + ": invalid id",
-                     "ids are 1-128 characters of A-Z a-z 0-9 _ . - not starting with '.'");
+  auto bad = [&](const std::string& what, const std::string& hint = "") {
+    throw InputError(where, who + ": " + what, hint);
+  };
   if (scan.height <= 0 || scan.width <= 0 || scan.height > 65536 || scan.width > 65536)
     bad(fmt::format("invalid shape {} x {}", scan.height, scan.width), "height and width must be 1..65536");
   const size_t hw = scan.view_size();
   if (scan.pixels.size() != 2 * hw)
-    bad(fmt::format("has {} pixel values, expected 2 x {} x {} = {}", scan.pixels.size(), scan.height, scan.width, 2 * hw));
-  if (!std::isfinite(scan.spacing_row_mm) || !std::isfinite(scan.spacing_col_mm) || scan.spacing_row_mm < 0 || scan.spacing_col_mm < 0)
+    bad(fmt::format("has {} pixel values, expected 2 x {} x {} = {}", scan.pixels.size(), scan.height, scan.width,
+                    2 * hw));
+  if (!std::isfinite(scan.spacing_row_mm) || !std::isfinite(scan.spacing_col_mm) || scan.spacing_row_mm < 0 ||
+      scan.spacing_col_mm < 0)
     bad("pixel spacing must be finite and >= 0 (0 when unknown)");
   if (!scan.meta.is_object()) bad("meta must be a JSON object");
-  labels_from_json(labels_to_json(scan.labels), d.dir + ": " + who);  // range checks
 
   // Validity first (a vectorized pass; a failure is located afterwards for the message), then
   // the uint16 test, which stops at the first value that is not an integer in 0..65535
@@ -711,7 +758,8 @@ void Dataset::add(const Scan& scan) {
                              v == kAnterior ? "anterior" : "posterior");
         };
         if (!std::isfinite(x) || x < 0) bad(fmt::format("{} is {}", at(), x), "counts must be finite and >= 0");
-        if (!scan.has_view(v) && x != 0) bad(at() + " is not zero, but the view is marked missing", "a missing view is stored as zeros");
+        if (!scan.has_view(v) && x != 0)
+          bad(at() + " is not zero, but the view is marked missing", "a missing view is stored as zeros");
       }
     }
   }
@@ -719,9 +767,11 @@ void Dataset::add(const Scan& scan) {
 
   const std::string sha = compute_pixel_sha256(scan);
   if (!scan.pixel_sha256.empty() && scan.pixel_sha256 != sha)
-    bad("pixel_sha256 does not match the pixels", "leave it empty to have it computed, or recompute it with compute_pixel_sha256");
+    bad("pixel_sha256 does not match the pixels",
+        "leave it empty to have it computed, or recompute it with compute_pixel_sha256");
 
-  ScanRecord r;
+  PreparedScan p;
+  ScanRecord& r = p.record;
   r.id = scan.id;
   r.height = scan.height;
   r.width = scan.width;
@@ -735,14 +785,39 @@ void Dataset::add(const Scan& scan) {
   r.meta = scan.meta;
   r.pixel_sha256 = sha;
   r.dtype = fits_u16 ? PixelDtype::kUint16 : PixelDtype::kFloat32;
-  const std::vector<unsigned char> bytes = encode_pixels(scan.pixels, r.dtype);
-  r.nbytes = bytes.size();
+  p.bytes = encode_pixels(scan.pixels, r.dtype);
+  r.nbytes = p.bytes.size();
+  return p;
+}
+
+void Dataset::add(const Scan& scan) {
+  impl_->require_writable("add scans");
+  add(prepare(scan, impl_->dir));
+}
+
+void Dataset::add(PreparedScan prepared) {
+  Impl& d = *impl_;
+  d.require_writable("add scans");
+  ScanRecord& r = prepared.record;
+  const std::string who = "scan '" + r.id + "'";
+  auto bad = [&](const std::string& what, const std::string& hint = "") {
+    throw InputError(d.dir, who + ": " + what, hint);
+  };
+  if (!valid_id(r.id))
+    throw InputError(d.dir, r.id.empty() ? "a scan has an empty id" : who + ": invalid id",
+                     "ids are 1-128 characters of A-Z a-z 0-9 _ . - not starting with '.'");
+  labels_from_json(labels_to_json(r.labels), d.dir + ": " + who);  // range checks
+  if (!r.meta.is_object()) bad("meta must be a JSON object");
+  if (r.nbytes != prepared.bytes.size() ||
+      r.nbytes != 2 * static_cast<uint64_t>(r.height) * r.width * (r.dtype == PixelDtype::kUint16 ? 2 : 4))
+    throw InternalError(d.dir, who + ": prepared pixels do not match the record", "use Dataset::prepare");
 
   std::lock_guard<std::mutex> lock(d.mu);
-  if (d.staged_ids.count(scan.id)) bad("the id is already staged in this dataset", "give every scan a unique id (next_id())");
-  if (d.find_locked(scan.id)) bad("the id already exists in this dataset", "give every scan a unique id (next_id())");
+  if (d.staged_ids.count(r.id))
+    bad("the id is already staged in this dataset", "give every scan a unique id (next_id())");
+  if (d.find_locked(r.id)) bad("the id already exists in this dataset", "give every scan a unique id (next_id())");
   r.offset = align_up(d.append_pos);
-  write_all_at(d.images_fd, bytes.data(), bytes.size(), r.offset, d.images_path);
+  write_all_at(d.images_fd, prepared.bytes.data(), prepared.bytes.size(), r.offset, d.images_path);
   d.append_pos = r.offset + r.nbytes;
   d.staged_ids.insert(r.id);
   d.staged.push_back(std::move(r));
@@ -753,7 +828,8 @@ void Dataset::commit() {
   std::lock_guard<std::mutex> lock(d.mu);
   if (d.staged.empty()) return;
   // 1. Pixels durable before any row references them.
-  if (::fsync(d.images_fd) != 0) throw InternalError(d.images_path, "cannot flush: " + errno_text(), "is the disk full?");
+  if (::fsync(d.images_fd) != 0)
+    throw InternalError(d.images_path, "cannot flush: " + errno_text(), "is the disk full?");
   // 2. All staged rows in one transaction.
   exec(d.db, "BEGIN IMMEDIATE", d.db_path);
   for (const auto& r : d.staged) {
@@ -793,11 +869,15 @@ std::optional<ScanRecord> Dataset::find(const std::string& id) const {
 
 Scan Dataset::load(const std::string& id) const {
   std::optional<ScanRecord> r = find(id);
-  if (!r) throw InputError(impl_->dir, "no scan with id '" + id + "'", "list ids with: scintigen dataset info --ids " + impl_->dir);
+  if (!r)
+    throw InputError(impl_->dir, "no scan with id '" + id + "'",
+                     "list ids with: scintigen dataset info --ids " + impl_->dir);
   return impl_->load_record(*r);
 }
 
-Scan Dataset::load(const ScanRecord& record) const { return impl_->load_record(record); }
+Scan Dataset::load(const ScanRecord& record) const {
+  return impl_->load_record(record);
+}
 
 void Dataset::set_splits(const std::vector<std::pair<std::string, std::string>>& id_split) {
   Impl& d = *impl_;
@@ -806,7 +886,8 @@ void Dataset::set_splits(const std::vector<std::pair<std::string, std::string>>&
   for (const auto& [id, split] : id_split) {
     for (char c : split)
       if (static_cast<unsigned char>(c) < 0x20)
-        throw InputError(d.dir, "split name of scan '" + id + "' holds a control character", "use names like train, val, test");
+        throw InputError(d.dir, "split name of scan '" + id + "' holds a control character",
+                         "use names like train, val, test");
     if (!d.staged_ids.count(id) && !d.find_locked(id))
       throw InputError(d.dir, "no scan with id '" + id + "'", "list ids with: scintigen dataset info --ids " + d.dir);
   }
@@ -860,7 +941,8 @@ VerifyReport Dataset::verify(bool rehash) const {
   VerifyReport rep;
   try {
     const nlohmann::json j = nlohmann::json::parse(read_file(d.json_path, 16u << 20));
-    if (!j.is_object() || j.value("format", std::string()) != kFormatName || j.value("schema_version", -1) != kDatasetSchemaVersion)
+    if (!j.is_object() || j.value("format", std::string()) != kFormatName ||
+        j.value("schema_version", -1) != kDatasetSchemaVersion)
       rep.problems.push_back("dataset.json: format or schema version changed since the dataset was opened");
   } catch (const std::exception& e) {
     rep.problems.push_back(std::string("dataset.json: cannot be read: ") + e.what());
@@ -890,8 +972,10 @@ VerifyReport Dataset::verify(bool rehash) const {
       bool values_ok = true;
       for (View v : {kAnterior, kPosterior})
         values_ok &= sc.has_view(v) ? counts_valid(sc.view(v), sc.view_size()) : all_zero(sc.view(v), sc.view_size());
-      if (!values_ok) rep.problems.push_back(r.id + ": pixels hold a negative or non-finite count, or data in a missing view");
-      if (compute_pixel_sha256(sc) != r.pixel_sha256) rep.problems.push_back(r.id + ": pixels do not match pixel_sha256");
+      if (!values_ok)
+        rep.problems.push_back(r.id + ": pixels hold a negative or non-finite count, or data in a missing view");
+      if (compute_pixel_sha256(sc) != r.pixel_sha256)
+        rep.problems.push_back(r.id + ": pixels do not match pixel_sha256");
       ++rep.pixels_rehashed;
     } catch (const Error& e) {
       rep.problems.push_back(r.id + ": " + e.reason());

@@ -58,6 +58,14 @@ struct VerifyReport {
   std::vector<std::string> problems;  // "<scan id>: <what>"
 };
 
+// A scan validated, hashed and encoded for the image store: the CPU-heavy part of add(), which
+// may run on any thread (Dataset::prepare). Its record's id, labels, split, source and meta
+// may still be edited before add(PreparedScan); the pixels and their hash may not.
+struct PreparedScan {
+  ScanRecord record;
+  std::vector<unsigned char> bytes;  // the image-store encoding of the (2, H, W) array
+};
+
 class Dataset {
  public:
   // Creates `dir` (which must not exist, or be an empty folder) and writes dataset.json with
@@ -77,6 +85,11 @@ class Dataset {
   // Stages a scan (id must be new; pixel_sha256 computed if empty and checked if given).
   // Pixels are stored as uint16 when every value is an integer in 0..65535, else float32.
   void add(const Scan& scan);
+  // Validates, hashes and encodes without touching any dataset; thread-safe. Errors name
+  // `where` (usually the dataset folder). The id may still be empty.
+  static PreparedScan prepare(const Scan& scan, const std::string& where);
+  // Appends prepared pixels and stages the record (checks the id and the label ranges).
+  void add(PreparedScan prepared);
   // Makes everything staged durable (fsync images, commit manifest transaction).
   void commit();
 

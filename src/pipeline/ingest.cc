@@ -123,8 +123,11 @@ std::string csv_cell(const std::string& s) {
   return q + "\"";
 }
 
+// One file after the worker threads are done with it: decoded, assembled into a scan,
+// validated, hashed and encoded (the CPU-heavy part), or rejected with a reason.
 struct ReadOutcome {
-  std::optional<DicomObject> obj;
+  std::optional<DicomObject> obj;  // pixels kept only for a single view that may pair later
+  std::optional<PreparedScan> prepared;
   std::string error;
 };
 
@@ -160,6 +163,9 @@ class Ingester {
           ReadOutcome r;
           try {
             r.obj.emplace(read_wholebody_dicom(files[i].path));
+            r.prepared.emplace(Dataset::prepare(assemble({&*r.obj}), cfg_.out));
+            if (!may_pair(*r.obj))
+              for (auto& v : r.obj->views) std::vector<float>().swap(v.counts);  // no longer needed
           } catch (const Error& e) {
             r.error = e.reason() + (e.hint().empty() ? "" : " (hint: " + e.hint() + ")");
           } catch (const std::exception& e) {
@@ -175,7 +181,7 @@ class Ingester {
             return;
           }
           ++result_.files_accepted;
-          accept(i, std::move(*r.obj));
+          accept(i, std::move(*r.obj), std::move(*r.prepared));
         });
     progress.finish();
     flush_pending();
@@ -201,41 +207,80 @@ class Ingester {
   }
 
  private:
-  // Adds the object now, or waits for the other view of its series.
-  void accept(size_t file_index, DicomObject&& obj) {
-    if (obj.views.size() == 2) {
-      add_scan({{file_index, std::move(obj)}});
-      return;
-    }
-    const std::string key = obj.keys.series_uid.empty() ? "" : obj.keys.study_uid + "|" + obj.keys.series_uid;
-    if (!key.empty()) {
-      auto& waiting = pending_[key];
-      for (auto it = waiting.begin(); it != waiting.end(); ++it) {
-        const DicomObject& other = it->second;
-        if (other.views[0].view != obj.views[0].view && other.views[0].height == obj.views[0].height &&
-            other.views[0].width == obj.views[0].width) {
-          std::vector<std::pair<size_t, DicomObject>> pair;
-          pair.emplace_back(std::move(*it));
-          pair.emplace_back(file_index, std::move(obj));
-          waiting.erase(it);
-          add_scan(std::move(pair));
-          return;
+  static bool may_pair(const DicomObject& o) { return o.views.size() == 1 && !o.keys.series_uid.empty(); }
+
+  // The scan of one object, or of two single-view objects of one series: views resampled to
+  // the target grid, header labels, whitelisted meta. Runs on worker threads; no id yet.
+  Scan assemble(const std::vector<const DicomObject*>& parts) const {
+    const DicomObject& first = *parts[0];
+    const DicomView& v0 = first.views[0];
+    const int src_h = v0.height, src_w = v0.width;
+    const int h = cfg_.target_height ? cfg_.target_height : src_h;
+    const int w = cfg_.target_width ? cfg_.target_width : src_w;
+    Scan scan = make_scan(h, w);
+    scan.origin = Origin::kReal;
+    scan.source = "ingest";
+    scan.spacing_row_mm = first.spacing_row_mm * src_h / h;
+    scan.spacing_col_mm = first.spacing_col_mm * src_w / w;
+    bool has[2] = {false, false};
+    nlohmann::json basis = nlohmann::json::object();
+    for (const DicomObject* obj : parts)
+      for (const DicomView& v : obj->views) {
+        if (has[v.view]) continue;  // a duplicate view: keep the first
+        has[v.view] = true;
+        basis[v.view == kAnterior ? "anterior" : "posterior"] = v.view_basis;
+        if (h == v.height && w == v.width) {
+          std::copy(v.counts.begin(), v.counts.end(), scan.view(v.view));
+        } else {
+          const std::vector<float> counts = resample_counts(v.counts, v.height, v.width, h, w);
+          std::copy(counts.begin(), counts.end(), scan.view(v.view));
         }
       }
-      waiting.emplace_back(file_index, std::move(obj));
+    scan.views = has[0] && has[1] ? ViewSet::kBoth : has[0] ? ViewSet::kAnteriorOnly : ViewSet::kPosteriorOnly;
+    scan.labels = first.header_labels;
+    scan.meta = first.meta;
+    scan.meta["view_basis"] = basis;
+    if (h != src_h || w != src_w) scan.meta["resampled_from"] = {src_h, src_w};
+    if (!first.keys.patient_id.empty())
+      scan.meta["subject"] = "p" + sha256_hex(salt_ + "|" + first.keys.patient_id).substr(0, 16);
+    return scan;
+  }
+
+  struct Pending {
+    size_t file_index;
+    DicomObject obj;
+    PreparedScan prepared;
+  };
+
+  // Adds the object now, or waits for the other view of its series.
+  void accept(size_t file_index, DicomObject&& obj, PreparedScan&& prepared) {
+    if (!may_pair(obj)) {
+      add_scan({file_index}, {&obj}, std::move(prepared));
       return;
     }
-    add_scan({{file_index, std::move(obj)}});
+    auto& waiting = pending_[obj.keys.study_uid + "|" + obj.keys.series_uid];
+    for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+      const DicomObject& other = it->obj;
+      if (other.views[0].view != obj.views[0].view && other.views[0].height == obj.views[0].height &&
+          other.views[0].width == obj.views[0].width) {
+        Pending first = std::move(*it);
+        waiting.erase(it);
+        add_scan({first.file_index, file_index}, {&first.obj, &obj},
+                 Dataset::prepare(assemble({&first.obj, &obj}), cfg_.out));
+        return;
+      }
+    }
+    waiting.push_back({file_index, std::move(obj), std::move(prepared)});
   }
 
   void flush_pending() {
     // Unpaired single views, in the order they arrived.
-    std::vector<std::pair<size_t, DicomObject>> rest;
+    std::vector<Pending> rest;
     for (auto& [key, list] : pending_)
       for (auto& item : list) rest.push_back(std::move(item));
     pending_.clear();
-    std::sort(rest.begin(), rest.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& item : rest) add_scan({std::move(item)});
+    std::sort(rest.begin(), rest.end(), [](const Pending& a, const Pending& b) { return a.file_index < b.file_index; });
+    for (auto& p : rest) add_scan({p.file_index}, {&p.obj}, std::move(p.prepared));
   }
 
   std::string key_of(const DicomObject& o, size_t file_index) const {
@@ -250,64 +295,39 @@ class Ingester {
     return "";
   }
 
-  void add_scan(std::vector<std::pair<size_t, DicomObject>> parts) {
-    const DicomObject& first = parts[0].second;
-    const DicomView& v0 = first.views[0];
-    const int src_h = v0.height, src_w = v0.width;
-    const int h = cfg_.target_height ? cfg_.target_height : src_h;
-    const int w = cfg_.target_width ? cfg_.target_width : src_w;
-    Scan scan = make_scan(h, w);
-    scan.id = ds_->next_id();
-    scan.origin = Origin::kReal;
-    scan.source = "ingest";
-    scan.spacing_row_mm = first.spacing_row_mm * src_h / h;
-    scan.spacing_col_mm = first.spacing_col_mm * src_w / w;
-    bool has[2] = {false, false};
-    nlohmann::json basis = nlohmann::json::object();
-    for (const auto& [fi, obj] : parts)
-      for (const DicomView& v : obj.views) {
-        if (has[v.view]) continue;  // a duplicate view: keep the first
-        has[v.view] = true;
-        basis[v.view == kAnterior ? "anterior" : "posterior"] = v.view_basis;
-        std::vector<float> counts = (h == v.height && w == v.width) ? v.counts : resample_counts(v.counts, v.height, v.width, h, w);
-        std::copy(counts.begin(), counts.end(), scan.view(v.view));
-      }
-    scan.views = has[0] && has[1] ? ViewSet::kBoth : has[0] ? ViewSet::kAnteriorOnly : ViewSet::kPosteriorOnly;
-    scan.labels = first.header_labels;
-    scan.meta = first.meta;
-    scan.meta["view_basis"] = basis;
-    if (h != src_h || w != src_w) scan.meta["resampled_from"] = {src_h, src_w};
-    if (!first.keys.patient_id.empty())
-      scan.meta["subject"] = "p" + sha256_hex(salt_ + "|" + first.keys.patient_id).substr(0, 16);
-    for (const auto& [fi, obj] : parts)
-      for (const auto& wmsg : obj.warnings) result_.warnings.push_back(scan.id + ": " + wmsg);
-
+  // Gives the prepared scan its id and CSV labels, and stages it.
+  void add_scan(const std::vector<size_t>& file_index, const std::vector<const DicomObject*>& parts,
+                PreparedScan&& prepared) {
+    ScanRecord& rec = prepared.record;
+    rec.id = ds_->next_id();
+    for (const DicomObject* obj : parts)
+      for (const auto& wmsg : obj->warnings) result_.warnings.push_back(rec.id + ": " + wmsg);
     if (labels_) {
-      for (const auto& [fi, obj] : parts) {
-        LabelsRow* row = labels_->find(key_of(obj, fi));
+      for (size_t k = 0; k < parts.size(); ++k) {
+        LabelsRow* row = labels_->find(key_of(*parts[k], file_index[k]));
         if (!row) continue;
         row->matched = true;
-        apply_labels_row(*labels_, *row, scan.labels);
-        if (labels_->has_split && !row->split.empty()) scan.split = row->split;
+        apply_labels_row(*labels_, *row, rec.labels);
+        if (labels_->has_split && !row->split.empty()) rec.split = row->split;
         break;
       }
     }
-    scan.pixel_sha256 = compute_pixel_sha256(scan);
-    auto dup = hashes_.find(scan.pixel_sha256);
+    auto dup = hashes_.find(rec.pixel_sha256);
     if (dup != hashes_.end())
-      result_.warnings.push_back(fmt::format("{}: identical pixels to {} (the same image ingested twice?)", scan.id, dup->second));
+      result_.warnings.push_back(fmt::format("{}: identical pixels to {} (the same image ingested twice?)", rec.id, dup->second));
     else
-      hashes_[scan.pixel_sha256] = scan.id;
-
+      hashes_[rec.pixel_sha256] = rec.id;
     if (!cfg_.key_file.empty())
-      for (const auto& [fi, obj] : parts)
-        key_rows_.push_back(fmt::format("{},{},{},{},{},{},{},{}", scan.id, csv_cell((*files_)[fi].path),
-                                        csv_cell(obj.keys.study_uid), csv_cell(obj.keys.series_uid),
-                                        csv_cell(obj.keys.sop_uid), csv_cell(obj.keys.patient_id),
-                                        csv_cell(obj.keys.accession_number), obj.views.size()));
-    ds_->add(scan);
+      for (size_t k = 0; k < parts.size(); ++k) {
+        const SourceKeys& keys = parts[k]->keys;
+        key_rows_.push_back(fmt::format("{},{},{},{},{},{},{},{}", rec.id, csv_cell((*files_)[file_index[k]].path),
+                                        csv_cell(keys.study_uid), csv_cell(keys.series_uid), csv_cell(keys.sop_uid),
+                                        csv_cell(keys.patient_id), csv_cell(keys.accession_number), parts[k]->views.size()));
+      }
+    const bool both = rec.views == ViewSet::kBoth;
+    ds_->add(std::move(prepared));
     ++result_.scans_added;
-    (scan.views == ViewSet::kBoth ? result_.two_view_scans : result_.single_view_scans)++;
+    (both ? result_.two_view_scans : result_.single_view_scans)++;
     if (++staged_ >= static_cast<size_t>(cfg_.commit_every)) commit();
   }
 
@@ -327,7 +347,7 @@ class Ingester {
   Dataset* ds_ = nullptr;
   const std::vector<InputFile>* files_ = nullptr;
   std::optional<LabelsTable> labels_;
-  std::map<std::string, std::vector<std::pair<size_t, DicomObject>>> pending_;
+  std::map<std::string, std::vector<Pending>> pending_;
   std::map<std::string, std::string> hashes_;
   std::vector<std::string> key_rows_;
   size_t staged_ = 0;

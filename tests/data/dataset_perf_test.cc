@@ -20,7 +20,9 @@ using testing::TempDir;
 using testing::test_scan;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 TEST(DatasetPerf, AddAndCommitAreIoBound) {
   const char* env = std::getenv("SCINTIGEN_PERF_SCANS");
@@ -43,7 +45,8 @@ TEST(DatasetPerf, AddAndCommitAreIoBound) {
   ASSERT_GE(fd, 0);
   t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
-    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(i) * bytes.size()), static_cast<ssize_t>(bytes.size()));
+    ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(i) * bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
     if (i % commit_every == commit_every - 1 || i == n - 1) ::fsync(fd);
   }
   const double raw_s = seconds_since(t0);

@@ -41,7 +41,9 @@ std::string input_error(F&& f) {
   return "no error";
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 std::vector<std::string> sql_rows(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -90,10 +92,12 @@ TEST(Dataset, CreateWritesTheLayout) {
   EXPECT_TRUE(info["versions"].contains("scintigen"));
   EXPECT_FALSE(info["created"].get<std::string>().empty());
 
-  EXPECT_EQ(sql_rows(dir + "/manifest.db", "SELECT value FROM meta WHERE key='schema_version'"), std::vector<std::string>{"1"});
+  EXPECT_EQ(sql_rows(dir + "/manifest.db", "SELECT value FROM meta WHERE key='schema_version'"),
+            std::vector<std::string>{"1"});
   EXPECT_EQ(sql_rows(dir + "/manifest.db", "PRAGMA journal_mode"), std::vector<std::string>{"delete"});
   std::vector<std::string> cols;
-  for (const auto& row : sql_rows(dir + "/manifest.db", "SELECT name FROM pragma_table_info('scans')")) cols.push_back(row);
+  for (const auto& row : sql_rows(dir + "/manifest.db", "SELECT name FROM pragma_table_info('scans')"))
+    cols.push_back(row);
   for (const char* c : {"id", "height", "width", "views", "spacing_row_mm", "spacing_col_mm", "label_metastasis",
                         "label_cardiac_grade", "label_height", "label_outcome_event", "origin", "source", "split",
                         "meta_json", "pixel_sha256", "dtype", "offset", "nbytes", "added_at"})
@@ -110,7 +114,7 @@ TEST(Dataset, CreateWritesTheLayout) {
 TEST(Dataset, RoundTripsUint16AndFloat32Exactly) {
   TempDir t;
   Dataset ds = Dataset::create(t / "ds", nlohmann::json::object());
-  Scan a = test_scan("a", 31, 7, 1);                  // integer counts -> u16
+  Scan a = test_scan("a", 31, 7, 1);  // integer counts -> u16
   a.labels.metastasis = 1;
   a.labels.cardiac_grade = 2;
   a.labels.tracer = "HDP";
@@ -124,11 +128,11 @@ TEST(Dataset, RoundTripsUint16AndFloat32Exactly) {
   b.views = ViewSet::kPosteriorOnly;
   std::fill(b.view(kAnterior), b.view(kAnterior) + b.view_size(), 0.f);
   Scan c = test_scan("c", 3, 3, 3);
-  c.pixels[4] = -0.0f;                   // must survive bit-exactly: f32
+  c.pixels[4] = -0.0f;  // must survive bit-exactly: f32
   Scan d = test_scan("d", 2, 2, 4);
   d.pixels[0] = 65535.f;
   Scan e = test_scan("e", 2, 2, 4);
-  e.pixels[0] = 65536.f;                 // out of u16 range -> f32
+  e.pixels[0] = 65536.f;  // out of u16 range -> f32
   e.pixels[1] = 1e-30f;
   for (Scan* s : {&a, &b, &c, &d, &e}) ds.add(*s);
   ds.commit();
@@ -163,7 +167,8 @@ TEST(Dataset, RoundTripsUint16AndFloat32Exactly) {
   EXPECT_FALSE(r.find("zz").has_value());
   EXPECT_TRUE(contains(input_error([&] { r.load("zz"); }), "no scan with id 'zz'"));
   // Unset labels are NULL; set ones are typed.
-  EXPECT_EQ(sql_rows(t / "ds/manifest.db", "SELECT label_metastasis, label_age, label_tracer, label_sex FROM scans WHERE id='a'"),
+  EXPECT_EQ(sql_rows(t / "ds/manifest.db",
+                     "SELECT label_metastasis, label_age, label_tracer, label_sex FROM scans WHERE id='a'"),
             std::vector<std::string>{"1|71.3|HDP|NULL"});
   const auto v = r.verify(true);
   EXPECT_TRUE(v.ok) << (v.problems.empty() ? "" : v.problems[0]);
@@ -175,8 +180,9 @@ TEST(Dataset, AddValidatesTheScan) {
   TempDir t;
   Dataset ds = Dataset::create(t / "ds", {});
   const std::string dir = t / "ds";
-  EXPECT_EQ(input_error([&] { ds.add(test_scan("", 4, 4, 1)); }),
-            dir + ": a scan has an empty id (hint: ids are 1-128 characters of A-Z a-z 0-9 _ . - not starting with '.')");
+  EXPECT_EQ(
+      input_error([&] { ds.add(test_scan("", 4, 4, 1)); }),
+      dir + ": a scan has an empty id (hint: ids are 1-128 characters of A-Z a-z 0-9 _ . - not starting with '.')");
   EXPECT_TRUE(contains(input_error([&] { ds.add(test_scan("a/b", 4, 4, 1)); }), "scan 'a/b': invalid id"));
   Scan s = test_scan("x", 4, 4, 1);
   s.pixels.pop_back();
@@ -185,18 +191,22 @@ TEST(Dataset, AddValidatesTheScan) {
   EXPECT_TRUE(contains(input_error([&] { ds.add(s); }), "scan 'x': invalid shape 0 x 4"));
   s = test_scan("x", 4, 4, 1);
   s.pixels[5] = NAN;
-  EXPECT_EQ(input_error([&] { ds.add(s); }),
-            dir + ": scan 'x': pixel (row 1, column 1) of the anterior view is nan (hint: counts must be finite and >= 0)");
+  EXPECT_EQ(
+      input_error([&] { ds.add(s); }),
+      dir + ": scan 'x': pixel (row 1, column 1) of the anterior view is nan (hint: counts must be finite and >= 0)");
   s.pixels[5] = -1.f;
-  EXPECT_TRUE(contains(input_error([&] { ds.add(s); }), "scan 'x': pixel (row 1, column 1) of the anterior view is -1"));
+  EXPECT_TRUE(
+      contains(input_error([&] { ds.add(s); }), "scan 'x': pixel (row 1, column 1) of the anterior view is -1"));
   s = test_scan("x", 4, 4, 1);
   s.views = ViewSet::kAnteriorOnly;
-  EXPECT_TRUE(contains(input_error([&] { ds.add(s); }), "of the posterior view is not zero, but the view is marked missing"));
+  EXPECT_TRUE(
+      contains(input_error([&] { ds.add(s); }), "of the posterior view is not zero, but the view is marked missing"));
   s = test_scan("x", 4, 4, 1);
   s.pixel_sha256 = compute_pixel_sha256(test_scan("y", 4, 4, 2));
   EXPECT_EQ(input_error([&] { ds.add(s); }),
-            dir + ": scan 'x': pixel_sha256 does not match the pixels (hint: leave it empty to have it computed, or "
-                  "recompute it with compute_pixel_sha256)");
+            dir +
+                ": scan 'x': pixel_sha256 does not match the pixels (hint: leave it empty to have it computed, or "
+                "recompute it with compute_pixel_sha256)");
   s.pixel_sha256 = compute_pixel_sha256(s);
   ds.add(s);  // a correct hash is accepted
   EXPECT_TRUE(contains(input_error([&] { ds.add(s); }), "scan 'x': the id is already staged in this dataset"));
@@ -255,8 +265,10 @@ TEST(Dataset, BadDatasetJsonFailsClearly) {
   auto j = nlohmann::json::parse(good);
   j["schema_version"] = 2;
   write_file_atomic(dir + "/dataset.json", j.dump());
-  EXPECT_EQ(input_error([&] { Dataset::open(dir); }),
-            dir + "/dataset.json: schema version is 2; this build of scintigen reads version 1 (hint: use a newer scintigen)");
+  EXPECT_EQ(
+      input_error([&] { Dataset::open(dir); }),
+      dir +
+          "/dataset.json: schema version is 2; this build of scintigen reads version 1 (hint: use a newer scintigen)");
   j["schema_version"] = "1";
   write_file_atomic(dir + "/dataset.json", j.dump());
   EXPECT_TRUE(contains(input_error([&] { Dataset::open(dir); }), "schema_version is missing or not an integer"));
@@ -273,7 +285,8 @@ TEST(Dataset, DamagedManifestFailsClearly) {
   const std::string dir = t / "ds";
   { Dataset ds = Dataset::create(dir, {}); }
   write_file_atomic(dir + "/manifest.db", std::string(4096, 'x'));
-  EXPECT_TRUE(contains(input_error([&] { Dataset::open(dir); }), dir + "/manifest.db: cannot read: file is not a database"));
+  EXPECT_TRUE(
+      contains(input_error([&] { Dataset::open(dir); }), dir + "/manifest.db: cannot read: file is not a database"));
   fs::remove(dir + "/manifest.db");
   EXPECT_EQ(input_error([&] { Dataset::open(dir); }),
             dir + "/manifest.db: is missing (hint: the dataset is incomplete; restore it from a backup)");
@@ -289,9 +302,11 @@ TEST(Dataset, TruncatedImageStoreFailsOpen) {
     ds.commit();
   }
   fs::resize_file(dir + "/images.bin", 300);
-  EXPECT_EQ(input_error([&] { Dataset::open(dir); }),
-            dir + "/images.bin: b: pixels at bytes 256..512 lie beyond the end of images.bin (300 bytes) (hint: the image "
-                  "store was truncated or replaced; restore it from a backup)");
+  EXPECT_EQ(
+      input_error([&] { Dataset::open(dir); }),
+      dir +
+          "/images.bin: b: pixels at bytes 256..512 lie beyond the end of images.bin (300 bytes) (hint: the image "
+          "store was truncated or replaced; restore it from a backup)");
   EXPECT_TRUE(contains(input_error([&] { Dataset::open(dir, true); }), "b: pixels at bytes 256..512 lie beyond"));
 }
 
@@ -324,8 +339,9 @@ TEST(Dataset, SecondWriterIsRefusedReadersAreNot) {
   Dataset w = Dataset::create(dir, {});
   w.add(test_scan("a", 4, 4, 1));
   w.commit();
-  EXPECT_EQ(input_error([&] { Dataset::open(dir, true); }),
-            dir + ": dataset is being written by another process (hint: wait for it to finish, or write to a new dataset)");
+  EXPECT_EQ(
+      input_error([&] { Dataset::open(dir, true); }),
+      dir + ": dataset is being written by another process (hint: wait for it to finish, or write to a new dataset)");
   Dataset r = Dataset::open(dir);  // readers are welcome while a writer works
   w.add(test_scan("b", 4, 4, 2));
   w.commit();
@@ -370,8 +386,11 @@ TEST(Dataset, SplitsEventsAndIds) {
   ds.add(test_scan("s000005", 4, 4, 9));
   EXPECT_EQ(ds.next_id(), "s000004");  // first unused
   ds.set_splits({{"s000001", "train"}, {"s000002", "test"}, {"s000005", "val"}});
-  EXPECT_EQ(input_error([&] { ds.set_splits({{"s000003", "train"}, {"nope", "test"}}); }),
-            (t / "ds") + ": no scan with id 'nope' (hint: list ids with: scintigen dataset info --ids " + (t / "ds") + ")");
+  EXPECT_EQ(
+      input_error([&] {
+        ds.set_splits({{"s000003", "train"}, {"nope", "test"}});
+      }),
+      (t / "ds") + ": no scan with id 'nope' (hint: list ids with: scintigen dataset info --ids " + (t / "ds") + ")");
   EXPECT_EQ(ds.find("s000003")->split, "");  // all or nothing
   ds.commit();
   EXPECT_EQ(ds.find("s000001")->split, "train");
