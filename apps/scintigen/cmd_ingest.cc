@@ -21,8 +21,9 @@ int cmd_ingest(int argc, char** argv) {
   std::string size;
   bool json = false;
   app.add_option("paths", cfg.inputs, "DICOM files and folders (walked recursively)")->required();
-  app.add_option("--out,-o", cfg.out, "dataset folder to create")->required();
+  app.add_option("--out,-o", cfg.out, "dataset folder to create (required unless --dry-run)");
   app.add_flag("--append", cfg.append, "add to an existing dataset instead of creating one");
+  app.add_flag("--dry-run", cfg.dry_run, "decode and check every file (what would be ingested or rejected), write nothing");
   app.add_option("--labels", cfg.labels_csv,
                  "labels CSV; first column is the join key: file (path relative to the folder given), study_uid,\n"
                  "series_uid, sop_uid, accession_number or patient_id; other columns: label fields or split");
@@ -43,11 +44,18 @@ int cmd_ingest(int argc, char** argv) {
   if (json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
   } else if (!cfg.quiet) {
-    std::printf("ingested %zu scans (%zu two-view, %zu single-view) from %zu of %zu files into %s\n", r.scans_added,
-                r.two_view_scans, r.single_view_scans, r.files_accepted, r.files_seen, cfg.out.c_str());
-    if (!r.rejected.empty()) std::printf("rejected %zu files: see %s\n", r.rejected.size(),
-                                         (cfg.report.empty() ? cfg.out + "/ingest_report.json" : cfg.report).c_str());
-    if (!r.warnings.empty()) std::printf("%zu warnings in the report\n", r.warnings.size());
+    std::printf("%s %zu scans (%zu two-view, %zu single-view) from %zu of %zu files%s%s\n",
+                cfg.dry_run ? "dry run: would ingest" : "ingested", r.scans_added, r.two_view_scans,
+                r.single_view_scans, r.files_accepted, r.files_seen, cfg.dry_run ? "" : " into ", cfg.out.c_str());
+    if (!r.rejected.empty() && !cfg.dry_run)
+      std::printf("rejected %zu files: see %s\n", r.rejected.size(),
+                  (cfg.report.empty() ? cfg.out + "/ingest_report.json" : cfg.report).c_str());
+    else if (!r.rejected.empty())
+      std::printf("would reject %zu files (listed above)\n", r.rejected.size());
+    if (!r.warnings.empty() && cfg.dry_run)
+      for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    else if (!r.warnings.empty())
+      std::printf("%zu warnings in the report\n", r.warnings.size());
   }
   return r.exit_code();
 }

@@ -32,7 +32,8 @@ const char* deidentification_method() {
 
 void IngestConfig::validate() const {
   if (inputs.empty()) throw ConfigError("ingest", "no input files or folders given", "scintigen ingest PATH... --out DATASET");
-  if (out.empty()) throw ConfigError("--out", "no output dataset folder given");
+  if (out.empty() && !dry_run) throw ConfigError("--out", "no output dataset folder given", "or check the files only with --dry-run");
+  if (dry_run && append) throw ConfigError("--dry-run", "cannot be combined with --append");
   if ((target_width > 0) != (target_height > 0) || target_width < 0 || target_height < 0 || target_width > 8192 ||
       target_height > 8192)
     throw ConfigError("--target-size", fmt::format("invalid size {}x{}", target_width, target_height),
@@ -48,6 +49,7 @@ nlohmann::json IngestConfig::to_json() const {
           {"labels_csv", !labels_csv.empty()},
           {"target_size", target_width ? fmt::format("{}x{}", target_width, target_height) : std::string("native")},
           {"append", append},
+          {"dry_run", dry_run},
           {"seed", seed},
           {"deidentification", deidentification_method()}};
 }
@@ -145,13 +147,15 @@ class Ingester {
     const std::string report_path = cfg_.report.empty() ? cfg_.out + "/ingest_report.json" : cfg_.report;
 
     std::optional<Dataset> ds;
-    if (cfg_.append) {
+    if (cfg_.dry_run) {
+      // Nothing is written: every file is decoded, checked and hashed, and the report printed.
+    } else if (cfg_.append) {
       ds.emplace(Dataset::open(cfg_.out, true));
       ds->log_event("ingest", cfg_.to_json());
     } else {
       ds.emplace(Dataset::create(cfg_.out, cfg_.to_json()));
     }
-    ds_ = &*ds;
+    ds_ = ds ? &*ds : nullptr;
     result_.files_seen = files.size();
     files_ = &files;
 
@@ -192,6 +196,10 @@ class Ingester {
         if (!row.matched)
           result_.label_errors.push_back(fmt::format("{}:{}: no ingested scan has {} '{}'", labels_->path, row.line,
                                                      to_string(labels_->key), row.key));
+    }
+    if (cfg_.dry_run) {
+      if (!cfg_.report.empty()) write_file_atomic(report_path, result_.to_json().dump(2) + "\n");
+      return result_;
     }
     if (!cfg_.append && result_.scans_added == 0) {
       // Nothing went in: leave no empty dataset behind, so the same --out works after a fix.
@@ -299,7 +307,7 @@ class Ingester {
   void add_scan(const std::vector<size_t>& file_index, const std::vector<const DicomObject*>& parts,
                 PreparedScan&& prepared) {
     ScanRecord& rec = prepared.record;
-    rec.id = ds_->next_id();
+    rec.id = ds_ ? ds_->next_id() : fmt::format("s{:06d}", result_.scans_added + 1);
     for (const DicomObject* obj : parts)
       for (const auto& wmsg : obj->warnings) result_.warnings.push_back(rec.id + ": " + wmsg);
     if (labels_) {
@@ -325,13 +333,14 @@ class Ingester {
                                         csv_cell(keys.patient_id), csv_cell(keys.accession_number), parts[k]->views.size()));
       }
     const bool both = rec.views == ViewSet::kBoth;
-    ds_->add(std::move(prepared));
+    if (ds_) ds_->add(std::move(prepared));
     ++result_.scans_added;
     (both ? result_.two_view_scans : result_.single_view_scans)++;
     if (++staged_ >= static_cast<size_t>(cfg_.commit_every)) commit();
   }
 
   void commit() {
+    if (!ds_) return;
     ds_->commit();
     staged_ = 0;
     if (!cfg_.key_file.empty()) {

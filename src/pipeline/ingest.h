@@ -24,6 +24,7 @@ struct IngestConfig {
   std::vector<std::string> inputs;  // files and folders (walked recursively)
   std::string out;                  // dataset folder to create (or extend with append)
   bool append = false;              // add to an existing dataset
+  bool dry_run = false;             // decode and check every file, write no dataset
   std::string labels_csv;           // optional labels CSV (ingest/labels_csv.h)
   int target_width = 0;             // 0: keep the native grid
   int target_height = 0;

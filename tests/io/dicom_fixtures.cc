@@ -219,8 +219,8 @@ void write_nm_fixture(const std::string& path, const FixtureSpec& spec, const st
   // Patient and study: fake identifying attributes.
   put(ds, DCM_SOPClassUID, spec.sop_class_uid);
   put(ds, DCM_SOPInstanceUID, next_uid(root, 3));
-  put(ds, DCM_StudyInstanceUID, next_uid(root, 1));
-  put(ds, DCM_SeriesInstanceUID, next_uid(root, 2));
+  put(ds, DCM_StudyInstanceUID, spec.study_uid.empty() ? next_uid(root, 1) : spec.study_uid);
+  put(ds, DCM_SeriesInstanceUID, spec.series_uid.empty() ? next_uid(root, 2) : spec.series_uid);
   put(ds, DCM_FrameOfReferenceUID, next_uid(root, 4));
   put(ds, DCM_PatientName, spec.patient_name);
   put(ds, DCM_PatientID, spec.patient_id);

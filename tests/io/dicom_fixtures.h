@@ -85,6 +85,8 @@ struct FixtureSpec {
   std::string accession_number = "ACC-FIXTURE-99";
   std::string institution = "Fixture Institute of Testing";
   std::string uid_root = "1.2.826.0.1.3680043.10.1234";  // UIDs are <root>.<n>
+  std::string study_uid;                              // "" = a new one (two instances of one
+  std::string series_uid;                             // series share these)
   double patient_size_m = 1.68;                       // 0 = absent
   double patient_weight_kg = 71.5;                    // 0 = absent
   std::string radiopharmaceutical = "Tc99m MDP";      // "" = no Radiopharmaceutical Info
