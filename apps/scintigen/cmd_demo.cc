@@ -19,7 +19,7 @@ namespace scintigen::cli {
 
 namespace {
 std::string default_sample_dir() {
-  for (const std::string base : {std::string("../shared"), std::string(SCINTIGEN_SOURCE_DIR) + "/../shared"}) {
+  for (const std::string& base : {std::string("../shared"), std::string(SCINTIGEN_SOURCE_DIR) + "/../shared"}) {
     const std::string p = base + "/data/dicom/wholebody";
     if (fs::is_directory(p)) return p;
   }

@@ -25,6 +25,7 @@ int dispatch(const std::string& program, const std::string& summary, const std::
 std::string suggest(const std::string& typo, const std::vector<std::string>& names);
 
 int cmd_ingest(int argc, char** argv);
+int cmd_simulate(int argc, char** argv);
 int cmd_dataset(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_version(int argc, char** argv);

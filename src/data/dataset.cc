@@ -132,9 +132,18 @@ bool all_zero(const float* p, size_t n) {
 // True when every value is an integer in 0..65535 with its sign bit clear, checked exactly.
 // Call only on valid counts (finite, >= 0).
 bool all_uint16(const float* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    const float x = p[i];
-    if (!(x <= 65535.f) || static_cast<float>(static_cast<int32_t>(x)) != x || std::signbit(x)) return false;
+  // Branch-free blocks (the compiler vectorises them), stopping after the first bad block.
+  constexpr size_t kBlock = 4096;
+  for (size_t b = 0; b < n; b += kBlock) {
+    const size_t e = std::min(n, b + kBlock);
+    int bad = 0;
+    for (size_t i = b; i < e; ++i) {
+      const float x = std::min(p[i], 65536.f);  // keeps the int conversion defined
+      uint32_t bits;
+      std::memcpy(&bits, &x, 4);
+      bad |= (x > 65535.f) | (static_cast<float>(static_cast<int32_t>(x)) != x) | static_cast<int>(bits >> 31);
+    }
+    if (bad) return false;
   }
   return true;
 }

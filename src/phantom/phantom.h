@@ -73,7 +73,7 @@ struct PopulationConfig {
   double male_fraction = 0.55;
   double height_cm_male = 176, height_cm_female = 163, height_cm_sd = 7;
   double bmi_mean = 26.5, bmi_sd = 4.5;
-  Range arm_abduction_deg{2, 14};
+  Range arm_abduction_deg{0, 8};
 };
 
 struct PrevalenceConfig {
@@ -222,8 +222,15 @@ PatientParams sample_patient(const SiteProfile& site, const PrevalenceOverride& 
 
 // ---- Rendering ----
 
+struct RenderOptions {
+  // Blur every depth layer with the direct (non-separable) 2-D Gaussian: the slow, obviously
+  // correct reference path that the fast separable path is tested and benchmarked against.
+  bool reference_blur = false;
+};
+
 // The noiseless expected counts (float) of both views, labels and meta filled in; no id.
-Scan render_expected(const PatientParams& patient, const SiteProfile& site, const GridSize& size);
+Scan render_expected(const PatientParams& patient, const SiteProfile& site, const GridSize& size,
+                     const RenderOptions& options = {});
 // Replaces every pixel by a Poisson draw with that mean (integer counts); rehashes.
 void add_poisson_noise(Scan& scan, Rng& rng);
 // render_expected + add_poisson_noise.

@@ -35,7 +35,7 @@ struct PoissonTables {
       t.lo = lo;
       t.cdf.assign(cdf.begin() + lo, cdf.end());
       t.cdf.back() = 1.0;
-      const size_t n = t.cdf.size();
+      const size_t n = 4 * t.cdf.size();  // 4 guide entries per value: the search rarely steps
       t.guide.resize(n);
       size_t k = 0;
       for (size_t j = 0; j < n; ++j) {
@@ -58,10 +58,28 @@ inline uint32_t draw_table(const PoissonTable& t, double u) {
   return static_cast<uint32_t>(k + t.lo);
 }
 
+// exp(-f) for 0 <= f < 1 to double precision: exp(-k/1024) from a table times a 5-term
+// Taylor series of exp(-r), r < 1/1024 (truncation error < 1e-18).
+struct ExpTable {
+  double v[1025];
+  ExpTable() {
+    for (int k = 0; k <= 1024; ++k) v[k] = std::exp(-k / 1024.0);
+  }
+};
+
+inline double exp_neg_frac(double f) {
+  static const ExpTable t;
+  const double x = f * 1024;
+  const int k = static_cast<int>(x);
+  const double r = (x - k) / 1024;
+  return t.v[k] * (1 - r * (1 - r * (0.5 - r * (1.0 / 6 - r * (1.0 / 24)))));
+}
+
 // Poisson(f) for 0 < f < 1 by sequential inversion (expected f + 1 steps).
 inline uint32_t draw_small(double f, Rng& rng) {
   const double u = rng.uniform();
-  double p = std::exp(-f), s = p;
+  if (u < 1 - f) return 0;  // exp(-f) >= 1 - f: certainly below P(X = 0), no exp needed
+  double p = exp_neg_frac(f), s = p;
   uint32_t k = 0;
   while (u > s && k < 40) {
     ++k;

@@ -285,7 +285,7 @@ SiteProfile site_profile_from_json(const nlohmann::json& j, const std::string& w
   str("description", s.description);
   if (auto it = j.find("tracer_mix"); it != j.end()) {
     if (!it->is_object())
-      throw ConfigError(where, "field 'tracer_mix' must be an object, got " + json_type(*it),
+      throw ConfigError(where, std::string("field 'tracer_mix' must be an object, got ") + json_type(*it),
                         "allowed: an object of weights for " + join(tracers()));
     s.tracer_mix.clear();
     for (auto t = it->begin(); t != it->end(); ++t) {

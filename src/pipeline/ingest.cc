@@ -51,6 +51,7 @@ nlohmann::json IngestConfig::to_json() const {
           {"append", append},
           {"dry_run", dry_run},
           {"seed", seed},
+          {"decoders", io_versions()},
           {"deidentification", deidentification_method()}};
 }
 
