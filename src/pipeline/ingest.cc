@@ -1,6 +1,7 @@
 #include "pipeline/ingest.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -58,7 +59,7 @@ nlohmann::json IngestConfig::to_json() const {
 nlohmann::json IngestResult::to_json() const {
   nlohmann::json rej = nlohmann::json::array();
   for (const auto& r : rejected) rej.push_back({{"file", r.path}, {"reason", r.reason}});
-  return {{"files_seen", files_seen},     {"files_accepted", files_accepted}, {"scans_added", scans_added},
+  return {{"files_seen", files_seen},     {"files_skipped_not_dicom", files_skipped},     {"files_accepted", files_accepted}, {"scans_added", scans_added},
           {"two_view_scans", two_view_scans}, {"single_view_scans", single_view_scans},
           {"rejected", rej},               {"label_errors", label_errors},      {"warnings", warnings}};
 }
@@ -76,7 +77,19 @@ struct InputFile {
   std::string rel;   // relative to the folder argument, or the file name
 };
 
-std::vector<InputFile> collect_files(const std::vector<std::string>& inputs) {
+// Files that a folder walk passes over (a file named on the command line is always read):
+// the side files that PACS exports and scintigen's own exports put beside the DICOM files.
+bool is_known_non_dicom(const fs::path& p) {
+  static const char* kExtensions[] = {".json", ".csv", ".txt", ".md", ".png", ".jpg", ".jpeg", ".pdf",
+                                      ".xml", ".html", ".htm", ".log", ".db", ".bin", ".zip", ".gz"};
+  std::string ext = p.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : kExtensions)
+    if (ext == e) return true;
+  return false;
+}
+
+std::vector<InputFile> collect_files(const std::vector<std::string>& inputs, size_t* skipped) {
   std::vector<InputFile> files;
   for (const auto& in : inputs) {
     std::error_code ec;
@@ -92,6 +105,10 @@ std::vector<InputFile> collect_files(const std::vector<std::string>& inputs) {
           continue;
         }
         if (!it->is_regular_file() || name == "DICOMDIR") continue;
+        if (is_known_non_dicom(it->path())) {
+          ++*skipped;
+          continue;
+        }
         here.push_back({it->path().string(), fs::relative(it->path(), in).string()});
       }
       if (ec) throw InputError(in, "cannot walk folder: " + ec.message());
@@ -140,7 +157,7 @@ class Ingester {
 
   IngestResult run() {
     cfg_.validate();
-    const auto files = collect_files(cfg_.inputs);
+    const auto files = collect_files(cfg_.inputs, &result_.files_skipped);
     if (!cfg_.labels_csv.empty()) labels_.emplace(read_labels_csv(cfg_.labels_csv));
     if (!cfg_.key_file.empty() && is_inside(cfg_.key_file, cfg_.out))
       throw ConfigError("--key-file", "the key file must not be inside the dataset folder " + cfg_.out,
@@ -368,7 +385,8 @@ class Ingester {
 
 std::vector<std::string> collect_input_files(const std::vector<std::string>& inputs) {
   std::vector<std::string> out;
-  for (auto& f : collect_files(inputs)) out.push_back(f.path);
+  size_t skipped = 0;
+  for (auto& f : collect_files(inputs, &skipped)) out.push_back(f.path);
   return out;
 }
 

@@ -46,6 +46,7 @@ struct Rejection {
 
 struct IngestResult {
   size_t files_seen = 0;
+  size_t files_skipped = 0;  // side files (.json, .csv, .png...) passed over in folder walks
   size_t files_accepted = 0;
   size_t scans_added = 0;
   size_t two_view_scans = 0;
@@ -63,8 +64,8 @@ const char* deidentification_method();
 
 IngestResult ingest(const IngestConfig& config);
 
-// Expands files and folders into a sorted list of regular files (hidden files and DICOMDIR
-// skipped). A path that does not exist is an InputError.
+// Expands files and folders into a sorted list of regular files (hidden files, DICOMDIR and, in
+// folders, side files such as .json/.csv/.png skipped). A path that does not exist is an InputError.
 std::vector<std::string> collect_input_files(const std::vector<std::string>& inputs);
 
 }  // namespace scintigen

@@ -309,3 +309,41 @@ TEST(Cli, CommandReferenceIsCurrent) {
 
 }  // namespace
 }  // namespace scintigen
+
+namespace scintigen {
+namespace {
+
+// Simulated scans exported as DICOM pass dciodvfy and re-ingest to identical pixels (issue 3),
+// and the export's side file (export.json) is passed over by the folder walk.
+TEST(Cli, SimulatedScansExportToValidDicomAndReingestIdentically) {
+  TempDir t;
+  ASSERT_EQ(sg("simulate --n 4 --site large_centre --seed 7 --out " + (t / "sim") + " -q").exit_code, 0);
+  for (const std::string mode : {"", "--two-instances"}) {
+    const std::string dcm = t / ("dcm" + mode), re = t / ("re" + mode);
+    ASSERT_EQ(sg("dataset export " + (t / "sim") + " " + mode + " --out " + dcm + " -q").exit_code, 0);
+    size_t checked = 0;
+    for (const auto& f : files_in(dcm)) {
+      if (f.substr(f.size() - 4) != ".dcm") continue;
+      auto v = run_command("dciodvfy " + f);
+      std::istringstream lines(v.output);
+      for (std::string line; std::getline(lines, line);) EXPECT_NE(line.rfind("Error", 0), 0u) << f << ": " << line;
+      ++checked;
+    }
+    EXPECT_EQ(checked, mode.empty() ? 4u : 8u);
+    auto r = sg("ingest " + dcm + " --out " + re + " -q --json");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("\"files_skipped_not_dicom\": 1"), std::string::npos) << r.output;
+    Dataset a = Dataset::open(t / "sim"), b = Dataset::open(re);
+    ASSERT_EQ(a.size(), b.size());
+    std::vector<std::string> ha, hb;
+    for (const auto& rec : a.records()) ha.push_back(rec.pixel_sha256);
+    for (const auto& rec : b.records()) {
+      hb.push_back(rec.pixel_sha256);
+      EXPECT_EQ(rec.views, ViewSet::kBoth) << "views told apart by the exported view codes";
+    }
+    EXPECT_EQ(ha, hb) << mode;
+  }
+}
+
+}  // namespace
+}  // namespace scintigen
