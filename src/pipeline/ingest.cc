@@ -170,6 +170,7 @@ class Ingester {
     } else if (cfg_.append) {
       ds.emplace(Dataset::open(cfg_.out, true));
       ds->log_event("ingest", cfg_.to_json());
+      for (const auto& rec : ds->records()) hashes_.emplace(rec.pixel_sha256, rec.id);  // duplicate check
     } else {
       ds.emplace(Dataset::create(cfg_.out, cfg_.to_json()));
     }

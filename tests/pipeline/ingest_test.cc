@@ -144,3 +144,32 @@ TEST(Ingest, DryRunWritesNothing) {
 
 }  // namespace
 }  // namespace scintigen
+
+namespace scintigen {
+namespace {
+
+TEST(Ingest, AppendAddsToAnExistingDatasetAndRecordsTheEvent) {
+  testing::TempDir t;
+  IngestConfig cfg;
+  cfg.inputs = {testing::shared_data("dicom/wholebody/NM1_UNC.dcm")};
+  cfg.out = t / "ds";
+  cfg.quiet = true;
+  ASSERT_EQ(ingest(cfg).exit_code(), 0);
+  // A second plain ingest into the same folder is refused; --append extends it.
+  EXPECT_THROW(ingest(cfg), InputError);
+  cfg.inputs = {testing::shared_data("dicom/wholebody/NM1_J2KR.dcm")};
+  cfg.append = true;
+  IngestResult r = ingest(cfg);
+  EXPECT_EQ(r.exit_code(), 0);
+  ASSERT_EQ(r.warnings.size(), 2u);  // the view is assumed anterior; the pixels equal s000001's
+  EXPECT_NE(r.warnings[1].find("s000002: identical pixels to s000001"), std::string::npos) << r.warnings[1];
+  Dataset ds = Dataset::open(t / "ds");
+  ASSERT_EQ(ds.size(), 2u);
+  EXPECT_EQ(ds.records()[1].id, "s000002");
+  EXPECT_EQ(ds.records()[0].pixel_sha256, ds.records()[1].pixel_sha256);
+  EXPECT_GE(ds.history().size(), 2u);
+  EXPECT_TRUE(ds.verify(true).ok);
+}
+
+}  // namespace
+}  // namespace scintigen
