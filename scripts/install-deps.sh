@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent references used by the tests (never runtime dependencies)
   python3 python3-numpy python3-pydicom python3-gdcm python3-pil dicom3tools
+  r-base-core r-cran-proc r-cran-survival python3-sklearn python3-statsmodels python3-scipy
 )
 
 missing=()
