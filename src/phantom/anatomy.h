@@ -14,13 +14,17 @@ namespace scintigen::phantom {
 enum class Comp { kBone, kSoft, kKidney, kBladder, kBoneExtra, kAbsolute };
 inline constexpr int kNormalisedComps = 4;
 
-enum class Shape { kCapsule, kEllipse, kShell };
+enum class Shape { kCapsule, kEllipse, kShell, kCylinder };
 
 struct Prim {
   Shape shape = Shape::kEllipse;
   // Capsule: segment (x0,y0)-(x1,y1), radius r0 -> r1, path through it 2*depth_scale*sqrt(r^2-d^2).
+  // Capsule with wall > 0: a tube (cortical bone), inner radius = (1 - wall) x outer radius.
   // Ellipse / shell: centre (x0,y0), semi-axes r0 (along `angle`) and r1, depth half-extent c;
   // shell: wall thickness `wall` (projected path of an ellipsoidal shell).
+  // Cylinder: an elliptic cylinder whose axis lies in the image plane along the r1 direction
+  // (half length r1, flat ends), cross-section semi-axes r0 (in plane) and c (depth): path
+  // 2c sqrt(1 - (e/r0)^2) (vertebral bodies, sacral segments).
   double x0 = 0, y0 = 0, x1 = 0, y1 = 0, r0 = 0, r1 = 0;
   double angle = 0;  // radians, ellipse axis r0 direction from +x towards +y
   double depth_scale = 1;
@@ -30,6 +34,7 @@ struct Prim {
   double z = 0;  // height of the centre above the table (mm)
   Comp comp = Comp::kBone;
   double rel = 1;  // relative concentration (kAbsolute: MBq)
+  bool textured = true;  // kBone/kBoneExtra: modulated by the patient's bone-turnover texture
 };
 
 // A bone that can host a lesion or a finding.

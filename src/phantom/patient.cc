@@ -187,6 +187,7 @@ PatientParams sample_patient(const SiteProfile& site, const PrevalenceOverride& 
     p.renal_variant = kVariants[rng.below(4)];
   }
 
+  p.anatomy_seed = rng.next();
   const Anatomy a = build_anatomy(p);
   const auto& d = site.difficulty;
 
@@ -345,6 +346,7 @@ void add_pathology_prims(const PatientParams& p, const Anatomy& a, double bone_f
     Prim m = blob(a.x_heart, a.y_heart, 0.036 * H, 0.027 * H, 45, 0.6, a.z_heart, rel, Comp::kBoneExtra);
     m.shape = Shape::kShell;
     m.wall = wall;
+    m.textured = false;
     prims->push_back(m);
   }
   for (const Finding& f : p.findings) {
@@ -414,6 +416,7 @@ nlohmann::json PatientParams::to_json() const {
           {"superscan", superscan},
           {"cardiac_grade", cardiac_grade},
           {"renal_variant", renal_variant},
+          {"anatomy_seed", std::to_string(anatomy_seed)},
           {"lesions", lesions_j},
           {"findings", findings_j},
           {"outcome_days", outcome_days},

@@ -38,7 +38,7 @@
 
 namespace scintigen::phantom {
 
-inline constexpr int kSimulatorVersion = 1;
+inline constexpr int kSimulatorVersion = 2;
 
 struct Range {
   double lo = 0, hi = 0;
@@ -211,6 +211,10 @@ struct PatientParams {
   std::vector<Lesion> lesions;
   std::vector<Finding> findings;
   std::string renal_variant;  // "", "single_left", "single_right", "horseshoe", "pelvic_right"
+  // Seed of the individual anatomy: small shape and intensity variations of every bone, the
+  // bone-turnover texture and the soft-tissue background. 0 (hand-made test patients): the
+  // average anatomy, without individual variation or texture.
+  uint64_t anatomy_seed = 0;
   // Outcome.
   double outcome_days = 0;
   int outcome_event = 0;

