@@ -9,11 +9,13 @@ packages=(
   # runtime libraries
   libdcmtk-dev libopenjp2-7-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libsqlite3-dev libpng-dev zlib1g-dev libssl-dev
+  libtorch-dev libgoogle-perftools-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent references used by the tests (never runtime dependencies)
   python3 python3-numpy python3-pydicom python3-gdcm python3-pil dicom3tools
   r-base-core r-cran-proc r-cran-survival python3-sklearn python3-statsmodels python3-scipy
+  python3-torch
 )
 
 missing=()

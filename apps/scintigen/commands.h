@@ -27,6 +27,7 @@ std::string suggest(const std::string& typo, const std::vector<std::string>& nam
 int cmd_ingest(int argc, char** argv);
 int cmd_simulate(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
+int cmd_classify(int argc, char** argv);
 int cmd_dataset(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_version(int argc, char** argv);

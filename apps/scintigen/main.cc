@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       {"simulate", "simulate labelled whole-body bone scans from a site profile", cmd_simulate},
       {"dataset", "inspect, verify, split, merge and export datasets", cmd_dataset},
       {"stats", "ROC/AUC with DeLong CIs, DeLong tests, survival, rater agreement", cmd_stats},
+      {"classify", "train and evaluate metastasis / cardiac classifiers", cmd_classify},
       {"demo", "the main job on the built-in default data, with pictures to look at", cmd_demo},
       {"version", "print the versions of scintigen and its libraries", cmd_version},
   };

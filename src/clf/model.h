@@ -1,0 +1,100 @@
+// The downstream classifier network: a small ResNet on the two-view count image.
+//
+//   ClassifierNetConfig nc;                       // 2 x 256 x 64 input, widths 16-32-64-128
+//   ClassifierNet net(nc);
+//   torch::Tensor counts = torch::rand({8, 2, 256, 64}) * 100;   // (B, 2, H, W) raw counts
+//   torch::Tensor logit = net->forward(counts);   // (B)
+//   torch::Tensor feat = net->embed(counts);      // (B, D), D = nc.embedding_dim()
+//
+// The network owns its input transform (docs/CLASSIFY.md): x = log1p(max(counts, 0)), then
+// each scan is standardised over both views, (x - mean) / (std + 1e-5), so a scan's total
+// counts (dose, acquisition time) do not set the activation scale.
+//
+// Architecture: stem conv3x3/2 + norm + ReLU; stages of basic residual blocks (two conv3x3 +
+// norm, identity or 1x1/stride-2 projection shortcut), the first stage at stride 1, every later
+// one halving H and W and doubling the width; global average pooling -> embedding (B, D);
+// linear head -> one logit. Norm: BatchNorm (default) or GroupNorm (8 groups).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace scintigen::clf {
+
+struct ClassifierNetConfig {
+  int in_channels = 2;             // anterior + mirrored posterior
+  int height = 256;                // input rows the network is trained on (scans are resampled)
+  int width = 64;                  // input columns
+  int base_width = 16;             // channels of the stem and the first stage
+  std::vector<int> blocks = {1, 1, 1, 1};  // residual blocks per stage
+  std::string norm = "batch";      // batch | group
+
+  int embedding_dim() const { return base_width << (static_cast<int>(blocks.size()) - 1); }
+  // Throws ConfigError naming `where` and the field.
+  void validate(const std::string& where = "classifier net") const;
+  nlohmann::json to_json() const;
+  static ClassifierNetConfig from_json(const nlohmann::json& j, const std::string& where);
+};
+
+// log1p + per-scan standardisation (see above). (B, C, H, W) counts -> (B, C, H, W).
+torch::Tensor normalize_counts(const torch::Tensor& counts);
+
+class ResidualBlockImpl : public torch::nn::Module {
+ public:
+  ResidualBlockImpl(int in_ch, int out_ch, int stride, const std::string& norm);
+  torch::Tensor forward(const torch::Tensor& x);  // (B, Cin, H, W) -> (B, Cout, H/s, W/s)
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, proj_{nullptr};
+  torch::nn::AnyModule norm1_, norm2_, proj_norm_;
+  bool has_proj_ = false;
+};
+TORCH_MODULE(ResidualBlock);
+
+class ClassifierNetImpl : public torch::nn::Module {
+ public:
+  explicit ClassifierNetImpl(const ClassifierNetConfig& config);
+  // (B, 2, H, W) raw counts -> (B) logits.
+  torch::Tensor forward(const torch::Tensor& counts);
+  // (B, 2, H, W) raw counts -> (B, D) penultimate features (after global average pooling).
+  torch::Tensor embed(const torch::Tensor& counts);
+  const ClassifierNetConfig& config() const { return config_; }
+
+ private:
+  ClassifierNetConfig config_;
+  torch::nn::Conv2d stem_conv_{nullptr};
+  torch::nn::AnyModule stem_norm_;
+  torch::nn::Sequential stages_{nullptr};
+  torch::nn::Linear head_{nullptr};
+};
+TORCH_MODULE(ClassifierNet);
+
+// Writes the network's parameters and buffers (and, when given, the optimizer's state) to
+// `path` atomically (temporary file, fsync, rename). Archive keys: "model", "optimizer".
+void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimizer* optimizer = nullptr);
+// Reads what save_net wrote into `net` (and `optimizer`). Throws InputError naming the file.
+void load_net(ClassifierNet& net, const std::string& path, const torch::Device& device,
+              torch::optim::Optimizer* optimizer = nullptr);
+
+// A trained classifier folder (clf/train.h): classifier.json + best.pt, loaded in eval mode.
+struct LoadedClassifier {
+  nlohmann::json info;        // classifier.json
+  ClassifierNet net{nullptr};
+};
+// Throws InputError naming the folder or file when it is not a classifier folder.
+LoadedClassifier load_classifier(const std::string& dir, const torch::Device& device);
+// Sigmoid scores of `n` scans stored contiguously as (n, 2, H, W) counts, in eval mode and
+// without gradients, `batch` scans at a time. Restores the module's training mode.
+std::vector<double> predict_probabilities(ClassifierNet& net, const float* pixels, size_t n, int batch,
+                                          const torch::Device& device);
+
+// {"libtorch": "1.13.1", "cuda": true|false} for provenance records.
+nlohmann::json torch_versions();
+
+// "cpu" | "cuda" | "auto" -> a device; ConfigError when CUDA is asked for and absent.
+torch::Device resolve_device(const std::string& name);
+
+}  // namespace scintigen::clf

@@ -1,0 +1,326 @@
+#include "clf/train.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "clf/model.h"
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "core/version.h"
+#include "data/dataset.h"
+#include "stats/roc.h"
+
+namespace scintigen::clf {
+
+Task task_from_string(const std::string& s, const std::string& where) {
+  if (s == "metastasis") return Task::kMetastasis;
+  if (s == "cardiac") return Task::kCardiac;
+  throw ConfigError(where, fmt::format("unknown task '{}'", s), "expected metastasis | cardiac");
+}
+
+const char* to_string(Task t) { return t == Task::kMetastasis ? "metastasis" : "cardiac"; }
+
+std::optional<int> task_label(const Labels& labels, Task task) {
+  if (task == Task::kMetastasis) return labels.metastasis;
+  if (!labels.cardiac_grade) return std::nullopt;
+  return *labels.cardiac_grade >= 2 ? 1 : 0;
+}
+
+void ClassifierConfig::validate() const {
+  task_from_string(task, "--task");
+  if (train.empty()) throw ConfigError("--train", "no training dataset", "pass --train DS[,DS...]");
+  if (out.empty()) throw ConfigError("--out", "no output folder");
+  ClassifierNetConfig net{2, height, width, base_width, blocks, norm};
+  net.validate("classifier config");
+  auto range = [](const char* field, double v, double lo, double hi) {
+    if (!(v >= lo && v <= hi)) throw ConfigError(field, fmt::format("is {}, expected {}..{}", v, lo, hi));
+  };
+  range("--epochs", epochs, 1, 100000);
+  range("--batch", batch, 2, 4096);  // BatchNorm needs two samples per batch
+  range("--lr", lr, 1e-8, 10);
+  range("weight_decay", weight_decay, 0, 10);
+  range("--threads", threads, 0, 1024);
+  range("val_fraction", val_fraction, 0.01, 0.9);
+  range("patience", patience, 1, 100000);
+  augment.validate("augment");
+  if (device != "cpu" && device != "cuda" && device != "auto")
+    throw ConfigError("--device", fmt::format("is '{}', expected cpu | cuda | auto", device));
+}
+
+nlohmann::json ClassifierConfig::to_json() const {
+  return {{"task", task}, {"train", train}, {"val", val}, {"out", out}, {"height", height}, {"width", width},
+          {"base_width", base_width}, {"blocks", blocks}, {"norm", norm}, {"epochs", epochs}, {"batch", batch},
+          {"lr", lr}, {"weight_decay", weight_decay}, {"seed", seed}, {"threads", threads},
+          {"val_fraction", val_fraction}, {"patience", patience}, {"augment", augment.to_json()}, {"device", device}};
+}
+
+ClassifierConfig ClassifierConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  ClassifierConfig c;
+  try {
+    c.task = j.at("task").get<std::string>();
+    c.train = j.at("train").get<std::vector<std::string>>();
+    c.val = j.value("val", c.val);
+    c.out = j.value("out", c.out);
+    c.height = j.value("height", c.height);
+    c.width = j.value("width", c.width);
+    c.base_width = j.value("base_width", c.base_width);
+    c.blocks = j.value("blocks", c.blocks);
+    c.norm = j.value("norm", c.norm);
+    c.epochs = j.value("epochs", c.epochs);
+    c.batch = j.value("batch", c.batch);
+    c.lr = j.value("lr", c.lr);
+    c.weight_decay = j.value("weight_decay", c.weight_decay);
+    c.seed = j.value("seed", c.seed);
+    c.threads = j.value("threads", c.threads);
+    c.val_fraction = j.value("val_fraction", c.val_fraction);
+    c.patience = j.value("patience", c.patience);
+    if (j.contains("augment")) c.augment = AugmentConfig::from_json(j["augment"], where);
+    c.device = j.value("device", c.device);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where, fmt::format("bad classifier config: {}", e.what()));
+  }
+  c.validate();
+  return c;
+}
+
+nlohmann::json TrainResult::to_json() const {
+  nlohmann::json h = nlohmann::json::array();
+  for (const auto& e : history)
+    h.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"val_auc", e.val_auc}, {"seconds", e.seconds},
+                 {"images_per_s", e.images_per_s}, {"best", e.best}});
+  return {{"train_scans", train_scans}, {"train_positives", train_positives}, {"val_scans", val_scans},
+          {"val_positives", val_positives}, {"skipped_unlabelled", skipped_unlabelled},
+          {"skipped_test_split", skipped_test_split}, {"val_source", val_source}, {"best_epoch", best_epoch},
+          {"best_val_auc", best_val_auc}, {"threshold", threshold},
+          {"threshold_rule", "Youden-optimal on the validation scores of the best epoch"},
+          {"images_per_s", images_per_s}, {"early_stopped", early_stopped}, {"history", h}};
+}
+
+namespace {
+
+// Labelled scans at the network's grid, (n, 2, H, W) contiguous.
+struct Cohort {
+  std::vector<float> pixels;
+  std::vector<int> labels;
+  std::vector<std::string> ids;
+  size_t positives() const { return static_cast<size_t>(std::count(labels.begin(), labels.end(), 1)); }
+};
+
+struct Candidate {
+  size_t dataset;
+  ScanRecord record;
+  int label;
+};
+
+void load_cohort(const std::vector<Dataset>& datasets, const std::vector<Candidate>& items, int h, int w,
+                 Cohort& c) {
+  const size_t per_scan = 2 * static_cast<size_t>(h) * w;
+  c.pixels.resize(items.size() * per_scan);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    std::vector<float> px = scan_to_grid(datasets[it.dataset].load(it.record), h, w);
+    std::copy(px.begin(), px.end(), c.pixels.begin() + i * per_scan);
+    c.labels.push_back(it.label);
+    c.ids.push_back(datasets[it.dataset].dir() + ":" + it.record.id);
+  }
+}
+
+void require_both_classes(const Cohort& c, const std::string& where, const std::string& what, const char* task) {
+  const size_t pos = c.positives();
+  if (c.labels.empty() || pos == 0 || pos == c.labels.size())
+    throw InputError(where, fmt::format("the {} set has {} scans labelled for '{}', {} of them positive: both classes are needed",
+                                        what, c.labels.size(), task, pos),
+                     "add scans of the missing class, or choose the other --task");
+}
+
+void prepare_out_dir(const std::string& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(out, ec)) {
+    if (!fs::is_directory(out, ec) || !fs::is_empty(out, ec))
+      throw InputError(out, "exists and is not an empty folder", "choose a new --out folder");
+  } else if (!fs::create_directories(out, ec)) {
+    throw InputError(out, fmt::format("cannot create the folder: {}", ec.message()));
+  }
+}
+
+}  // namespace
+
+TrainResult train_classifier(const ClassifierConfig& config) {
+  config.validate();
+  const Task task = task_from_string(config.task);
+  const char* task_name = to_string(task);
+  TrainResult result;
+
+  // Gather labelled scans of the training datasets (never split "test").
+  std::vector<Dataset> datasets;
+  std::vector<Candidate> candidates;
+  for (const auto& dir : config.train) {
+    datasets.push_back(Dataset::open(dir));
+    size_t labelled = 0;
+    for (auto& r : datasets.back().records()) {
+      auto y = task_label(r.labels, task);
+      if (!y) { ++result.skipped_unlabelled; continue; }
+      ++labelled;
+      if (r.split == "test") { ++result.skipped_test_split; continue; }
+      candidates.push_back({datasets.size() - 1, std::move(r), *y});
+    }
+    if (labelled == 0 && config.train.size() == 1)
+      throw InputError(dir, fmt::format("no scan carries the label needed by task '{}' ({})", task_name,
+                                        task == Task::kMetastasis ? "metastasis" : "cardiac_grade"),
+                       "attach labels (scintigen ingest --labels) or choose the other --task");
+  }
+  if (candidates.empty())
+    throw InputError(config.train.front(), fmt::format("no training scan carries the label needed by task '{}'", task_name),
+                     "attach labels (scintigen ingest --labels) or choose the other --task");
+
+  // Validation: a separate dataset, else the split column, else a seeded stratified split.
+  std::vector<Candidate> train_items, val_items;
+  std::vector<Dataset> val_datasets;
+  if (!config.val.empty()) {
+    result.val_source = "dataset";
+    val_datasets.push_back(Dataset::open(config.val));
+    for (auto& r : val_datasets.back().records())
+      if (auto y = task_label(r.labels, task)) val_items.push_back({0, std::move(r), *y});
+    train_items = candidates;
+  } else if (std::any_of(candidates.begin(), candidates.end(), [](const Candidate& c) { return c.record.split == "val"; })) {
+    result.val_source = "split column";
+    for (auto& c : candidates) (c.record.split == "val" ? val_items : train_items).push_back(c);
+  } else {
+    result.val_source = "stratified random";
+    Rng rng(config.seed ^ 0x5eed5eedULL);
+    for (int cls = 0; cls < 2; ++cls) {
+      std::vector<size_t> idx;
+      for (size_t i = 0; i < candidates.size(); ++i)
+        if (candidates[i].label == cls) idx.push_back(i);
+      for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng.below(i)]);  // Fisher-Yates
+      size_t n_val = static_cast<size_t>(std::llround(config.val_fraction * idx.size()));
+      if (idx.size() >= 2) n_val = std::clamp<size_t>(n_val, 1, idx.size() - 1);
+      std::sort(idx.begin(), idx.begin() + n_val);
+      std::sort(idx.begin() + n_val, idx.end());
+      for (size_t k = 0; k < idx.size(); ++k) (k < n_val ? val_items : train_items).push_back(candidates[idx[k]]);
+    }
+  }
+
+  const int h = config.height, w = config.width;
+  Cohort train, val;
+  load_cohort(datasets, train_items, h, w, train);
+  load_cohort(config.val.empty() ? datasets : val_datasets, val_items, h, w, val);
+  require_both_classes(train, fmt::format("{}", fmt::join(config.train, ",")), "training", task_name);
+  require_both_classes(val, config.val.empty() ? fmt::format("{}", fmt::join(config.train, ",")) : config.val,
+                       "validation", task_name);
+  result.train_scans = train.labels.size();
+  result.train_positives = train.positives();
+  result.val_scans = val.labels.size();
+  result.val_positives = val.positives();
+
+  prepare_out_dir(config.out);
+  const int threads = resolve_threads(config.threads);
+  at::set_num_threads(threads);
+  const torch::Device device = resolve_device(config.device);
+  torch::manual_seed(config.seed);
+
+  ClassifierNetConfig net_config{2, h, w, config.base_width, config.blocks, config.norm};
+  ClassifierNet net(net_config);
+  net->to(device);
+  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
+  BalancedSampler sampler(train.labels, config.seed + 1);
+  Rng aug_rng(config.seed + 2);
+
+  nlohmann::json info = {{"format", kClassifierFormat},
+                         {"format_version", kClassifierFormatVersion},
+                         {"created", utc_now_iso8601()},
+                         {"task", task_name},
+                         {"config", config.to_json()},
+                         {"net", net_config.to_json()},
+                         {"input_transform", "log1p(counts), then (x - mean) / (std + 1e-5) per scan over both views"},
+                         {"versions", core_versions()}};
+  info["versions"]["torch"] = torch_versions();
+  info["versions"]["threads"] = threads;
+
+  const size_t per_scan = 2 * static_cast<size_t>(h) * w;
+  const size_t steps = (train.labels.size() + config.batch - 1) / config.batch;
+  int since_best = 0;
+  double best_auc = -1.0;
+  std::vector<double> best_scores;
+  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    net->train();
+    const std::vector<size_t> order = sampler.draw(steps * config.batch);
+    Progress progress(fmt::format("{} epoch {}/{}", task_name, epoch, config.epochs), steps, config.quiet);
+    double loss_sum = 0.0;
+    auto x = torch::empty({config.batch, 2, h, w}, torch::kFloat32);  // (B, 2, H, W)
+    auto y = torch::empty({config.batch}, torch::kFloat32);           // (B)
+    for (size_t s = 0; s < steps; ++s) {
+      float* xp = x.data_ptr<float>();
+      float* yp = y.data_ptr<float>();
+      for (int b = 0; b < config.batch; ++b) {
+        const size_t i = order[s * config.batch + b];
+        std::copy_n(train.pixels.data() + i * per_scan, per_scan, xp + b * per_scan);
+        augment_scan(xp + b * per_scan, h, w, config.augment, aug_rng);
+        yp[b] = static_cast<float>(train.labels[i]);
+      }
+      auto logits = net->forward(x.to(device));  // (B)
+      auto loss = torch::binary_cross_entropy_with_logits(logits, y.to(device));
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>();
+      progress.advance();
+    }
+    progress.finish();
+    const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const std::vector<double> scores = predict_probabilities(net, val.pixels.data(), val.labels.size(), 64, device);
+    EpochLog log;
+    log.epoch = epoch;
+    log.loss = loss_sum / steps;
+    log.val_auc = stats::auc(val.labels, scores, "validation scores");
+    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log.images_per_s = steps * config.batch / train_s;
+    log.best = log.val_auc > best_auc;
+    if (log.best) {
+      best_auc = log.val_auc;
+      best_scores = scores;
+      since_best = 0;
+      result.best_epoch = epoch;
+      result.best_val_auc = log.val_auc;
+      const double t = stats::youden_metrics(val.labels, scores, 0.95, "validation scores").threshold;
+      result.threshold = std::isfinite(t) ? t : 0.5;
+      save_net(net, config.out + "/best.pt");
+    } else {
+      ++since_best;
+    }
+    result.history.push_back(log);
+    double ips = 0;
+    for (const auto& e : result.history) ips += e.images_per_s;
+    result.images_per_s = ips / result.history.size();
+    result.early_stopped = since_best >= config.patience && epoch < config.epochs;
+    save_net(net, config.out + "/checkpoint.pt", &optimizer);
+    info["training"] = result.to_json();
+    info["training"]["epochs_run"] = epoch;
+    write_file_atomic(config.out + "/classifier.json", info.dump(2) + "\n");
+    if (!config.quiet)
+      std::fprintf(stderr, "%s epoch %d/%d  loss %.4f  val AUC %.4f%s  %.1f images/s  %s\n", task_name, epoch,
+                   config.epochs, log.loss, log.val_auc, log.best ? " (best)" : "", log.images_per_s,
+                   format_duration(log.seconds).c_str());
+    if (result.early_stopped) break;
+  }
+  // The validation scores of the best epoch, for audit and for the threshold's provenance.
+  nlohmann::json cases = nlohmann::json::array();
+  for (size_t i = 0; i < val.labels.size(); ++i)
+    cases.push_back({{"id", val.ids[i]}, {"label", val.labels[i]}, {"score", best_scores[i]}});
+  info["validation_scores"] = cases;
+  write_file_atomic(config.out + "/classifier.json", info.dump(2) + "\n");
+  return result;
+}
+
+}  // namespace scintigen::clf

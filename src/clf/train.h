@@ -1,0 +1,94 @@
+// Training the downstream classifier (metastasis, or cardiac uptake Perugini grade >= 2) on one
+// or more datasets, with class-balanced sampling, count augmentation, a validation split and
+// early stopping on validation AUC. No LibTorch in this header.
+//
+//   ClassifierConfig c;
+//   c.task = "metastasis";
+//   c.train = {"sim_small"};
+//   c.out = "clf_small";
+//   c.validate();
+//   TrainResult r = train_classifier(c);   // r.best_val_auc, r.threshold, r.images_per_s
+//
+// Output folder (docs/CLASSIFY.md): classifier.json (format, config, network, training
+// history, chosen threshold, versions), best.pt (weights of the best validation epoch, what
+// `classify eval` loads) and checkpoint.pt (model + optimizer of the latest epoch). Every file
+// is replaced atomically, so a killed run leaves a consistent last epoch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "clf/augment.h"
+#include "core/labels.h"
+
+namespace scintigen::clf {
+
+inline constexpr const char* kClassifierFormat = "scintigen-classifier";
+inline constexpr int kClassifierFormatVersion = 1;
+
+enum class Task { kMetastasis, kCardiac };
+Task task_from_string(const std::string& s, const std::string& where = "--task");
+const char* to_string(Task t);
+// The binary target of a scan for a task; empty when the scan lacks the label.
+// metastasis: labels.metastasis; cardiac: 1 when cardiac_grade >= 2 (Perugini), else 0.
+std::optional<int> task_label(const Labels& labels, Task task);
+
+struct ClassifierConfig {
+  std::string task = "metastasis";   // metastasis | cardiac
+  std::vector<std::string> train;    // dataset folders (scans of split "test" are never used)
+  std::string val;                   // optional validation dataset (all its labelled scans)
+  std::string out;                   // classifier folder to create (must not exist, or be empty)
+  // Network input grid and shape (see clf/model.h); scans are resampled count-preservingly.
+  int height = 256, width = 64;
+  int base_width = 16;
+  std::vector<int> blocks = {1, 1, 1, 1};
+  std::string norm = "batch";        // batch | group
+  int epochs = 30;
+  int batch = 16;
+  double lr = 1e-3;                  // AdamW
+  double weight_decay = 1e-4;
+  uint64_t seed = 0;
+  int threads = 0;                   // intra-op threads (0 = all cores)
+  double val_fraction = 0.2;         // used only without --val and without "val" split rows
+  int patience = 5;                  // epochs without a better validation AUC before stopping
+  AugmentConfig augment;
+  std::string device = "cpu";        // cpu | cuda
+  bool quiet = false;                // no progress bar / epoch lines
+
+  // Throws ConfigError naming the field and the allowed values.
+  void validate() const;
+  nlohmann::json to_json() const;
+  static ClassifierConfig from_json(const nlohmann::json& j, const std::string& where);
+};
+
+struct EpochLog {
+  int epoch = 0;
+  double loss = 0.0;        // mean training BCE
+  double val_auc = 0.0;
+  double seconds = 0.0;     // training + validation
+  double images_per_s = 0.0;  // training images (forward + backward + step) per second
+  bool best = false;
+};
+
+struct TrainResult {
+  size_t train_scans = 0, train_positives = 0, val_scans = 0, val_positives = 0;
+  size_t skipped_unlabelled = 0, skipped_test_split = 0;
+  std::string val_source;   // "dataset", "split column" or "stratified random"
+  int best_epoch = 0;
+  double best_val_auc = 0.0;
+  double threshold = 0.5;   // Youden-optimal on validation at the best epoch (probability)
+  double images_per_s = 0.0;  // mean over epochs
+  bool early_stopped = false;
+  std::vector<EpochLog> history;
+  nlohmann::json to_json() const;
+};
+
+// Trains and writes the classifier folder. Throws InputError for unusable data (no labelled
+// scan, one class only in the training or validation set), ConfigError for a bad config.
+TrainResult train_classifier(const ClassifierConfig& config);
+
+}  // namespace scintigen::clf

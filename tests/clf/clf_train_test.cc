@@ -1,0 +1,175 @@
+// A tiny training run on synthesised blob scans (clf_fixtures.h): it learns, it is
+// deterministic for a seed, and the eval report's numbers are src/stats' numbers of its scores.
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "clf/eval.h"
+#include "clf/train.h"
+#include "clf_fixtures.h"
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "stats/roc.h"
+#include "test_util.h"
+
+namespace scintigen::clf {
+namespace {
+
+using scintigen::testing::TempDir;
+
+ClassifierConfig tiny_config(const std::string& data, const std::string& out) {
+  ClassifierConfig c;
+  c.task = "metastasis";
+  c.train = {data};
+  c.out = out;
+  c.height = 128;
+  c.width = 32;
+  c.base_width = 8;
+  c.blocks = {1, 1, 1};
+  c.epochs = 10;
+  c.patience = 10;
+  c.batch = 8;
+  c.lr = 3e-3;
+  c.threads = 2;
+  c.seed = 7;
+  c.quiet = true;
+  return c;
+}
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+
+class TinyTraining : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    testing::BlobDatasetSpec spec;
+    make_blob_dataset(*dir_ / "train", spec);
+    spec.seed = 2;
+    spec.n = 80;
+    make_blob_dataset(*dir_ / "test", spec);
+    first_ = new TrainResult(train_classifier(tiny_config(*dir_ / "train", *dir_ / "clf")));
+  }
+  static void TearDownTestSuite() {
+    delete first_;
+    delete dir_;
+  }
+  static TempDir* dir_;
+  static TrainResult* first_;
+};
+TempDir* TinyTraining::dir_ = nullptr;
+TrainResult* TinyTraining::first_ = nullptr;
+
+TEST_F(TinyTraining, LearnsTheBlob) {
+  EXPECT_EQ(first_->val_source, "stratified random");
+  EXPECT_EQ(first_->train_scans + first_->val_scans, 120u);
+  for (const auto& e : first_->history) std::printf("epoch %d loss %.4f val %.4f\n", e.epoch, e.loss, e.val_auc);
+  EXPECT_GT(first_->best_val_auc, 0.85);
+  EXPECT_GT(first_->images_per_s, 0.0);
+  const auto info = read_json(*dir_ / "clf/classifier.json");
+  EXPECT_EQ(info["format"], kClassifierFormat);
+  EXPECT_EQ(info["task"], "metastasis");
+  EXPECT_EQ(info["training"]["best_val_auc"].get<double>(), first_->best_val_auc);
+  EXPECT_TRUE(std::filesystem::exists(*dir_ / "clf/best.pt"));
+  EXPECT_TRUE(std::filesystem::exists(*dir_ / "clf/checkpoint.pt"));
+  // The saved validation scores reproduce the saved validation AUC.
+  std::vector<int> y;
+  std::vector<double> s;
+  for (const auto& c : info["validation_scores"]) {
+    y.push_back(c["label"]);
+    s.push_back(c["score"]);
+  }
+  EXPECT_EQ(stats::auc(y, s), first_->best_val_auc);
+}
+
+TEST_F(TinyTraining, DeterministicForASeed) {
+  ClassifierConfig c = tiny_config(*dir_ / "train", *dir_ / "clf_again");
+  c.epochs = 2;
+  TrainResult a = train_classifier(c);
+  ASSERT_GE(first_->history.size(), 2u);
+  for (int e = 0; e < 2; ++e) {
+    EXPECT_EQ(a.history[e].loss, first_->history[e].loss) << e;
+    EXPECT_EQ(a.history[e].val_auc, first_->history[e].val_auc) << e;
+  }
+}
+
+TEST_F(TinyTraining, EvalReportMatchesStats) {
+  EvalConfig e;
+  e.model = *dir_ / "clf";
+  e.compare = *dir_ / "clf";
+  e.data = {*dir_ / "test"};
+  e.out = *dir_ / "report.json";
+  e.threads = 2;
+  e.quiet = true;
+  evaluate_classifier(e);
+  const auto r = read_json(e.out);
+  for (const char* k : {"report", "created", "config", "versions", "task", "model", "compare_model", "datasets"})
+    EXPECT_TRUE(r.contains(k)) << k;
+  ASSERT_EQ(r["datasets"].size(), 1u);
+  const auto& d = r["datasets"][0];
+  EXPECT_EQ(d["scans"], 80);
+  EXPECT_EQ(d["labelled"], 80);
+  std::vector<int> y;
+  std::vector<double> s;
+  std::map<std::string, std::pair<std::vector<int>, std::vector<double>>> site;
+  for (const auto& c : d["cases"]) {
+    y.push_back(c["label"]);
+    s.push_back(c["score"]);
+    site[c["site"]].first.push_back(c["label"]);
+    site[c["site"]].second.push_back(c["score"]);
+  }
+  const auto a = stats::delong_auc(y, s);
+  EXPECT_EQ(d["overall"]["auc"]["auc"].get<double>(), a.auc);
+  EXPECT_EQ(d["overall"]["auc"]["ci_lower"].get<double>(), a.ci_lower);
+  EXPECT_EQ(d["overall"]["auc"]["ci_upper"].get<double>(), a.ci_upper);
+  EXPECT_GT(a.auc, 0.8);
+  ASSERT_EQ(d["sites"].size(), 2u);
+  for (const auto& g : d["sites"]) {
+    const auto& [sy, ss] = site[g["site"]];
+    EXPECT_EQ(g["auc"]["auc"].get<double>(), stats::auc(sy, ss));
+  }
+  const double t = r["model"]["threshold"];
+  const auto m = stats::threshold_metrics(y, s, t);
+  EXPECT_EQ(d["overall"]["at_validation_threshold"]["tp"], m.tp);
+  EXPECT_EQ(d["overall"]["at_validation_threshold"]["tn"], m.tn);
+  EXPECT_EQ(d["overall"]["calibration"]["bins"].size(), 10u);
+  EXPECT_TRUE(d["overall"]["calibration"]["brier"].is_number());
+  EXPECT_EQ(d["overall"]["delong_paired"]["p_value"].get<double>(), 1.0);  // a model against itself
+  ASSERT_TRUE(d["survival"].is_object());
+  EXPECT_TRUE(d["survival"]["log_rank"].contains("p_value"));
+  EXPECT_TRUE(d["survival"]["kaplan_meier"].contains("predicted_positive"));
+}
+
+TEST_F(TinyTraining, CardiacTaskAndSplitColumn) {
+  TempDir t;
+  testing::BlobDatasetSpec spec;
+  spec.n = 60;
+  spec.metastasis_labels = false;
+  spec.cardiac_labels = true;
+  make_blob_dataset(t / "cardiac", spec);
+  {
+    Dataset ds = Dataset::open(t / "cardiac", true);
+    std::vector<std::pair<std::string, std::string>> splits;
+    for (const auto& r : ds.records()) splits.push_back({r.id, splits.size() % 4 == 0 ? "val" : (splits.size() % 4 == 1 ? "test" : "train")});
+    ds.set_splits(splits);
+  }
+  ClassifierConfig c = tiny_config(t / "cardiac", t / "clf");
+  c.task = "cardiac";
+  c.epochs = 1;
+  TrainResult r = train_classifier(c);
+  EXPECT_EQ(r.val_source, "split column");
+  EXPECT_EQ(r.val_scans, 15u);
+  EXPECT_EQ(r.skipped_test_split, 15u);
+  EXPECT_EQ(r.train_scans, 30u);
+  // The metastasis task finds no label in this dataset.
+  c.task = "metastasis";
+  c.out = t / "clf2";
+  try {
+    train_classifier(c);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.reason().find("no scan carries the label needed by task 'metastasis'"), std::string::npos) << e.describe();
+  }
+}
+
+}  // namespace
+}  // namespace scintigen::clf
