@@ -1,0 +1,308 @@
+#include "gen/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "core/error.h"
+
+namespace scintigen::gen {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+int ConditionSpec::index_of(const std::string& name) const {
+  for (size_t i = 0; i < attributes.size(); ++i)
+    if (attributes[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string ConditionSpec::names() const {
+  std::vector<std::string> n;
+  for (const auto& a : attributes) n.push_back(a.name);
+  return join(n);
+}
+
+const std::vector<std::string>& age_bands() {
+  static const std::vector<std::string> bands = {"<50", "50-64", "65-79", ">=80"};
+  return bands;
+}
+
+int age_band_index(double age) {
+  if (age < 50) return 0;
+  if (age < 65) return 1;
+  if (age < 80) return 2;
+  return 3;
+}
+
+ConditionSpec default_conditions(const std::vector<std::string>& sites) {
+  ConditionSpec s;
+  s.attributes = {
+      {"metastasis", {"0", "1"}},
+      {"cardiac_grade", {"0", "1", "2", "3"}},
+      {"tracer", {"MDP", "HDP", "DPD", "PYP"}},
+      {"sex", {"M", "F"}},
+      {"age_band", age_bands()},
+  };
+  if (!sites.empty()) s.attributes.push_back({"site", sites});
+  return s;
+}
+
+ConditionTokens parse_condition(const std::string& text, const ConditionSpec& spec, const std::string& where) {
+  ConditionTokens tokens(spec.size(), 0);
+  std::vector<bool> seen(spec.size(), false);
+  if (trim(text).empty()) return tokens;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = trim(text.substr(pos, comma - pos));
+    pos = comma + 1;
+    if (item.empty())
+      throw ConfigError(where, "empty item in condition '" + text + "'",
+                        "write name=value pairs separated by commas, e.g. metastasis=1,tracer=DPD");
+    size_t eq = item.find('=');
+    if (eq == std::string::npos)
+      throw ConfigError(where, "condition item '" + item + "' has no '='",
+                        "write name=value, e.g. cardiac_grade=2");
+    std::string name = trim(item.substr(0, eq));
+    std::string value = trim(item.substr(eq + 1));
+    int a = spec.index_of(name);
+    if (a < 0)
+      throw ConfigError(where, "unknown condition '" + name + "'", "allowed conditions: " + spec.names());
+    if (seen[a]) throw ConfigError(where, "condition '" + name + "' given twice", "give each condition once");
+    seen[a] = true;
+    const auto& values = spec.attributes[a].values;
+    auto it = std::find(values.begin(), values.end(), value);
+    if (it == values.end())
+      throw ConfigError(where, "value '" + value + "' is not allowed for " + name,
+                        "allowed values of " + name + ": " + join(values));
+    tokens[a] = 1 + (it - values.begin());
+    if (comma == text.size()) break;
+  }
+  return tokens;
+}
+
+std::string condition_to_string(const ConditionTokens& tokens, const ConditionSpec& spec) {
+  std::string s;
+  for (size_t a = 0; a < spec.size() && a < tokens.size(); ++a) {
+    int64_t t = tokens[a];
+    if (t <= 0 || t > static_cast<int64_t>(spec.attributes[a].values.size())) continue;
+    if (!s.empty()) s += ",";
+    s += spec.attributes[a].name + "=" + spec.attributes[a].values[t - 1];
+  }
+  return s;
+}
+
+ConditionTokens condition_from_labels(const Labels& labels, const ConditionSpec& spec) {
+  ConditionTokens tokens(spec.size(), 0);
+  for (size_t a = 0; a < spec.size(); ++a) {
+    const auto& attr = spec.attributes[a];
+    std::string v;
+    if (attr.name == "age_band") {
+      if (labels.age) v = age_bands()[age_band_index(*labels.age)];
+    } else {
+      v = label_value(labels, attr.name);
+    }
+    auto it = std::find(attr.values.begin(), attr.values.end(), v);
+    if (!v.empty() && it != attr.values.end()) tokens[a] = 1 + (it - attr.values.begin());
+  }
+  return tokens;
+}
+
+bool ModelConfig::has_attention(int level) const {
+  return std::find(attention_levels.begin(), attention_levels.end(), level) != attention_levels.end();
+}
+
+void ModelConfig::validate() const {
+  const std::string where = "model config";
+  auto fail = [&](const std::string& field, const std::string& what, const std::string& hint) {
+    throw ConfigError(where, field + ": " + what, hint);
+  };
+  if (in_channels != 2) fail("in_channels", "is " + std::to_string(in_channels), "must be 2 (anterior, posterior)");
+  if (channel_mult.empty() || channel_mult.size() > 8)
+    fail("channel_mult", "has " + std::to_string(channel_mult.size()) + " levels", "give 1 to 8 multipliers");
+  for (int m : channel_mult)
+    if (m < 1 || m > 16) fail("channel_mult", "holds " + std::to_string(m), "each multiplier must be in 1..16");
+  const int div = 1 << (levels() - 1);
+  if (height < 8 || width < 2 || height % div || width % div)
+    fail("height/width", std::to_string(height) + " x " + std::to_string(width) + " is not divisible by " +
+                              std::to_string(div) + " (2^(levels-1))",
+         "use sizes that halve evenly at every level, e.g. 128 x 32");
+  if (base_channels < 1 || base_channels > 4096)
+    fail("base_channels", "is " + std::to_string(base_channels), "must be in 1..4096");
+  if (groups < 1) fail("groups", "is " + std::to_string(groups), "must be >= 1");
+  for (int m : channel_mult)
+    if ((base_channels * m) % groups)
+      fail("groups", std::to_string(groups) + " does not divide " + std::to_string(base_channels * m) + " channels",
+           "choose groups dividing base_channels * every multiplier");
+  if (base_channels % groups)
+    fail("groups", std::to_string(groups) + " does not divide base_channels " + std::to_string(base_channels),
+         "choose groups dividing base_channels");
+  if (res_blocks < 1 || res_blocks > 8) fail("res_blocks", "is " + std::to_string(res_blocks), "must be in 1..8");
+  for (int l : attention_levels)
+    if (l < 0 || l >= levels())
+      fail("attention_levels", "holds level " + std::to_string(l),
+           "levels are 0.." + std::to_string(levels() - 1) + " (0 = full size)");
+  if (head_channels < 1) fail("head_channels", "is " + std::to_string(head_channels), "must be >= 1");
+  for (int l : attention_levels)
+    if ((base_channels * channel_mult[l]) % head_channels)
+      fail("head_channels", std::to_string(head_channels) + " does not divide the " +
+                                std::to_string(base_channels * channel_mult[l]) + " channels of level " +
+                                std::to_string(l),
+           "choose head_channels dividing the channels of every attention level");
+  if (time_embed_dim < 4 || time_embed_dim % 2)
+    fail("time_embed_dim", "is " + std::to_string(time_embed_dim), "must be even and >= 4");
+  if (!(logsnr_min < logsnr_max) || logsnr_min < -30 || logsnr_max > 30)
+    fail("logsnr_min/logsnr_max", "range [" + std::to_string(logsnr_min) + ", " + std::to_string(logsnr_max) + "]",
+         "need -30 <= logsnr_min < logsnr_max <= 30");
+  if (!(schedule_shift > 0) || !std::isfinite(schedule_shift))
+    fail("schedule_shift", "is " + std::to_string(schedule_shift), "must be > 0");
+  if (!(transform.count_max > 0) || !std::isfinite(transform.count_max))
+    fail("transform.count_max", "is " + std::to_string(transform.count_max), "must be > 0");
+  if (conditions.attributes.empty()) fail("conditions", "is empty", "use the default conditions");
+  std::set<std::string> names;
+  for (const auto& a : conditions.attributes) {
+    if (a.name.empty() || !names.insert(a.name).second)
+      fail("conditions", "attribute '" + a.name + "' is empty or repeated", "give each attribute a unique name");
+    if (a.values.empty()) fail("conditions." + a.name, "has no values", "list its allowed values");
+  }
+}
+
+nlohmann::json ModelConfig::to_json() const {
+  nlohmann::json conds = nlohmann::json::array();
+  for (const auto& a : conditions.attributes) conds.push_back({{"name", a.name}, {"values", a.values}});
+  return {{"preset", preset},
+          {"in_channels", in_channels},
+          {"height", height},
+          {"width", width},
+          {"base_channels", base_channels},
+          {"channel_mult", channel_mult},
+          {"res_blocks", res_blocks},
+          {"attention_levels", attention_levels},
+          {"head_channels", head_channels},
+          {"groups", groups},
+          {"time_embed_dim", time_embed_dim},
+          {"scale_shift", scale_shift},
+          {"logsnr_min", logsnr_min},
+          {"logsnr_max", logsnr_max},
+          {"schedule_shift", schedule_shift},
+          {"conditions", conds},
+          {"transform", {{"kind", "anscombe"}, {"count_max", transform.count_max}}}};
+}
+
+ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw ConfigError(where, "model config is not a JSON object");
+  ModelConfig c;
+  static const std::set<std::string> known = {
+      "preset", "in_channels", "height", "width", "base_channels", "channel_mult", "res_blocks",
+      "attention_levels", "head_channels", "groups", "time_embed_dim", "scale_shift", "logsnr_min",
+      "logsnr_max", "schedule_shift", "conditions", "transform"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!known.count(it.key()))
+      throw ConfigError(where, "unknown key '" + it.key() + "' in model config", "remove it or fix its spelling");
+  auto get = [&](const char* key, auto& out) {
+    if (!j.contains(key)) return;
+    try {
+      out = j.at(key).get<std::decay_t<decltype(out)>>();
+    } catch (const nlohmann::json::exception&) {
+      throw ConfigError(where, std::string("key '") + key + "' has the wrong type: " + j.at(key).dump(),
+                        "see docs/MODEL.md for the config fields");
+    }
+  };
+  get("preset", c.preset);
+  get("in_channels", c.in_channels);
+  get("height", c.height);
+  get("width", c.width);
+  get("base_channels", c.base_channels);
+  get("channel_mult", c.channel_mult);
+  get("res_blocks", c.res_blocks);
+  get("attention_levels", c.attention_levels);
+  get("head_channels", c.head_channels);
+  get("groups", c.groups);
+  get("time_embed_dim", c.time_embed_dim);
+  get("scale_shift", c.scale_shift);
+  get("logsnr_min", c.logsnr_min);
+  get("logsnr_max", c.logsnr_max);
+  get("schedule_shift", c.schedule_shift);
+  if (j.contains("conditions")) {
+    c.conditions.attributes.clear();
+    try {
+      for (const auto& a : j.at("conditions"))
+        c.conditions.attributes.push_back({a.at("name").get<std::string>(), a.at("values").get<std::vector<std::string>>()});
+    } catch (const nlohmann::json::exception&) {
+      throw ConfigError(where, "key 'conditions' is malformed", "expected [{\"name\": ..., \"values\": [...]}, ...]");
+    }
+  }
+  if (j.contains("transform")) {
+    const auto& t = j.at("transform");
+    if (!t.is_object() || t.value("kind", "anscombe") != "anscombe" || !t.contains("count_max") ||
+        !t.at("count_max").is_number())
+      throw ConfigError(where, "key 'transform' is malformed", "expected {\"kind\": \"anscombe\", \"count_max\": N}");
+    c.transform.count_max = t.at("count_max").get<double>();
+  }
+  c.validate();
+  return c;
+}
+
+const std::vector<std::string>& preset_names() {
+  static const std::vector<std::string> names = {"tiny", "cpu", "full"};
+  return names;
+}
+
+// Schedule shift: 64 / sqrt(H * W), so every preset sees the noise level of a 64 x 64 image at
+// the same t (Ref: Hoogeboom et al. 2023, "simple diffusion", shifted cosine schedule).
+// count_max: bright-bone counts per pixel at the preset's grid (counts summed over the area a
+// pixel covers; 1024 x 256 native scans reach ~200 counts on the spine); refit from the
+// training data's 99.5th percentile once the trainer exists.
+ModelConfig model_preset(const std::string& name) {
+  ModelConfig c;
+  c.preset = name;
+  if (name == "tiny") {
+    // defaults above
+    c.transform.count_max = 200.0 * 64;
+  } else if (name == "cpu") {
+    c.height = 256;
+    c.width = 64;
+    c.base_channels = 32;
+    c.channel_mult = {1, 2, 3, 4};
+    c.res_blocks = 2;
+    c.attention_levels = {3};
+    c.head_channels = 32;
+    c.groups = 16;
+    c.time_embed_dim = 128;
+    c.schedule_shift = 0.5;
+    c.transform.count_max = 200.0 * 16;
+  } else if (name == "full") {
+    c.height = 1024;
+    c.width = 256;
+    c.base_channels = 128;
+    c.channel_mult = {1, 1, 2, 2, 4, 4};
+    c.res_blocks = 2;
+    c.attention_levels = {4, 5};
+    c.head_channels = 64;
+    c.groups = 32;
+    c.time_embed_dim = 512;
+    c.schedule_shift = 0.125;
+    c.transform.count_max = 200.0;
+  } else {
+    throw ConfigError("--preset", "unknown preset '" + name + "'", "allowed presets: tiny, cpu, full");
+  }
+  return c;
+}
+
+}  // namespace scintigen::gen

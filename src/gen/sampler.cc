@@ -1,0 +1,138 @@
+#include "gen/sampler.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "gen/objective.h"
+
+namespace scintigen::gen {
+
+Denoise model_denoiser(UNet net, const Schedule& s) {
+  return [net, s](const torch::Tensor& x, double t, const torch::Tensor& cond) mutable {
+    torch::NoGradGuard no_grad;
+    const int64_t B = x.size(0);
+    auto opts = x.options();
+    auto tt = torch::full({B}, t, opts);                                 // (B)
+    auto alpha = torch::full({B}, s.alpha(t), opts), sigma = torch::full({B}, s.sigma(t), opts);
+    return x0_from_v(x, net->forward(x, tt, cond), alpha, sigma);       // (B, 2, H, W)
+  };
+}
+
+Denoise with_guidance(Denoise d, double scale) {
+  if (scale == 1.0) return d;
+  return [d, scale](const torch::Tensor& x, double t, const torch::Tensor& cond) {
+    const int64_t B = x.size(0);
+    auto x2 = torch::cat({x, x}, 0);                                    // (2B, 2, H, W)
+    auto c2 = torch::cat({cond, torch::zeros_like(cond)}, 0);           // (2B, A)
+    auto out = d(x2, t, c2);                                            // (2B, 2, H, W)
+    auto xc = out.narrow(0, 0, B), xu = out.narrow(0, B, B);            // (B, 2, H, W) each
+    return xu + scale * (xc - xu);
+  };
+}
+
+const char* to_string(SamplerKind k) { return k == SamplerKind::kDdim ? "ddim" : "dpmpp2m"; }
+
+SamplerKind sampler_from_string(const std::string& s, const std::string& where) {
+  if (s == "ddim") return SamplerKind::kDdim;
+  if (s == "dpmpp2m" || s == "dpm++2m") return SamplerKind::kDpmpp2m;
+  throw ConfigError(where, "unknown sampler '" + s + "'", "allowed samplers: ddim, dpmpp2m");
+}
+
+void SamplerConfig::validate() const {
+  if (steps < 1 || steps > 1000)
+    throw ConfigError("sampler config", "steps: " + std::to_string(steps) + " is out of range",
+                      "use 1..1000 (20-25 for production quality)");
+  if (!std::isfinite(guidance) || guidance < 0 || guidance > 30)
+    throw ConfigError("sampler config", "guidance: " + std::to_string(guidance) + " is out of range",
+                      "use 0..30 (1 = conditional only)");
+}
+
+nlohmann::json SamplerConfig::to_json() const {
+  return {{"sampler", to_string(kind)}, {"spacing", to_string(spacing)}, {"steps", steps}, {"guidance", guidance}, {"seed", seed}};
+}
+
+const char* to_string(TimeSpacing s) {
+  switch (s) {
+    case TimeSpacing::kTimeUniform: return "uniform";
+    case TimeSpacing::kTimeQuadratic: return "quadratic";
+    case TimeSpacing::kLogSnrUniform: return "logsnr";
+  }
+  return "?";
+}
+
+TimeSpacing spacing_from_string(const std::string& s, const std::string& where) {
+  if (s == "uniform") return TimeSpacing::kTimeUniform;
+  if (s == "quadratic") return TimeSpacing::kTimeQuadratic;
+  if (s == "logsnr") return TimeSpacing::kLogSnrUniform;
+  throw ConfigError(where, "unknown time spacing '" + s + "'", "allowed spacings: uniform, quadratic, logsnr");
+}
+
+std::vector<double> sampling_times(int steps, TimeSpacing spacing, const Schedule& s) {
+  std::vector<double> ts(steps + 1);
+  const double a = s.t_min_angle(), b = s.t_max_angle();
+  const double l_hi = s.logsnr(0.0), l_lo = s.logsnr(1.0);
+  for (int i = 0; i <= steps; ++i) {
+    const double u = 1.0 - static_cast<double>(i) / steps;  // 1 -> 0
+    if (spacing == TimeSpacing::kTimeUniform) {
+      ts[i] = u;
+    } else if (spacing == TimeSpacing::kTimeQuadratic) {
+      ts[i] = u * u;
+    } else {
+      // invert logSNR(t) = -2 log tan(a + t (b - a)) + 2 log shift at uniform logSNR
+      const double l = l_lo + (1.0 - u) * (l_hi - l_lo) - 2.0 * std::log(s.shift);
+      ts[i] = (std::atan(std::exp(-0.5 * l)) - a) / (b - a);
+    }
+  }
+  ts.front() = 1.0;
+  ts.back() = 0.0;
+  return ts;
+}
+
+torch::Tensor sample_ddim(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
+                          const std::vector<double>& ts) {
+  const int steps = static_cast<int>(ts.size()) - 1;
+  for (int i = 0; i < steps; ++i) {
+    const double a = s.alpha(ts[i]), g = s.sigma(ts[i]);
+    const double a_next = s.alpha(ts[i + 1]), g_next = s.sigma(ts[i + 1]);
+    auto x0 = d(x, ts[i], cond);           // (B, 2, H, W)
+    auto eps = (x - a * x0) / g;           // (B, 2, H, W)
+    x = a_next * x0 + g_next * eps;
+  }
+  return x;
+}
+
+torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
+                               const std::vector<double>& ts) {
+  const int steps = static_cast<int>(ts.size()) - 1;
+  torch::Tensor x0_prev;
+  double h_prev = 0;
+  for (int i = 0; i < steps; ++i) {
+    const double l = 0.5 * s.logsnr(ts[i]), l_next = 0.5 * s.logsnr(ts[i + 1]);  // lambda = log(alpha / sigma)
+    const double g = s.sigma(ts[i]), a_next = s.alpha(ts[i + 1]), g_next = s.sigma(ts[i + 1]);
+    const double h = l_next - l;
+    auto x0 = d(x, ts[i], cond);  // (B, 2, H, W)
+    const bool first_order = i == 0 || (steps < 15 && i == steps - 1);
+    torch::Tensor D = x0;
+    if (!first_order) {
+      const double r = h_prev / h;
+      D = (1.0 + 0.5 / r) * x0 - (0.5 / r) * x0_prev;
+    }
+    x = (g_next / g) * x - a_next * std::expm1(-h) * D;
+    x0_prev = x0;
+    h_prev = h;
+  }
+  return x;
+}
+
+torch::Tensor sample(const Denoise& d, const Schedule& s, const SamplerConfig& cfg, const torch::Tensor& cond,
+                     at::IntArrayRef shape) {
+  cfg.validate();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(cfg.seed);
+  auto x = torch::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat)).to(cond.device());
+  const auto ts = sampling_times(cfg.steps, cfg.spacing, s);
+  return cfg.kind == SamplerKind::kDdim ? sample_ddim(d, s, x, cond, ts) : sample_dpmpp_2m(d, s, x, cond, ts);
+}
+
+}  // namespace scintigen::gen

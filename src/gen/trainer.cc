@@ -1,0 +1,88 @@
+#include "gen/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "gen/objective.h"
+
+namespace scintigen::gen {
+
+void TrainConfig::validate() const {
+  auto fail = [](const std::string& field, const std::string& what, const std::string& hint) {
+    throw ConfigError("train config", field + ": " + what, hint);
+  };
+  if (steps < 1) fail("steps", std::to_string(steps), "must be >= 1");
+  if (warmup_steps < 0 || warmup_steps > steps) fail("warmup_steps", std::to_string(warmup_steps), "must be in 0..steps");
+  if (!(lr > 0) || lr > 1) fail("lr", std::to_string(lr), "must be in (0, 1]");
+  if (min_lr_ratio < 0 || min_lr_ratio > 1) fail("min_lr_ratio", std::to_string(min_lr_ratio), "must be in 0..1");
+  if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) fail("beta1/beta2", "out of range", "must be in [0, 1)");
+  if (!(eps > 0)) fail("eps", std::to_string(eps), "must be > 0");
+  if (weight_decay < 0) fail("weight_decay", std::to_string(weight_decay), "must be >= 0");
+  if (grad_clip < 0) fail("grad_clip", std::to_string(grad_clip), "must be >= 0 (0 = off)");
+  if (ema_decay < 0 || ema_decay >= 1) fail("ema_decay", std::to_string(ema_decay), "must be in [0, 1)");
+  if (cond_drop_prob < 0 || cond_drop_prob > 1) fail("cond_drop_prob", std::to_string(cond_drop_prob), "must be in 0..1");
+}
+
+nlohmann::json TrainConfig::to_json() const {
+  return {{"steps", steps}, {"warmup_steps", warmup_steps}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio},
+          {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay},
+          {"grad_clip", grad_clip}, {"ema_decay", ema_decay}, {"cond_drop_prob", cond_drop_prob}, {"seed", seed}};
+}
+
+double learning_rate(const TrainConfig& c, int64_t step) {
+  if (step < c.warmup_steps) return c.lr * static_cast<double>(step + 1) / c.warmup_steps;
+  const double span = std::max<int64_t>(1, c.steps - c.warmup_steps);
+  const double p = std::min(1.0, static_cast<double>(step - c.warmup_steps) / span);
+  return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * p)));
+}
+
+void ema_update(UNet& ema, const UNet& net, double decay) {
+  torch::NoGradGuard no_grad;
+  auto pe = ema->parameters();
+  auto pn = net->parameters();
+  for (size_t i = 0; i < pe.size(); ++i) pe[i].mul_(decay).add_(pn[i].detach(), 1 - decay);
+}
+
+Trainer::Trainer(const ModelConfig& model, const TrainConfig& train)
+    : model_cfg_(model), cfg_(train), schedule_(Schedule::from(model)),
+      gen_(at::make_generator<at::CPUGeneratorImpl>(train.seed)) {
+  cfg_.validate();
+  torch::manual_seed(cfg_.seed);  // weight initialisation
+  net_ = UNet(model_cfg_);
+  ema_ = UNet(model_cfg_);
+  ema_update(ema_, net_, 0.0);  // copy
+  for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+  opt_ = std::make_unique<torch::optim::AdamW>(
+      net_->parameters(), torch::optim::AdamWOptions(cfg_.lr)
+                              .betas({cfg_.beta1, cfg_.beta2})
+                              .eps(cfg_.eps)
+                              .weight_decay(cfg_.weight_decay));
+}
+
+double Trainer::step(const torch::Tensor& x0, const torch::Tensor& cond) {
+  const int64_t B = x0.size(0);
+  auto c = drop_conditions(cond, cfg_.cond_drop_prob, gen_);                                  // (B, A)
+  auto t = torch::rand({B}, gen_, torch::kFloat).to(x0.device());                            // (B)
+  auto noise = torch::randn(x0.sizes(), gen_, torch::kFloat).to(x0.device());                // (B, 2, H, W)
+  return step(x0, c, t, noise);
+}
+
+double Trainer::step(const torch::Tensor& x0, const torch::Tensor& cond, const torch::Tensor& t,
+                     const torch::Tensor& noise) {
+  net_->train();
+  lr_ = learning_rate(cfg_, step_);
+  for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr_);
+  opt_->zero_grad();
+  auto loss = v_loss(net_, schedule_, x0, cond, t, noise);  // scalar
+  loss.backward();
+  grad_norm_ = cfg_.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(net_->parameters(), cfg_.grad_clip) : 0.0;
+  opt_->step();
+  ++step_;
+  const double n = static_cast<double>(step_);
+  ema_update(ema_, net_, std::min(cfg_.ema_decay, (1 + n) / (10 + n)));
+  return loss.item<double>();
+}
+
+}  // namespace scintigen::gen

@@ -1,0 +1,138 @@
+// ModelConfig presets, validation, JSON round trip and condition parsing (exact error text).
+#include "gen/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "test_util.h"
+
+namespace scintigen::gen {
+namespace {
+
+std::string parse_error(const std::string& text) {
+  try {
+    parse_condition(text, default_conditions());
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(GenConfig, PresetsValidateAndHaveTheirSizes) {
+  for (const auto& name : preset_names()) {
+    ModelConfig c = model_preset(name);
+    EXPECT_NO_THROW(c.validate()) << name;
+    EXPECT_EQ(c.height, 4 * c.width) << name;
+  }
+  EXPECT_EQ(model_preset("tiny").height, 128);
+  EXPECT_EQ(model_preset("cpu").width, 64);
+  EXPECT_EQ(model_preset("full").height, 1024);
+}
+
+TEST(GenConfig, ConfigFilesEqualThePresets) {
+  for (const auto& name : preset_names()) {
+    const std::string path = scintigen::testing::source_path("configs/gen/" + name + ".json");
+    std::ifstream f(path);
+    ASSERT_TRUE(f) << path;
+    nlohmann::json j;
+    f >> j;
+    EXPECT_EQ(ModelConfig::from_json(j, path).to_json(), model_preset(name).to_json()) << path;
+  }
+}
+
+TEST(GenConfig, UnknownPresetListsTheAllowedOnes) {
+  try {
+    model_preset("huge");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "--preset: unknown preset 'huge' (hint: allowed presets: tiny, cpu, full)");
+  }
+}
+
+TEST(GenConfig, ValidateNamesTheField) {
+  ModelConfig c = model_preset("tiny");
+  c.width = 30;
+  try {
+    c.validate();
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "model config: height/width: 128 x 30 is not divisible by 4 (2^(levels-1)) "
+                 "(hint: use sizes that halve evenly at every level, e.g. 128 x 32)");
+  }
+  c = model_preset("tiny");
+  c.groups = 5;
+  EXPECT_THROW(c.validate(), ConfigError);
+  c = model_preset("tiny");
+  c.attention_levels = {3};
+  try {
+    c.validate();
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "model config: attention_levels: holds level 3 (hint: levels are 0..2 (0 = full size))");
+  }
+}
+
+TEST(GenConfig, JsonRoundTrip) {
+  for (const auto& name : preset_names()) {
+    ModelConfig c = model_preset(name);
+    c.conditions = default_conditions({"siteA", "siteB"});
+    ModelConfig back = ModelConfig::from_json(c.to_json(), "config.json");
+    EXPECT_EQ(back.to_json(), c.to_json()) << name;
+  }
+  auto j = model_preset("tiny").to_json();
+  j["colour"] = 1;
+  try {
+    ModelConfig::from_json(j, "m/config.json");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "m/config.json: unknown key 'colour' in model config (hint: remove it or fix its spelling)");
+  }
+  j = model_preset("tiny").to_json();
+  j["height"] = "tall";
+  EXPECT_THROW(ModelConfig::from_json(j, "m/config.json"), ConfigError);
+}
+
+TEST(GenCondition, ParsesAnySubset) {
+  const ConditionSpec spec = default_conditions();
+  EXPECT_EQ(parse_condition("metastasis=1,cardiac_grade=3,tracer=DPD", spec), (ConditionTokens{2, 4, 3, 0, 0}));
+  EXPECT_EQ(parse_condition(" sex=F , age_band=>=80", spec), (ConditionTokens{0, 0, 0, 2, 4}));
+  EXPECT_EQ(parse_condition("", spec), (ConditionTokens{0, 0, 0, 0, 0}));
+  EXPECT_EQ(condition_to_string(parse_condition("tracer=PYP,metastasis=0", spec), spec), "metastasis=0,tracer=PYP");
+}
+
+TEST(GenCondition, ErrorsListWhatIsAllowed) {
+  EXPECT_EQ(parse_error("cardiac_grade=5"),
+            "--condition: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: 0, 1, 2, 3)");
+  EXPECT_EQ(parse_error("grade=2"),
+            "--condition: unknown condition 'grade' (hint: allowed conditions: metastasis, cardiac_grade, tracer, sex, "
+            "age_band)");
+  EXPECT_EQ(parse_error("tracer=FDG"),
+            "--condition: value 'FDG' is not allowed for tracer (hint: allowed values of tracer: MDP, HDP, DPD, PYP)");
+  EXPECT_EQ(parse_error("metastasis"),
+            "--condition: condition item 'metastasis' has no '=' (hint: write name=value, e.g. cardiac_grade=2)");
+  EXPECT_EQ(parse_error("sex=M,sex=F"), "--condition: condition 'sex' given twice (hint: give each condition once)");
+  EXPECT_EQ(parse_error("sex=M,,tracer=DPD"),
+            "--condition: empty item in condition 'sex=M,,tracer=DPD' (hint: write name=value pairs separated by "
+            "commas, e.g. metastasis=1,tracer=DPD)");
+  EXPECT_EQ(parse_error("site=A"),
+            "--condition: unknown condition 'site' (hint: allowed conditions: metastasis, cardiac_grade, tracer, sex, "
+            "age_band)");
+}
+
+TEST(GenCondition, FromLabels) {
+  const ConditionSpec spec = default_conditions({"north"});
+  Labels l;
+  l.metastasis = 1;
+  l.tracer = "HDP";
+  l.sex = "O";  // not in the vocabulary: unknown
+  l.age = 64.9;
+  l.site = "north";
+  EXPECT_EQ(condition_from_labels(l, spec), (ConditionTokens{2, 0, 2, 0, 2, 1}));
+  EXPECT_EQ(condition_from_labels(Labels{}, spec), (ConditionTokens{0, 0, 0, 0, 0, 0}));
+}
+
+}  // namespace
+}  // namespace scintigen::gen

@@ -1,0 +1,141 @@
+// Reference test: the C++ U-Net (tiny preset) against an independent PyTorch
+// reimplementation (tests/ref/gen_unet_reference.py, Debian's python3-torch), on the same
+// weights and inputs:
+//   (a) forward output v                       max |diff| <= 1e-5 * max |v|
+//   (b) gradient of sum(v * w), every parameter max |diff| <= 1e-4 * max |grad| (per parameter)
+//   (c) the v-loss of one training step         |diff| <= 1e-5 * loss, and its gradients as (b)
+//   (d) one Trainer step (clip + AdamW)         every parameter max |diff| <= 1e-5 * max(1, max |p|)
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "gen/gen_test_util.h"
+#include "gen/objective.h"
+#include "gen/trainer.h"
+#include "test_util.h"
+
+namespace scintigen::gen {
+namespace {
+
+using scintigen::testing::TempDir;
+using namespace scintigen::gen::testing;
+
+TEST(GenReference, UNetForwardGradientsLossAndStepMatchPyTorch) {
+  at::set_num_threads(2);
+  torch::manual_seed(1234);
+  const ModelConfig cfg = model_preset("tiny");
+  TrainConfig tc;
+  tc.steps = 100;
+  tc.warmup_steps = 10;
+  tc.lr = 1e-2;  // large, so that one step moves every weight visibly
+  tc.grad_clip = 0.5;
+  tc.weight_decay = 0.05;
+  Trainer trainer(cfg, tc);
+  UNet net = trainer.model();
+  perturb_constant_parameters(net);
+
+  const int64_t B = 2;
+  auto x = torch::randn({B, 2, cfg.height, cfg.width});
+  auto t = torch::tensor({0.3f, 0.85f});
+  auto cond = condition_tensor({parse_condition("metastasis=1,cardiac_grade=3,tracer=DPD", cfg.conditions),
+                                parse_condition("sex=F,age_band=>=80,metastasis=0", cfg.conditions)},
+                               cfg.conditions);
+  auto w = torch::randn({B, 2, cfg.height, cfg.width});
+  auto x0 = torch::rand({B, 2, cfg.height, cfg.width}) * 2 - 1;
+  auto noise = torch::randn({B, 2, cfg.height, cfg.width});
+  auto t_train = torch::tensor({0.05f, 0.6f});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  auto cond_train = drop_conditions(cond, 0.5, gen);
+
+  TempDir dir;
+  nlohmann::json idx;
+  idx["config"] = cfg.to_json();
+  idx["tensors"] = {{"x", write_tensor(dir.path(), "x.bin", x)},
+                    {"t", write_tensor(dir.path(), "t.bin", t)},
+                    {"cond", write_tensor(dir.path(), "cond.bin", cond)},
+                    {"w", write_tensor(dir.path(), "w.bin", w)},
+                    {"x0", write_tensor(dir.path(), "x0.bin", x0)},
+                    {"noise", write_tensor(dir.path(), "noise.bin", noise)},
+                    {"t_train", write_tensor(dir.path(), "t_train.bin", t_train)},
+                    {"cond_train", write_tensor(dir.path(), "cond_train.bin", cond_train)}};
+  idx["train"] = {{"lr", learning_rate(tc, 0)}, {"beta1", tc.beta1}, {"beta2", tc.beta2}, {"eps", tc.eps},
+                  {"weight_decay", tc.weight_decay}, {"grad_clip", tc.grad_clip}};
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  int i = 0;
+  for (const auto& p : net->named_parameters()) {
+    params.emplace_back(p.key(), p.value());
+    nlohmann::json e = write_tensor(dir.path(), "p" + std::to_string(i++) + ".bin", p.value());
+    e["name"] = p.key();
+    idx["params"].push_back(e);
+  }
+  std::ofstream(dir / "index.json") << idx.dump();
+
+  // C++ side: (a), (b), (c).
+  auto v = net->forward(x, t, cond);
+  (v * w).sum().backward();
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params) grads.push_back(p.second.grad().clone());
+  net->zero_grad();
+  auto loss = v_loss(net, Schedule::from(cfg), x0, cond_train, t_train, noise);
+  loss.backward();
+  std::vector<torch::Tensor> loss_grads;
+  for (auto& p : params) loss_grads.push_back(p.second.grad().clone());
+  net->zero_grad();
+
+  auto r = scintigen::testing::run_command(scintigen::testing::python() + " " +
+                                           scintigen::testing::source_path("tests/ref/gen_unet_reference.py") + " " +
+                                           dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string out_dir = dir / "out";
+  nlohmann::json out;
+  std::ifstream(out_dir + "/index.json") >> out;
+  const auto& T = out.at("tensors");
+
+  // (a) forward
+  auto v_py = read_tensor(out_dir, T.at("v"));
+  const double v_scale = v_py.abs().max().item<double>();
+  const double dv = max_abs_diff(v.detach(), v_py);
+  std::printf("forward: max|v| %.4g, max|diff| %.3g (relative %.3g)\n", v_scale, dv, dv / v_scale);
+  EXPECT_LE(dv, 1e-5 * v_scale);
+
+  // (b) gradients, (c) loss and its gradients
+  auto check_grads = [&](const char* prefix, const std::vector<torch::Tensor>& g) {
+    double worst = 0;
+    std::string worst_name;
+    for (size_t k = 0; k < params.size(); ++k) {
+      auto g_py = read_tensor(out_dir, T.at(std::string(prefix) + params[k].first));
+      const double scale = std::max(g_py.abs().max().item<double>(), 1e-12);
+      const double rel = max_abs_diff(g[k], g_py) / scale;
+      EXPECT_LE(rel, 1e-4) << prefix << params[k].first;
+      if (rel > worst) worst = rel, worst_name = params[k].first;
+    }
+    std::printf("%s: %zu parameters, worst relative max|diff| %.3g (%s)\n", prefix, params.size(), worst,
+                worst_name.c_str());
+  };
+  check_grads("grad/", grads);
+  const double loss_py = read_tensor(out_dir, T.at("loss"))[0].item<double>();
+  std::printf("loss: C++ %.8g, PyTorch %.8g, relative diff %.3g\n", loss.item<double>(), loss_py,
+              std::abs(loss.item<double>() - loss_py) / loss_py);
+  EXPECT_NEAR(loss.item<double>(), loss_py, 1e-5 * loss_py);
+  check_grads("loss_grad/", loss_grads);
+
+  // (d) one Trainer step: the same loss, clipped, AdamW with the scheduled learning rate.
+  const double step_loss = trainer.step(x0, cond_train, t_train, noise);
+  EXPECT_NEAR(step_loss, loss_py, 1e-5 * loss_py);
+  const double norm_py = read_tensor(out_dir, T.at("grad_norm"))[0].item<double>();
+  EXPECT_NEAR(trainer.last_grad_norm(), norm_py, 1e-5 * norm_py);
+  double worst = 0;
+  for (size_t k = 0; k < params.size(); ++k) {
+    auto p_py = read_tensor(out_dir, T.at("step/" + params[k].first));
+    const double d = max_abs_diff(params[k].second.detach(), p_py) / std::max(1.0, p_py.abs().max().item<double>());
+    EXPECT_LE(d, 1e-5) << params[k].first;
+    worst = std::max(worst, d);
+  }
+  std::printf("AdamW step: grad norm C++ %.6g PyTorch %.6g, worst parameter diff %.3g\n", trainer.last_grad_norm(),
+              norm_py, worst);
+}
+
+}  // namespace
+}  // namespace scintigen::gen
