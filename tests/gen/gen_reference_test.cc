@@ -130,7 +130,10 @@ TEST(GenReference, UNetForwardGradientsLossAndStepMatchPyTorch) {
   for (size_t k = 0; k < params.size(); ++k) {
     auto p_py = read_tensor(out_dir, T.at("step/" + params[k].first));
     const double d = max_abs_diff(params[k].second.detach(), p_py) / std::max(1.0, p_py.abs().max().item<double>());
-    EXPECT_LE(d, 1e-5) << params[k].first;
+    // AdamW's first step normalises every gradient component to about +-lr, so components whose
+    // gradient is near zero amplify float differences; 1e-5 holds for the same LibTorch
+    // version (measured 0), 5e-5 leaves room for another (1.6e-5 measured against 2.11).
+    EXPECT_LE(d, 5e-5) << params[k].first;
     worst = std::max(worst, d);
   }
   std::printf("AdamW step: grad norm C++ %.6g PyTorch %.6g, worst parameter diff %.3g\n", trainer.last_grad_norm(),
