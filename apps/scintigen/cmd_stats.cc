@@ -18,6 +18,7 @@
 #include "pipeline/labels_csv.h"
 #include "run_guard.h"
 #include "stats/agreement.h"
+#include "stats/json.h"
 #include "stats/roc.h"
 #include "stats/survival.h"
 
@@ -113,20 +114,7 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-json opt(const std::optional<double>& v) {
-  return v && std::isfinite(*v) ? json(*v) : json(nullptr);
-}
-json num(double v) {
-  return std::isfinite(v) ? json(v) : json(nullptr);
-}
 
-json proportion_json(const st::Proportion& p) {
-  return {{"estimate", opt(p.estimate)},
-          {"successes", p.successes},
-          {"trials", p.trials},
-          {"ci_lower", opt(p.lower)},
-          {"ci_upper", opt(p.upper)}};
-}
 
 std::string proportion_text(const st::Proportion& p) {
   if (!p.estimate) return fmt::format("NA (0 of 0)");
@@ -154,18 +142,6 @@ BinaryColumns read_binary(const CsvTable& t, const std::string& label_col, const
   return b;
 }
 
-json metrics_json(const st::ThresholdMetrics& m) {
-  return {{"threshold", m.threshold},
-          {"tp", m.tp},
-          {"fp", m.fp},
-          {"tn", m.tn},
-          {"fn", m.fn},
-          {"youden_j", m.youden},
-          {"sensitivity", proportion_json(m.sensitivity)},
-          {"specificity", proportion_json(m.specificity)},
-          {"ppv", proportion_json(m.ppv)},
-          {"npv", proportion_json(m.npv)}};
-}
 
 void print_metrics(const char* title, const st::ThresholdMetrics& m) {
   std::printf("%s: score >= %g is positive (TP %zu, FP %zu, TN %zu, FN %zu; Youden J %.4f)\n", title, m.threshold, m.tp,
@@ -253,11 +229,11 @@ int cmd_auc(int argc, char** argv) {
                         {"sd", bc.sd}};
   }
   const st::ThresholdMetrics youden = st::youden_metrics(y, s, conf, file);
-  out["youden"] = metrics_json(youden);
+  out["youden"] = st::to_json(youden);
   std::optional<st::ThresholdMetrics> given;
   if (threshold) {
     given = st::threshold_metrics(y, s, *threshold, conf, file);
-    out["threshold"] = metrics_json(*given);
+    out["threshold"] = st::to_json(*given);
   }
   if (!roc_out.empty()) {
     const st::RocCurve c = st::roc_curve(y, s, file);
@@ -347,7 +323,7 @@ int cmd_compare(int argc, char** argv) {
   if (t.paired)
     out["test"]["ci"] = {{"level", conf}, {"lower", t.ci_lower}, {"upper", t.ci_upper}};
   else
-    out["test"]["df"] = num(t.df);
+    out["test"]["df"] = st::json_number(t.df);
   if (json_out) {
     std::printf("%s\n", out.dump(2).c_str());
     return kExitOk;
@@ -365,23 +341,6 @@ int cmd_compare(int argc, char** argv) {
 
 // ---- survival --------------------------------------------------------------------------------
 
-json km_json(const st::KaplanMeier& km) {
-  json rows = json::array();
-  for (const auto& r : km.rows)
-    rows.push_back({{"time", r.time},
-                    {"n_risk", r.n_risk},
-                    {"n_event", r.n_event},
-                    {"n_censor", r.n_censor},
-                    {"survival", r.survival},
-                    {"std_err", opt(r.std_err)},
-                    {"lower", opt(r.lower)},
-                    {"upper", opt(r.upper)}});
-  return {{"n", km.n},
-          {"events", km.events},
-          {"median",
-           {{"estimate", opt(km.median.median)}, {"lower", opt(km.median.lower)}, {"upper", opt(km.median.upper)}}},
-          {"curve", rows}};
-}
 
 int cmd_survival(int argc, char** argv) {
   CLI::App app(
@@ -428,7 +387,7 @@ int cmd_survival(int argc, char** argv) {
   json out = {{"command", "survival"}, {"input", file}, {"conf_level", conf}, {"groups", json::array()}};
   std::string csv = "group,time,n_risk,n_event,n_censor,survival,std_err,lower,upper\n";
   auto add_group = [&](const std::string& name, const st::KaplanMeier& km) {
-    json g = km_json(km);
+    json g = st::to_json(km);
     g["name"] = name;
     out["groups"].push_back(g);
     for (const auto& r : km.rows)
@@ -590,7 +549,7 @@ int cmd_agreement(int argc, char** argv) {
                 {"p_value", f.p_value},
                 {"observed_agreement", f.observed_agreement},
                 {"expected_agreement", f.expected_agreement}}},
-              {"percent_agreement", proportion_json(all_agree)},
+              {"percent_agreement", st::to_json(all_agree)},
               {"cohen", json::array()}};
   for (size_t a = 0; a < rc.size(); ++a)
     for (size_t b = a + 1; b < rc.size(); ++b) {
@@ -616,7 +575,7 @@ int cmd_agreement(int argc, char** argv) {
     for (size_t k = 0; k < rc.size(); ++k) {
       std::vector<std::string> pred;
       for (const auto& row : ratings) pred.push_back(row[k]);
-      json a = proportion_json(st::accuracy(pred, truth, conf, file));
+      json a = st::to_json(st::accuracy(pred, truth, conf, file));
       a["rater"] = raters[k];
       out["accuracy"].push_back(a);
     }

@@ -15,6 +15,7 @@
 #include "core/progress.h"
 #include "core/version.h"
 #include "data/dataset.h"
+#include "stats/json.h"
 #include "stats/roc.h"
 #include "stats/survival.h"
 
@@ -42,13 +43,7 @@ json EvalConfig::to_json() const {
 
 namespace {
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-json opt(const std::optional<double>& v) { return v ? num(*v) : json(nullptr); }
 
-json proportion_json(const stats::Proportion& p) {
-  return {{"successes", p.successes}, {"trials", p.trials}, {"estimate", opt(p.estimate)}, {"lower", opt(p.lower)},
-          {"upper", opt(p.upper)}};
-}
 
 // Runs a statistic; an InputError (one class, too few cases...) becomes {"error": reason}.
 template <typename F>
@@ -65,21 +60,7 @@ json auc_json(const stats::AucResult& a) {
           {"conf_level", a.conf_level}, {"method", "DeLong"}};
 }
 
-json metrics_json(const stats::ThresholdMetrics& m) {
-  return {{"threshold", num(m.threshold)}, {"tp", m.tp}, {"fp", m.fp}, {"tn", m.tn}, {"fn", m.fn},
-          {"sensitivity", proportion_json(m.sensitivity)}, {"specificity", proportion_json(m.specificity)},
-          {"ppv", proportion_json(m.ppv)}, {"npv", proportion_json(m.npv)}, {"youden", m.youden}};
-}
 
-json km_json(const stats::KaplanMeier& km) {
-  json rows = json::array();
-  for (const auto& r : km.rows)
-    rows.push_back({{"time", r.time}, {"n_risk", r.n_risk}, {"n_event", r.n_event}, {"n_censor", r.n_censor},
-                    {"survival", r.survival}, {"lower", opt(r.lower)}, {"upper", opt(r.upper)}});
-  return {{"n", km.n}, {"events", km.events},
-          {"median", {{"median", opt(km.median.median)}, {"lower", opt(km.median.lower)}, {"upper", opt(km.median.upper)}}},
-          {"rows", rows}};
-}
 
 struct Case {
   std::string id, site;
@@ -104,15 +85,15 @@ json group_json(const std::vector<const Case*>& cases, double threshold, bool co
   json g = {{"n", y.size()}, {"positives", pos}, {"negatives", y.size() - pos}};
   g["auc"] = try_stat([&] { return auc_json(stats::delong_auc(y, s, cfg.conf_level, where)); });
   g["at_validation_threshold"] =
-      try_stat([&] { return metrics_json(stats::threshold_metrics(y, s, threshold, cfg.conf_level, where)); });
+      try_stat([&] { return stats::to_json(stats::threshold_metrics(y, s, threshold, cfg.conf_level, where)); });
   if (!y.empty()) g["calibration"] = calibration_json(y, s, cfg.calibration_bins);
   if (compare) {
     g["compare_auc"] = try_stat([&] { return auc_json(stats::delong_auc(y, s2, cfg.conf_level, where)); });
     g["delong_paired"] = try_stat([&] {
       const auto t = stats::delong_test_paired(y, s, s2, cfg.conf_level, where);
-      return json{{"auc_model", t.auc1}, {"auc_compare", t.auc2}, {"difference", t.difference}, {"se", num(t.se)},
-                  {"z", num(t.z)}, {"p_value", num(t.p_value)}, {"ci_lower", num(t.ci_lower)},
-                  {"ci_upper", num(t.ci_upper)}};
+      return json{{"auc_model", t.auc1}, {"auc_compare", t.auc2}, {"difference", t.difference}, {"se", stats::json_number(t.se)},
+                  {"z", stats::json_number(t.z)}, {"p_value", stats::json_number(t.p_value)}, {"ci_lower", stats::json_number(t.ci_lower)},
+                  {"ci_upper", stats::json_number(t.ci_upper)}};
     });
   }
   return g;
@@ -136,11 +117,11 @@ json survival_json(const std::vector<Case>& cases, double threshold, const EvalC
   const char* names[2] = {"predicted_negative", "predicted_positive"};
   for (int p = 0; p < 2; ++p)
     s["kaplan_meier"][names[p]] =
-        by[p].time.empty() ? json(nullptr) : try_stat([&] { return km_json(stats::kaplan_meier(by[p], cfg.conf_level, where)); });
+        by[p].time.empty() ? json(nullptr) : try_stat([&] { return stats::to_json(stats::kaplan_meier(by[p], cfg.conf_level, where)); });
   s["log_rank"] = try_stat([&] {
     const auto lr = stats::log_rank_test(d, group, where);
     return json{{"groups", lr.groups}, {"n", lr.n}, {"observed", lr.observed}, {"expected", lr.expected},
-                {"chi_square", lr.chi_square}, {"df", lr.df}, {"p_value", num(lr.p_value)}};
+                {"chi_square", lr.chi_square}, {"df", lr.df}, {"p_value", stats::json_number(lr.p_value)}};
   });
   return s;
 }
