@@ -384,13 +384,6 @@ class Ingester {
 
 }  // namespace
 
-std::vector<std::string> collect_input_files(const std::vector<std::string>& inputs) {
-  std::vector<std::string> out;
-  size_t skipped = 0;
-  for (auto& f : collect_files(inputs, &skipped)) out.push_back(f.path);
-  return out;
-}
-
 IngestResult ingest(const IngestConfig& config) { return Ingester(config).run(); }
 
 }  // namespace scintigen

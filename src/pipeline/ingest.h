@@ -64,8 +64,4 @@ const char* deidentification_method();
 
 IngestResult ingest(const IngestConfig& config);
 
-// Expands files and folders into a sorted list of regular files (hidden files, DICOMDIR and, in
-// folders, side files such as .json/.csv/.png skipped). A path that does not exist is an InputError.
-std::vector<std::string> collect_input_files(const std::vector<std::string>& inputs);
-
 }  // namespace scintigen
