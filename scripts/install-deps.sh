@@ -10,6 +10,9 @@ packages=(
   libdcmtk-dev libopenjp2-7-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libsqlite3-dev libpng-dev zlib1g-dev libssl-dev
   libtorch-dev libgoogle-perftools-dev
+  # OpenBLAS for LibTorch's float32 matmuls (Debian's default reference BLAS made them 20x
+  # slower: 6 vs 139 GFLOP/s on 2 cores, BENCHMARKS.md); Gloo headers for c10d data parallel
+  libopenblas0-pthread libgloo-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent references used by the tests (never runtime dependencies)

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   static const std::vector<Command> kCommands = {
       {"ingest", "read DICOM whole-body bone scans into a de-identified dataset", cmd_ingest},
       {"simulate", "simulate labelled whole-body bone scans from a site profile", cmd_simulate},
+      {"train", "train the conditional generative model on datasets", cmd_train_model},
+      {"generate", "generate labelled synthetic scans from a model (or the built-in one)", cmd_generate},
       {"dataset", "inspect, verify, split, merge and export datasets", cmd_dataset},
       {"stats", "ROC/AUC with DeLong CIs, DeLong tests, survival, rater agreement", cmd_stats},
       {"classify", "train and evaluate metastasis / cardiac classifiers", cmd_classify},

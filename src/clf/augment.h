@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/resample.h"
 #include "core/scan.h"
 
 namespace scintigen::clf {
@@ -71,9 +72,5 @@ class BalancedSampler {
   std::vector<size_t> by_class_[2];
   Rng rng_;
 };
-
-// The scan's two views resampled (count-preserving, core/resample.h) to height x width:
-// (2, H, W) float32. Returns the stored pixels unchanged when the grid already matches.
-std::vector<float> scan_to_grid(const Scan& scan, int height, int width);
 
 }  // namespace scintigen::clf

@@ -54,4 +54,14 @@ std::vector<float> resample_counts(const std::vector<float>& in, int in_h, int i
   return resample_counts(in.data(), in_h, in_w, out_h, out_w);
 }
 
+std::vector<float> scan_to_grid(const Scan& scan, int height, int width) {
+  if (scan.height == height && scan.width == width) return scan.pixels;
+  std::vector<float> out(2 * static_cast<size_t>(height) * width);
+  for (int v = 0; v < 2; ++v) {
+    std::vector<float> r = resample_counts(scan.view(static_cast<View>(v)), scan.height, scan.width, height, width);
+    std::copy(r.begin(), r.end(), out.begin() + static_cast<size_t>(v) * height * width);
+  }
+  return out;
+}
+
 }  // namespace scintigen

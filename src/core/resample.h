@@ -9,11 +9,17 @@
 
 #include <vector>
 
+#include "core/scan.h"
+
 namespace scintigen {
 
 // in: (in_h, in_w) row-major -> (out_h, out_w).
 std::vector<float> resample_counts(const std::vector<float>& in, int in_h, int in_w, int out_h, int out_w);
 // Same on a raw pointer.
 std::vector<float> resample_counts(const float* in, int in_h, int in_w, int out_h, int out_w);
+
+// Both views of `scan` at (height, width), counts preserved: (2, height, width) row-major
+// (a copy of the pixels when the grid already matches).
+std::vector<float> scan_to_grid(const Scan& scan, int height, int width);
 
 }  // namespace scintigen

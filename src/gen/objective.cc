@@ -35,7 +35,7 @@ torch::Tensor v_loss(UNet& net, const Schedule& s, const torch::Tensor& x0, cons
                      const torch::Tensor& t, const torch::Tensor& noise) {
   auto [alpha, sigma] = alpha_sigma(s, t);                                        // (B), (B)
   auto x_t = alpha.view({-1, 1, 1, 1}) * x0 + sigma.view({-1, 1, 1, 1}) * noise;  // (B, 2, H, W)
-  auto v = net->forward(x_t, t, cond);                                            // (B, 2, H, W)
+  auto v = net->forward(x_t, t, cond).to(torch::kFloat);                          // (B, 2, H, W)
   return torch::mse_loss(v, v_target(x0, noise, alpha, sigma));                   // scalar
 }
 

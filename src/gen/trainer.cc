@@ -1,6 +1,7 @@
 #include "gen/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
 
 #include <cmath>
 
@@ -23,12 +24,14 @@ void TrainConfig::validate() const {
   if (grad_clip < 0) fail("grad_clip", std::to_string(grad_clip), "must be >= 0 (0 = off)");
   if (ema_decay < 0 || ema_decay >= 1) fail("ema_decay", std::to_string(ema_decay), "must be in [0, 1)");
   if (cond_drop_prob < 0 || cond_drop_prob > 1) fail("cond_drop_prob", std::to_string(cond_drop_prob), "must be in 0..1");
+  if (accum < 1 || accum > 1024) fail("accum", std::to_string(accum), "must be in 1..1024");
 }
 
 nlohmann::json TrainConfig::to_json() const {
   return {{"steps", steps}, {"warmup_steps", warmup_steps}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio},
           {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay},
-          {"grad_clip", grad_clip}, {"ema_decay", ema_decay}, {"cond_drop_prob", cond_drop_prob}, {"seed", seed}};
+          {"grad_clip", grad_clip}, {"ema_decay", ema_decay}, {"cond_drop_prob", cond_drop_prob}, {"seed", seed},
+          {"accum", accum}, {"bf16", bf16}};
 }
 
 double learning_rate(const TrainConfig& c, int64_t step) {
@@ -45,15 +48,28 @@ void ema_update(UNet& ema, const UNet& net, double decay) {
   for (size_t i = 0; i < pe.size(); ++i) pe[i].mul_(decay).add_(pn[i].detach(), 1 - decay);
 }
 
-Trainer::Trainer(const ModelConfig& model, const TrainConfig& train)
-    : model_cfg_(model), cfg_(train), schedule_(Schedule::from(model)),
-      gen_(at::make_generator<at::CPUGeneratorImpl>(train.seed)) {
+namespace {
+// SplitMix64 finaliser: well-mixed 64-bit seeds from (seed, counter).
+uint64_t mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+uint64_t step_seed(uint64_t seed, int64_t step) { return mix64(mix64(seed) ^ static_cast<uint64_t>(step)); }
+
+Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, torch::Device device)
+    : model_cfg_(model), cfg_(train), schedule_(Schedule::from(model)), device_(device) {
   cfg_.validate();
   torch::manual_seed(cfg_.seed);  // weight initialisation
   net_ = UNet(model_cfg_);
   ema_ = UNet(model_cfg_);
   ema_update(ema_, net_, 0.0);  // copy
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+  net_->to(device_);
+  ema_->to(device_);
   opt_ = std::make_unique<torch::optim::AdamW>(
       net_->parameters(), torch::optim::AdamWOptions(cfg_.lr)
                               .betas({cfg_.beta1, cfg_.beta2})
@@ -63,26 +79,85 @@ Trainer::Trainer(const ModelConfig& model, const TrainConfig& train)
 
 double Trainer::step(const torch::Tensor& x0, const torch::Tensor& cond) {
   const int64_t B = x0.size(0);
-  auto c = drop_conditions(cond, cfg_.cond_drop_prob, gen_);                                  // (B, A)
-  auto t = torch::rand({B}, gen_, torch::kFloat).to(x0.device());                            // (B)
-  auto noise = torch::randn(x0.sizes(), gen_, torch::kFloat).to(x0.device());                // (B, 2, H, W)
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(cfg_.seed, step_));
+  auto c = drop_conditions(cond.cpu(), cfg_.cond_drop_prob, gen);            // (B, A)
+  auto t = torch::rand({B}, gen, torch::kFloat);                              // (B)
+  auto noise = torch::randn(x0.sizes(), gen, torch::kFloat);                  // (B, 2, H, W)
   return step(x0, c, t, noise);
 }
 
-double Trainer::step(const torch::Tensor& x0, const torch::Tensor& cond, const torch::Tensor& t,
-                     const torch::Tensor& noise) {
+double Trainer::step(const torch::Tensor& x0_in, const torch::Tensor& cond_in, const torch::Tensor& t_in,
+                     const torch::Tensor& noise_in) {
   net_->train();
   lr_ = learning_rate(cfg_, step_);
   for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr_);
   opt_->zero_grad();
-  auto loss = v_loss(net_, schedule_, x0, cond, t, noise);  // scalar
-  loss.backward();
+  auto x0 = x0_in.to(device_), cond = cond_in.to(device_), t = t_in.to(device_), noise = noise_in.to(device_);
+  const int64_t B = x0.size(0);
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(cfg_.accum, B));
+  double loss_sum = 0;
+  int64_t begin = 0;
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t end = B * (k + 1) / chunks;  // micro-batches of near-equal size
+    if (end <= begin) continue;
+    torch::Tensor loss;
+    {
+      AutocastScope ac(cfg_.bf16, device_);
+      loss = v_loss(net_, schedule_, x0.slice(0, begin, end), cond.slice(0, begin, end), t.slice(0, begin, end),
+                    noise.slice(0, begin, end));  // scalar, mean over the micro-batch
+    }
+    const double w = static_cast<double>(end - begin) / B;
+    (loss * w).backward();
+    loss_sum += loss.item<double>() * w;
+    begin = end;
+  }
+  if (reducer_) {
+    std::vector<torch::Tensor> grads;
+    for (auto& p : net_->parameters()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    reducer_(grads);
+  }
   grad_norm_ = cfg_.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(net_->parameters(), cfg_.grad_clip) : 0.0;
   opt_->step();
   ++step_;
   const double n = static_cast<double>(step_);
   ema_update(ema_, net_, std::min(cfg_.ema_decay, (1 + n) / (10 + n)));
-  return loss.item<double>();
+  return loss_sum;
+}
+
+void Trainer::save(torch::serialize::OutputArchive& archive) const {
+  torch::serialize::OutputArchive net, ema, opt;
+  net_->save(net);
+  ema_->save(ema);
+  opt_->save(opt);
+  archive.write("net", net);
+  archive.write("ema", ema);
+  archive.write("optimizer", opt);
+  archive.write("step", torch::tensor(step_, torch::kLong));
+}
+
+void Trainer::load(torch::serialize::InputArchive& archive, const std::string& where) {
+  try {
+    torch::serialize::InputArchive net, ema, opt;
+    archive.read("net", net);
+    archive.read("ema", ema);
+    archive.read("optimizer", opt);
+    net_->load(net);
+    ema_->load(ema);
+    opt_->load(opt);
+    torch::Tensor s;
+    archive.read("step", s);
+    step_ = s.item<int64_t>();
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw InputError(where, "does not hold a training state of this model: " + what.substr(0, 300),
+                     "resume with the flags and model config that made it, or start a new --out");
+  }
+  net_->to(device_);
+  ema_->to(device_);
+  for (auto& p : ema_->parameters()) p.set_requires_grad(false);
 }
 
 }  // namespace scintigen::gen

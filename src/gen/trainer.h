@@ -1,13 +1,18 @@
-// One training step of the conditional model: condition dropout, v-loss, gradient clipping,
-// AdamW with linear warm-up and cosine decay, EMA of the weights. The loop, data loading,
-// checkpoints, resume and distribution live in later code (issue 4).
+// One training step of the conditional model: condition dropout, v-loss, gradient accumulation,
+// an optional gradient all-reduce across ranks, gradient clipping, AdamW with linear warm-up and
+// cosine decay, EMA of the weights; and the trainer's full state for checkpoints. The loop,
+// data order, validation and the model folder live in train_loop.h.
 //
 //   Trainer tr(model_preset("tiny"), TrainConfig{});
 //   for (...) double loss = tr.step(x0, cond);   // x0 (B, 2, H, W) in model space, cond (B, A)
 //   UNet ema = tr.ema();                          // the weights to sample from
+//   tr.save(archive); tr2.load(archive);          // weights, EMA, AdamW moments, step
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -29,6 +34,8 @@ struct TrainConfig {
   double ema_decay = 0.999;     // per step, ramped up as min(decay, (1 + n) / (10 + n))
   double cond_drop_prob = 0.1;  // each condition token dropped independently (CFG)
   uint64_t seed = 0;
+  int accum = 1;               // micro-batches per optimiser step (gradient accumulation)
+  bool bf16 = false;           // bf16 autocast for forward and backward (GroupNorm, loss in fp32)
 
   void validate() const;  // throws ConfigError naming the field
   nlohmann::json to_json() const;
@@ -38,19 +45,40 @@ struct TrainConfig {
 // The learning rate of optimiser step `step` (0-based).
 double learning_rate(const TrainConfig& c, int64_t step);
 
+// The seed of the generator that draws step `step`'s condition dropout, times and noise, so a
+// resumed run draws exactly what an uninterrupted one would.
+uint64_t step_seed(uint64_t seed, int64_t step);
+
 // ema <- d ema + (1 - d) net, parameter by parameter (same architecture).
 void ema_update(UNet& ema, const UNet& net, double decay);
 
+// Averages gradients across ranks in place (distributed.h); called after the backward passes
+// of a step, before clipping. `grads` are the parameters' gradients in parameter order.
+using GradReducer = std::function<void(std::vector<torch::Tensor>& grads)>;
+
 class Trainer {
  public:
-  Trainer(const ModelConfig& model, const TrainConfig& train);
+  // Weights are initialised from torch's global generator seeded with train.seed.
+  Trainer(const ModelConfig& model, const TrainConfig& train, torch::Device device = torch::kCPU);
 
-  // Draws condition dropout, t ~ U[0, 1) and noise from the trainer's generator, then steps.
-  // x0 (B, 2, H, W) in model space (transform.h), cond (B, A) int64. Returns the loss.
+  // Draws condition dropout, t ~ U[0, 1) and noise from a generator seeded by (seed, step),
+  // then steps. x0 (B, 2, H, W) in model space (transform.h), cond (B, A) int64. Returns the loss.
   double step(const torch::Tensor& x0, const torch::Tensor& cond);
-  // Fully specified step (tests): cond already dropped, t (B), noise (B, 2, H, W).
+  // Fully specified step: cond already dropped, t (B), noise (B, 2, H, W), all on any device
+  // (moved to the trainer's). The batch is split into `accum` micro-batches whose gradients
+  // add up to those of the whole batch's mean loss; with a reducer, the gradients are then
+  // averaged across ranks. Returns the mean loss of this rank's batch.
   double step(const torch::Tensor& x0, const torch::Tensor& cond, const torch::Tensor& t,
               const torch::Tensor& noise);
+
+  void set_grad_reducer(GradReducer r) { reducer_ = std::move(r); }
+  const torch::Device& device() const { return device_; }
+  const TrainConfig& config() const { return cfg_; }
+
+  // Full state: weights, EMA weights, AdamW moments and step counts, the step counter.
+  void save(torch::serialize::OutputArchive& archive) const;
+  // Throws InputError (naming `where`) when the archive does not match this architecture.
+  void load(torch::serialize::InputArchive& archive, const std::string& where);
 
   UNet& model() { return net_; }
   UNet& ema() { return ema_; }
@@ -64,7 +92,8 @@ class Trainer {
   Schedule schedule_;
   UNet net_{nullptr}, ema_{nullptr};
   std::unique_ptr<torch::optim::AdamW> opt_;
-  at::Generator gen_;
+  torch::Device device_;
+  GradReducer reducer_;
   int64_t step_ = 0;
   double grad_norm_ = 0, lr_ = 0;
 };

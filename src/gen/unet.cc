@@ -17,9 +17,20 @@ namespace {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 bool cpu_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
 void set_cpu_autocast(bool on) { at::autocast::set_autocast_enabled(at::kCPU, on); }
+bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+void set_cuda_autocast(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
+void set_autocast_bf16(bool cuda) { at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, at::kBFloat16); }
 #else
 bool cpu_autocast_enabled() { return at::autocast::is_cpu_enabled(); }
 void set_cpu_autocast(bool on) { at::autocast::set_cpu_enabled(on); }
+bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
+void set_cuda_autocast(bool on) { at::autocast::set_enabled(on); }
+void set_autocast_bf16(bool cuda) {
+  if (cuda)
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  else
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+}
 #endif
 
 // Turns CPU autocast off for its scope.
@@ -48,6 +59,35 @@ torch::Tensor group_norm_fp32(nn::GroupNorm& norm, const torch::Tensor& x) {
   if (x.scalar_type() == torch::kFloat && !cpu_autocast_enabled()) return norm(x);
   CpuAutocastOff off;
   return norm(x.to(torch::kFloat)).to(x.scalar_type());
+}
+
+AutocastScope::AutocastScope(bool bf16, const torch::Device& device) {
+  if (!bf16) return;
+  active_ = true;
+  cuda_ = device.is_cuda();
+  prev_ = cuda_ ? cuda_autocast_enabled() : cpu_autocast_enabled();
+  set_autocast_bf16(cuda_);
+  if (cuda_)
+    set_cuda_autocast(true);
+  else
+    set_cpu_autocast(true);
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  if (cuda_)
+    set_cuda_autocast(prev_);
+  else
+    set_cpu_autocast(prev_);
+  at::autocast::clear_cache();
+}
+
+void to_channels_last(nn::Module& net) {
+  torch::NoGradGuard g;
+  for (auto& p : net.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  for (auto& b : net.buffers())
+    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
 torch::Tensor timestep_embedding(const torch::Tensor& t, int dim) {

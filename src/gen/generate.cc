@@ -1,0 +1,301 @@
+#include "gen/generate.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "core/version.h"
+#include "data/dataset.h"
+#include "gen/train_loop.h"
+#include "gen/trainer.h"
+
+namespace scintigen::gen {
+
+using json = nlohmann::json;
+
+std::vector<MixEntry> read_mix_file(const std::string& path, const ConditionSpec& spec) {
+  std::ifstream f(path);
+  if (!f) throw InputError(path, "cannot open the mix file");
+  std::vector<MixEntry> mix;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (lineno > 100000) throw InputError(path, "has more than 100000 lines", "a mix lists conditions, not scans");
+    const std::string where = path + ":" + std::to_string(lineno);
+    const size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    std::istringstream is(line.substr(b));
+    MixEntry e;
+    std::string w;
+    is >> w;
+    try {
+      size_t used = 0;
+      e.weight = std::stod(w, &used);
+      if (used != w.size()) throw std::invalid_argument(w);
+    } catch (const std::exception&) {
+      throw InputError(where, "'" + w + "' is not a weight", "write '<weight> <condition>', e.g. '0.3 metastasis=1'");
+    }
+    if (!(e.weight >= 0) || !std::isfinite(e.weight)) throw InputError(where, "weight must be >= 0 and finite");
+    std::getline(is, e.condition);
+    const size_t cb = e.condition.find_first_not_of(" \t");
+    e.condition = cb == std::string::npos ? "" : e.condition.substr(cb);
+    while (!e.condition.empty() && (e.condition.back() == '\r' || e.condition.back() == ' ')) e.condition.pop_back();
+    try {
+      parse_condition(e.condition, spec, where);
+    } catch (const ConfigError& err) {
+      throw InputError(where, err.what());
+    }
+    mix.push_back(e);
+  }
+  if (mix.empty()) throw InputError(path, "lists no condition", "write one '<weight> <condition>' per line");
+  double total = 0;
+  for (const auto& e : mix) total += e.weight;
+  if (!(total > 0)) throw InputError(path, "all weights are 0");
+  return mix;
+}
+
+std::vector<int64_t> mix_counts(const std::vector<MixEntry>& mix, int64_t n) {
+  double total = 0;
+  for (const auto& e : mix) total += e.weight;
+  std::vector<int64_t> counts(mix.size());
+  std::vector<std::pair<double, size_t>> rem;
+  int64_t used = 0;
+  for (size_t i = 0; i < mix.size(); ++i) {
+    const double exact = n * mix[i].weight / total;
+    counts[i] = static_cast<int64_t>(std::floor(exact));
+    used += counts[i];
+    rem.push_back({exact - counts[i], i});
+  }
+  std::stable_sort(rem.begin(), rem.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t k = 0; used < n; ++k, ++used) ++counts[rem[k % rem.size()].second];
+  return counts;
+}
+
+void GenerateConfig::validate() const {
+  if (n < 1 || n > 10000000) throw ConfigError("--n", std::to_string(n), "must be in 1..10000000");
+  if (!condition.empty() && !mix.empty()) throw ConfigError("--mix", "given with --condition", "give one of them");
+  if (out.empty()) throw ConfigError("--out", "is empty", "give the output folder");
+  if (batch < 1 || batch > 4096) throw ConfigError("--batch", std::to_string(batch), "must be in 1..4096");
+  if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
+    throw ConfigError("--shard", fmt::format("{}/{}", shard_index, shard_count), "write i/n with 0 <= i < n");
+  sampler.validate();
+}
+
+json GenerateConfig::to_json() const {
+  return {{"model", model}, {"n", n}, {"condition", condition}, {"mix", mix}, {"out", out},
+          {"sampler", sampler.to_json()}, {"batch", batch}, {"shard", fmt::format("{}/{}", shard_index, shard_count)},
+          {"fill_labels", fill_labels},
+          {"counts", counts == CountOutput::kRound ? "round" : counts == CountOutput::kContinuous ? "continuous" : "poisson"},
+          {"device", device}, {"threads", threads}, {"bf16", bf16}, {"channels_last", channels_last}};
+}
+
+torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
+                              const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
+                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode) {
+  const int64_t B = static_cast<int64_t>(tokens.size());
+  auto cond = condition_tensor(tokens, cfg.conditions).to(device);  // (B, A)
+  std::vector<torch::Tensor> xs;
+  for (int64_t i = 0; i < B; ++i) {
+    auto g = at::make_generator<at::CPUGeneratorImpl>(seeds[i]);
+    xs.push_back(torch::randn({2, cfg.height, cfg.width}, g, torch::kFloat));
+  }
+  auto x_T = torch::stack(xs).to(device);  // (B, 2, H, W)
+  const Schedule s = Schedule::from(cfg);
+  const bool cl = channels_last && device.is_cpu();
+  Denoise base = model_denoiser(net, s);
+  Denoise d = [&, base](const torch::Tensor& x, double t, const torch::Tensor& c) {
+    AutocastScope ac(bf16, device);
+    auto in = cl ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+    return base(in, t, c).to(torch::kFloat).contiguous();
+  };
+  auto times = sampling_times(sampler.steps, sampler.spacing, s);
+  Denoise guided = with_guidance(d, sampler.guidance);
+  torch::Tensor x0 = sampler.kind == SamplerKind::kDdim ? sample_ddim(guided, s, x_T, cond, times)
+                                                        : sample_dpmpp_2m(guided, s, x_T, cond, times);
+  auto g = at::make_generator<at::CPUGeneratorImpl>(seeds.empty() ? 0 : seeds[0] ^ 0x9015u);
+  return model_to_counts(x0.cpu(), cfg.transform, mode, g);
+}
+
+Scan scan_from_counts(const torch::Tensor& counts, const ConditionTokens& tokens, const ConditionSpec& spec) {
+  auto c = counts.contiguous();
+  Scan s = make_scan(static_cast<int>(c.size(1)), static_cast<int>(c.size(2)));
+  std::copy(c.data_ptr<float>(), c.data_ptr<float>() + c.numel(), s.pixels.begin());
+  s.origin = Origin::kSynthetic;
+  for (size_t a = 0; a < spec.size(); ++a) {
+    if (tokens[a] <= 0) continue;
+    const std::string& name = spec.attributes[a].name;
+    const std::string& value = spec.attributes[a].values[tokens[a] - 1];
+    if (name == "age_band")
+      s.meta["age_band"] = value;
+    else if (is_label_field(name))
+      set_label(s.labels, name, value, "generated condition");
+  }
+  return s;
+}
+
+namespace {
+
+// Training combinations matching the named tokens, with their counts (model.json).
+struct JointTable {
+  std::vector<ConditionTokens> tokens;
+  std::vector<double> counts;
+};
+
+JointTable joint_table(const json& info, const ConditionSpec& spec) {
+  JointTable t;
+  const json joint = info.value("data", json::object()).value("conditions_joint", json::array());
+  for (const auto& e : joint) {
+    try {
+      t.tokens.push_back(parse_condition(e.value("condition", ""), spec, "model.json"));
+      t.counts.push_back(e.value("count", 0.0));
+    } catch (const ConfigError&) {
+    }
+  }
+  return t;
+}
+
+uint64_t mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Fills the unnamed attributes of `named` from the joint table, drawing with `u` in [0, 1).
+// Returns false when no training combination matches.
+bool fill(ConditionTokens& named, const JointTable& t, double u) {
+  double total = 0;
+  std::vector<double> w(t.tokens.size(), 0);
+  for (size_t i = 0; i < t.tokens.size(); ++i) {
+    bool match = true;
+    for (size_t a = 0; a < named.size() && match; ++a) match = named[a] == 0 || named[a] == t.tokens[i][a];
+    if (match) total += w[i] = t.counts[i];
+  }
+  if (!(total > 0)) return false;
+  double x = u * total;
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (w[i] <= 0) continue;
+    if (x < w[i] || i + 1 == w.size()) {
+      named = t.tokens[i];
+      return true;
+    }
+    x -= w[i];
+  }
+  for (size_t i = w.size(); i-- > 0;)
+    if (w[i] > 0) {
+      named = t.tokens[i];
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+GenerateResult generate_dataset(const GenerateConfig& config) {
+  config.validate();
+  at::set_num_threads(resolve_threads(config.threads));
+  const torch::Device device = resolve_device(config.device);
+  GenerateResult res;
+  LoadedModel m = load_model(config.model);
+  m.net->to(device);
+  if (config.channels_last && device.is_cpu()) to_channels_last(*m.net);
+  res.model_sha256 = m.ema_sha256;
+  const auto& spec = m.config.conditions;
+
+  // The request: one condition string per scan k = 0..n-1.
+  std::vector<std::string> requested(config.n);
+  if (!config.mix.empty()) {
+    auto mix = read_mix_file(config.mix, spec);
+    auto counts = mix_counts(mix, config.n);
+    int64_t k = 0;
+    for (size_t i = 0; i < mix.size(); ++i)
+      for (int64_t j = 0; j < counts[i]; ++j) requested[k++] = mix[i].condition;
+  } else {
+    parse_condition(config.condition, spec, "--condition");  // errors before any work
+    std::fill(requested.begin(), requested.end(), config.condition);
+  }
+  // Warn about values the model never saw in training.
+  const json label_counts = m.info.value("data", json::object()).value("label_counts", json::object());
+  std::set<std::string> distinct(requested.begin(), requested.end());
+  for (const auto& c : distinct) {
+    auto tok = parse_condition(c, spec, config.mix.empty() ? "--condition" : config.mix);
+    for (size_t a = 0; a < spec.size(); ++a) {
+      if (!tok[a]) continue;
+      const auto& name = spec.attributes[a].name;
+      const auto& value = spec.attributes[a].values[tok[a] - 1];
+      if (label_counts.contains(name) && label_counts[name].value(value, int64_t{1}) == 0)
+        res.warnings.push_back(fmt::format("{}={}: no training scan had this value; the model has not learned it", name, value));
+    }
+  }
+  const JointTable joint = joint_table(m.info, spec);
+
+  std::vector<int64_t> indices;  // this shard's k: shard_index, shard_index + count, ...
+  for (int64_t k = config.shard_index; k < config.n; k += config.shard_count) indices.push_back(k);
+  json cfg_json = config.to_json();
+  cfg_json["model_sha256"] = m.ema_sha256;
+  cfg_json["model_dir"] = m.dir;
+  Dataset ds = Dataset::create(config.out, {{"command", "generate"}, {"config", cfg_json}, {"versions", core_versions()}});
+  size_t unfilled = 0;
+  Progress progress("generate", indices.size(), config.quiet);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t total = static_cast<int64_t>(indices.size());
+  for (int64_t i0 = 0; i0 < total; i0 += config.batch) {
+    const int64_t i1 = std::min<int64_t>(total, i0 + config.batch);
+    std::vector<ConditionTokens> tokens;
+    std::vector<uint64_t> seeds;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t k = indices[i];
+      auto tok = parse_condition(requested[k], spec, "--condition");
+      if (config.fill_labels) {
+        const double u = static_cast<double>(mix64(mix64(config.sampler.seed ^ 0xF111ull) ^ k) >> 11) * 0x1.0p-53;
+        if (!fill(tok, joint, u)) ++unfilled;
+      }
+      tokens.push_back(tok);
+      seeds.push_back(step_seed(config.sampler.seed, k));
+    }
+    auto counts = generate_counts(m.net, m.config, config.sampler, tokens, seeds, device, config.bf16,
+                                  config.channels_last, config.counts);  // (b, 2, H, W)
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t k = indices[i];
+      Scan s = scan_from_counts(counts[i - i0], tokens[i - i0], spec);
+      s.id = fmt::format("g{:07d}", k);
+      s.source = "model:" + m.ema_sha256.substr(0, 16) + " seed=" + std::to_string(config.sampler.seed) + " k=" + std::to_string(k);
+      s.meta["provenance"] = {{"model_sha256", m.ema_sha256},
+                              {"seed", config.sampler.seed},
+                              {"index", k},
+                              {"sampler", to_string(config.sampler.kind)},
+                              {"spacing", to_string(config.sampler.spacing)},
+                              {"steps", config.sampler.steps},
+                              {"guidance", config.sampler.guidance},
+                              {"requested", requested[k]},
+                              {"generated_as", condition_to_string(tokens[i - i0], spec)}};
+      ds.add(s);
+    }
+    ds.commit();
+    progress.advance(static_cast<uint64_t>(i1 - i0));
+  }
+  progress.finish();
+  ds.log_event("generate", cfg_json);
+  ds.commit();
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.scans = indices.size();
+  res.scans_per_s = res.scans / std::max(1e-9, res.seconds);
+  res.out = config.out;
+  if (unfilled)
+    res.warnings.push_back(fmt::format(
+        "{} scans: no training scan had the requested combination, so their unnamed attributes stay unlabelled", unfilled));
+  return res;
+}
+
+}  // namespace scintigen::gen

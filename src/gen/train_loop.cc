@@ -1,0 +1,395 @@
+#include "gen/train_loop.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "core/version.h"
+#include "data/dataset.h"
+#include "gen/generate.h"
+#include "gen/model_io.h"
+#include "gen/objective.h"
+
+namespace scintigen::gen {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name == "auto") {
+    if (torch::cuda::is_available()) return torch::kCUDA;
+    if (name == "auto") return torch::kCPU;
+    throw ConfigError("--device", "cuda requested but no CUDA device is available to this LibTorch",
+                      "use --device cpu or auto, or build against a CUDA LibTorch (scripts/gpu)");
+  }
+  throw ConfigError("--device", "'" + name + "'", "allowed: cpu, cuda, auto");
+}
+
+void TrainRunConfig::validate() const {
+  if (out.empty()) throw ConfigError("--out", "is empty", "give the model folder to write");
+  if (batch < 1 || batch > 65536) throw ConfigError("--batch", std::to_string(batch), "must be in 1..65536");
+  if (world < 1 || rank < 0 || rank >= world) throw ConfigError("RANK/WORLD_SIZE", fmt::format("{}/{}", rank, world), "need 0 <= RANK < WORLD_SIZE");
+  if (batch % world)
+    throw ConfigError("--batch", fmt::format("{} is not divisible by the {} ranks", batch, world),
+                      "give a global batch that is a multiple of WORLD_SIZE");
+  if (train.accum > batch / world)
+    throw ConfigError("--accum", fmt::format("{} micro-batches exceed the {} scans per rank", train.accum, batch / world),
+                      "use --accum <= batch / ranks");
+  if (stop_at < 0) throw ConfigError("--stop-at", std::to_string(stop_at), "must be >= 0");
+  if (log_every < 1) throw ConfigError("--log-every", std::to_string(log_every), "must be >= 1");
+  if (checkpoint_every < 1) throw ConfigError("--checkpoint-every", std::to_string(checkpoint_every), "must be >= 1");
+  if (val_every < 0 || sample_every < 0) throw ConfigError("--val-every/--sample-every", "negative", "must be >= 0");
+  if (sample_steps < 1 || sample_steps > 1000) throw ConfigError("--sample-steps", std::to_string(sample_steps), "must be in 1..1000");
+  if (count_max < 0) throw ConfigError("--count-max", std::to_string(count_max), "must be > 0, or 0 to fit it to the data");
+  train.validate();
+  data.validate();
+  resolve_device(device);
+}
+
+json TrainRunConfig::to_json() const {
+  return {{"data", data.to_json()}, {"preset", preset}, {"train", train.to_json()}, {"batch", batch},
+          {"count_max", count_max}, {"conditions", conditions}, {"condition_on_site", condition_on_site},
+          {"device", device}, {"world_size", world}};
+}
+
+ModelConfig resolve_model_config(const TrainRunConfig& c, const std::vector<std::string>& sites) {
+  ModelConfig cfg;
+  if (c.preset.size() > 5 && c.preset.substr(c.preset.size() - 5) == ".json") {
+    json j;
+    try {
+      j = json::parse(read_file(c.preset, 16 << 20));
+    } catch (const json::exception& e) {
+      throw InputError(c.preset, std::string("is not valid JSON: ") + e.what());
+    }
+    cfg = ModelConfig::from_json(j, c.preset);
+  } else {
+    cfg = model_preset(c.preset);
+  }
+  ConditionSpec all = default_conditions(c.condition_on_site ? sites : std::vector<std::string>{});
+  if (!c.conditions.empty()) {
+    ConditionSpec keep;
+    for (const auto& name : c.conditions) {
+      int a = all.index_of(name);
+      if (a < 0) throw ConfigError("--conditions", "unknown attribute '" + name + "'", "allowed: " + all.names());
+      keep.attributes.push_back(all.attributes[a]);
+    }
+    if (c.condition_on_site && keep.index_of("site") < 0) keep.attributes.push_back(all.attributes.back());
+    all = keep;
+  }
+  cfg.conditions = all;
+  cfg.transform.count_max = c.count_max;  // 0: fit to the data
+  return cfg;
+}
+
+const std::vector<std::string>& sample_grid_conditions() {
+  static const std::vector<std::string> c = {
+      "",  "metastasis=0", "metastasis=1", "cardiac_grade=0,tracer=DPD", "cardiac_grade=1,tracer=DPD",
+      "cardiac_grade=2,tracer=DPD", "cardiac_grade=3,tracer=DPD", "tracer=MDP", "sex=M", "sex=F"};
+  return c;
+}
+
+double validation_loss(UNet& net, const ModelConfig& cfg, const ScanSet& set, int batch, const torch::Device& device,
+                       bool bf16) {
+  if (set.size() == 0) return -1;
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const Schedule s = Schedule::from(cfg);
+  constexpr int kTimes = 8;
+  double total = 0;
+  int64_t count = 0;
+  for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
+    const int64_t b1 = std::min<int64_t>(set.size(), b0 + batch);
+    auto x0 = set.x.slice(0, b0, b1).to(device);
+    auto cond = set.cond.slice(0, b0, b1).to(device);
+    for (int k = 0; k < kTimes; ++k) {
+      auto g = at::make_generator<at::CPUGeneratorImpl>(0x5A1DA7Eull + 1000003ull * k + static_cast<uint64_t>(b0));
+      auto noise = torch::randn(x0.sizes(), g, torch::kFloat).to(device);
+      auto t = torch::full({b1 - b0}, (k + 0.5) / kTimes, torch::kFloat).to(device);
+      AutocastScope ac(bf16, device);
+      total += v_loss(net, s, x0, cond, t, noise).item<double>() * (b1 - b0);
+      count += b1 - b0;
+    }
+  }
+  return total / count;
+}
+
+namespace {
+
+std::string now_iso() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Differences between two JSON objects as "key: old -> new" (recursing into objects).
+void diff_json(const json& a, const json& b, const std::string& prefix, std::vector<std::string>& out) {
+  std::set<std::string> keys;
+  for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
+  for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
+  for (const auto& k : keys) {
+    const json va = a.contains(k) ? a[k] : json(), vb = b.contains(k) ? b[k] : json();
+    if (va.is_object() && vb.is_object())
+      diff_json(va, vb, prefix + k + ".", out);
+    else if (va != vb)
+      out.push_back(prefix + k + ": " + va.dump() + " -> " + vb.dump());
+  }
+}
+
+class MetricsLog {
+ public:
+  // Keeps the lines of steps <= keep_through (a resume drops what came after its checkpoint).
+  MetricsLog(const std::string& path, int64_t keep_through, bool enabled) : path_(path), enabled_(enabled) {
+    if (!enabled_) return;
+    std::string kept;
+    if (keep_through > 0 && fs::exists(path)) {
+      std::ifstream in(path);
+      std::string line;
+      while (std::getline(in, line)) {
+        try {
+          if (json::parse(line).value("step", int64_t{0}) <= keep_through) kept += line + "\n";
+        } catch (const json::exception&) {
+        }
+      }
+    }
+    write_file_atomic(path, kept);
+    f_ = std::fopen(path.c_str(), "a");
+    if (!f_) throw InputError(path, "cannot open for appending");
+  }
+  ~MetricsLog() {
+    if (f_) std::fclose(f_);
+  }
+  void write(const json& j) {
+    if (!f_) return;
+    std::fputs((j.dump() + "\n").c_str(), f_);
+    std::fflush(f_);
+  }
+
+ private:
+  std::string path_;
+  bool enabled_;
+  std::FILE* f_ = nullptr;
+};
+
+void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& c, const TrainCallbacks& cb,
+                       const torch::Device& device, int64_t step) {
+  if (!cb.write_sheet) return;
+  std::vector<ConditionTokens> tokens;
+  std::vector<std::string> captions;
+  std::vector<uint64_t> seeds;
+  for (const auto& text : sample_grid_conditions()) {
+    try {
+      tokens.push_back(parse_condition(text, cfg.conditions, "sample grid"));
+    } catch (const ConfigError&) {
+      continue;  // an attribute this model does not condition on
+    }
+    captions.push_back(text.empty() ? "unconditional" : text);
+    seeds.push_back(1000 + seeds.size());
+  }
+  SamplerConfig sc;
+  sc.steps = c.sample_steps;
+  sc.guidance = 2.0;
+  auto counts = generate_counts(ema, cfg, sc, tokens, seeds, device, c.train.bf16, false, CountOutput::kRound);
+  std::vector<Scan> scans;
+  for (size_t i = 0; i < tokens.size(); ++i) scans.push_back(scan_from_counts(counts[i], tokens[i], cfg.conditions));
+  fs::create_directories(c.out + "/samples");
+  cb.write_sheet(scans, captions, fmt::format("{}/samples/step_{:06d}.png", c.out, step));
+}
+
+}  // namespace
+
+TrainRunResult run_training(const TrainRunConfig& c, const TrainCallbacks& cb) {
+  c.validate();
+  at::set_num_threads(resolve_threads(c.threads));
+  const torch::Device device = resolve_device(c.device);
+  const bool writer = c.rank == 0;
+  const std::string run_json = c.out + "/run.json", ckpt = c.out + "/checkpoint.pt";
+
+  // The output folder: new (absent or empty), or a run to resume.
+  std::error_code ec;
+  json previous;
+  if (c.resume && !writer) {
+    // rank 0 checks the run; the others only need the checkpoint
+  } else if (c.resume) {
+    if (!fs::exists(run_json))
+      throw InputError(c.out, "has no run.json: nothing to resume", "start without --resume");
+    try {
+      previous = json::parse(read_file(run_json, 64 << 20));
+    } catch (const json::exception& e) {
+      throw InputError(run_json, std::string("is not valid JSON: ") + e.what());
+    }
+    std::vector<std::string> diffs;
+    diff_json(previous.value("run", json::object()), c.to_json(), "", diffs);
+    if (!diffs.empty())
+      throw ConfigError("--resume", fmt::format("the run in {} was started with a different config: {}", c.out,
+                                                fmt::join(diffs, "; ")),
+                        "resume with the same flags (or start a new --out)");
+    if (fs::exists(c.out + "/model.json"))
+      throw InputError(c.out, "holds a finished model: nothing to resume", "train a new model into another --out");
+  } else if (writer && fs::exists(c.out, ec) && (!fs::is_directory(c.out, ec) || !fs::is_empty(c.out, ec))) {
+    throw InputError(c.out, fs::exists(c.out + "/run.json") ? "holds a training run" : "exists and is not an empty folder",
+                     fs::exists(c.out + "/run.json") ? "continue it with --resume, or choose a new --out"
+                                                     : "choose a new --out folder");
+  }
+
+  // Sites (for site conditioning) come from the datasets.
+  std::vector<std::string> sites;
+  if (c.condition_on_site) {
+    std::set<std::string> s;
+    for (const auto& d : c.data.datasets)
+      for (const auto& r : Dataset::open(d).records())
+        if (!r.labels.site.empty()) s.insert(r.labels.site);
+    sites.assign(s.begin(), s.end());
+    if (sites.empty())
+      throw InputError(c.data.datasets.front(), "no scan carries a site label, so the model cannot condition on site",
+                       "drop --condition-on-site");
+  }
+  ModelConfig cfg = resolve_model_config(c, sites);
+  DataConfig dc = c.data;
+  dc.quiet = c.quiet || !writer;
+  TrainingData data = load_training_data(dc, cfg);
+  cfg.validate();
+  if (c.resume && previous.contains("model_config") && previous["model_config"] != cfg.to_json()) {
+    std::vector<std::string> diffs;
+    diff_json(previous["model_config"], cfg.to_json(), "model_config.", diffs);
+    throw ConfigError("--resume", "the model config differs from the run's: " + fmt::format("{}", fmt::join(diffs, "; ")),
+                      "resume with the same data and model config");
+  }
+  if (writer && !c.resume) {
+    fs::create_directories(c.out, ec);
+    if (ec) throw InputError(c.out, "cannot create folder: " + ec.message());
+    json run = {{"run", c.to_json()},
+                {"model_config", cfg.to_json()},
+                {"io", {{"log_every", c.log_every}, {"checkpoint_every", c.checkpoint_every}, {"val_every", c.val_every},
+                        {"sample_every", c.sample_every}, {"threads", c.threads}}},
+                {"created", now_iso()},
+                {"versions", core_versions()}};
+    write_file_atomic(run_json, run.dump(2) + "\n");
+  }
+
+  Trainer trainer(cfg, c.train, device);
+  trainer.set_grad_reducer(c.reducer);
+  TrainRunResult res;
+  res.out = c.out;
+  res.train_scans = static_cast<size_t>(data.train.size());
+  res.val_scans = static_cast<size_t>(data.val.size());
+  if (c.resume && fs::exists(ckpt)) {
+    torch::serialize::InputArchive archive;
+    try {
+      archive.load_from(ckpt);
+    } catch (const c10::Error& e) {
+      throw InputError(ckpt, "cannot be read (truncated or corrupt)", "delete it to restart from step 0");
+    }
+    trainer.load(archive, ckpt);
+    res.start_step = trainer.steps_done();
+  }
+  const int64_t total = c.train.steps;
+  const int64_t end = c.stop_at > 0 ? std::min(total, c.stop_at) : total;
+  MetricsLog metrics(c.out + "/metrics.jsonl", res.start_step, writer);
+
+  auto checkpoint = [&] {
+    if (!writer) return;
+    torch::serialize::OutputArchive archive;
+    trainer.save(archive);
+    std::ostringstream os;
+    archive.save_to(os);
+    write_file_atomic(ckpt, os.str());
+    write_file_atomic(c.out + "/checkpoint.json",
+                      json{{"step", trainer.steps_done()}, {"time", now_iso()}}.dump() + "\n");
+  };
+
+  const int64_t N = data.train.size();
+  const int64_t b = c.batch / c.world;
+  const int64_t A = static_cast<int64_t>(cfg.conditions.size());
+  const auto t_start = std::chrono::steady_clock::now();
+  auto t_log = t_start;
+  double loss_acc = 0;
+  int64_t loss_n = 0, images_since_log = 0;
+  double val_loss = -1;
+  for (int64_t step = trainer.steps_done(); step < end; ++step) {
+    auto idx_all = batch_indices(N, c.train.seed, step, c.batch);
+    std::vector<int64_t> idx(idx_all.begin() + c.rank * b, idx_all.begin() + (c.rank + 1) * b);
+    auto it = torch::tensor(idx, torch::kLong);
+    auto x0 = data.train.x.index_select(0, it);     // (b, 2, H, W)
+    auto cond = data.train.cond.index_select(0, it);  // (b, A)
+    // The global batch's random draws, then this rank's rows: every world size draws alike.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(c.train.seed, step));
+    auto keep = torch::rand({c.batch, A}, gen, torch::kFloat) >= c.train.cond_drop_prob;
+    auto t = torch::rand({c.batch}, gen, torch::kFloat);
+    auto noise = torch::randn({c.batch, 2, cfg.height, cfg.width}, gen, torch::kFloat);
+    const int64_t r0 = c.rank * b, r1 = r0 + b;
+    auto cond_d = cond * keep.slice(0, r0, r1).to(torch::kLong);
+    double loss = trainer.step(x0, cond_d, t.slice(0, r0, r1), noise.slice(0, r0, r1));
+    if (c.mean_over_ranks) loss = c.mean_over_ranks(loss);
+    loss_acc += loss;
+    ++loss_n;
+    images_since_log += c.batch;
+    const int64_t done = step + 1;
+    if (done % c.log_every == 0 || done == end) {
+      const auto now = std::chrono::steady_clock::now();
+      const double dt = std::chrono::duration<double>(now - t_log).count();
+      const double elapsed = std::chrono::duration<double>(now - t_start).count();
+      const double ips = images_since_log / std::max(1e-9, dt);
+      const double eta = (end - done) * c.batch / std::max(1e-9, ips);
+      res.final_loss = loss_acc / loss_n;
+      metrics.write({{"step", done}, {"loss", res.final_loss}, {"lr", trainer.last_lr()},
+                     {"grad_norm", trainer.last_grad_norm()}, {"images_per_s", ips}, {"elapsed_s", elapsed},
+                     {"eta_s", eta}});
+      if (writer && !c.quiet)
+        std::fprintf(stderr, "train %*lld/%lld  loss %.4f  lr %.2e  %.1f img/s  elapsed %s  ETA %s\n",
+                     static_cast<int>(std::to_string(total).size()), static_cast<long long>(done),
+                     static_cast<long long>(total), res.final_loss, trainer.last_lr(), ips,
+                     format_duration(elapsed).c_str(), format_duration(eta).c_str());
+      t_log = now;
+      loss_acc = 0;
+      loss_n = 0;
+      images_since_log = 0;
+    }
+    if (c.val_every > 0 && done % c.val_every == 0 && done != total && writer) {
+      val_loss = validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
+      if (val_loss >= 0) metrics.write({{"step", done}, {"val_loss", val_loss}});
+      if (!c.quiet && val_loss >= 0) std::fprintf(stderr, "validation loss (EMA) at step %lld: %.4f\n", static_cast<long long>(done), val_loss);
+    }
+    if (c.sample_every > 0 && done % c.sample_every == 0 && done != total && writer)
+      write_sample_grid(trainer.ema(), cfg, c, cb, device, done);
+    if (done % c.checkpoint_every == 0 || done == end) checkpoint();
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  res.steps_done = trainer.steps_done();
+  res.images_per_s = (res.steps_done - res.start_step) * static_cast<double>(c.batch) / std::max(1e-9, secs);
+  res.finished = res.steps_done >= total;
+  if (!res.finished || !writer) return res;
+
+  res.final_val_loss = validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
+  if (res.final_val_loss >= 0) metrics.write({{"step", res.steps_done}, {"val_loss", res.final_val_loss}});
+  write_sample_grid(trainer.ema(), cfg, c, cb, device, res.steps_done);
+  json info = {{"name", fs::path(c.out).filename().string()},
+               {"created", now_iso()},
+               {"run", c.to_json()},
+               {"train_config", c.train.to_json()},
+               {"data", data.summary},
+               {"training",
+                {{"steps_done", res.steps_done}, {"batch", c.batch}, {"final_loss", res.final_loss},
+                 {"final_val_loss", res.final_val_loss >= 0 ? json(res.final_val_loss) : json()},
+                 {"seconds", secs}, {"images_per_s", res.images_per_s}, {"device", device.str()},
+                 {"world_size", c.world}, {"resumed_from_step", res.start_step}}},
+               {"versions", core_versions()}};
+  write_model_folder(c.out, trainer.ema(), trainer.model(), cfg, info);
+  fs::remove(ckpt, ec);
+  fs::remove(c.out + "/checkpoint.json", ec);
+  return res;
+}
+
+}  // namespace scintigen::gen

@@ -1,0 +1,98 @@
+// `scintigen train`: the training loop around Trainer (trainer.h).
+//
+//   TrainRunConfig c;  c.data.datasets = {"sim"};  c.out = "models/mine";  c.preset = "cpu";
+//   TrainRunResult r = run_training(c, callbacks);
+//
+// Output folder (docs/MODEL.md): run.json (the run's full config, written first), checkpoint.pt
+// (weights, EMA, AdamW state, step; replaced atomically every checkpoint_every steps),
+// metrics.jsonl (one line per log interval and per validation), samples/step_NNNNNN.png (a
+// sample per condition of a fixed list, every sample_every steps), and at the end the model
+// folder files (model_io.h).
+//
+// Exact resume: the data order is a function of (seed, step) (batch_indices), every step's
+// dropout, times and noise of (seed, step) (step_seed), so restoring weights, EMA, AdamW state
+// and the step counter continues the run as if never stopped. Resume refuses a different
+// config and names the fields that differ.
+//
+// Distribution: with world > 1 every rank loads the same data, takes its slice of each global
+// batch (global batch = batch; rank r gets rows [r b, (r + 1) b), b = batch / world), and the
+// reducer averages gradients; rank 0 alone checks and writes the output folder (ranks share a
+// file system when resuming: every rank reads the checkpoint).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/scan.h"
+#include "gen/config.h"
+#include "gen/train_data.h"
+#include "gen/trainer.h"
+
+namespace scintigen::gen {
+
+struct TrainRunConfig {
+  DataConfig data;
+  std::string out;                 // model folder to create (or resume)
+  std::string preset = "cpu";      // tiny | cpu | full, or a model config JSON file
+  TrainConfig train;               // steps, lr, ..., seed, accum, bf16
+  int batch = 16;                  // global batch (all ranks, all micro-batches)
+  bool resume = false;
+  int64_t stop_at = 0;             // stop (after a checkpoint) at this step; 0 = train to the end
+  int64_t log_every = 20;          // steps per metrics line
+  int64_t checkpoint_every = 250;  // steps per checkpoint
+  int64_t val_every = 250;         // steps per validation loss (0 = only at the end)
+  int64_t sample_every = 1000;     // steps per sample grid (0 = only at the end)
+  int sample_steps = 20;           // sampler steps for the grids
+  double count_max = 0;            // 0: fit to the data (train_data.h)
+  std::vector<std::string> conditions;  // attributes to condition on (empty: the defaults)
+  bool condition_on_site = false;  // add the datasets' sites as an attribute
+  std::string device = "cpu";      // cpu | cuda | auto
+  int threads = 0;                 // intra-op threads (0 = all cores)
+  bool quiet = false;
+  // Distributed (distributed.h fills these).
+  int rank = 0, world = 1;
+  GradReducer reducer;
+  std::function<double(double)> mean_over_ranks;  // for the logged loss (identity when unset)
+
+  void validate() const;  // throws ConfigError naming the flag
+  // Everything that determines the weights (resume compares it).
+  nlohmann::json to_json() const;
+};
+
+struct TrainCallbacks {
+  // Writes a contact sheet of `scans` with `captions` to `path` (the app supplies PNG output).
+  std::function<void(const std::vector<Scan>& scans, const std::vector<std::string>& captions, const std::string& path)>
+      write_sheet;
+};
+
+struct TrainRunResult {
+  int64_t steps_done = 0;
+  int64_t start_step = 0;      // > 0 when resumed
+  bool finished = false;       // false when stopped at --stop-at
+  double final_loss = 0, final_val_loss = -1;
+  double images_per_s = 0;     // this run's training throughput (all ranks)
+  size_t train_scans = 0, val_scans = 0;
+  std::string out;
+};
+
+TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& callbacks = {});
+
+// The model config of a run: the preset (or JSON file), with the run's conditions and
+// count_max applied (count_max 0 = to be fit to the data).
+ModelConfig resolve_model_config(const TrainRunConfig& config, const std::vector<std::string>& sites);
+
+// Validation loss of `net` on `set` (model space): the v-loss at 8 fixed times per scan with
+// noise from a fixed seed, conditions kept, so values are comparable across steps and runs.
+double validation_loss(UNet& net, const ModelConfig& cfg, const ScanSet& set, int batch, const torch::Device& device,
+                       bool bf16);
+
+// The conditions of the per-step sample grids ("" = unconditional).
+const std::vector<std::string>& sample_grid_conditions();
+
+torch::Device resolve_device(const std::string& name);
+
+}  // namespace scintigen::gen

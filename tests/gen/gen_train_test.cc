@@ -1,0 +1,367 @@
+// The training loop, data order, exact resume, accumulation, bf16 and channels-last, the model
+// folder and generation (library level; the CLI runs are in tests/cli/gen_cli_test.cc).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "data/dataset.h"
+#include "gen/generate.h"
+#include "gen/model_io.h"
+#include "gen/train_data.h"
+#include "gen/train_loop.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace scintigen::gen {
+namespace {
+
+using scintigen::testing::TempDir;
+
+// A small model config (2 x 16 x 64) so that the loop tests run in seconds.
+std::string write_micro_config(const std::string& dir) {
+  ModelConfig c = model_preset("tiny");
+  c.preset = "micro";
+  c.height = 64;
+  c.width = 16;
+  c.base_channels = 16;
+  const std::string path = dir + "/micro.json";
+  write_file_atomic(path, c.to_json().dump());
+  return path;
+}
+
+// n labelled scans of smooth shapes plus Poisson noise; labels cycle through the vocabulary.
+// without: a label field left unset on every scan.
+void make_dataset(const std::string& dir, int n, const std::string& without = "") {
+  Dataset ds = Dataset::create(dir, {{"command", "test"}});
+  std::mt19937 rng(7);
+  for (int i = 0; i < n; ++i) {
+    Scan s = make_scan(64, 16);
+    const int met = i % 2, grade = (i / 2) % 4;
+    for (int v = 0; v < 2; ++v)
+      for (int r = 0; r < 64; ++r)
+        for (int c = 0; c < 16; ++c) {
+          double lam = 20.0 * std::exp(-std::pow((c - 7.5) / 4.0, 2)) + (met && r == 20 + i % 20 ? 80 : 0) +
+                       (r > 15 && r < 22 && c < 8 ? 10.0 * grade : 0);
+          s.pixels[(v * 64 + r) * 16 + c] = static_cast<float>(std::poisson_distribution<int>(lam)(rng));
+        }
+    s.id = "s" + std::to_string(i);
+    s.origin = Origin::kSimulated;
+    s.labels.metastasis = met;
+    s.labels.cardiac_grade = grade;
+    if (without != "tracer") s.labels.tracer = i % 3 == 0 ? "DPD" : "HDP";
+    s.labels.sex = i % 2 ? "F" : "M";
+    s.labels.age = 40 + i % 50;
+    ds.add(s);
+  }
+  ds.commit();
+}
+
+TrainRunConfig micro_run(const std::string& dir, const std::string& data, const std::string& out, int64_t steps) {
+  TrainRunConfig c;
+  c.data.datasets = {data};
+  c.data.val_fraction = 0.1;
+  c.out = out;
+  c.preset = write_micro_config(dir);
+  c.train.steps = steps;
+  c.train.warmup_steps = 2;
+  c.train.seed = 3;
+  c.batch = 4;
+  c.log_every = 2;
+  c.checkpoint_every = 3;
+  c.val_every = 0;
+  c.sample_every = 0;
+  c.threads = 1;
+  c.quiet = true;
+  return c;
+}
+
+std::vector<torch::Tensor> weights_of(const std::string& model_dir, const std::string& file) {
+  LoadedModel m = load_model(model_dir);
+  UNet net(m.config);
+  torch::serialize::InputArchive a;
+  a.load_from(model_dir + "/" + file);
+  net->load(a);
+  std::vector<torch::Tensor> w;
+  for (auto& p : net->parameters()) w.push_back(p.detach().clone());
+  return w;
+}
+
+TEST(DataOrder, EveryEpochIsAPermutationAndTheOrderIsAFunctionOfSeedAndStep) {
+  const int64_t n = 10, batch = 4;
+  std::vector<int64_t> seq;
+  for (int64_t step = 0; step < 5; ++step) {
+    auto b = batch_indices(n, 42, step, batch);
+    ASSERT_EQ(b.size(), 4u);
+    seq.insert(seq.end(), b.begin(), b.end());
+    EXPECT_EQ(b, batch_indices(n, 42, step, batch));  // no hidden state
+  }
+  std::set<int64_t> e0(seq.begin(), seq.begin() + n), e1(seq.begin() + n, seq.begin() + 2 * n);
+  EXPECT_EQ(e0.size(), 10u);
+  EXPECT_EQ(e1.size(), 10u);
+  EXPECT_NE(std::vector<int64_t>(seq.begin(), seq.begin() + n), std::vector<int64_t>(seq.begin() + n, seq.begin() + 2 * n));
+  EXPECT_NE(batch_indices(n, 42, 0, batch), batch_indices(n, 43, 0, batch));
+}
+
+TEST(DataOrder, CountMaxIsThe995thPercentileOfNonZeroCountsRoundedUp) {
+  auto c = torch::arange(1, 1001, torch::kFloat).reshape({1, 2, 25, 20});  // 1..1000
+  auto z = torch::cat({c, torch::zeros_like(c)});                          // zeros are ignored
+  const double q = fit_count_max(z);
+  EXPECT_GE(q, 995.0);
+  EXPECT_LE(q, 1000.0);
+  EXPECT_DOUBLE_EQ(fit_count_max(torch::full({1, 2, 4, 4}, 1234.0f)), 1300.0);  // two significant digits, up
+}
+
+TEST(Mix, CountsSumToNByLargestRemainder) {
+  std::vector<MixEntry> mix = {{1, "metastasis=1"}, {1, "metastasis=0"}, {1, "cardiac_grade=3"}};
+  auto c = mix_counts(mix, 10);
+  EXPECT_EQ(std::accumulate(c.begin(), c.end(), int64_t{0}), 10);
+  EXPECT_EQ(c, (std::vector<int64_t>{4, 3, 3}));
+  EXPECT_EQ(mix_counts({{3, "a"}, {1, "b"}}, 8), (std::vector<int64_t>{6, 2}));
+}
+
+TEST(Mix, FileErrorsNameTheLine) {
+  TempDir t;
+  const ConditionSpec spec = default_conditions();
+  write_file_atomic(t / "ok.txt", "# comment\n0.7 metastasis=1,tracer=DPD\n\n0.3 \n");
+  auto mix = read_mix_file(t / "ok.txt", spec);
+  ASSERT_EQ(mix.size(), 2u);
+  EXPECT_EQ(mix[0].condition, "metastasis=1,tracer=DPD");
+  EXPECT_EQ(mix[1].condition, "");
+  write_file_atomic(t / "bad.txt", "1 metastasis=1\n1 cardiac_grade=5\n");
+  try {
+    read_mix_file(t / "bad.txt", spec);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.txt:2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("allowed values of cardiac_grade: 0, 1, 2, 3"), std::string::npos) << e.what();
+  }
+  write_file_atomic(t / "w.txt", "x metastasis=1\n");
+  EXPECT_THROW(read_mix_file(t / "w.txt", spec), InputError);
+}
+
+TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig full = micro_run(t.path(), t / "ds", t / "full", 8);
+  TrainRunResult rf = run_training(full);
+  ASSERT_TRUE(rf.finished);
+  EXPECT_EQ(rf.steps_done, 8);
+
+  TrainRunConfig part = micro_run(t.path(), t / "ds", t / "part", 8);
+  part.stop_at = 5;  // checkpoint every 3 plus at the stop
+  TrainRunResult r1 = run_training(part);
+  EXPECT_FALSE(r1.finished);
+  EXPECT_EQ(r1.steps_done, 5);
+  EXPECT_TRUE(fs::exists(t / "part/checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(t / "part/model.json"));
+  part.stop_at = 0;
+  part.resume = true;
+  TrainRunResult r2 = run_training(part);
+  EXPECT_TRUE(r2.finished);
+  EXPECT_EQ(r2.start_step, 5);
+  for (const char* file : {"ema.pt", "raw.pt"}) {
+    auto a = weights_of(t / "full", file), b = weights_of(t / "part", file);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
+  }
+  // The metrics log holds each step once.
+  std::ifstream m(t / "part/metrics.jsonl");
+  std::string line;
+  std::vector<int64_t> steps;
+  while (std::getline(m, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) steps.push_back(j["step"]);
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{2, 4, 5, 6, 8}));
+  // The model folder is complete and its card names the data.
+  EXPECT_TRUE(fs::exists(t / "part/MODEL_CARD.md"));
+  EXPECT_NE(read_file(t / "part/MODEL_CARD.md").find("metastasis"), std::string::npos);
+  EXPECT_FALSE(fs::exists(t / "part/checkpoint.pt"));
+}
+
+TEST(TrainLoop, ResumeRefusesADifferentConfigAndNamesTheField) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 6);
+  c.stop_at = 3;
+  run_training(c);
+  c.resume = true;
+  c.stop_at = 0;
+  c.train.lr = 1e-3;
+  try {
+    run_training(c);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.lr"), std::string::npos) << e.what();
+  }
+  // a new run into a folder holding a run is refused too
+  c.resume = false;
+  c.train.lr = 2e-4;
+  EXPECT_THROW(run_training(c), InputError);
+}
+
+TEST(TrainLoop, DataWithoutAConditionsLabelsIsRefusedNamingIt) {
+  TempDir t;
+  make_dataset(t / "ds", 24, "tracer");
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 2);
+  try {
+    run_training(c);
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("'tracer' label"), std::string::npos) << w;
+    EXPECT_NE(w.find("--conditions metastasis,cardiac_grade,sex,age_band"), std::string::npos) << w;
+  }
+  c.conditions = {"metastasis", "cardiac_grade", "sex", "age_band"};  // the hint works
+  EXPECT_TRUE(run_training(c).finished);
+  EXPECT_EQ(load_model(t / "m").config.conditions.index_of("tracer"), -1);
+}
+
+TEST(Trainer, AccumulatedMicroBatchesGiveTheFullBatchsStep) {
+  ModelConfig cfg = model_preset("tiny");
+  cfg.height = 64;
+  cfg.width = 16;
+  TrainConfig tc;
+  tc.steps = 10;
+  tc.warmup_steps = 0;
+  tc.grad_clip = 0;  // clipping is applied to the summed gradient either way; off keeps it simple
+  Trainer a(cfg, tc);
+  tc.accum = 3;
+  Trainer b(cfg, tc);
+  torch::manual_seed(1);
+  auto x0 = torch::randn({6, 2, 64, 16}), noise = torch::randn({6, 2, 64, 16});
+  auto t = torch::rand({6});
+  auto cond = torch::ones({6, 5}, torch::kLong);
+  const double la = a.step(x0, cond, t, noise), lb = b.step(x0, cond, t, noise);
+  EXPECT_NEAR(la, lb, 1e-6 * std::abs(la));
+  auto pa = a.model()->parameters(), pb = b.model()->parameters();
+  double worst = 0;
+  for (size_t i = 0; i < pa.size(); ++i) worst = std::max(worst, (pa[i] - pb[i]).abs().max().item<double>());
+  EXPECT_LT(worst, 1e-6);  // AdamW moves each weight by about lr; the micro-batch sums agree to float rounding
+}
+
+TEST(Trainer, Bf16AutocastTrainsAndTracksFp32) {
+  ModelConfig cfg = model_preset("tiny");
+  cfg.height = 64;
+  cfg.width = 16;
+  TrainConfig tc;
+  tc.steps = 10;
+  tc.warmup_steps = 0;
+  Trainer f(cfg, tc);
+  tc.bf16 = true;
+  Trainer h(cfg, tc);
+  torch::manual_seed(2);
+  auto x0 = torch::randn({4, 2, 64, 16}), noise = torch::randn({4, 2, 64, 16});
+  auto t = torch::rand({4});
+  auto cond = torch::ones({4, 5}, torch::kLong);
+  const double lf = f.step(x0, cond, t, noise), lh = h.step(x0, cond, t, noise);
+  EXPECT_NEAR(lh, lf, 0.02 * lf);  // bf16 keeps 8 bits of mantissa: about 0.4% per operation
+  for (auto& p : h.model()->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);  // master weights stay fp32
+}
+
+TEST(Unet, ChannelsLastGivesTheSameOutput) {
+  ModelConfig cfg = model_preset("tiny");
+  torch::manual_seed(3);
+  UNet net(cfg);
+  net->eval();
+  torch::NoGradGuard g;
+  auto x = torch::randn({2, 2, 128, 32});
+  auto t = torch::rand({2});
+  auto cond = torch::ones({2, 5}, torch::kLong);
+  for (auto& p : net->parameters()) p.add_(torch::randn_like(p) * 0.05);  // non-trivial zero-initialised layers
+  auto ref = net->forward(x, t, cond);
+  to_channels_last(*net);
+  auto out = net->forward(x.contiguous(torch::MemoryFormat::ChannelsLast), t, cond);
+  EXPECT_LT((out - ref).abs().max().item<double>(), 1e-4 * ref.abs().max().item<double>());
+}
+
+TEST(ModelFolder, CorruptTruncatedOrForeignFilesAreClearErrors) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 2);
+  run_training(c);
+  ASSERT_NO_THROW(load_model(t / "m"));
+  auto expect_error = [&](const std::string& dir, const std::string& text) {
+    try {
+      load_model(dir);
+      ADD_FAILURE() << "no error for " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  fs::copy(t / "m", t / "trunc", fs::copy_options::recursive);
+  const std::string w = read_file(t / "trunc/ema.pt");
+  write_file_atomic(t / "trunc/ema.pt", w.substr(0, w.size() / 2));
+  expect_error(t / "trunc", "truncated or corrupt");
+  fs::copy(t / "m", t / "json", fs::copy_options::recursive);
+  write_file_atomic(t / "json/model.json", "{\"format\": \"scintigen-model\", ");
+  expect_error(t / "json", "is not valid JSON");
+  expect_error(t / "nothing", "is not a folder");
+  fs::create_directories(t / "empty");
+  expect_error(t / "empty", "has no model.json");
+  // weights of another architecture with a matching hash: the shapes do not fit
+  fs::copy(t / "m", t / "foreign", fs::copy_options::recursive);
+  ModelConfig other = model_preset("tiny");
+  other.base_channels = 8;
+  other.head_channels = 16;
+  UNet o(other);
+  const std::string sha = save_weights(*o, t / "foreign/ema.pt");
+  auto info = nlohmann::json::parse(read_file(t / "foreign/model.json"));
+  info["files"]["ema.pt"] = sha;
+  write_file_atomic(t / "foreign/model.json", info.dump());
+  expect_error(t / "foreign", "does not hold this model's weights");
+}
+
+TEST(Generate, ShardsAndBatchSizeDoNotChangeScansAndLabelsAreFilled) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 2);
+  run_training(c);
+  GenerateConfig g;
+  g.model = t / "m";
+  g.n = 5;
+  g.condition = "metastasis=1";
+  g.sampler.steps = 3;
+  g.batch = 5;
+  g.threads = 1;
+  g.quiet = true;
+  g.out = t / "all";
+  generate_dataset(g);
+  g.batch = 2;
+  g.shard_count = 2;
+  g.out = t / "s0";
+  generate_dataset(g);
+  g.shard_index = 1;
+  g.out = t / "s1";
+  generate_dataset(g);
+  std::map<std::string, std::string> all, shards;
+  for (const auto& r : Dataset::open(t / "all").records()) {
+    all[r.id] = r.pixel_sha256;
+    EXPECT_EQ(r.labels.metastasis.value_or(-1), 1);
+    EXPECT_TRUE(r.labels.cardiac_grade.has_value()) << "unnamed attributes are filled from the training data";
+    EXPECT_FALSE(r.labels.tracer.empty());
+    EXPECT_EQ(r.origin, Origin::kSynthetic);
+    EXPECT_EQ(r.meta["provenance"]["steps"], 3);
+    EXPECT_EQ(r.meta["provenance"]["model_sha256"].get<std::string>().size(), 64u);
+  }
+  for (const char* s : {"s0", "s1"})
+    for (const auto& r : Dataset::open(t / s).records()) shards[r.id] = r.pixel_sha256;
+  EXPECT_EQ(all.size(), 5u);
+  EXPECT_EQ(all, shards);
+  // An unknown condition value is refused before anything is written.
+  g.condition = "cardiac_grade=5";
+  g.out = t / "bad";
+  EXPECT_THROW(generate_dataset(g), ConfigError);
+  EXPECT_FALSE(fs::exists(t / "bad"));
+}
+
+}  // namespace
+}  // namespace scintigen::gen
