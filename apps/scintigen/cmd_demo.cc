@@ -1,6 +1,8 @@
-// `scintigen demo`: the main job on the built-in default. Until the generative model lands it
-// ingests the public sample scans in ../shared/data and writes previews, a contact sheet and a
-// DICOM export of the de-identified dataset.
+// `scintigen demo`: the main job on the built-in default. Generates a labelled synthetic set of
+// every class from the shipped model (models/builtin) and writes it as a dataset, DICOM and a
+// contact sheet; when the public sample scans are present (../shared/data) it also ingests them
+// beside it, so real and synthetic can be looked at together.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -8,7 +10,9 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "core/fs_util.h"
 #include "data/dataset.h"
+#include "gen/generate.h"
 #include "pipeline/dataset_ops.h"
 #include "pipeline/ingest.h"
 #include "run_guard.h"
@@ -23,62 +27,102 @@ std::string default_sample_dir() {
     const std::string p = base + "/data/dicom/wholebody";
     if (fs::is_directory(p)) return p;
   }
-  return "../shared/data/dicom/wholebody";
+  return "";
 }
+
+// Every class the shipped model knows, as a mix (weights are scan counts of the default 16).
+const char* kDemoMix =
+    "# scintigen demo: every class of the shipped model\n"
+    "4 metastasis=0,cardiac_grade=0\n"
+    "4 metastasis=1,cardiac_grade=0\n"
+    "2 cardiac_grade=1,tracer=DPD\n"
+    "2 cardiac_grade=2,tracer=DPD\n"
+    "2 cardiac_grade=3,tracer=DPD\n"
+    "1 metastasis=1,tracer=MDP\n"
+    "1 metastasis=0,tracer=MDP,sex=F\n";
 }  // namespace
 
 int cmd_demo(int argc, char** argv) {
   CLI::App app(
-      "Run the main job on the built-in default: ingest the public whole-body sample scans, then write previews,\n"
-      "a contact sheet and a de-identified DICOM export to look at.\n",
+      "Run the main job on the built-in default: generate a labelled synthetic set of every class (normal, metastatic,\n"
+      "Perugini grades 1-3, MDP) from the shipped model, and write it as a dataset, DICOM files and a contact sheet.\n"
+      "The public sample scans (../shared/data/dicom/wholebody), when present, are ingested beside it.\n",
       "scintigen demo");
-  std::string out = "demo-out", data;
-  int threads = 0;
+  std::string out = "demo-out", data, model = "builtin";
+  int threads = 0, n = 16, steps = 20;
   uint64_t seed = 0;
   bool quiet = false;
-  app.add_option("--out,-o", out, "output folder (its dataset/, previews/, dicom/ are replaced)")->capture_default_str();
-  app.add_option("--data", data, "DICOM files or folder to ingest (default: ../shared/data/dicom/wholebody, from here or beside the repository)");
+  app.add_option("--out,-o", out, "output folder (its synthetic/ and real/ are replaced)")->capture_default_str();
+  app.add_option("--model", model, "model folder, or 'builtin'")->capture_default_str();
+  app.add_option("--n", n, "synthetic scans")->capture_default_str();
+  app.add_option("--steps", steps, "sampler steps (DPM-Solver++(2M))")->capture_default_str();
+  app.add_option("--data", data, "DICOM files or folder to ingest (default: ../shared/data/dicom/wholebody, if present)");
   app.add_option("--threads", threads, "threads (0 = all cores)")->capture_default_str();
-  app.add_option("--seed", seed, "seed recorded with every artefact")->capture_default_str();
+  app.add_option("--seed", seed, "seed of the synthetic scans")->capture_default_str();
   app.add_flag("--quiet,-q", quiet, "no progress bars");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
 
-  if (data.empty()) data = default_sample_dir();
-  const std::string ds_dir = out + "/dataset";
+  for (const char* sub : {"/synthetic", "/real"}) {
+    const std::string d = out + sub;
+    if (fs::exists(d) && !fs::exists(d + "/dataset/dataset.json") && !fs::is_empty(d))
+      throw InputError(d, "exists but is not a scintigen demo folder; not replacing it", "choose another --out");
+  }
   std::error_code ec;
-  if (fs::exists(ds_dir) && !fs::exists(ds_dir + "/dataset.json"))
-    throw InputError(ds_dir, "exists but is not a scintigen dataset; not replacing it", "choose another --out");
-  for (const char* sub : {"/dataset", "/previews", "/dicom", "/sheet"}) fs::remove_all(out + sub, ec);
-  fs::create_directories(out, ec);
+  for (const char* sub : {"/synthetic", "/real"}) fs::remove_all(out + sub, ec);
+  fs::create_directories(out + "/synthetic", ec);
   if (ec) throw InputError(out, "cannot create folder: " + ec.message());
+  const auto t0 = std::chrono::steady_clock::now();
 
-  IngestConfig cfg;
-  cfg.inputs = {data};
-  cfg.out = ds_dir;
-  cfg.threads = threads;
-  cfg.seed = seed;
-  cfg.quiet = quiet;
-  IngestResult r = ingest(cfg);
-  std::printf("ingested %zu scans from %s into %s\n", r.scans_added, data.c_str(), ds_dir.c_str());
-  if (r.scans_added == 0) return r.exit_code();
-
+  // 1. Synthetic: every class from the shipped model.
+  write_file_atomic(out + "/demo_mix.txt", kDemoMix);
+  gen::GenerateConfig g;
+  g.model = model;
+  g.n = n;
+  g.mix = out + "/demo_mix.txt";
+  g.out = out + "/synthetic/dataset";
+  g.sampler.steps = steps;
+  g.sampler.seed = seed;
+  g.threads = threads;
+  g.quiet = quiet;
+  const gen::GenerateResult r = gen::generate_dataset(g);
+  for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   ExportConfig ex;
   ex.quiet = quiet;
-  ex.out = out + "/previews";
-  ex.format = ExportFormat::kPreview;
-  export_dataset(ds_dir, ex);
-  ex.out = out + "/sheet";
-  ex.format = ExportFormat::kContactSheet;
-  export_dataset(ds_dir, ex);
-  ex.out = out + "/dicom";
+  ex.out = out + "/synthetic/dicom";
   ex.format = ExportFormat::kDicom;
-  ExportResult d = export_dataset(ds_dir, ex);
+  ExportResult d = export_dataset(g.out, ex);
+  ex.out = out + "/synthetic/sheet";
+  ex.format = ExportFormat::kContactSheet;
+  export_dataset(g.out, ex);
+  std::printf("generated %zu labelled synthetic scans (model %.16s) in %.1f s\n", r.scans, r.model_sha256.c_str(), r.seconds);
+  std::printf("  contact sheet: %s/synthetic/sheet/contact_sheet.png\n", out.c_str());
+  std::printf("  DICOM:         %s/synthetic/dicom (%zu files)\n", out.c_str(), d.files.size());
+  std::printf("  dataset:       %s/synthetic/dataset (labels and provenance: scintigen dataset info %s/synthetic/dataset)\n",
+              out.c_str(), out.c_str());
 
-  std::printf("previews:      %s/previews/<id>.png\n", out.c_str());
-  std::printf("contact sheet: %s/sheet/contact_sheet.png\n", out.c_str());
-  std::printf("DICOM export:  %s/dicom (%zu files)\n", out.c_str(), d.files.size());
-  std::printf("inspect with:  scintigen dataset info %s\n", ds_dir.c_str());
-  return r.exit_code();
+  // 2. Real: the public sample, de-identified, beside the synthetic set.
+  if (data.empty()) data = default_sample_dir();
+  int rc = kExitOk;
+  if (!data.empty()) {
+    IngestConfig cfg;
+    cfg.inputs = {data};
+    cfg.out = out + "/real/dataset";
+    cfg.threads = threads;
+    cfg.seed = seed;
+    cfg.quiet = quiet;
+    IngestResult ir = ingest(cfg);
+    rc = ir.exit_code();
+    if (ir.scans_added > 0) {
+      ex.out = out + "/real/sheet";
+      ex.format = ExportFormat::kContactSheet;
+      export_dataset(cfg.out, ex);
+      std::printf("ingested %zu real sample scans from %s: %s/real/sheet/contact_sheet.png\n", ir.scans_added, data.c_str(),
+                  out.c_str());
+    }
+  }
+  std::printf("demo done in %.1f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return d.failures.empty() ? rc : kExitPartial;
 }
 
 }  // namespace scintigen::cli

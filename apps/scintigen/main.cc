@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       {"simulate", "simulate labelled whole-body bone scans from a site profile", cmd_simulate},
       {"train", "train the conditional generative model on datasets", cmd_train_model},
       {"generate", "generate labelled synthetic scans from a model (or the built-in one)", cmd_generate},
+      {"model", "inspect a model; check that it obeys its conditions", cmd_model},
       {"dataset", "inspect, verify, split, merge and export datasets", cmd_dataset},
       {"stats", "ROC/AUC with DeLong CIs, DeLong tests, survival, rater agreement", cmd_stats},
       {"classify", "train and evaluate metastasis / cardiac classifiers", cmd_classify},

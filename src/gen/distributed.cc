@@ -1,6 +1,8 @@
 #include "gen/distributed.h"
 
+#ifndef SCINTIGEN_NO_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef SCINTIGEN_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -87,10 +89,15 @@ std::unique_ptr<Distributed> Distributed::connect(int rank, int world, const std
                         "build with -DSCINTIGEN_WITH_NCCL=ON against a CUDA LibTorch, or train on the CPU");
 #endif
     } else {
+#ifdef SCINTIGEN_NO_GLOO
+      throw ConfigError("WORLD_SIZE", "several ranks on the CPU need Gloo, which this build lacks",
+                        "install libgloo-dev and rebuild");
+#else
       auto opts = c10d::ProcessGroupGloo::Options::create();
       opts->timeout = std::chrono::seconds(timeout_s);
       opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(addr == "localhost" ? "127.0.0.1" : addr));
       d->impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(d->impl_->store, rank, world, opts);
+#endif
     }
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/splitmix.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "core/version.h"
@@ -165,13 +166,6 @@ JointTable joint_table(const json& info, const ConditionSpec& spec) {
   return t;
 }
 
-uint64_t mix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 // Fills the unnamed attributes of `named` from the joint table, drawing with `u` in [0, 1).
 // Returns false when no training combination matches.
 bool fill(ConditionTokens& named, const JointTable& t, double u) {
@@ -258,7 +252,7 @@ GenerateResult generate_dataset(const GenerateConfig& config) {
       const int64_t k = indices[i];
       auto tok = parse_condition(requested[k], spec, "--condition");
       if (config.fill_labels) {
-        const double u = static_cast<double>(mix64(mix64(config.sampler.seed ^ 0xF111ull) ^ k) >> 11) * 0x1.0p-53;
+        const double u = static_cast<double>(splitmix64(splitmix64(config.sampler.seed ^ 0xF111ull) ^ k) >> 11) * 0x1.0p-53;
         if (!fill(tok, joint, u)) ++unfilled;
       }
       tokens.push_back(tok);

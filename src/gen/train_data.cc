@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/splitmix.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "core/resample.h"
@@ -31,20 +32,13 @@ nlohmann::json DataConfig::to_json() const {
 
 namespace {
 
-uint64_t mix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 // Fisher-Yates with a SplitMix64 stream: the same permutation on every platform.
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
   std::vector<int64_t> p(n);
   std::iota(p.begin(), p.end(), 0);
   uint64_t state = seed;
   for (int64_t i = n - 1; i > 0; --i) {
-    state = mix64(state);
+    state = splitmix64(state);
     const int64_t j = static_cast<int64_t>(state % static_cast<uint64_t>(i + 1));
     std::swap(p[i], p[j]);
   }
@@ -68,7 +62,7 @@ std::vector<int64_t> batch_indices(int64_t n, uint64_t seed, int64_t step, int64
     const int64_t e = pos / n;
     if (e != epoch) {
       epoch = e;
-      perm = permutation(n, mix64(seed ^ 0xDA7A0D0Eull) ^ static_cast<uint64_t>(e));
+      perm = permutation(n, splitmix64(seed ^ 0xDA7A0D0Eull) ^ static_cast<uint64_t>(e));
     }
     out.push_back(perm[pos % n]);
   }
@@ -121,7 +115,7 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg) {
     const size_t n = train_items.size();
     const size_t k = std::min<size_t>(dc.val_max, static_cast<size_t>(std::floor(dc.val_fraction * n)));
     if (n >= 20 && k >= 1) {
-      auto perm = permutation(static_cast<int64_t>(n), mix64(dc.seed ^ 0x7A11DA7Aull));
+      auto perm = permutation(static_cast<int64_t>(n), splitmix64(dc.seed ^ 0x7A11DA7Aull));
       std::vector<bool> is_val(n, false);
       for (size_t i = 0; i < k; ++i) is_val[perm[i]] = true;
       std::vector<Item> keep;

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/splitmix.h"
 #include "gen/objective.h"
 
 namespace scintigen::gen {
@@ -48,17 +49,7 @@ void ema_update(UNet& ema, const UNet& net, double decay) {
   for (size_t i = 0; i < pe.size(); ++i) pe[i].mul_(decay).add_(pn[i].detach(), 1 - decay);
 }
 
-namespace {
-// SplitMix64 finaliser: well-mixed 64-bit seeds from (seed, counter).
-uint64_t mix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-}  // namespace
-
-uint64_t step_seed(uint64_t seed, int64_t step) { return mix64(mix64(seed) ^ static_cast<uint64_t>(step)); }
+uint64_t step_seed(uint64_t seed, int64_t step) { return splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(step)); }
 
 Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, torch::Device device)
     : model_cfg_(model), cfg_(train), schedule_(Schedule::from(model)), device_(device) {

@@ -12,16 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/splitmix.h"
+
 namespace scintigen::phantom {
 
-// Ref: Steele, Lea, Flood, "Fast splittable pseudorandom number generators" (OOPSLA 2014):
-// the SplitMix64 finaliser.
-inline uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using scintigen::splitmix64;  // core/splitmix.h
 
 // Ref: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2021): xoshiro256**.
 class Rng {

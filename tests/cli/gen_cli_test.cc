@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "core/fs_util.h"
@@ -216,6 +217,52 @@ TEST(GenCli, TwoRanksOnLoopbackMatchOneProcessWithTheSameGlobalBatch) {
   for (size_t i = 0; i < a.size(); ++i) moved = std::max(moved, (a[i] - p0[i]).abs().max().item<double>());
   EXPECT_GT(moved, 5e-4);
   std::printf("two ranks vs one process: max |diff| %.3g, max movement %.3g\n", worst, moved);
+}
+
+// The shipped model: loads, stays under 20 MB, and its card names its training data.
+TEST(Builtin, ShippedModelLoadsAndFitsTheSizeLimit) {
+  gen::LoadedModel m = gen::load_model("builtin");
+  uintmax_t bytes = 0;
+  for (auto& e : fs::directory_iterator(m.dir)) bytes += fs::file_size(e.path());
+  EXPECT_LE(bytes, 20u << 20);
+  EXPECT_EQ(m.config.height, 256);
+  EXPECT_EQ(m.config.width, 64);
+  EXPECT_GE(m.info["training"]["steps_done"].get<int64_t>(), 1000);
+  EXPECT_NE(read_file(m.dir + "/MODEL_CARD.md").find("generator_train"), std::string::npos);
+}
+
+// The acceptance measures (docs/MODEL.md, "Condition obedience"): scans generated per condition
+// against simulated reference scans; each measure's rule can fail (exit 1).
+TEST(Builtin, ShippedModelObeysItsConditions) {
+  TempDir t;
+  auto r = sg("simulate --site generator_train --n 400 --seed 77 --size 64x256 -q --out " + (t / "ref"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = sg("model check builtin --reference " + (t / "ref") + " --n 16 --steps 20 --seed 3 -q --out " + (t / "check.json"));
+  const std::string report = fs::exists(t / "check.json") ? read_file(t / "check.json") : "";
+  std::printf("%s\n", report.c_str());
+  ASSERT_EQ(r.exit_code, 0) << r.output << report;
+  auto j = nlohmann::json::parse(report);
+  EXPECT_TRUE(j["passed"].get<bool>());
+  EXPECT_EQ(j["measures"].size(), 4u);
+}
+
+TEST(Builtin, DemoWritesALabelledSetOfEveryClassWithDicomAndASheet) {
+  TempDir t;
+  auto r = sg("demo -q --out " + (t / "demo"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(t / "demo/synthetic/sheet/contact_sheet.png"));
+  Dataset ds = Dataset::open(t / "demo/synthetic/dataset");
+  ASSERT_EQ(ds.size(), 16u);
+  std::set<std::string> classes;
+  for (const auto& rec : ds.records()) {
+    ASSERT_TRUE(rec.labels.metastasis && rec.labels.cardiac_grade) << rec.id;
+    classes.insert(std::to_string(*rec.labels.metastasis) + "/" + std::to_string(*rec.labels.cardiac_grade));
+  }
+  for (const char* c : {"0/0", "1/0"}) EXPECT_TRUE(classes.count(c)) << c;
+  int grades = 0;
+  for (const auto& c : classes) grades |= 1 << (c.back() - '0');
+  EXPECT_EQ(grades, 0xF) << "every Perugini grade 0-3";
+  EXPECT_EQ(std::distance(fs::directory_iterator(t / "demo/synthetic/dicom"), fs::directory_iterator()), 17);
 }
 
 }  // namespace

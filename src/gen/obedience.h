@@ -1,0 +1,59 @@
+// Does a model obey its conditions? Image measures computed alike on reference scans (e.g. the
+// simulated training data, whose labels are true) and on scans generated for each condition,
+// with a pass/fail rule per measure that can fail (docs/MODEL.md, "Condition obedience").
+//
+//   ObedienceConfig c;  c.model = "builtin";  c.reference = "sim";  c.n = 24;
+//   ObedienceReport r = check_obedience(c);     // r.passed, r.to_json()
+//
+// Measures, on the anterior view at the model's grid:
+//   heart    mean counts in a heart ROI / mean counts of the view. The ROI is learnt from the
+//            reference: the 1% of upper-half pixels where mean(grade 3) - mean(grade 0) is largest.
+//            Pass: generated means rise with the requested Perugini grade 0 < 1 < 2 < 3 (DPD),
+//            and AUC(grade 3 vs grade 0) has a 95% DeLong CI above 0.5.
+//   hotspots number of focal hot spots: local maxima of z = (3x3 mean - 15x15 mean) /
+//            sqrt(15x15 mean / 9 + 1) above 4. Pass: AUC(metastasis=1 vs 0) CI above 0.5.
+//   soft     soft-tissue ratio: median of body pixels (counts above 10% of the view's 99th
+//            percentile... below its 60th) / 99th percentile. Pass: the generated AUC(DPD vs
+//            MDP) lies on the reference's side of 0.5 with its CI excluding 0.5.
+//   length   body length: rows whose count sum exceeds 10% of the largest row sum. Pass: the
+//            generated AUC(M vs F) lies on the reference's side of 0.5 with its CI excluding 0.5.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/scan.h"
+
+namespace scintigen::gen {
+
+struct ObedienceConfig {
+  std::string model = "builtin";
+  std::string reference;  // dataset with true labels (the training data, or data like it)
+  int n = 24;             // scans per generated group (and at most per reference group)
+  int steps = 20;
+  double guidance = 2.0;
+  uint64_t seed = 0;
+  int threads = 0;
+  int batch = 16;
+  bool quiet = false;
+  void validate() const;
+  nlohmann::json to_json() const;
+};
+
+// A (2, H, W) counts view as a row-major H x W image.
+double heart_ratio(const float* view, int h, int w, const std::vector<uint8_t>& roi);
+int hotspot_count(const float* view, int h, int w);
+double soft_tissue_ratio(const float* view, int h, int w);
+int body_length_rows(const float* view, int h, int w);
+
+struct ObedienceReport {
+  bool passed = false;
+  nlohmann::json measures = nlohmann::json::array();  // one object per measure
+  nlohmann::json to_json() const;
+};
+
+ObedienceReport check_obedience(const ObedienceConfig& config);
+
+}  // namespace scintigen::gen
