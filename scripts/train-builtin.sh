@@ -15,7 +15,7 @@ RESUME=()
   --steps 3000 --batch 16 --lr 5e-4 --warmup 100 --ema 0.998 --seed 2026 --bf16 \
   --checkpoint-every 250 --val-every 250 --sample-every 500 --log-every 25
 rm -rf models/builtin.new && mkdir -p models/builtin.new
-cp "$WORK"/model/{model.json,ema.pt,MODEL_CARD.md} models/builtin.new/
-# raw.pt is not shipped (the EMA weights are what generate uses); model.json keeps its hash.
+cp "$WORK"/model/{model.json,ema.pt,raw.pt,MODEL_CARD.md,metrics.jsonl,run.json} models/builtin.new/
+cp "$WORK"/model/samples/step_003000.png docs/images/builtin_samples_step3000.png
 rm -rf models/builtin && mv models/builtin.new models/builtin
 echo "models/builtin updated from $WORK/model"

@@ -101,16 +101,18 @@ std::string model_card(const json& info) {
                    tr.value("world_size", 1), info["train_config"].value("seed", 0));
   s += "\n## Training data\n";
   for (const auto& d : data.value("datasets", json::array()))
-    s += fmt::format("- `{}` (dataset uid {}): {} scans used\n", d.value("dir", ""), d.value("dataset_uid", ""),
-                     d.value("scans_used", 0));
+    s += fmt::format("- `{}` (dataset uid {}{}): {} scans used\n", d.value("dir", ""), d.value("dataset_uid", ""),
+                     d.value("made_by", "").empty() ? "" : ", made by " + d.value("made_by", ""), d.value("scans_used", 0));
   s += fmt::format("- {} training scans, {} validation scans ({}); skipped: {} single-view, {} of split 'test'\n",
                    data.value("train_scans", 0), data.value("val_scans", 0), data.value("val_source", ""),
                    data.value("skipped_single_view", 0), data.value("skipped_test_split", 0));
   s += "\n| attribute | label counts (training scans) |\n|---|---|\n";
-  for (const auto& [name, counts] : data.value("label_counts", json::object()).items()) {
+  const json label_counts = data.value("label_counts", json::object());  // items() needs a named object
+  for (auto a = label_counts.begin(); a != label_counts.end(); ++a) {
     std::string c;
-    for (const auto& [v, n] : counts.items()) c += (c.empty() ? "" : ", ") + v + ": " + std::to_string(n.get<int64_t>());
-    s += "| " + name + " | " + c + " |\n";
+    for (auto v = a.value().begin(); v != a.value().end(); ++v)
+      c += (c.empty() ? "" : ", ") + v.key() + ": " + std::to_string(v.value().get<int64_t>());
+    s += "| " + a.key() + " | " + c + " |\n";
   }
   s += "\n## Intended use\n"
        "Research: augmenting small training sets of downstream classifiers, teaching, testing pipelines. Generated\n"

@@ -75,20 +75,14 @@ double heart_ratio(const float* view, int h, int w, const std::vector<uint8_t>& 
 }
 
 int hotspot_count(const float* view, int h, int w) {
-  auto s1 = box_mean(view, h, w, 1), s2 = box_mean(view, h, w, 7);
-  std::vector<double> z(s1.size());
-  for (size_t i = 0; i < z.size(); ++i) z[i] = (s1[i] - s2[i]) / std::sqrt(s2[i] / 9.0 + 1.0);
+  double total = 0;
+  for (int i = 0; i < h * w; ++i) total += view[i];
+  if (total <= 0) return 0;
+  std::vector<float> v(view, view + h * w);
+  for (auto& x : v) x = static_cast<float>(x * (5e5 / total));  // every view at 500,000 counts
+  auto s1 = box_mean(v.data(), h, w, 1), s2 = box_mean(v.data(), h, w, 7);
   int count = 0;
-  for (int y = 1; y + 1 < h; ++y)
-    for (int x = 1; x + 1 < w; ++x) {
-      const double v = z[y * w + x];
-      if (v <= 4.0) continue;
-      bool peak = true;
-      for (int dy = -1; dy <= 1 && peak; ++dy)
-        for (int dx = -1; dx <= 1 && peak; ++dx)
-          if ((dy || dx) && z[(y + dy) * w + x + dx] >= v) peak = false;
-      count += peak;
-    }
+  for (size_t i = 0; i < s1.size(); ++i) count += (s1[i] - s2[i]) / std::sqrt(s2[i] / 9.0 + 1.0) > 8.0;
   return count;
 }
 
@@ -255,6 +249,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c) {
     const json ra = auc_json(measure(gp.ref, f), measure(gn.ref, f));
     const json ga = auc_json(measure(gp.gen, f), measure(gn.gen, f));
     const bool up = ra["auc"].get<double>() >= 0.5;
+    const bool informative = ra["ci_lower"].get<double>() > 0.5 || ra["ci_upper"].get<double>() < 0.5;
     const bool ok = up ? ga["ci_lower"].get<double>() > 0.5 : ga["ci_upper"].get<double>() < 0.5;
     rep.passed &= ok;
     rep.measures.push_back({{"measure", name},
@@ -262,6 +257,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c) {
                             {"positive", pos},
                             {"negative", neg},
                             {"reference_auc", ra},
+                            {"reference_informative", informative},
                             {"generated_auc", ga},
                             {"generated_means", {mean(measure(gp.gen, f)), mean(measure(gn.gen, f))}},
                             {"reference_means", {mean(measure(gp.ref, f)), mean(measure(gn.ref, f))}},

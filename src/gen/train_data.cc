@@ -104,7 +104,13 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg) {
       ++used;
       (r.split == "val" ? val_items : train_items).push_back({d, std::move(r)});
     }
-    ds_summary.push_back({{"dir", ds.dir()}, {"dataset_uid", ds.info().value("dataset_uid", "")}, {"scans_used", used}});
+    // what made the dataset: "simulate (site generator_train)", "ingest", "generate"...
+    const nlohmann::json cfg = ds.info().value("config", nlohmann::json::object());
+    std::string made_by = cfg.value("command", "");
+    if (cfg.contains("site_profile") && cfg["site_profile"].is_object())
+      made_by += " (site " + cfg["site_profile"].value("name", "?") + ")";
+    ds_summary.push_back({{"dir", ds.dir()}, {"dataset_uid", ds.info().value("dataset_uid", "")}, {"made_by", made_by},
+                          {"scans_used", used}});
   }
   if (train_items.empty() && val_items.empty())
     throw InputError(dc.datasets.front(), "no usable scan: every scan is single-view or of split 'test'",
