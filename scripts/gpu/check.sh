@@ -9,3 +9,4 @@ cmake -S . -B /tmp/gpu-build -G Ninja -DCMAKE_PREFIX_PATH="$TP" -DCMAKE_BUILD_TY
 ninja -C /tmp/gpu-build -j16 2>&1 | grep -E "error|warning: unused|FAILED" | head -40
 /tmp/gpu-build/gen_unit_test 2>&1 | tail -5
 /tmp/gpu-build/gen_reference_test 2>&1 | tail -5
+/tmp/gpu-build/gen_cuda_test 2>&1 | tail -8

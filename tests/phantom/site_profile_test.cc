@@ -112,7 +112,7 @@ TEST(SiteProfile, UnknownSiteListsTheAvailableOnes) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.where(), "--site");
     EXPECT_EQ(e.reason(), "unknown site profile 'nowhere'");
-    EXPECT_NE(e.hint().find("available: ext_a, ext_b, ext_c, ext_d, large_centre, small_centre"), std::string::npos)
+    EXPECT_NE(e.hint().find("available: ext_a, ext_b, ext_c, ext_d, generator_train, large_centre, small_centre"), std::string::npos)
         << e.hint();
   }
 }
