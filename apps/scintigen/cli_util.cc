@@ -17,4 +17,16 @@ std::pair<int, int> parse_size(const std::string& text, const std::string& flag)
   throw ConfigError(flag, "invalid size '" + text + "'", "give WIDTHxHEIGHT with 1..8192 each, e.g. 256x1024");
 }
 
+std::vector<std::string> split_commas(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& s : items)
+    for (size_t p = 0; p <= s.size();) {
+      size_t c = s.find(',', p);
+      if (c == std::string::npos) c = s.size();
+      if (c > p) out.push_back(s.substr(p, c - p));
+      p = c + 1;
+    }
+  return out;
+}
+
 }  // namespace scintigen::cli

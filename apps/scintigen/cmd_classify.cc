@@ -5,24 +5,13 @@
 
 #include "clf/eval.h"
 #include "clf/train.h"
+#include "cli_util.h"
 #include "commands.h"
 #include "run_guard.h"
 
 namespace scintigen::cli {
 
 namespace {
-
-std::vector<std::string> split_commas(const std::vector<std::string>& items) {
-  std::vector<std::string> out;
-  for (const auto& s : items)
-    for (size_t p = 0; p <= s.size();) {
-      size_t c = s.find(',', p);
-      if (c == std::string::npos) c = s.size();
-      if (c > p) out.push_back(s.substr(p, c - p));
-      p = c + 1;
-    }
-  return out;
-}
 
 int cmd_train(int argc, char** argv) {
   CLI::App app(

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "gen/distributed.h"
 #include "gen/train_loop.h"
@@ -11,20 +12,6 @@
 #include "run_guard.h"
 
 namespace scintigen::cli {
-
-namespace {
-std::vector<std::string> split_list(const std::vector<std::string>& items) {
-  std::vector<std::string> out;
-  for (const auto& s : items)
-    for (size_t p = 0; p <= s.size();) {
-      size_t c = s.find(',', p);
-      if (c == std::string::npos) c = s.size();
-      if (c > p) out.push_back(s.substr(p, c - p));
-      p = c + 1;
-    }
-  return out;
-}
-}  // namespace
 
 int cmd_train_model(int argc, char** argv) {
   CLI::App app(
@@ -73,10 +60,10 @@ int cmd_train_model(int argc, char** argv) {
   app.add_flag("--quiet,-q", c.quiet, "no progress lines");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   if (app.count("--warmup") == 0) c.train.warmup_steps = std::min(c.train.warmup_steps, c.train.steps / 10);
-  c.data.datasets = split_list(data);
+  c.data.datasets = split_commas(data);
   c.data.seed = c.train.seed;
   c.data.threads = c.threads;
-  c.conditions = split_list(conditions);
+  c.conditions = split_commas(conditions);
 
   const torch::Device device = gen::resolve_device(c.device);
   auto dist = gen::Distributed::from_environment(device);

@@ -17,6 +17,7 @@
 #include "core/fs_util.h"
 #include "data/dataset.h"
 #include "gen/model_io.h"
+#include "gen/gen_test_util.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -43,17 +44,6 @@ const std::string& sim_dataset() {
 
 const std::string kTrainFlags =
     " --preset tiny --steps 12 --batch 8 --log-every 2 --checkpoint-every 2 --val-every 0 --sample-every 0 --threads 1 -q";
-
-std::vector<torch::Tensor> weights(const std::string& model_dir, const std::string& file) {
-  gen::LoadedModel m = gen::load_model(model_dir);
-  gen::UNet net(m.config);
-  torch::serialize::InputArchive a;
-  a.load_from(model_dir + "/" + file);
-  net->load(a);
-  std::vector<torch::Tensor> w;
-  for (auto& p : net->parameters()) w.push_back(p.detach().clone());
-  return w;
-}
 
 int free_port() {
   int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -169,7 +159,7 @@ TEST(GenCli, KillNineThenResumeEqualsAnUninterruptedRun) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("resumed at"), std::string::npos) << r.output;
   for (const char* f : {"ema.pt", "raw.pt"}) {
-    auto a = weights(t / "full", f), b = weights(out, f);
+    auto a = gen::testing::model_weights(t / "full", f), b = gen::testing::model_weights(out, f);
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(torch::equal(a[i], b[i])) << f << " parameter " << i;
   }
@@ -205,7 +195,7 @@ TEST(GenCli, TwoRanksOnLoopbackMatchOneProcessWithTheSameGlobalBatch) {
   // divides by sqrt(v), which can amplify that for near-zero gradients over 6 steps. The weights
   // move by about 6 x lr = 1.2e-3 in all: 1e-5 is under 1% of that.
   double worst = 0, moved = 0;
-  auto a = weights(t / "one", "raw.pt"), b = weights(t / "two", "raw.pt");
+  auto a = gen::testing::model_weights(t / "one", "raw.pt"), b = gen::testing::model_weights(t / "two", "raw.pt");
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
   EXPECT_LT(worst, 1e-5);

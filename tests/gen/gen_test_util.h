@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "gen/model_io.h"
 #include "gen/unet.h"
 
 namespace scintigen::gen::testing {
@@ -42,6 +43,17 @@ inline void perturb_constant_parameters(UNet& net, double scale = 0.1) {
 // max |a - b|
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>();
+}
+
+// The parameters stored in `file` (ema.pt or raw.pt) of a model folder, in parameter order.
+inline std::vector<torch::Tensor> model_weights(const std::string& model_dir, const std::string& file) {
+  UNet net(load_model(model_dir).config);
+  torch::serialize::InputArchive a;
+  a.load_from(model_dir + "/" + file);
+  net->load(a);
+  std::vector<torch::Tensor> w;
+  for (auto& p : net->parameters()) w.push_back(p.detach().clone());
+  return w;
 }
 
 }  // namespace scintigen::gen::testing

@@ -16,6 +16,7 @@
 #include "gen/model_io.h"
 #include "gen/train_data.h"
 #include "gen/train_loop.h"
+#include "gen/gen_test_util.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -81,17 +82,6 @@ TrainRunConfig micro_run(const std::string& dir, const std::string& data, const 
   c.threads = 1;
   c.quiet = true;
   return c;
-}
-
-std::vector<torch::Tensor> weights_of(const std::string& model_dir, const std::string& file) {
-  LoadedModel m = load_model(model_dir);
-  UNet net(m.config);
-  torch::serialize::InputArchive a;
-  a.load_from(model_dir + "/" + file);
-  net->load(a);
-  std::vector<torch::Tensor> w;
-  for (auto& p : net->parameters()) w.push_back(p.detach().clone());
-  return w;
 }
 
 TEST(DataOrder, EveryEpochIsAPermutationAndTheOrderIsAFunctionOfSeedAndStep) {
@@ -168,7 +158,7 @@ TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
   EXPECT_TRUE(r2.finished);
   EXPECT_EQ(r2.start_step, 5);
   for (const char* file : {"ema.pt", "raw.pt"}) {
-    auto a = weights_of(t / "full", file), b = weights_of(t / "part", file);
+    auto a = gen::testing::model_weights(t / "full", file), b = gen::testing::model_weights(t / "part", file);
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
   }
