@@ -2,7 +2,7 @@
 # Both install the Debian packages they need first (scripts/install-deps.sh, idempotent).
 BUILD ?= build
 JOBS ?= $(shell nproc)
-CTEST_LABELS ?= unit|reference|cli|slow
+CTEST_LABELS ?= unit|reference|cli|slow|browser
 BIN := $(BUILD)/apps/scintigen/scintigen
 
 .PHONY: all deps configure build test test-fast demo bench clean format
@@ -18,7 +18,8 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every test with the labels above (browser and gpu tests have their own targets later).
+# Every test with the labels above (browser: headless chromium, installed by deps; gpu tests
+# have their own target later).
 test: build
 	cd $(BUILD) && ctest -L '$(CTEST_LABELS)' -j $(JOBS) --output-on-failure --timeout 900
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that scintigen's build, tests, benchmarks and runtime need.
-# Idempotent: packages already present are left alone; safe to run again.
+# Idempotent: packages already present are left alone; safe to run again. Then installs the
+# pinned plotting libraries of the HTML reports into web/node_modules (npm ci) when missing or
+# older than web/package-lock.json.
 set -euo pipefail
 
 packages=(
@@ -19,21 +21,35 @@ packages=(
   python3 python3-numpy python3-pydicom python3-gdcm python3-pil dicom3tools
   r-base-core r-cran-proc r-cran-survival python3-sklearn python3-statsmodels python3-scipy
   python3-torch
+  # HTML reports (src/report): npm fetches the pinned Vega-Lite bundles into web/node_modules;
+  # chromium renders a report in the browser test
+  nodejs npm chromium
 )
 
 missing=()
 for p in "${packages[@]}"; do
+  # NodeSource's nodejs package bundles npm (and conflicts with Debian's npm package)
+  [ "$p" = npm ] && command -v npm >/dev/null && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The JavaScript the HTML reports inline, at the versions web/package-lock.json pins.
+web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules" ]; then
+  echo "install-deps: npm ci in $web"
+  (cd "$web" && npm ci --no-audit --no-fund)
+  touch "$web/node_modules"
+else
+  echo "install-deps: $web/node_modules is current"
+fi

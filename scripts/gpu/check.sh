@@ -10,3 +10,4 @@ ninja -C /tmp/gpu-build -j16 2>&1 | grep -E "error|warning: unused|FAILED" | hea
 /tmp/gpu-build/gen_unit_test 2>&1 | tail -5
 /tmp/gpu-build/gen_reference_test 2>&1 | tail -5
 /tmp/gpu-build/gen_cuda_test 2>&1 | tail -8
+/tmp/gpu-build/clf_cuda_test 2>&1 | tail -8

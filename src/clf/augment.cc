@@ -11,46 +11,6 @@
 
 namespace scintigen::clf {
 
-double Rng::uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
-
-size_t Rng::below(size_t n) {
-  if (n <= 1) return 0;
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t r;
-  do r = engine_(); while (r >= limit);
-  return static_cast<size_t>(r % n);
-}
-
-int Rng::integer(int lo, int hi) { return lo + static_cast<int>(below(static_cast<size_t>(hi - lo + 1))); }
-
-double Rng::poisson(double lambda) {
-  if (!(lambda > 0)) return 0.0;
-  if (lambda < 10) {
-    const double l = std::exp(-lambda);
-    double p = 1.0;
-    int k = -1;
-    do {
-      ++k;
-      p *= uniform();
-    } while (p > l);
-    return k;
-  }
-  const double slam = std::sqrt(lambda), loglam = std::log(lambda);
-  const double b = 0.931 + 2.53 * slam;
-  const double a = -0.059 + 0.02483 * b;
-  const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
-  const double vr = 0.9277 - 3.6224 / (b - 2);
-  for (;;) {
-    const double u = uniform() - 0.5, v = uniform();
-    const double us = 0.5 - std::fabs(u);
-    const double k = std::floor((2 * a / us + b) * u + lambda + 0.43);
-    if (us >= 0.07 && v <= vr) return k;
-    if (k < 0 || (us < 0.013 && v > us)) continue;
-    if (std::log(v) + std::log(invalpha) - std::log(a / (us * us) + b) <= -lambda + k * loglam - std::lgamma(k + 1))
-      return k;
-  }
-}
-
 void AugmentConfig::validate(const std::string& where) const {
   if (!(scale_min > 0) || !(scale_max >= scale_min) || scale_max > 100)
     throw ConfigError(where, fmt::format("scale range is [{}, {}], expected 0 < min <= max <= 100", scale_min, scale_max));
@@ -85,9 +45,7 @@ void scale_counts(float* values, size_t n, double factor) {
   for (size_t i = 0; i < n; ++i) values[i] *= f;
 }
 
-void poisson_resample(float* values, size_t n, Rng& rng) {
-  for (size_t i = 0; i < n; ++i) values[i] = static_cast<float>(rng.poisson(values[i]));
-}
+void poisson_resample(float* values, size_t n, Rng& rng) { poisson_fill(values, n, rng); }
 
 void shift_views(float* pixels, int height, int width, int rows, int cols) {
   if (rows == 0 && cols == 0) return;
@@ -117,24 +75,59 @@ void augment_scan(float* pixels, int height, int width, const AugmentConfig& con
   if (config.poisson) poisson_resample(pixels, n, rng);
 }
 
-BalancedSampler::BalancedSampler(const std::vector<int>& labels, uint64_t seed) : rng_(seed) {
+BalancedSampler::BalancedSampler(const std::vector<int>& labels, const std::vector<size_t>& sources,
+                                 const std::vector<double>& weights) {
+  const bool mixed = !weights.empty();
+  if (mixed && sources.size() != labels.size())
+    throw InputError("balanced sampler", fmt::format("{} sources for {} labels", sources.size(), labels.size()));
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] != 0 && labels[i] != 1)
       throw InputError("balanced sampler", fmt::format("label {} at index {} is not 0/1", labels[i], i));
-    by_class_[labels[i]].push_back(i);
+    const size_t src = mixed ? sources[i] : 0;
+    if (mixed && (src >= weights.size() || !(weights[src] >= 0)))
+      throw InputError("balanced sampler", fmt::format("scan {} has source {} without a valid weight", i, src));
+    auto& pools = pools_[labels[i]];
+    auto it = std::find_if(pools.begin(), pools.end(), [&](const Pool& p) { return p.source == src; });
+    if (it == pools.end()) it = pools.insert(pools.end(), Pool{src, 0.0, {}});
+    it->indices.push_back(i);
   }
-  if (by_class_[0].empty() || by_class_[1].empty())
-    throw InputError("balanced sampler", "needs both classes");
+  for (int cls = 0; cls < 2; ++cls) {
+    auto& pools = pools_[cls];
+    for (auto& p : pools) p.weight = mixed ? weights[p.source] : static_cast<double>(p.indices.size());
+    pools.erase(std::remove_if(pools.begin(), pools.end(), [](const Pool& p) { return p.weight <= 0; }), pools.end());
+    for (const auto& p : pools) total_weight_[cls] += p.weight;
+    if (pools.empty())
+      throw InputError("balanced sampler", fmt::format("no scan of class {} in a source of positive weight", cls),
+                       "both classes are needed among the weighted training datasets");
+  }
 }
 
-std::vector<size_t> BalancedSampler::draw(size_t n) {
-  // Weight 1 / n_c per index: pick the class with probability 1/2, then an index within it.
+std::vector<size_t> BalancedSampler::draw(size_t n, Rng& rng) const {
   std::vector<size_t> out(n);
   for (size_t i = 0; i < n; ++i) {
-    const auto& pool = by_class_[rng_.uniform() < 0.5 ? 1 : 0];
-    out[i] = pool[rng_.below(pool.size())];
+    const int cls = rng.uniform() < 0.5 ? 1 : 0;
+    const auto& pools = pools_[cls];
+    const Pool* pool = &pools.back();
+    if (pools.size() > 1) {  // a source in proportion to its weight
+      double u = rng.uniform() * total_weight_[cls];
+      for (const auto& p : pools) {
+        if (u < p.weight) { pool = &p; break; }
+        u -= p.weight;
+      }
+    }
+    out[i] = pool->indices[rng.below(pool->indices.size())];
   }
   return out;
+}
+
+std::vector<double> BalancedSampler::source_shares() const {
+  std::vector<double> shares;
+  for (int cls = 0; cls < 2; ++cls)
+    for (const auto& p : pools_[cls]) {
+      if (shares.size() <= p.source) shares.resize(p.source + 1, 0.0);
+      shares[p.source] += 0.5 * p.weight / total_weight_[cls];
+    }
+  return shares;
 }
 
 }  // namespace scintigen::clf

@@ -5,40 +5,25 @@
 //   Rng rng(7);
 //   AugmentConfig aug;                                   // scale 0.7..1.3, shift, Poisson on
 //   augment_scan(pixels.data(), 256, 64, aug, rng);      // (2, H, W) counts, in place
-//   BalancedSampler s(labels, /*seed=*/7);
-//   std::vector<size_t> idx = s.draw(64);                // classes drawn about equally
+//   BalancedSampler s(labels);
+//   std::vector<size_t> idx = s.draw(64, rng);           // classes drawn about equally
 //
-// Everything is deterministic for a seed on every platform: std::mt19937_64 with our own
-// uniform, normal and Poisson transforms (the std:: distributions are implementation-defined).
+// Everything is deterministic for a seed on every platform: core/rng.h's xoshiro256** generator
+// and its exact Poisson sampler (the same one the simulator's counting noise uses).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/resample.h"
+#include "core/rng.h"
 #include "core/scan.h"
 
 namespace scintigen::clf {
-
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : engine_(seed) {}
-  double uniform();                  // [0, 1), 53 random bits
-  size_t below(size_t n);            // uniform integer in [0, n), rejection sampling
-  int integer(int lo, int hi);       // uniform in [lo, hi]
-  // Poisson variate: multiplication method below 10, else PTRS transformed rejection.
-  // Ref: W. Hörmann, The transformed rejection method for generating Poisson random
-  //      variables, Insurance: Mathematics and Economics 12(1):39-45, 1993.
-  double poisson(double lambda);
-
- private:
-  std::mt19937_64 engine_;
-};
 
 struct AugmentConfig {
   bool scale = true;             // multiply counts by s ~ U(scale_min, scale_max) (dose / time)
@@ -58,19 +43,34 @@ struct AugmentConfig {
 void augment_scan(float* pixels, int height, int width, const AugmentConfig& config, Rng& rng);
 // The building blocks (in place on `n` or (2, H, W) values).
 void scale_counts(float* values, size_t n, double factor);
-void poisson_resample(float* values, size_t n, Rng& rng);
+void poisson_resample(float* values, size_t n, Rng& rng);  // exact Poisson (core/rng.h)
 void shift_views(float* pixels, int height, int width, int rows, int cols);  // +rows moves down
 
-// Draws indices with probability proportional to 1 / (count of the index's class), so every
-// class is drawn equally often in expectation (with replacement). Labels are 0/1.
+// Class-balanced sampling, with replacement, over scans from one or more sources (the training
+// datasets), optionally mixed with weights. Each draw picks class 0 or 1 with probability 1/2,
+// then a source among those holding scans of that class, then one of that source's scans of
+// that class uniformly. Without weights a source is picked in proportion to its number of scans
+// of the class (so the draw is uniform over the class's scans, each with probability
+// 1 / count of its class); with weights (`classify train --mix`) in proportion to its weight, so
+// a source of synthetic positives can make up a chosen share of the positive draws.
 class BalancedSampler {
  public:
-  BalancedSampler(const std::vector<int>& labels, uint64_t seed);
-  std::vector<size_t> draw(size_t n);
+  // labels[i] in {0, 1}; sources[i] < weights.size() when weights are given (else ignored).
+  // Throws InputError when a class has no scan in a source of positive weight.
+  BalancedSampler(const std::vector<int>& labels, const std::vector<size_t>& sources = {},
+                  const std::vector<double>& weights = {});
+  std::vector<size_t> draw(size_t n, Rng& rng) const;
+  // Expected share of draws from each source (index = source), for the training log.
+  std::vector<double> source_shares() const;
 
  private:
-  std::vector<size_t> by_class_[2];
-  Rng rng_;
+  struct Pool {
+    size_t source = 0;
+    double weight = 0.0;
+    std::vector<size_t> indices;
+  };
+  std::vector<Pool> pools_[2];  // per class, the sources holding scans of it
+  double total_weight_[2] = {0.0, 0.0};
 };
 
 }  // namespace scintigen::clf

@@ -22,6 +22,9 @@ void ClassifierNetConfig::validate(const std::string& where) const {
   if (base_width < 4 || base_width > 256) bad("base_width", fmt::format("is {}, expected 4..256", base_width));
   if (norm == "group" && base_width % 8 != 0) bad("base_width", "must be a multiple of 8 with GroupNorm");
   if (norm != "batch" && norm != "group") bad("norm", fmt::format("is '{}', expected batch | group", norm));
+  if (pool != "avgmax" && pool != "avg") bad("pool", fmt::format("is '{}', expected avgmax | avg", pool));
+  if (transform != "anscombe" && transform != "log")
+    bad("transform", fmt::format("is '{}', expected anscombe | log", transform));
   // The stem halves the grid, every stage after the first halves it again.
   const int down = 1 << static_cast<int>(blocks.size());
   if (height < down || width < down || height > 8192 || width > 8192)
@@ -30,7 +33,8 @@ void ClassifierNetConfig::validate(const std::string& where) const {
 
 nlohmann::json ClassifierNetConfig::to_json() const {
   return {{"in_channels", in_channels}, {"height", height}, {"width", width}, {"base_width", base_width},
-          {"blocks", blocks}, {"norm", norm}, {"embedding_dim", embedding_dim()}};
+          {"blocks", blocks}, {"norm", norm}, {"pool", pool},
+          {"transform", transform}, {"embedding_dim", embedding_dim()}};
 }
 
 ClassifierNetConfig ClassifierNetConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -42,6 +46,8 @@ ClassifierNetConfig ClassifierNetConfig::from_json(const nlohmann::json& j, cons
     c.base_width = j.at("base_width").get<int>();
     c.blocks = j.at("blocks").get<std::vector<int>>();
     c.norm = j.at("norm").get<std::string>();
+    c.pool = j.value("pool", std::string("avg"));  // folders from before the options: mean pooling,
+    c.transform = j.value("transform", std::string("log"));  // log1p
   } catch (const nlohmann::json::exception& e) {
     throw InputError(where, fmt::format("bad network config: {}", e.what()));
   }
@@ -49,8 +55,9 @@ ClassifierNetConfig ClassifierNetConfig::from_json(const nlohmann::json& j, cons
   return c;
 }
 
-torch::Tensor normalize_counts(const torch::Tensor& counts) {
-  auto x = torch::log1p(counts.clamp_min(0));              // (B, C, H, W)
+torch::Tensor normalize_counts(const torch::Tensor& counts, const std::string& transform) {
+  auto c = counts.clamp_min(0);                            // (B, C, H, W)
+  auto x = transform == "log" ? torch::log1p(c) : 2 * torch::sqrt(c + 0.375);
   auto flat = x.flatten(1);                                // (B, C*H*W)
   auto mean = flat.mean(1).view({-1, 1, 1, 1});            // (B, 1, 1, 1)
   auto std = flat.std(1, /*unbiased=*/false).view({-1, 1, 1, 1});
@@ -107,14 +114,15 @@ ClassifierNetImpl::ClassifierNetImpl(const ClassifierNetConfig& config) : config
       in_ch = out_ch;
     }
   }
-  head_ = register_module("head", torch::nn::Linear(in_ch, 1));
+  head_ = register_module("head", torch::nn::Linear(config_.embedding_dim(), 1));
 }
 
 torch::Tensor ClassifierNetImpl::embed(const torch::Tensor& counts) {
-  auto x = normalize_counts(counts);                               // (B, 2, H, W)
+  auto x = normalize_counts(counts, config_.transform);             // (B, 2, H, W)
   x = torch::relu(stem_norm_.forward(stem_conv_->forward(x)));     // (B, w0, H/2, W/2)
   x = stages_->forward(x);                                         // (B, D, H/2^S, W/2^S)
-  return x.mean({2, 3});                                           // (B, D)
+  if (config_.pool == "avg") return x.mean({2, 3});                // (B, D)
+  return torch::cat({x.mean({2, 3}), x.amax({2, 3})}, 1);          // (B, 2D)
 }
 
 torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& counts) {
@@ -125,7 +133,8 @@ torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& counts) {
 
 namespace scintigen::clf {
 
-void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimizer* optimizer) {
+void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimizer* optimizer,
+              const std::string& state) {
   torch::serialize::OutputArchive root, model;
   net->save(model);
   root.write("model", model);
@@ -134,13 +143,17 @@ void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimiz
     optimizer->save(opt);
     root.write("optimizer", opt);
   }
+  if (!state.empty()) {
+    const auto bytes = torch::from_blob(const_cast<char*>(state.data()), {static_cast<int64_t>(state.size())}, torch::kUInt8);
+    root.write("state", bytes.clone());
+  }
   std::ostringstream os;
   root.save_to(os);
   write_file_atomic(path, os.str());
 }
 
-void load_net(ClassifierNet& net, const std::string& path, const torch::Device& device,
-              torch::optim::Optimizer* optimizer) {
+std::string load_net(ClassifierNet& net, const std::string& path, const torch::Device& device,
+                     torch::optim::Optimizer* optimizer) {
   if (!std::filesystem::is_regular_file(path))
     throw InputError(path, "missing", "is this a folder written by `scintigen classify train`?");
   // Module::load replaces tensors whatever their shape: check them against the network's.
@@ -168,6 +181,10 @@ void load_net(ClassifierNet& net, const std::string& path, const torch::Device& 
       root.read("optimizer", opt);
       optimizer->load(opt);
     }
+    torch::Tensor bytes;
+    if (!root.try_read("state", bytes)) return "";
+    bytes = bytes.to(torch::kCPU).contiguous();
+    return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), static_cast<size_t>(bytes.numel()));
   } catch (const c10::Error& e) {
     throw InputError(path, fmt::format("cannot read the weights: {}", e.what_without_backtrace()),
                      "the file is damaged or was written for another network shape");

@@ -6,14 +6,14 @@
 //   torch::Tensor logit = net->forward(counts);   // (B)
 //   torch::Tensor feat = net->embed(counts);      // (B, D), D = nc.embedding_dim()
 //
-// The network owns its input transform (docs/CLASSIFY.md): x = log1p(max(counts, 0)), then
-// each scan is standardised over both views, (x - mean) / (std + 1e-5), so a scan's total
-// counts (dose, acquisition time) do not set the activation scale.
+// The network owns its input transform (docs/CLASSIFY.md): x = 2 sqrt(max(counts, 0) + 3/8)
+// (Anscombe; or log1p), then each scan is standardised over both views, (x - mean) / (std +
+// 1e-5), so a scan's total counts (dose, acquisition time) do not set the activation scale.
 //
 // Architecture: stem conv3x3/2 + norm + ReLU; stages of basic residual blocks (two conv3x3 +
 // norm, identity or 1x1/stride-2 projection shortcut), the first stage at stride 1, every later
-// one halving H and W and doubling the width; global average pooling -> embedding (B, D);
-// linear head -> one logit. Norm: BatchNorm (default) or GroupNorm (8 groups).
+// one halving H and W and doubling the width; global pooling (mean and max concatenated, or the
+// mean) -> embedding (B, D); linear head -> one logit. Norm: BatchNorm (default) or GroupNorm.
 #pragma once
 
 #include <string>
@@ -30,17 +30,27 @@ struct ClassifierNetConfig {
   int width = 64;                  // input columns
   int base_width = 16;             // channels of the stem and the first stage
   std::vector<int> blocks = {1, 1, 1, 1};  // residual blocks per stage
-  std::string norm = "batch";      // batch | group
+  std::string norm = "group";      // group (default: no running statistics) | batch
+  // Global pooling of the last stage: "avgmax" concatenates the spatial mean and maximum (a
+  // focal hot spot covers a few cells of the last map; the mean alone dilutes it), "avg" is the
+  // plain mean (classifier folders written before the option existed).
+  std::string pool = "avgmax";     // avgmax | avg
+  // Input transform before the per-scan standardisation: "anscombe" 2 sqrt(c + 3/8) (variance-
+  // stabilising: Poisson noise has sd ~1 at every count level, so a hot spot in bone stands
+  // out against noisy soft tissue), or "log" log1p(c) (folders from before the option).
+  std::string transform = "anscombe";  // anscombe | log
 
-  int embedding_dim() const { return base_width << (static_cast<int>(blocks.size()) - 1); }
+  int last_width() const { return base_width << (static_cast<int>(blocks.size()) - 1); }
+  int embedding_dim() const { return pool == "avgmax" ? 2 * last_width() : last_width(); }
   // Throws ConfigError naming `where` and the field.
   void validate(const std::string& where = "classifier net") const;
   nlohmann::json to_json() const;
   static ClassifierNetConfig from_json(const nlohmann::json& j, const std::string& where);
 };
 
-// log1p + per-scan standardisation (see above). (B, C, H, W) counts -> (B, C, H, W).
-torch::Tensor normalize_counts(const torch::Tensor& counts);
+// Transform ("anscombe" or "log") + per-scan standardisation (see above).
+// (B, C, H, W) counts -> (B, C, H, W).
+torch::Tensor normalize_counts(const torch::Tensor& counts, const std::string& transform = "anscombe");
 
 class ResidualBlockImpl : public torch::nn::Module {
  public:
@@ -59,7 +69,7 @@ class ClassifierNetImpl : public torch::nn::Module {
   explicit ClassifierNetImpl(const ClassifierNetConfig& config);
   // (B, 2, H, W) raw counts -> (B) logits.
   torch::Tensor forward(const torch::Tensor& counts);
-  // (B, 2, H, W) raw counts -> (B, D) penultimate features (after global average pooling).
+  // (B, 2, H, W) raw counts -> (B, D) penultimate features (after global pooling).
   torch::Tensor embed(const torch::Tensor& counts);
   const ClassifierNetConfig& config() const { return config_; }
 
@@ -72,12 +82,15 @@ class ClassifierNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ClassifierNet);
 
-// Writes the network's parameters and buffers (and, when given, the optimizer's state) to
-// `path` atomically (temporary file, fsync, rename). Archive keys: "model", "optimizer".
-void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimizer* optimizer = nullptr);
-// Reads what save_net wrote into `net` (and `optimizer`). Throws InputError naming the file.
-void load_net(ClassifierNet& net, const std::string& path, const torch::Device& device,
-              torch::optim::Optimizer* optimizer = nullptr);
+// Writes the network's parameters and buffers (and, when given, the optimizer's state and a
+// training-state text) to `path` atomically (temporary file, fsync, rename). Archive keys:
+// "model", "optimizer", "state" (the text's bytes as a uint8 tensor).
+void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimizer* optimizer = nullptr,
+              const std::string& state = "");
+// Reads what save_net wrote into `net` (and `optimizer`); returns the state text ("" when the
+// file has none). Throws InputError naming the file.
+std::string load_net(ClassifierNet& net, const std::string& path, const torch::Device& device,
+                     torch::optim::Optimizer* optimizer = nullptr);
 
 // A trained classifier folder (clf/train.h): classifier.json + best.pt, loaded in eval mode.
 struct LoadedClassifier {

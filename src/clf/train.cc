@@ -14,6 +14,8 @@
 #include "core/fs_util.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "core/rng.h"
+#include "core/sha256.h"
 #include "core/version.h"
 #include "data/dataset.h"
 #include "stats/roc.h"
@@ -38,7 +40,7 @@ void ClassifierConfig::validate() const {
   task_from_string(task, "--task");
   if (train.empty()) throw ConfigError("--train", "no training dataset", "pass --train DS[,DS...]");
   if (out.empty()) throw ConfigError("--out", "no output folder");
-  ClassifierNetConfig net{2, height, width, base_width, blocks, norm};
+  ClassifierNetConfig net{2, height, width, base_width, blocks, norm, pool, transform};
   net.validate("classifier config");
   auto range = [](const char* field, double v, double lo, double hi) {
     if (!(v >= lo && v <= hi)) throw ConfigError(field, fmt::format("is {}, expected {}..{}", v, lo, hi));
@@ -51,13 +53,22 @@ void ClassifierConfig::validate() const {
   range("val_fraction", val_fraction, 0.01, 0.9);
   range("patience", patience, 1, 100000);
   augment.validate("augment");
+  if (!mix.empty()) {
+    if (mix.size() != train.size())
+      throw ConfigError("--mix", fmt::format("has {} weights for {} --train datasets", mix.size(), train.size()),
+                        "give one weight per training dataset, in the same order, e.g. --mix 1,1");
+    for (double m : mix)
+      if (!(m >= 0 && m <= 1e6)) throw ConfigError("--mix", fmt::format("weight {} is not in 0..1e6", m));
+    if (std::all_of(mix.begin(), mix.end(), [](double m) { return m == 0; }))
+      throw ConfigError("--mix", "every weight is 0");
+  }
   if (device != "cpu" && device != "cuda" && device != "auto")
     throw ConfigError("--device", fmt::format("is '{}', expected cpu | cuda | auto", device));
 }
 
 nlohmann::json ClassifierConfig::to_json() const {
   return {{"task", task}, {"train", train}, {"val", val}, {"out", out}, {"height", height}, {"width", width},
-          {"base_width", base_width}, {"blocks", blocks}, {"norm", norm}, {"epochs", epochs}, {"batch", batch},
+          {"mix", mix}, {"base_width", base_width}, {"blocks", blocks}, {"norm", norm}, {"pool", pool}, {"transform", transform}, {"epochs", epochs}, {"batch", batch},
           {"lr", lr}, {"weight_decay", weight_decay}, {"seed", seed}, {"threads", threads},
           {"val_fraction", val_fraction}, {"patience", patience}, {"augment", augment.to_json()}, {"device", device}};
 }
@@ -68,12 +79,15 @@ ClassifierConfig ClassifierConfig::from_json(const nlohmann::json& j, const std:
     c.task = j.at("task").get<std::string>();
     c.train = j.at("train").get<std::vector<std::string>>();
     c.val = j.value("val", c.val);
+    c.mix = j.value("mix", c.mix);
     c.out = j.value("out", c.out);
     c.height = j.value("height", c.height);
     c.width = j.value("width", c.width);
     c.base_width = j.value("base_width", c.base_width);
     c.blocks = j.value("blocks", c.blocks);
     c.norm = j.value("norm", c.norm);
+    c.pool = j.value("pool", std::string("avg"));
+    c.transform = j.value("transform", std::string("log"));
     c.epochs = j.value("epochs", c.epochs);
     c.batch = j.value("batch", c.batch);
     c.lr = j.value("lr", c.lr);
@@ -98,7 +112,9 @@ nlohmann::json TrainResult::to_json() const {
                  {"images_per_s", e.images_per_s}, {"best", e.best}});
   return {{"train_scans", train_scans}, {"train_positives", train_positives}, {"val_scans", val_scans},
           {"val_positives", val_positives}, {"skipped_unlabelled", skipped_unlabelled},
-          {"skipped_test_split", skipped_test_split}, {"val_source", val_source}, {"best_epoch", best_epoch},
+          {"skipped_test_split", skipped_test_split}, {"train_synthetic", train_synthetic},
+          {"source_shares", source_shares}, {"resumed_from_epoch", resumed_from_epoch},
+          {"val_source", val_source}, {"best_epoch", best_epoch},
           {"best_val_auc", best_val_auc}, {"threshold", threshold},
           {"threshold_rule", "Youden-optimal on the validation scores of the best epoch"},
           {"images_per_s", images_per_s}, {"early_stopped", early_stopped}, {"history", h}};
@@ -152,13 +168,73 @@ void prepare_out_dir(const std::string& out) {
   }
 }
 
+// The training state after each epoch, saved inside checkpoint.pt (so weights, optimizer and
+// state are committed together by one rename) and read back by --resume.
+struct RunState {
+  TrainResult result;
+  int epochs_run = 0;
+  int since_best = 0;
+  std::vector<double> best_scores;  // validation scores of the best epoch
+  std::string data_sha256;          // of the training and validation scans, in order
+
+  std::string dump() const {
+    return nlohmann::json{{"result", result.to_json()}, {"epochs_run", epochs_run}, {"since_best", since_best},
+                          {"best_scores", best_scores}, {"data_sha256", data_sha256}}
+        .dump();
+  }
+  static RunState parse(const std::string& text, const std::string& where) {
+    RunState s;
+    try {
+      const auto j = nlohmann::json::parse(text);
+      const auto& r = j.at("result");
+      s.epochs_run = j.at("epochs_run").get<int>();
+      s.since_best = j.at("since_best").get<int>();
+      s.best_scores = j.at("best_scores").get<std::vector<double>>();
+      s.data_sha256 = j.at("data_sha256").get<std::string>();
+      s.result.best_epoch = r.at("best_epoch").get<int>();
+      s.result.best_val_auc = r.at("best_val_auc").get<double>();
+      s.result.threshold = r.at("threshold").get<double>();
+      s.result.early_stopped = r.at("early_stopped").get<bool>();
+      s.result.resumed_from_epoch = r.value("resumed_from_epoch", 0);
+      for (const auto& e : r.at("history"))
+        s.result.history.push_back({e.at("epoch").get<int>(), e.at("loss").get<double>(), e.at("val_auc").get<double>(),
+                                    e.at("seconds").get<double>(), e.at("images_per_s").get<double>(),
+                                    e.at("best").get<bool>()});
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(where, fmt::format("damaged training state: {}", e.what()), "start a new run without --resume");
+    }
+    return s;
+  }
+};
+
+// Fields that may differ between a run and its --resume.
+bool may_change_on_resume(const std::string& key) {
+  return key == "epochs" || key == "threads" || key == "device" || key == "out";
+}
+
+void check_resume_config(const ClassifierConfig& config, const nlohmann::json& stored, const std::string& where) {
+  const nlohmann::json now = config.to_json();
+  for (const auto& [key, value] : now.items()) {
+    if (may_change_on_resume(key)) continue;
+    if (!stored.contains(key) || stored[key] != value)
+      throw ConfigError(where, fmt::format("--resume with a different '{}': the run used {}, now {}", key,
+                                           stored.contains(key) ? stored[key].dump() : "(none)", value.dump()),
+                        "resume with the run's own settings (only --epochs, --threads, --device may change)");
+  }
+}
+
+// Per-epoch random streams: the sampler's and the augmentation's draws of epoch e are functions
+// of (seed, e), so a resumed run repeats them exactly.
+constexpr uint64_t kSampleStream = 11, kAugmentStream = 12;
+
 }  // namespace
 
 TrainResult train_classifier(const ClassifierConfig& config) {
   config.validate();
   const Task task = task_from_string(config.task);
   const char* task_name = to_string(task);
-  TrainResult result;
+  RunState state;
+  TrainResult& result = state.result;
 
   // Gather labelled scans of the training datasets (never split "test").
   std::vector<Dataset> datasets;
@@ -182,25 +258,33 @@ TrainResult train_classifier(const ClassifierConfig& config) {
     throw InputError(config.train.front(), fmt::format("no training scan carries the label needed by task '{}'", task_name),
                      "attach labels (scintigen ingest --labels) or choose the other --task");
 
-  // Validation: a separate dataset, else the split column, else a seeded stratified split.
+  // Validation: a separate dataset, else the split column, else a seeded stratified split; of
+  // real (non-synthetic) scans only.
+  auto synthetic = [](const Candidate& c) { return c.record.origin == Origin::kSynthetic; };
   std::vector<Candidate> train_items, val_items;
   std::vector<Dataset> val_datasets;
   if (!config.val.empty()) {
     result.val_source = "dataset";
     val_datasets.push_back(Dataset::open(config.val));
-    for (auto& r : val_datasets.back().records())
+    for (auto& r : val_datasets.back().records()) {
+      if (r.origin == Origin::kSynthetic) continue;
       if (auto y = task_label(r.labels, task)) val_items.push_back({0, std::move(r), *y});
+    }
     train_items = candidates;
-  } else if (std::any_of(candidates.begin(), candidates.end(), [](const Candidate& c) { return c.record.split == "val"; })) {
+  } else if (std::any_of(candidates.begin(), candidates.end(),
+                         [&](const Candidate& c) { return c.record.split == "val" && !synthetic(c); })) {
     result.val_source = "split column";
-    for (auto& c : candidates) (c.record.split == "val" ? val_items : train_items).push_back(c);
+    for (auto& c : candidates) (c.record.split == "val" && !synthetic(c) ? val_items : train_items).push_back(c);
   } else {
     result.val_source = "stratified random";
     Rng rng(config.seed ^ 0x5eed5eedULL);
     for (int cls = 0; cls < 2; ++cls) {
       std::vector<size_t> idx;
-      for (size_t i = 0; i < candidates.size(); ++i)
-        if (candidates[i].label == cls) idx.push_back(i);
+      for (size_t i = 0; i < candidates.size(); ++i) {
+        if (candidates[i].label != cls) continue;
+        if (synthetic(candidates[i])) train_items.push_back(candidates[i]);
+        else idx.push_back(i);
+      }
       for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng.below(i)]);  // Fisher-Yates
       size_t n_val = static_cast<size_t>(std::llround(config.val_fraction * idx.size()));
       if (idx.size() >= 2) n_val = std::clamp<size_t>(n_val, 1, idx.size() - 1);
@@ -214,47 +298,106 @@ TrainResult train_classifier(const ClassifierConfig& config) {
   Cohort train, val;
   load_cohort(datasets, train_items, h, w, train);
   load_cohort(config.val.empty() ? datasets : val_datasets, val_items, h, w, val);
-  require_both_classes(train, fmt::format("{}", fmt::join(config.train, ",")), "training", task_name);
-  require_both_classes(val, config.val.empty() ? fmt::format("{}", fmt::join(config.train, ",")) : config.val,
-                       "validation", task_name);
+  const std::string train_names = fmt::format("{}", fmt::join(config.train, ","));
+  require_both_classes(train, train_names, "training", task_name);
+  require_both_classes(val, config.val.empty() ? train_names : config.val, "validation (real scans)", task_name);
   result.train_scans = train.labels.size();
   result.train_positives = train.positives();
+  result.train_synthetic = static_cast<size_t>(std::count_if(train_items.begin(), train_items.end(), synthetic));
   result.val_scans = val.labels.size();
   result.val_positives = val.positives();
+  {
+    std::string ids;
+    for (const auto* items : {&train_items, &val_items})
+      for (const auto& c : *items) ids += c.record.id + ":" + c.record.pixel_sha256 + "\n";
+    state.data_sha256 = sha256_hex(ids);
+  }
 
-  prepare_out_dir(config.out);
+  std::vector<size_t> sources;
+  for (const auto& c : train_items) sources.push_back(c.dataset);
+  const BalancedSampler sampler(train.labels, sources, config.mix);
+  result.source_shares = config.mix.empty() ? std::vector<double>{} : sampler.source_shares();
+
   const int threads = resolve_threads(config.threads);
   at::set_num_threads(threads);
   const torch::Device device = resolve_device(config.device);
   torch::manual_seed(config.seed);
 
-  ClassifierNetConfig net_config{2, h, w, config.base_width, config.blocks, config.norm};
+  ClassifierNetConfig net_config{2, h, w, config.base_width, config.blocks, config.norm, config.pool, config.transform};
   ClassifierNet net(net_config);
   net->to(device);
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
-  BalancedSampler sampler(train.labels, config.seed + 1);
-  Rng aug_rng(config.seed + 2);
 
-  nlohmann::json info = {{"format", kClassifierFormat},
-                         {"format_version", kClassifierFormatVersion},
-                         {"created", utc_now_iso8601()},
-                         {"task", task_name},
-                         {"config", config.to_json()},
-                         {"net", net_config.to_json()},
-                         {"input_transform", "log1p(counts), then (x - mean) / (std + 1e-5) per scan over both views"},
-                         {"versions", core_versions()}};
+  nlohmann::json info;
+  if (config.resume) {
+    const std::string info_path = config.out + "/classifier.json";
+    if (!std::filesystem::is_regular_file(info_path) || !std::filesystem::is_regular_file(config.out + "/checkpoint.pt"))
+      throw InputError(config.out, "nothing to resume (no classifier.json and checkpoint.pt)",
+                       "start the run without --resume");
+    try {
+      info = nlohmann::json::parse(read_file(info_path));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(info_path, fmt::format("not valid JSON: {}", e.what()), "start a new run without --resume");
+    }
+    check_resume_config(config, info.value("config", nlohmann::json::object()), info_path);
+    const std::string text = load_net(net, config.out + "/checkpoint.pt", device, &optimizer);
+    if (text.empty())
+      throw InputError(config.out + "/checkpoint.pt", "has no training state (written by an older scintigen)",
+                       "start a new run without --resume");
+    RunState saved = RunState::parse(text, config.out + "/checkpoint.pt");
+    if (saved.data_sha256 != state.data_sha256)
+      throw InputError(config.out, "the training or validation scans differ from the run's",
+                       "resume with the same datasets, unchanged");
+    // Keep this run's data counts, restore the training history.
+    saved.result.train_scans = result.train_scans;
+    saved.result.train_positives = result.train_positives;
+    saved.result.train_synthetic = result.train_synthetic;
+    saved.result.val_scans = result.val_scans;
+    saved.result.val_positives = result.val_positives;
+    saved.result.skipped_unlabelled = result.skipped_unlabelled;
+    saved.result.skipped_test_split = result.skipped_test_split;
+    saved.result.val_source = result.val_source;
+    saved.result.source_shares = result.source_shares;
+    state = std::move(saved);
+    state.result.resumed_from_epoch = state.epochs_run;
+    info["config"] = config.to_json();
+    if (!config.quiet)
+      std::fprintf(stderr, "resuming %s after epoch %d (best epoch %d, validation AUC %.4f)\n", config.out.c_str(),
+                   state.epochs_run, state.result.best_epoch, state.result.best_val_auc);
+  } else {
+    prepare_out_dir(config.out);
+    info = {{"format", kClassifierFormat},
+            {"format_version", kClassifierFormatVersion},
+            {"created", utc_now_iso8601()},
+            {"task", task_name},
+            {"config", config.to_json()},
+            {"net", net_config.to_json()},
+            {"input_transform", fmt::format("{}, then (x - mean) / (std + 1e-5) per scan over both views",
+                                             net_config.transform == "log" ? "log1p(counts)" : "2 sqrt(counts + 3/8)")},
+            {"versions", core_versions()}};
+  }
   info["versions"]["torch"] = torch_versions();
   info["versions"]["threads"] = threads;
 
+  auto write_info = [&] {
+    info["training"] = result.to_json();
+    info["training"]["epochs_run"] = state.epochs_run;
+    // The validation scores of the best epoch, for audit and for the threshold's provenance.
+    nlohmann::json cases = nlohmann::json::array();
+    for (size_t i = 0; i < state.best_scores.size() && i < val.labels.size(); ++i)
+      cases.push_back({{"id", val.ids[i]}, {"label", val.labels[i]}, {"score", state.best_scores[i]}});
+    info["validation_scores"] = cases;
+    write_file_atomic(config.out + "/classifier.json", info.dump(2) + "\n");
+  };
+
   const size_t per_scan = 2 * static_cast<size_t>(h) * w;
   const size_t steps = (train.labels.size() + config.batch - 1) / config.batch;
-  int since_best = 0;
-  double best_auc = -1.0;
-  std::vector<double> best_scores;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  for (int epoch = state.epochs_run + 1; epoch <= config.epochs && !result.early_stopped; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     net->train();
-    const std::vector<size_t> order = sampler.draw(steps * config.batch);
+    Rng sample_rng = Rng::for_scan(config.seed, static_cast<uint64_t>(epoch), kSampleStream);
+    Rng aug_rng = Rng::for_scan(config.seed, static_cast<uint64_t>(epoch), kAugmentStream);
+    const std::vector<size_t> order = sampler.draw(steps * config.batch, sample_rng);
     Progress progress(fmt::format("{} epoch {}/{}", task_name, epoch, config.epochs), steps, config.quiet);
     double loss_sum = 0.0;
     auto x = torch::empty({config.batch, 2, h, w}, torch::kFloat32);  // (B, 2, H, W)
@@ -286,40 +429,33 @@ TrainResult train_classifier(const ClassifierConfig& config) {
     log.val_auc = stats::auc(val.labels, scores, "validation scores");
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log.images_per_s = steps * config.batch / train_s;
-    log.best = log.val_auc > best_auc;
+    log.best = result.history.empty() || log.val_auc > result.best_val_auc;
     if (log.best) {
-      best_auc = log.val_auc;
-      best_scores = scores;
-      since_best = 0;
+      state.best_scores = scores;
+      state.since_best = 0;
       result.best_epoch = epoch;
       result.best_val_auc = log.val_auc;
       const double t = stats::youden_metrics(val.labels, scores, 0.95, "validation scores").threshold;
       result.threshold = std::isfinite(t) ? t : 0.5;
       save_net(net, config.out + "/best.pt");
     } else {
-      ++since_best;
+      ++state.since_best;
     }
     result.history.push_back(log);
     double ips = 0;
     for (const auto& e : result.history) ips += e.images_per_s;
     result.images_per_s = ips / result.history.size();
-    result.early_stopped = since_best >= config.patience && epoch < config.epochs;
-    save_net(net, config.out + "/checkpoint.pt", &optimizer);
-    info["training"] = result.to_json();
-    info["training"]["epochs_run"] = epoch;
-    write_file_atomic(config.out + "/classifier.json", info.dump(2) + "\n");
+    result.early_stopped = state.since_best >= config.patience && epoch < config.epochs;
+    state.epochs_run = epoch;
+    // The commit point of the epoch: weights, optimizer and state in one atomic rename.
+    save_net(net, config.out + "/checkpoint.pt", &optimizer, state.dump());
+    write_info();
     if (!config.quiet)
       std::fprintf(stderr, "%s epoch %d/%d  loss %.4f  val AUC %.4f%s  %.1f images/s  %s\n", task_name, epoch,
                    config.epochs, log.loss, log.val_auc, log.best ? " (best)" : "", log.images_per_s,
                    format_duration(log.seconds).c_str());
-    if (result.early_stopped) break;
   }
-  // The validation scores of the best epoch, for audit and for the threshold's provenance.
-  nlohmann::json cases = nlohmann::json::array();
-  for (size_t i = 0; i < val.labels.size(); ++i)
-    cases.push_back({{"id", val.ids[i]}, {"label", val.labels[i]}, {"score", best_scores[i]}});
-  info["validation_scores"] = cases;
-  write_file_atomic(config.out + "/classifier.json", info.dump(2) + "\n");
+  write_info();
   return result;
 }
 

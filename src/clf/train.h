@@ -11,8 +11,10 @@
 //
 // Output folder (docs/CLASSIFY.md): classifier.json (format, config, network, training
 // history, chosen threshold, versions), best.pt (weights of the best validation epoch, what
-// `classify eval` loads) and checkpoint.pt (model + optimizer of the latest epoch). Every file
-// is replaced atomically, so a killed run leaves a consistent last epoch.
+// `classify eval` loads) and checkpoint.pt (model + optimizer + training state of the latest
+// epoch, what --resume continues from). Every file is replaced atomically, so a killed run
+// leaves a consistent last epoch. Scans of origin "synthetic" only ever train: they are never
+// in the validation set, whatever their split.
 #pragma once
 
 #include <cstdint>
@@ -40,13 +42,19 @@ std::optional<int> task_label(const Labels& labels, Task task);
 struct ClassifierConfig {
   std::string task = "metastasis";   // metastasis | cardiac
   std::vector<std::string> train;    // dataset folders (scans of split "test" are never used)
+  // Mixing weights, one per `train` dataset (classify train --mix): the share of class-balanced
+  // draws each dataset gets among those holding the drawn class (clf/augment.h BalancedSampler).
+  // Empty: all training scans pooled.
+  std::vector<double> mix;
   std::string val;                   // optional validation dataset (all its labelled scans)
   std::string out;                   // classifier folder to create (must not exist, or be empty)
   // Network input grid and shape (see clf/model.h); scans are resampled count-preservingly.
   int height = 256, width = 64;
   int base_width = 16;
   std::vector<int> blocks = {1, 1, 1, 1};
-  std::string norm = "batch";        // batch | group
+  std::string norm = "group";        // group | batch
+  std::string pool = "avgmax";       // avgmax | avg (clf/model.h)
+  std::string transform = "anscombe";  // anscombe | log (clf/model.h)
   int epochs = 30;
   int batch = 16;
   double lr = 1e-3;                  // AdamW
@@ -58,6 +66,10 @@ struct ClassifierConfig {
   AugmentConfig augment;
   std::string device = "cpu";        // cpu | cuda
   bool quiet = false;                // no progress bar / epoch lines
+  // Continue the run in `out` from its last finished epoch (checkpoint.pt), bit-identical to an
+  // uninterrupted run; the config must equal the stored one except epochs (may grow), threads,
+  // device and quiet.
+  bool resume = false;
 
   // Throws ConfigError naming the field and the allowed values.
   void validate() const;
@@ -77,12 +89,15 @@ struct EpochLog {
 struct TrainResult {
   size_t train_scans = 0, train_positives = 0, val_scans = 0, val_positives = 0;
   size_t skipped_unlabelled = 0, skipped_test_split = 0;
+  size_t train_synthetic = 0;            // training scans of origin "synthetic"
+  std::vector<double> source_shares;     // expected share of draws per --train dataset
   std::string val_source;   // "dataset", "split column" or "stratified random"
   int best_epoch = 0;
   double best_val_auc = 0.0;
   double threshold = 0.5;   // Youden-optimal on validation at the best epoch (probability)
   double images_per_s = 0.0;  // mean over epochs
   bool early_stopped = false;
+  int resumed_from_epoch = 0;  // 0: a fresh run
   std::vector<EpochLog> history;
   nlohmann::json to_json() const;
 };

@@ -18,6 +18,7 @@ struct BlobDatasetSpec {
   bool cardiac_labels = false;  // cardiac_grade 3 for blob scans, 0 otherwise
   bool outcomes = true;         // positives die sooner
   uint64_t seed = 1;
+  Origin origin = Origin::kSimulated;
 };
 
 inline void make_blob_dataset(const std::string& dir, const BlobDatasetSpec& spec) {
@@ -36,7 +37,7 @@ inline void make_blob_dataset(const std::string& dir, const BlobDatasetSpec& spe
           const double body = (c >= w / 5 && c < w - w / 5) ? 20.0 : 1.0;
           double lam = body * dose;
           if (pos) lam += 120.0 * dose * std::exp(-((r - br) * (r - br) + (c - bc) * (c - bc)) / 4.0);
-          s.view(static_cast<View>(v))[r * w + c] = static_cast<float>(rng.poisson(lam));
+          s.view(static_cast<View>(v))[r * w + c] = static_cast<float>(poisson(lam, rng));
         }
     if (spec.metastasis_labels) s.labels.metastasis = pos ? 1 : 0;
     if (spec.cardiac_labels) s.labels.cardiac_grade = pos ? 3 : 0;
@@ -45,7 +46,7 @@ inline void make_blob_dataset(const std::string& dir, const BlobDatasetSpec& spe
       s.labels.outcome_time = std::floor((pos ? 200.0 : 800.0) * (0.2 + 1.6 * rng.uniform()));
       s.labels.outcome_event = rng.uniform() < 0.7 ? 1 : 0;
     }
-    s.origin = Origin::kSimulated;
+    s.origin = spec.origin;
     ds.add(s);
   }
   ds.commit();

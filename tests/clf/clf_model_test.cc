@@ -35,6 +35,8 @@ ClassifierNetConfig small_config(const std::string& norm) {
   c.base_width = 8;
   c.blocks = {1, 2, 1};
   c.norm = norm;
+  c.pool = norm == "batch" ? "avgmax" : "avg";            // both poolings and both transforms
+  c.transform = norm == "batch" ? "anscombe" : "log";      // against the reference
   return c;
 }
 
@@ -103,13 +105,17 @@ INSTANTIATE_TEST_SUITE_P(Norms, ReferenceTest, ::testing::Values("batch", "group
 TEST(ClassifierNet, InputTransformIgnoresTotalCounts) {
   torch::manual_seed(1);
   auto x = torch::rand({2, 2, 32, 16}) * 30;  // (B, 2, H, W)
-  auto a = normalize_counts(x);
-  EXPECT_NEAR(a[0].mean().item<float>(), 0.0f, 1e-5);
-  EXPECT_NEAR(a[0].std(/*unbiased=*/false).item<float>(), 1.0f, 1e-3);
-  // Count scaling changes log1p's shape only slightly, but a constant offset in log space cancels:
-  // log1p(c) ~ log(c) for large counts, so scaling by 100 gives nearly the same input.
+  for (const char* t : {"anscombe", "log"}) {
+    auto a = normalize_counts(x, t);
+    EXPECT_NEAR(a[0].mean().item<float>(), 0.0f, 1e-5) << t;
+    EXPECT_NEAR(a[0].std(/*unbiased=*/false).item<float>(), 1.0f, 1e-3) << t;
+  }
+  // A constant offset in log space cancels: log1p(c) ~ log(c) for large counts, so scaling by
+  // 100 gives nearly the same input; sqrt(c + 3/8) ~ sqrt(c) is scaled by 10, which the
+  // standardisation removes.
   auto big = torch::rand({1, 2, 32, 16}) * 1000 + 1000;
-  EXPECT_LT((normalize_counts(big) - normalize_counts(big * 100)).abs().max().item<float>(), 1e-2);
+  for (const char* t : {"anscombe", "log"})
+    EXPECT_LT((normalize_counts(big, t) - normalize_counts(big * 100, t)).abs().max().item<float>(), 1e-2) << t;
 }
 
 TEST(ClassifierNet, SaveLoadRoundTripAndErrors) {
@@ -137,6 +143,9 @@ TEST(ClassifierNet, ConfigValidation) {
   ClassifierNetConfig c;
   EXPECT_NO_THROW(c.validate());
   c.norm = "layer";
+  EXPECT_THROW(c.validate(), ConfigError);
+  c = ClassifierNetConfig();
+  c.pool = "max";
   EXPECT_THROW(c.validate(), ConfigError);
   c = ClassifierNetConfig();
   c.height = 8;  // four stages need 16

@@ -89,13 +89,48 @@ TEST(Augment, DeterministicForASeed) {
 TEST(BalancedSampler, DrawsClassesAboutEqually) {
   std::vector<int> labels(1000, 0);
   for (int i = 0; i < 50; ++i) labels[i * 20] = 1;  // 5% positives
-  BalancedSampler s(labels, 3);
-  const auto idx = s.draw(20000);
+  BalancedSampler s(labels);
+  Rng rng(3);
+  const auto idx = s.draw(20000, rng);
   size_t pos = 0;
   for (size_t i : idx) pos += labels[i];
   // Binomial(20000, 0.5): sd 71; allow 5 sd.
   EXPECT_NEAR(static_cast<double>(pos), 10000.0, 355.0);
-  EXPECT_THROW(BalancedSampler(std::vector<int>(10, 1), 1), InputError);
+  EXPECT_THROW(BalancedSampler(std::vector<int>(10, 1)), InputError);
+}
+
+TEST(BalancedSampler, MixingWeightsSetEachSourcesShareOfAClass) {
+  // Source 0: 900 real scans, 10% positive; source 1: 100 synthetic positives only.
+  std::vector<int> labels;
+  std::vector<size_t> sources;
+  for (int i = 0; i < 900; ++i) labels.push_back(i % 10 == 0), sources.push_back(0);
+  for (int i = 0; i < 100; ++i) labels.push_back(1), sources.push_back(1);
+  Rng rng(9);
+  const size_t n = 40000;
+  // Weights 1:3: positives come from source 1 with probability 3/4, negatives only from source 0.
+  BalancedSampler s(labels, sources, {1.0, 3.0});
+  size_t pos = 0, pos_from_1 = 0;
+  for (size_t i : s.draw(n, rng)) {
+    pos += labels[i];
+    pos_from_1 += labels[i] && sources[i] == 1;
+  }
+  EXPECT_NEAR(static_cast<double>(pos) / n, 0.5, 5 * 0.0025);                 // sd 0.0025
+  EXPECT_NEAR(static_cast<double>(pos_from_1) / pos, 0.75, 5 * 0.0031);       // sd sqrt(.75*.25/20000)
+  const auto shares = s.source_shares();
+  ASSERT_EQ(shares.size(), 2u);
+  EXPECT_NEAR(shares[0], 0.5 + 0.5 * 0.25, 1e-12);
+  EXPECT_NEAR(shares[1], 0.5 * 0.75, 1e-12);
+  // Without weights the draw is uniform within a class, whatever the source.
+  BalancedSampler pooled(labels, sources);
+  size_t pooled_from_1 = 0, pooled_pos = 0;
+  for (size_t i : pooled.draw(n, rng)) {
+    pooled_pos += labels[i];
+    pooled_from_1 += labels[i] && sources[i] == 1;
+  }
+  EXPECT_NEAR(static_cast<double>(pooled_from_1) / pooled_pos, 100.0 / 190.0, 5 * 0.0036);
+  // A weight of 0 removes a source; a class left without any source is an error.
+  EXPECT_THROW(BalancedSampler(labels, sources, {0.0, 1.0}), InputError);  // no negatives
+  EXPECT_THROW(BalancedSampler(labels, sources, {1.0}), InputError);       // source 1 has no weight
 }
 
 TEST(Grid, ResamplingPreservesCountsPerView) {

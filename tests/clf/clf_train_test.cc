@@ -92,6 +92,67 @@ TEST_F(TinyTraining, DeterministicForASeed) {
   }
 }
 
+TEST_F(TinyTraining, ResumeContinuesBitIdentically) {
+  // Two epochs, then --resume to four: every epoch's loss and validation AUC equal the
+  // uninterrupted run's (the fixture's first four epochs), so weights, optimizer state, data
+  // order and augmentation draws were all restored.
+  ClassifierConfig c = tiny_config(*dir_ / "train", *dir_ / "clf_resumed");
+  c.epochs = 2;
+  train_classifier(c);
+  c.epochs = 4;
+  c.resume = true;
+  TrainResult r = train_classifier(c);
+  EXPECT_EQ(r.resumed_from_epoch, 2);
+  ASSERT_EQ(r.history.size(), 4u);
+  ASSERT_GE(first_->history.size(), 4u);
+  for (int e = 0; e < 4; ++e) {
+    EXPECT_EQ(r.history[e].loss, first_->history[e].loss) << e;
+    EXPECT_EQ(r.history[e].val_auc, first_->history[e].val_auc) << e;
+  }
+  const auto info = read_json(*dir_ / "clf_resumed/classifier.json");
+  EXPECT_EQ(info["training"]["epochs_run"], 4);
+  EXPECT_EQ(info["config"]["epochs"], 4);
+  // A changed setting is refused, naming it.
+  c.epochs = 5;
+  c.lr = 1e-2;
+  try {
+    train_classifier(c);
+    FAIL() << "resume with another lr";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.describe().find("'lr'"), std::string::npos) << e.describe();
+  }
+  // Nothing to resume in an empty folder.
+  c = tiny_config(*dir_ / "train", *dir_ / "clf_nothing");
+  c.resume = true;
+  EXPECT_THROW(train_classifier(c), InputError);
+}
+
+TEST_F(TinyTraining, MixesSyntheticScansThatNeverValidate) {
+  TempDir t;
+  testing::BlobDatasetSpec spec;
+  spec.n = 30;
+  spec.prevalence = 1.0;  // synthetic positives only: the class a small centre lacks
+  spec.seed = 5;
+  spec.origin = Origin::kSynthetic;
+  make_blob_dataset(t / "synth", spec);
+  ClassifierConfig c = tiny_config(*dir_ / "train", t / "clf");
+  c.train.push_back(t / "synth");
+  c.mix = {1.0, 1.0};
+  c.epochs = 1;
+  TrainResult r = train_classifier(c);
+  EXPECT_EQ(r.train_synthetic, 30u);
+  EXPECT_EQ(r.val_scans, first_->val_scans);  // the same real validation scans as without them
+  EXPECT_EQ(r.train_scans, first_->train_scans + 30);
+  ASSERT_EQ(r.source_shares.size(), 2u);
+  EXPECT_NEAR(r.source_shares[0], 0.75, 1e-12);  // all negatives + half the positives
+  EXPECT_NEAR(r.source_shares[1], 0.25, 1e-12);
+  for (const auto& v : read_json(t / "clf/classifier.json")["validation_scores"])
+    EXPECT_EQ(v["id"].get<std::string>().find("synth"), std::string::npos) << v["id"];
+  c.mix = {1.0};
+  c.out = t / "clf2";
+  EXPECT_THROW(train_classifier(c), ConfigError);  // one weight per dataset
+}
+
 TEST_F(TinyTraining, EvalReportMatchesStats) {
   EvalConfig e;
   e.model = *dir_ / "clf";

@@ -36,8 +36,12 @@ def main():
                                 W[prefix + ".weight"], W[prefix + ".bias"], training=False, eps=1e-5)
         return F.group_norm(h, 8, W[prefix + ".weight"], W[prefix + ".bias"], eps=1e-5)
 
-    # Input transform: log1p of counts, standardised per scan over both views (population std).
-    h = torch.log1p(x.clamp(min=0))
+    # Input transform: Anscombe (or log1p) of counts, standardised per scan over both views
+    # (population std).
+    if cfg.get("transform", "log") == "log":
+        h = torch.log1p(x.clamp(min=0))
+    else:
+        h = 2 * torch.sqrt(x.clamp(min=0) + 0.375)
     flat = h.flatten(1)
     mean = flat.mean(1).view(-1, 1, 1, 1)
     std = flat.std(1, unbiased=False).view(-1, 1, 1, 1)
@@ -61,6 +65,8 @@ def main():
             in_ch = out_ch
             k += 1
     emb = h.mean(dim=(2, 3))
+    if cfg.get("pool", "avg") == "avgmax":
+        emb = torch.cat([emb, h.amax(dim=(2, 3))], dim=1)
     logits = (emb @ W["head.weight"].t() + W["head.bias"]).squeeze(1)
     logits.float().numpy().astype("<f4").tofile(os.path.join(d, "logits.bin"))
     emb.float().numpy().astype("<f4").tofile(os.path.join(d, "embed.bin"))

@@ -1,4 +1,5 @@
-// Exact Poisson sampling for the simulator (see rng.h).
+// Exact Poisson sampling (see rng.h): the simulator's counting noise, the classifier's
+// Poisson resampling.
 //
 // lambda = q + f with a tabulated mean q (multiples of 1/8 below 64, integers up to 255) and
 // 0 <= f < 1/8 (f < 1 above 64): Poisson(lambda) = Poisson(q) + Poisson(f) (sums of
@@ -11,9 +12,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "phantom/rng.h"
+#include "core/rng.h"
 
-namespace scintigen::phantom {
+namespace scintigen {
 
 namespace {
 
@@ -184,4 +185,4 @@ void poisson_fill(float* x, size_t n, Rng& rng) {
   }
 }
 
-}  // namespace scintigen::phantom
+}  // namespace scintigen

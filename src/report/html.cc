@@ -1,0 +1,576 @@
+#include "report/html.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "stats/json.h"
+#include "stats/roc.h"
+
+namespace scintigen::report {
+
+using nlohmann::json;
+
+namespace {
+
+const char* const kInstallHint = "run scripts/install-deps.sh (npm ci in web/)";
+const char* const kVegaLiteSchema = "https://vega.github.io/schema/vega-lite/v5.json";
+
+// ---- formatting of report values -------------------------------------------------------------
+
+bool is_error(const json& j) {
+  return j.is_object() && j.contains("error");
+}
+
+std::string error_html(const json& j) {
+  const json& e = j.at("error");
+  return "<span class=\"err\">" + html_escape(e.is_string() ? e.get<std::string>() : e.dump()) + "</span>";
+}
+
+// A number with `digits` decimals; "–" for null (a value JSON cannot hold, or not defined).
+std::string num(const json& v, int digits = 3) {
+  return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : "–";
+}
+
+// A p-value as "0.012", "< 0.001" or "–" (plain text).
+std::string p_text(const json& p) {
+  if (!p.is_number()) return "–";
+  return p.get<double>() < 0.001 ? "< 0.001" : fmt::format("{:.3f}", p.get<double>());
+}
+
+// "0.842 [0.781, 0.903]" (the CI on a line of its own) from an object with `key`, ci_lower, ci_upper.
+std::string with_ci(const json& j, const char* key) {
+  return fmt::format("{}<br><span class=\"ci\">[{}, {}]</span>", num(j.at(key)), num(j.at("ci_lower")),
+                     num(j.at("ci_upper")));
+}
+
+std::string auc_cell(const json& auc) {
+  return "<td>" + (is_error(auc) ? error_html(auc) : with_ci(auc, "auc")) + "</td>";
+}
+
+// A Wilson proportion {estimate, successes, trials, ci_lower, ci_upper}: "0.800 40/50" over its CI.
+std::string proportion_cell(const json& p) {
+  return fmt::format("<td>{} <span class=\"count\">{}/{}</span><br><span class=\"ci\">[{}, {}]</span></td>",
+                     num(p.at("estimate")), p.at("successes").get<size_t>(), p.at("trials").get<size_t>(),
+                     num(p.at("ci_lower")), num(p.at("ci_upper")));
+}
+
+std::string conf_text(const json& report) {
+  const json& config = report.value("config", json::object());
+  return fmt::format("{:g}% CI", 100.0 * config.value("conf_level", 0.95));
+}
+
+// Flattens {"torch": {"libtorch": "2.1"}} to "torch.libtorch 2.1".
+void flatten_versions(const json& j, const std::string& prefix, std::vector<std::string>& out) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (it->is_object())
+      flatten_versions(*it, key, out);
+    else
+      out.push_back(html_escape(key) + " " + html_escape(it->is_string() ? it->get<std::string>() : it->dump()));
+  }
+}
+
+// ---- tables ----------------------------------------------------------------------------------
+
+std::string model_rows(const char* role, const json& m) {
+  return fmt::format(
+      "<tr><th>{}</th><td>{}</td><td>threshold {} (Youden on validation), best validation AUC {} (epoch "
+      "{})</td></tr>\n",
+      role, html_escape(m.value("path", "")), num(m.at("threshold"), 4), num(m.value("best_val_auc", json()), 4),
+      m.value("best_epoch", 0));
+}
+
+std::string group_row(const std::string& name, const json& g, bool compare) {
+  std::string row = fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td>", html_escape(name), g.at("n").get<size_t>(),
+                                g.at("positives").get<size_t>());
+  row += auc_cell(g.at("auc"));
+  const json& m = g.at("at_validation_threshold");
+  if (is_error(m))
+    row += "<td colspan=\"4\">" + error_html(m) + "</td>";
+  else
+    for (const char* k : {"sensitivity", "specificity", "ppv", "npv"}) row += proportion_cell(m.at(k));
+  row += "<td>" + (g.contains("calibration") ? num(g["calibration"].at("brier")) : std::string("–")) + "</td>";
+  if (compare) {
+    row += auc_cell(g.at("compare_auc"));
+    const json& t = g.at("delong_paired");
+    if (is_error(t))
+      row += "<td colspan=\"2\">" + error_html(t) + "</td>";
+    else
+      row += "<td>" + with_ci(t, "difference") + "</td><td>" + html_escape(p_text(t.at("p_value"))) + "</td>";
+  }
+  return row + "</tr>\n";
+}
+
+std::string metrics_table(const json& report, const json& d, bool compare) {
+  std::string t = "<table class=\"metrics\">\n<thead><tr><th></th><th>n</th><th>positives</th><th>AUC</th>";
+  for (const char* k : {"sensitivity", "specificity", "PPV", "NPV"}) t += fmt::format("<th>{}</th>", k);
+  t += "<th>Brier</th>";
+  if (compare) t += "<th>AUC compare</th><th>AUC difference</th><th>DeLong p</th>";
+  t += "</tr></thead>\n<tbody>\n";
+  t += group_row("all scans", d.at("overall"), compare);
+  for (const auto& s : d.at("sites")) t += group_row("site " + s.at("site").get<std::string>(), s, compare);
+  t += "</tbody></table>\n";
+  t += fmt::format(
+      "<p class=\"muted\">In brackets: {}s, for the AUC by DeLong, for proportions by Wilson. Sensitivity, "
+      "specificity, PPV and NPV at the validation threshold (score &ge; threshold is positive), with counts.",
+      conf_text(report));
+  if (compare) t += " AUC difference: model minus compare model, paired DeLong test.";
+  return t + "</p>\n";
+}
+
+// ---- charts ----------------------------------------------------------------------------------
+
+struct Chart {
+  std::string id;
+  json spec;                       // Vega-Lite
+  std::vector<std::string> notes;  // shown under the plot (HTML)
+};
+
+json axis(const char* field, const char* title, bool unit_domain = true) {
+  json a = {{"field", field}, {"type", "quantitative"}, {"title", title}};
+  if (unit_domain) a["scale"] = {{"domain", {0, 1}}};
+  return a;
+}
+
+json diagonal_layer(const json& x, const json& y) {
+  return {{"data", {{"values", json::array({{{x["field"], 0}, {y["field"], 0}}, {{x["field"], 1}, {y["field"], 1}}})}}},
+          {"mark", {{"type", "line"}, {"color", "#aaa"}, {"strokeDash", {4, 4}}, {"strokeWidth", 1}}},
+          {"encoding", {{"x", x}, {"y", y}}}};
+}
+
+// A tooltip entry; `format` (d3-format) and `title` when not empty.
+json tip(const char* field, const char* type, const char* format = "", const char* title = "") {
+  json t = {{"field", field}, {"type", type}};
+  if (*format) t["format"] = format;
+  if (*title) t["title"] = title;
+  return t;
+}
+
+// Legends under the plot, one entry a line, drawn as line segments.
+json legend_bottom(bool line_symbols = false) {
+  json l = {{"orient", "bottom"}, {"direction", "vertical"}, {"title", nullptr}, {"labelLimit", 400}};
+  if (line_symbols) l.update({{"symbolType", "stroke"}, {"symbolOpacity", 1}, {"symbolStrokeWidth", 2}});
+  return l;
+}
+
+// The groups drawn per dataset: all scans, plus each site when there are several.
+struct Group {
+  std::string label;
+  const json* stats;  // the report's overall or sites[] entry
+  std::optional<std::string> site;
+};
+
+std::vector<Group> plot_groups(const json& d) {
+  std::vector<Group> groups = {{"all scans", &d.at("overall"), std::nullopt}};
+  if (d.at("sites").size() > 1)
+    for (const auto& s : d.at("sites"))
+      groups.push_back({"site " + s.at("site").get<std::string>(), &s, s.at("site").get<std::string>()});
+  return groups;
+}
+
+std::string auc_text(const json& auc) {
+  return is_error(auc) ? "n/a" : fmt::format("{:.3f}", auc.at("auc").get<double>());
+}
+
+// ROC curves of every group from the report's own scores (cases[]); with --compare the second
+// model's curves dashed. The validation threshold's operating point is marked on the overall curve.
+Chart roc_chart(const std::string& id, const json& d, bool compare) {
+  Chart c{id, {}, {}};
+  const json x = axis("fpr", "1 - specificity"), y = axis("tpr", "sensitivity");
+  json rows = json::array();
+  for (const Group& g : plot_groups(d)) {
+    std::vector<int> labels;
+    std::vector<double> scores, scores2;
+    for (const auto& k : d.at("cases")) {
+      if (k.at("label").is_null() || (g.site && k.at("site") != *g.site)) continue;
+      labels.push_back(k.at("label").get<int>());
+      scores.push_back(k.at("score").get<double>());
+      if (compare) scores2.push_back(k.at("score_compare").get<double>());
+    }
+    std::string curve = g.label + ", AUC " + auc_text(g.stats->at("auc"));
+    if (compare) curve += " vs " + auc_text(g.stats->at("compare_auc"));
+    try {
+      for (int m = 0; m < (compare ? 2 : 1); ++m) {
+        const stats::RocCurve roc = stats::roc_curve(labels, m ? scores2 : scores, g.label);
+        for (size_t i = 0; i < roc.points.size(); ++i) {
+          const auto& p = roc.points[i];
+          rows.push_back({{"curve", curve},
+                          {"model", m ? "compare model" : "model"},
+                          {"i", i},
+                          {"fpr", p.fpr},
+                          {"tpr", p.tpr},
+                          {"threshold", stats::json_number(p.threshold)}});
+        }
+      }
+    } catch (const InputError& e) {
+      c.notes.push_back(fmt::format("No ROC curve for {}: {}", html_escape(g.label), html_escape(e.reason())));
+    }
+  }
+  json layers = json::array({diagonal_layer(x, y)});
+  if (!rows.empty()) {
+    json enc = {{"x", x},
+                {"y", y},
+                {"color", {{"field", "curve"}, {"type", "nominal"}, {"legend", legend_bottom()}}},
+                {"order", {{"field", "i"}, {"type", "quantitative"}}},
+                {"tooltip",
+                 json::array({tip("curve", "nominal"), tip("model", "nominal"), tip("threshold", "quantitative", ".4f"),
+                              tip("tpr", "quantitative", ".3f", "sensitivity"),
+                              tip("fpr", "quantitative", ".3f", "1 - specificity")})}};
+    if (compare)
+      enc["strokeDash"] = {{"field", "model"},
+                           {"type", "nominal"},
+                           {"legend", legend_bottom()},
+                           {"scale", {{"domain", {"model", "compare model"}}, {"range", {{1, 0}, {6, 3}}}}}};
+    layers.push_back(
+        {{"data", {{"values", rows}}}, {"mark", {{"type", "line"}, {"strokeWidth", 2}}}, {"encoding", enc}});
+  }
+  const json& m = d.at("overall").at("at_validation_threshold");
+  if (!is_error(m) && m.at("sensitivity").at("estimate").is_number() &&
+      m.at("specificity").at("estimate").is_number()) {
+    const json point = {{"fpr", 1.0 - m["specificity"]["estimate"].get<double>()},
+                        {"tpr", m["sensitivity"]["estimate"].get<double>()},
+                        {"label", fmt::format("validation threshold {:.4f}", m.at("threshold").get<double>())}};
+    layers.push_back(
+        {{"data", {{"values", json::array({point})}}},
+         {"mark", {{"type", "point"}, {"filled", true}, {"size", 70}, {"color", "black"}, {"shape", "diamond"}}},
+         {"encoding", {{"x", x}, {"y", y}, {"tooltip", json::array({tip("label", "nominal")})}}}});
+    c.notes.push_back("&#9670; operating point of all scans at the validation threshold");
+  }
+  c.spec = {{"$schema", kVegaLiteSchema}, {"title", "ROC curves"}, {"width", 270}, {"height", 270}, {"layer", layers}};
+  return c;
+}
+
+// Reliability diagram: per bin, the observed positive rate against the mean predicted probability.
+Chart calibration_chart(const std::string& id, const json& d) {
+  Chart c{id, {}, {}};
+  const json x = axis("predicted", "mean predicted probability"), y = axis("observed", "observed positive rate");
+  json rows = json::array();
+  size_t bins = 0;
+  for (const Group& g : plot_groups(d)) {
+    if (!g.stats->contains("calibration")) continue;
+    const json& cal = g.stats->at("calibration");
+    bins = cal.at("bins").size();
+    const std::string label = fmt::format("{}, Brier {}", g.label, num(cal.at("brier")));
+    for (const auto& b : cal.at("bins"))
+      if (b.at("n").get<size_t>() > 0)
+        rows.push_back(
+            {{"group", label},
+             {"predicted", b.at("mean_predicted")},
+             {"observed", b.at("observed_rate")},
+             {"n", b.at("n")},
+             {"bin", fmt::format("{:.2f} - {:.2f}", b.at("lower").get<double>(), b.at("upper").get<double>())}});
+  }
+  json layers = json::array({diagonal_layer(x, y)});
+  if (rows.empty()) {
+    c.notes.push_back("No labelled scans: nothing to calibrate.");
+  } else {
+    c.notes.push_back("Point area: scans in the bin.");
+    const json color = {{"field", "group"}, {"type", "nominal"}, {"legend", legend_bottom()}};
+    layers.push_back({{"data", {{"values", rows}}},
+                      {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                      {"encoding", {{"x", x}, {"y", y}, {"color", color}}}});
+    layers.push_back({{"data", {{"values", rows}}},
+                      {"mark", {{"type", "point"}, {"filled", true}}},
+                      {"encoding",
+                       {{"x", x},
+                        {"y", y},
+                        {"color", color},
+                        {"size", {{"field", "n"}, {"type", "quantitative"}, {"legend", nullptr}}},
+                        {"tooltip", json::array({tip("group", "nominal"), tip("bin", "nominal"),
+                                                 tip("n", "quantitative"), tip("predicted", "quantitative", ".3f"),
+                                                 tip("observed", "quantitative", ".3f")})}}}});
+  }
+  c.spec = {{"$schema", kVegaLiteSchema},
+            {"title", fmt::format("Calibration ({} bins)", bins)},
+            {"width", 270},
+            {"height", 270},
+            {"layer", layers}};
+  return c;
+}
+
+// Kaplan-Meier curves by predicted group, with their pointwise CI bands and censoring marks.
+Chart survival_chart(const std::string& id, const json& s) {
+  Chart c{id, {}, {}};
+  json rows = json::array();
+  const std::pair<const char*, const char*> groups[] = {{"predicted_negative", "predicted negative"},
+                                                        {"predicted_positive", "predicted positive"}};
+  for (const auto& [key, name] : groups) {
+    const json& km = s.at("kaplan_meier").at(key);
+    if (km.is_null()) continue;
+    if (is_error(km)) {
+      c.notes.push_back(fmt::format("{}: {}", name, error_html(km)));
+      continue;
+    }
+    const std::string label =
+        fmt::format("{} (n {}, {} events)", name, km.at("n").get<size_t>(), km.at("events").get<size_t>());
+    rows.push_back({{"group", label}, {"time", 0}, {"survival", 1}, {"lower", 1}, {"upper", 1}, {"censored", false}});
+    for (const auto& r : km.at("curve"))
+      rows.push_back({{"group", label},
+                      {"time", r.at("time")},
+                      {"survival", r.at("survival")},
+                      {"lower", r.at("lower")},
+                      {"upper", r.at("upper")},
+                      {"n_risk", r.at("n_risk")},
+                      {"censored", r.at("n_censor").get<size_t>() > 0}});
+  }
+  const json& lr = s.at("log_rank");
+  std::string title = "Kaplan-Meier by predicted group, log-rank ";
+  if (is_error(lr)) {
+    title += "n/a";
+    c.notes.push_back("log-rank test: " + error_html(lr));
+  } else {
+    const std::string p = p_text(lr.at("p_value"));
+    title += p[0] == '<' ? "p " + p : "p = " + p;
+  }
+  json x = axis("time", "days since scan", false);
+  x["axis"] = {{"tickCount", 6}};
+  const json y = axis("survival", "survival probability");
+  const json color = {{"field", "group"}, {"type", "nominal"}, {"legend", legend_bottom(true)}};
+  json layers = json::array();
+  if (rows.empty()) {
+    c.notes.push_back("No Kaplan-Meier curve to draw.");
+    layers.push_back({{"data", {{"values", json::array({{{"time", 0}, {"survival", 1}}})}}},
+                      {"mark", "point"},
+                      {"encoding", {{"x", x}, {"y", y}}}});
+  } else {
+    layers.push_back(
+        {{"data", {{"values", rows}}},
+         {"mark", {{"type", "area"}, {"interpolate", "step-after"}, {"opacity", 0.15}}},
+         {"encoding",
+          {{"x", x}, {"y", axis("lower", "survival probability")}, {"y2", {{"field", "upper"}}}, {"color", color}}}});
+    layers.push_back({{"data", {{"values", rows}}},
+                      {"mark", {{"type", "line"}, {"interpolate", "step-after"}, {"strokeWidth", 2}}},
+                      {"encoding",
+                       {{"x", x},
+                        {"y", y},
+                        {"color", color},
+                        {"tooltip", json::array({tip("group", "nominal"), tip("time", "quantitative"),
+                                                 tip("n_risk", "quantitative", "", "at risk"),
+                                                 tip("survival", "quantitative", ".3f")})}}}});
+    layers.push_back({{"data", {{"values", rows}}},
+                      {"transform", json::array({{{"filter", "datum.censored"}}})},
+                      {"mark", {{"type", "point"}, {"shape", "cross"}, {"filled", true}, {"size", 25}}},
+                      {"encoding", {{"x", x}, {"y", y}, {"color", color}}}});
+    c.notes.push_back("Bands: pointwise CIs (Greenwood, log); + censored.");
+  }
+  c.spec = {{"$schema", kVegaLiteSchema}, {"title", title}, {"width", 320}, {"height", 270}, {"layer", layers}};
+  return c;
+}
+
+// The charts of dataset number `index`, in page order.
+std::vector<Chart> dataset_charts(const json& d, size_t index, bool compare) {
+  std::vector<Chart> charts;
+  charts.push_back(roc_chart(fmt::format("chart-{}-roc", index), d, compare));
+  charts.push_back(calibration_chart(fmt::format("chart-{}-calibration", index), d));
+  if (!d.at("survival").is_null())
+    charts.push_back(survival_chart(fmt::format("chart-{}-survival", index), d["survival"]));
+  return charts;
+}
+
+// ---- the page --------------------------------------------------------------------------------
+
+const char* const kStyle = R"(
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #222; max-width: 1300px; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }
+table.metrics { font-size: 13px; } table.metrics td, table.metrics th { white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.meta th { font-weight: 600; padding-right: 16px; }
+.ci, .count, .muted { color: #666; } .count { font-size: 12px; }
+.err { color: #a33; font-style: italic; } table.metrics .err { white-space: normal; display: inline-block; max-width: 220px; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; } figure { margin: 0; }
+.chart-note { font-size: 12px; color: #666; max-width: 400px; }
+#plot-problems { color: #a33; border: 1px solid #a33; padding: 8px 24px; }
+footer { margin-top: 32px; font-size: 12px; color: #666; }
+)";
+
+// vega and vega-lite report problems on the console: show them on the page too (and thereby to
+// tests/report/report_browser_test.cc); data-plots="done" marks the end of rendering.
+const char* const kCaptureScript = R"(
+(function () {
+  const list = document.getElementById('plot-problems');
+  window.scintigenProblem = function (kind, args) {
+    const li = document.createElement('li');
+    li.textContent = kind + ': ' + Array.from(args).join(' ');
+    list.appendChild(li);
+    list.hidden = false;
+  };
+  for (const kind of ['error', 'warn']) {
+    const original = console[kind];
+    console[kind] = function () { window.scintigenProblem(kind, arguments); original.apply(console, arguments); };
+  }
+  window.addEventListener('error', function (e) { window.scintigenProblem('script error', [e.message]); });
+})();
+)";
+
+const char* const kEmbedScript = R"(
+(function () {
+  const charts = JSON.parse(document.getElementById('scintigen-charts').textContent);
+  const options = {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}};
+  Promise.allSettled(charts.map(function (c) {
+    return vegaEmbed('#' + c.id, c.spec, options).catch(function (e) { window.scintigenProblem('error', [c.id + ': ' + e]); });
+  })).then(function () { document.body.dataset.plots = 'done'; });
+})();
+)";
+
+std::string page(const json& report, const WebAssets& assets) {
+  const bool compare = report.contains("compare_model");
+  const std::string task = report.at("task").get<std::string>();
+  const json& model = report.at("model");
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  h += fmt::format("<title>scintigen classify eval: {} classifier {}</title>\n", html_escape(task),
+                   html_escape(model.value("path", "")));
+  h += "<style>" + std::string(kStyle) + "</style>\n</head>\n<body>\n";
+  h += fmt::format("<h1>Classifier evaluation: {}</h1>\n", html_escape(task));
+  h += "<ul id=\"plot-problems\" hidden></ul>\n";
+  h += "<table class=\"meta\">\n";
+  h += fmt::format("<tr><th>task</th><td colspan=\"2\">{}</td></tr>\n", html_escape(task));
+  h += model_rows("model", model);
+  if (compare) h += model_rows("compare model", report["compare_model"]);
+  h += fmt::format("<tr><th>created</th><td colspan=\"2\">{}</td></tr>\n", html_escape(report.value("created", "")));
+  if (report.contains("note"))
+    h += fmt::format("<tr><th>note</th><td colspan=\"2\">{}</td></tr>\n",
+                     html_escape(report["note"].get<std::string>()));
+  h += "</table>\n";
+
+  json charts = json::array();
+  size_t index = 0;
+  for (const auto& d : report.at("datasets")) {
+    h += fmt::format("<section>\n<h2>Dataset {}</h2>\n", html_escape(d.at("path").get<std::string>()));
+    h += fmt::format("<p>{} scans, {} labelled for the task, {} without the label (skipped).",
+                     d.at("scans").get<size_t>(), d.at("labelled").get<size_t>(),
+                     d.at("skipped_unlabelled").get<size_t>());
+    if (!d.at("survival").is_null())
+      h += fmt::format(" Survival: {} scans with outcomes, grouped by predicted class (score &ge; {}).",
+                       d["survival"].at("n").get<size_t>(), num(model.at("threshold"), 4));
+    h += "</p>\n" + metrics_table(report, d, compare) + "<div class=\"charts\">\n";
+    for (Chart& c : dataset_charts(d, index++, compare)) {
+      h += fmt::format("<figure><div class=\"chart\" id=\"{}\"></div>", c.id);
+      for (const auto& note : c.notes) h += "<figcaption class=\"chart-note\">" + note + "</figcaption>";
+      h += "</figure>\n";
+      charts.push_back({{"id", c.id}, {"spec", std::move(c.spec)}});
+    }
+    h += "</div>\n</section>\n";
+  }
+
+  std::vector<std::string> versions;
+  flatten_versions(report.value("versions", json::object()), "", versions);
+  for (const auto& s : assets.scripts) versions.push_back(html_escape(s.package + " " + s.version));
+  h += "<footer>Versions: ";
+  for (size_t i = 0; i < versions.size(); ++i) h += (i ? ", " : "") + versions[i];
+  h += ".<br>Report written by <code>scintigen classify eval</code>; plots by Vega-Lite. Numbers: "
+       "docs/CLASSIFY.md.</footer>\n";
+
+  h += "<script type=\"application/json\" id=\"scintigen-charts\">" + json_for_script(charts) + "</script>\n";
+  h += "<script>" + std::string(kCaptureScript) + "</script>\n";
+  for (const auto& s : assets.scripts)
+    h += fmt::format("<script>/* {} {} */\n{}\n</script>\n", s.package, s.version, s.js);
+  h += "<script>" + std::string(kEmbedScript) + "</script>\n</body>\n</html>\n";
+  return h;
+}
+
+// Runs `f`; a missing or mistyped report field (nlohmann's exceptions) becomes an InputError.
+template <typename F>
+auto reading_report(F&& f) {
+  try {
+    return f();
+  } catch (const json::exception& e) {
+    throw InputError("report", std::string("not a classify eval report: ") + e.what(),
+                     "pass the JSON of scintigen classify eval");
+  }
+}
+
+}  // namespace
+
+std::string web_dir() {
+  const char* env = std::getenv("SCINTIGEN_WEB_DIR");
+  return env && *env ? env : SCINTIGEN_DEFAULT_WEB_DIR;
+}
+
+WebAssets load_web_assets(const std::string& dir) {
+  WebAssets assets;
+  for (const char* package : {"vega", "vega-lite", "vega-embed"}) {
+    const std::string root = fmt::format("{}/node_modules/{}", dir, package);
+    WebScript s{package, "", ""};
+    for (const std::string& file : {root + "/package.json", fmt::format("{}/build/{}.min.js", root, package)})
+      if (!std::filesystem::is_regular_file(file))
+        throw ConfigError(file, "missing: the HTML report inlines it", kInstallHint);
+    try {
+      s.version = json::parse(read_file(root + "/package.json")).at("version").get<std::string>();
+    } catch (const json::exception& e) {
+      throw InputError(root + "/package.json", std::string("no version: ") + e.what(), kInstallHint);
+    }
+    const std::string js_path = fmt::format("{}/build/{}.min.js", root, package);
+    s.js = read_file(js_path);
+    for (const char* bad : {"</script", "<!--"})
+      if (s.js.find(bad) != std::string::npos)
+        throw InputError(js_path, fmt::format("holds \"{}\", which would end the inlined <script>", bad),
+                         "pin a build without it in web/package.json");
+    assets.scripts.push_back(std::move(s));
+  }
+  return assets;
+}
+
+std::string classify_report_html(const json& report, const WebAssets& assets) {
+  return reading_report([&] { return page(report, assets); });
+}
+
+json classify_report_charts(const json& report) {
+  return reading_report([&] {
+    json out = json::array();
+    const bool compare = report.contains("compare_model");
+    size_t index = 0;
+    for (const auto& d : report.at("datasets"))
+      for (Chart& c : dataset_charts(d, index++, compare)) out.push_back({{"id", c.id}, {"spec", std::move(c.spec)}});
+    return out;
+  });
+}
+
+void write_classify_report_html(const std::string& path, const json& report, const WebAssets& assets) {
+  write_file_atomic(path, classify_report_html(report, assets));
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  return out;
+}
+
+std::string json_for_script(const json& value) {
+  const std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '<')
+      out += "\\u003c";
+    else
+      out += c;
+  }
+  return out;
+}
+
+}  // namespace scintigen::report

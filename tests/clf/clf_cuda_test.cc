@@ -1,0 +1,91 @@
+// CUDA checks of the downstream classifier (label gpu; every test skips without a CUDA device):
+// the network's forward pass, embedding, a few AdamW training steps and predict_probabilities
+// on CUDA agree with the CPU from the same weights. Run on a GPU machine by scripts/gpu/check.sh.
+#include <gtest/gtest.h>
+
+#include "clf/model.h"
+
+namespace scintigen::clf {
+namespace {
+
+#define REQUIRE_CUDA() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
+
+ClassifierNetConfig small(const std::string& norm) {
+  ClassifierNetConfig c;
+  c.height = 128;
+  c.width = 32;
+  c.base_width = 8;
+  c.blocks = {1, 1, 1};
+  c.norm = norm;
+  return c;
+}
+
+// The same initial weights on both devices: copy the CPU network's parameters and buffers.
+ClassifierNet clone_to(ClassifierNet& src, const ClassifierNetConfig& cfg, const torch::Device& device) {
+  ClassifierNet dst(cfg);
+  torch::NoGradGuard g;
+  auto sp = src->named_parameters(), dp = dst->named_parameters();
+  for (auto& p : dp) p.value().copy_(*sp.find(p.key()));
+  auto sb = src->named_buffers(), db = dst->named_buffers();
+  for (auto& b : db) b.value().copy_(*sb.find(b.key()));
+  dst->to(device);
+  return dst;
+}
+
+class CudaTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaTest, ForwardEmbedAndTrainingStepsMatchTheCpu) {
+  REQUIRE_CUDA();
+  torch::manual_seed(5);
+  const auto cfg = small(GetParam());
+  ClassifierNet cpu(cfg);
+  ClassifierNet gpu = clone_to(cpu, cfg, torch::kCUDA);
+  auto x = torch::poisson(torch::rand({6, 2, 128, 32}) * 40);  // (B, 2, H, W) counts
+  auto y = torch::tensor({0.f, 1.f, 0.f, 1.f, 1.f, 0.f});
+  cpu->eval();
+  gpu->eval();
+  {
+    torch::NoGradGuard g;
+    const auto lc = cpu->forward(x), lg = gpu->forward(x.cuda()).cpu();
+    EXPECT_LT((lc - lg).abs().max().item<double>(), 1e-3 * (1 + lc.abs().max().item<double>()));
+    const auto ec = cpu->embed(x), eg = gpu->embed(x.cuda()).cpu();
+    EXPECT_LT((ec - eg).abs().max().item<double>(), 1e-3 * (1 + ec.abs().max().item<double>()));
+    const auto pc = predict_probabilities(cpu, x.contiguous().data_ptr<float>(), 6, 4, torch::kCPU);
+    const auto pg = predict_probabilities(gpu, x.contiguous().data_ptr<float>(), 6, 4, torch::kCUDA);
+    for (size_t i = 0; i < pc.size(); ++i) EXPECT_NEAR(pg[i], pc[i], 1e-3) << i;
+  }
+  cpu->train();
+  gpu->train();
+  torch::optim::AdamW oc(cpu->parameters(), torch::optim::AdamWOptions(1e-3));
+  torch::optim::AdamW og(gpu->parameters(), torch::optim::AdamWOptions(1e-3));
+  double loss_c = 0, loss_g = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto l1 = torch::binary_cross_entropy_with_logits(cpu->forward(x), y);
+    oc.zero_grad();
+    l1.backward();
+    oc.step();
+    auto l2 = torch::binary_cross_entropy_with_logits(gpu->forward(x.cuda()), y.cuda());
+    og.zero_grad();
+    l2.backward();
+    og.step();
+    loss_c = l1.item<double>();
+    loss_g = l2.item<double>();
+  }
+  EXPECT_NEAR(loss_g, loss_c, 1e-3 * (1 + loss_c));  // TF32 / cuDNN kernels round differently
+  auto pc = cpu->parameters(), pg = gpu->parameters();
+  double worst = 0;
+  for (size_t i = 0; i < pc.size(); ++i) worst = std::max(worst, (pc[i] - pg[i].cpu()).abs().max().item<double>());
+  EXPECT_LT(worst, 2e-4);  // three AdamW steps at lr 1e-3 move weights by up to 3e-3
+}
+
+INSTANTIATE_TEST_SUITE_P(Norms, CudaTest, ::testing::Values("group", "batch"));
+
+TEST(Cuda, ResolveDevice) {
+  REQUIRE_CUDA();
+  EXPECT_TRUE(resolve_device("auto").is_cuda());
+  EXPECT_TRUE(resolve_device("cuda").is_cuda());
+}
+
+}  // namespace
+}  // namespace scintigen::clf
