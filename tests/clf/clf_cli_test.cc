@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "clf_fixtures.h"
+#include "core/fs_util.h"
 #include "test_util.h"
 
 namespace scintigen::clf {
@@ -53,6 +54,51 @@ TEST(ClassifyCli, MissingModelFolder) {
   r = run_command(scintigen_binary() + " classify eval --model " + (t / "ds") + " --data " + (t / "ds") + " --out " + (t / "r.json"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("not a classifier folder"), std::string::npos) << r.output;
+}
+
+TEST(ClassifyCli, MixAndResumeThroughTheBinary) {
+  TempDir t;
+  testing::BlobDatasetSpec spec;
+  spec.n = 40;
+  make_blob_dataset(t / "real", spec);
+  spec.n = 10;
+  spec.prevalence = 1.0;
+  spec.seed = 3;
+  spec.origin = Origin::kSynthetic;
+  make_blob_dataset(t / "synth", spec);
+  const std::string small = " --height 128 --width 32 --base-width 8 --batch 8 --threads 1 --quiet";
+  const std::string train_to = scintigen_binary() + " classify train --task metastasis --train " + (t / "real") + "," +
+                               (t / "synth") + small + " --out ";
+  const std::string train = train_to + (t / "o");
+  auto r = run_command(train + " --mix 1,1 --epochs 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("10 of the training scans are synthetic"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("synth 25%"), std::string::npos) << r.output;  // half of the positive draws
+  // Continue with the run's own settings, two more epochs.
+  r = run_command(scintigen_binary() + " classify train --out " + (t / "o") + " --resume --epochs 3 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("best epoch"), std::string::npos) << r.output;
+  const auto info = nlohmann::json::parse(read_file(t / "o/classifier.json"));
+  EXPECT_EQ(info["training"]["epochs_run"], 3);
+  EXPECT_EQ(info["training"]["resumed_from_epoch"], 1);
+  EXPECT_EQ(info["config"]["mix"], nlohmann::json::array({1.0, 1.0}));
+  // Full flags with a changed setting: refused, naming it.
+  r = run_command(train + " --mix 1,2 --epochs 4 --resume");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--resume with a different 'mix'"), std::string::npos) << r.output;
+  // Bad --mix: wrong count, not a number, all zero.
+  r = run_command(train_to + (t / "x") + " --mix 1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--mix: has 1 weights for 2 --train datasets"), std::string::npos) << r.output;
+  r = run_command(train_to + (t / "y") + " --mix 1,a");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = run_command(train_to + (t / "z") + " --mix 0,0");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("every weight is 0"), std::string::npos) << r.output;
+  // Nothing to resume.
+  r = run_command(scintigen_binary() + " classify train --out " + (t / "none") + " --resume");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("nothing to resume"), std::string::npos) << r.output;
 }
 
 TEST(ClassifyCli, MissingDatasetAndBadFlags) {
