@@ -53,8 +53,8 @@ def main():
               t["train_positives"] + t["val_positives"], t["best_val_auc"], t["best_epoch"], t["epochs_run"],
               " (early stop)" if t["early_stopped"] else "", t["threshold"]))
         w("")
-        w("| external site | scans | positives | AUC small centre [95% CI] | AUC small + large [95% CI] | difference | DeLong p (paired) |")
-        w("|---|---|---|---|---|---|---|")
+        w("| external site | scans | positives | AUC small centre [95% CI] | AUC small + large [95% CI] | difference | DeLong p (paired) | survival: log-rank p, predicted +/- (small + large) |")
+        w("|---|---|---|---|---|---|---|---|")
         for d in rep["datasets"]:
             g = d["overall"]
             name = os.path.basename(d.get("path", d.get("dataset", "?")).rstrip("/"))
@@ -63,8 +63,16 @@ def main():
                 diff, p = "%+.3f" % dl["difference"], p_text(dl["p_value"])
             else:
                 diff, p = "n/a", "n/a (%s)" % dl.get("error", "?")
-            w("| %s | %d | %d | %s | %s | %s | %s |" % (name, g["n"], g["positives"], auc_text(g.get("compare_auc")),
-              auc_text(g.get("auc")), diff, p))
+            surv = d.get("survival") or {}
+            lr = surv.get("log_rank", {}) if isinstance(surv, dict) else {}
+            if isinstance(lr, dict) and "p_value" in lr:
+                km = surv.get("kaplan_meier", {})
+                npos = km.get("predicted_positive", {}).get("n", "?") if isinstance(km, dict) else "?"
+                s_text = "%s (%s predicted +)" % (p_text(lr["p_value"]), npos)
+            else:
+                s_text = "n/a"
+            w("| %s | %d | %d | %s | %s | %s | %s | %s |" % (name, g["n"], g["positives"], auc_text(g.get("compare_auc")),
+              auc_text(g.get("auc")), diff, p, s_text))
         w("")
     print("\n".join(lines))
 
