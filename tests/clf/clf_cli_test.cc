@@ -1,5 +1,11 @@
 // `scintigen classify` on bad input: exit status 2 and a message naming the problem.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include "clf_fixtures.h"
 #include "core/fs_util.h"
@@ -99,6 +105,55 @@ TEST(ClassifyCli, MixAndResumeThroughTheBinary) {
   r = run_command(scintigen_binary() + " classify train --out " + (t / "none") + " --resume");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("nothing to resume"), std::string::npos) << r.output;
+}
+
+// kill -9 during training, then --resume: the finished run's history equals an uninterrupted
+// run's exactly (every epoch's loss and validation AUC, the best epoch and the threshold).
+TEST(ClassifyCli, KillNineThenResumeEqualsAnUninterruptedRun) {
+  TempDir t;
+  testing::BlobDatasetSpec spec;
+  spec.n = 200;
+  make_blob_dataset(t / "ds", spec);
+  const std::string flags = " classify train --task metastasis --train " + (t / "ds") +
+                            " --height 128 --width 32 --base-width 8 --batch 8 --threads 1 --epochs 10 --patience 10 --seed 4 --quiet --out ";
+  auto r = run_command(scintigen_binary() + flags + (t / "full"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string out = t / "killed";
+  pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = scintigen_binary() + flags + out;
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int killed_after = -1;
+  for (int i = 0; i < 6000 && killed_after < 0; ++i) {  // up to 60 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    try {
+      const int epochs = nlohmann::json::parse(read_file(out + "/classifier.json"))["training"]["epochs_run"];
+      if (epochs >= 3) {
+        kill(pid, SIGKILL);
+        killed_after = epochs;
+      }
+    } catch (const std::exception&) {  // not written yet
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_GE(killed_after, 3) << "the run never finished epoch 3";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before the kill; the test did not test anything";
+  r = run_command(scintigen_binary() + " classify train --out " + out + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
+  const auto a = nlohmann::json::parse(read_file(t / "full/classifier.json"))["training"];
+  const auto b = nlohmann::json::parse(read_file(out + "/classifier.json"))["training"];
+  ASSERT_EQ(a["history"].size(), b["history"].size());
+  for (size_t e = 0; e < a["history"].size(); ++e) {
+    EXPECT_EQ(a["history"][e]["loss"], b["history"][e]["loss"]) << "epoch " << e + 1;
+    EXPECT_EQ(a["history"][e]["val_auc"], b["history"][e]["val_auc"]) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(a["best_epoch"], b["best_epoch"]);
+  EXPECT_EQ(a["threshold"], b["threshold"]);
+  EXPECT_GE(b["resumed_from_epoch"].get<int>(), 3);
 }
 
 TEST(ClassifyCli, MissingDatasetAndBadFlags) {
