@@ -8,7 +8,6 @@
 #include "clf/train.h"
 #include "cli_util.h"
 #include "commands.h"
-#include "core/fs_util.h"
 #include "report/html.h"
 #include "run_guard.h"
 
@@ -56,16 +55,7 @@ int cmd_train(int argc, char** argv) {
   app.add_flag("--resume", c.resume, "continue the run in --out from its last finished epoch");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   if (train.empty() && c.resume) {  // the run's own settings; only epochs, threads, device, quiet from the flags
-    const std::string info_path = c.out + "/classifier.json";
-    if (!std::filesystem::is_regular_file(info_path))
-      throw InputError(c.out, "nothing to resume (no classifier.json)", "start the run without --resume");
-    nlohmann::json info;
-    try {
-      info = nlohmann::json::parse(read_file(info_path));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(info_path, fmt::format("not valid JSON: {}", e.what()));
-    }
-    clf::ClassifierConfig stored = clf::ClassifierConfig::from_json(info.value("config", nlohmann::json::object()), info_path);
+    clf::ClassifierConfig stored = clf::resumable_run_config(c.out);
     if (app.count("--epochs")) stored.epochs = c.epochs;
     if (app.count("--threads")) stored.threads = c.threads;
     if (app.count("--device")) stored.device = c.device;

@@ -229,6 +229,22 @@ constexpr uint64_t kSampleStream = 11, kAugmentStream = 12;
 
 }  // namespace
 
+nlohmann::json read_resumable_run(const std::string& out) {
+  const std::string info_path = out + "/classifier.json";
+  if (!std::filesystem::is_regular_file(info_path) || !std::filesystem::is_regular_file(out + "/checkpoint.pt"))
+    throw InputError(out, "nothing to resume (no classifier.json and checkpoint.pt)", "start the run without --resume");
+  try {
+    return nlohmann::json::parse(read_file(info_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(info_path, fmt::format("not valid JSON: {}", e.what()), "start a new run without --resume");
+  }
+}
+
+ClassifierConfig resumable_run_config(const std::string& out) {
+  const nlohmann::json info = read_resumable_run(out);
+  return ClassifierConfig::from_json(info.value("config", nlohmann::json::object()), out + "/classifier.json");
+}
+
 TrainResult train_classifier(const ClassifierConfig& config) {
   config.validate();
   const Task task = task_from_string(config.task);
@@ -330,16 +346,8 @@ TrainResult train_classifier(const ClassifierConfig& config) {
 
   nlohmann::json info;
   if (config.resume) {
-    const std::string info_path = config.out + "/classifier.json";
-    if (!std::filesystem::is_regular_file(info_path) || !std::filesystem::is_regular_file(config.out + "/checkpoint.pt"))
-      throw InputError(config.out, "nothing to resume (no classifier.json and checkpoint.pt)",
-                       "start the run without --resume");
-    try {
-      info = nlohmann::json::parse(read_file(info_path));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(info_path, fmt::format("not valid JSON: {}", e.what()), "start a new run without --resume");
-    }
-    check_resume_config(config, info.value("config", nlohmann::json::object()), info_path);
+    info = read_resumable_run(config.out);
+    check_resume_config(config, info.value("config", nlohmann::json::object()), config.out + "/classifier.json");
     const std::string text = load_net(net, config.out + "/checkpoint.pt", device, &optimizer);
     if (text.empty())
       throw InputError(config.out + "/checkpoint.pt", "has no training state (written by an older scintigen)",
@@ -392,7 +400,8 @@ TrainResult train_classifier(const ClassifierConfig& config) {
 
   const size_t per_scan = 2 * static_cast<size_t>(h) * w;
   const size_t steps = (train.labels.size() + config.batch - 1) / config.batch;
-  for (int epoch = state.epochs_run + 1; epoch <= config.epochs && !result.early_stopped; ++epoch) {
+  const int first_epoch = state.epochs_run + 1;
+  for (int epoch = first_epoch; epoch <= config.epochs && !result.early_stopped; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     net->train();
     Rng sample_rng = Rng::for_scan(config.seed, static_cast<uint64_t>(epoch), kSampleStream);
@@ -455,7 +464,7 @@ TrainResult train_classifier(const ClassifierConfig& config) {
                    config.epochs, log.loss, log.val_auc, log.best ? " (best)" : "", log.images_per_s,
                    format_duration(log.seconds).c_str());
   }
-  write_info();
+  if (state.epochs_run < first_epoch) write_info();  // a resumed run with nothing left: record the config
   return result;
 }
 

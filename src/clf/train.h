@@ -102,6 +102,12 @@ struct TrainResult {
   nlohmann::json to_json() const;
 };
 
+// A run folder's classifier.json, parsed, when the folder can be resumed (it also holds
+// checkpoint.pt). Throws InputError "nothing to resume" otherwise, or naming the damaged file.
+nlohmann::json read_resumable_run(const std::string& out);
+// The settings the run in `out` was started with (for `classify train --out CLF --resume`).
+ClassifierConfig resumable_run_config(const std::string& out);
+
 // Trains and writes the classifier folder. Throws InputError for unusable data (no labelled
 // scan, one class only in the training or validation set), ConfigError for a bad config.
 TrainResult train_classifier(const ClassifierConfig& config);
