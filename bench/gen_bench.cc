@@ -1,8 +1,10 @@
 // Throughput of the conditional model: training images/s (forward + backward + AdamW + EMA, the
 // Trainer's step) and generation scans/s (DPM-Solver++(2M), guidance, the given steps).
 //
-//   gen_bench <preset | config.json> <batch> <train_steps> <gen_scans> <sampler_steps> [threads] [bf16 0|1]
+//   gen_bench <preset | config.json> <batch> <train_steps> <gen_scans> <sampler_steps> [threads] [bf16 0|1] [cpu|cuda]
 //
+// On CUDA every timed region ends with a device synchronisation (each training step already
+// waits for its loss). scripts/gpu/bench.sh runs it on a GPU machine.
 // Prints one JSON line; bench/gen_python_baseline.py runs the same model and loop in PyTorch.
 #include <chrono>
 #include <cstdio>
@@ -20,7 +22,7 @@ using namespace scintigen::gen;
 
 int main(int argc, char** argv) {
   if (argc < 6) {
-    std::fprintf(stderr, "usage: gen_bench <preset|config.json> <batch> <train_steps> <gen_scans> <sampler_steps> [threads] [bf16]\n");
+    std::fprintf(stderr, "usage: gen_bench <preset|config.json> <batch> <train_steps> <gen_scans> <sampler_steps> [threads] [bf16] [cpu|cuda]\n");
     return 2;
   }
   const std::string which = argv[1];
@@ -38,14 +40,21 @@ int main(int argc, char** argv) {
   tc.steps = 1000000;
   tc.warmup_steps = 10;
   tc.bf16 = argc > 7 && std::string(argv[7]) == "1";
-  Trainer tr(cfg, tc);
+  const torch::Device device = argc > 8 && std::string(argv[8]) == "cuda" ? torch::kCUDA : torch::kCPU;
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  Trainer tr(cfg, tc, device);
   const int A = static_cast<int>(cfg.conditions.size());
-  auto x0 = torch::randn({batch, 2, cfg.height, cfg.width});
-  auto cond = torch::ones({batch, A}, torch::kLong);
+  auto x0 = torch::randn({batch, 2, cfg.height, cfg.width}).to(device);
+  auto cond = torch::ones({batch, A}, torch::kLong).to(device);
   using clk = std::chrono::steady_clock;
-  tr.step(x0, cond);  // warm-up
+  tr.step(x0, cond);  // warm-up (and cuDNN's algorithm choice)
+  tr.step(x0, cond);
+  sync();
   auto t0 = clk::now();
   for (int i = 0; i < train_steps; ++i) tr.step(x0, cond);
+  sync();
   const double train_s = std::chrono::duration<double>(clk::now() - t0).count();
   double gen_s = 0;
   if (gen_scans > 0) {
@@ -53,9 +62,16 @@ int main(int argc, char** argv) {
     sc.steps = sampler_steps;
     sc.guidance = 2.0;
     auto d = with_guidance(model_denoiser(tr.ema(), Schedule::from(cfg)), sc.guidance);
-    auto c = torch::ones({gen_scans, A}, torch::kLong);
+    auto c = torch::ones({gen_scans, A}, torch::kLong).to(device);
+    if (device.is_cuda()) {  // warm-up: cuDNN's algorithm choice for the inference shapes
+      SamplerConfig w = sc;
+      w.steps = 1;
+      sample(d, Schedule::from(cfg), w, c, {gen_scans, 2, cfg.height, cfg.width});
+      sync();
+    }
     auto t1 = clk::now();
     sample(d, Schedule::from(cfg), sc, c, {gen_scans, 2, cfg.height, cfg.width});
+    sync();
     gen_s = std::chrono::duration<double>(clk::now() - t1).count();
   }
   nlohmann::json out = {{"preset", cfg.preset},
@@ -63,6 +79,7 @@ int main(int argc, char** argv) {
                         {"batch", batch},
                         {"threads", torch::get_num_threads()},
                         {"bf16", tc.bf16},
+                        {"device", device.str()},
                         {"train_images_per_s", batch * train_steps / train_s},
                         {"gen_scans_per_s", gen_scans > 0 ? gen_scans / gen_s : 0.0},
                         {"sampler_steps", sampler_steps}};

@@ -1,5 +1,11 @@
 #include "gen/distributed.h"
 
+#include <torch/version.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 #ifndef SCINTIGEN_NO_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
@@ -19,7 +25,11 @@ namespace scintigen::gen {
 
 struct Distributed::Impl {
   c10::intrusive_ptr<c10d::Store> store;
+#if TORCH_VERSION_MAJOR >= 2
+  c10::intrusive_ptr<c10d::Backend> pg;  // LibTorch 2.x: ProcessGroupGloo/NCCL are Backends
+#else
   c10::intrusive_ptr<c10d::ProcessGroup> pg;
+#endif
 };
 
 Distributed::~Distributed() = default;

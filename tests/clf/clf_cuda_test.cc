@@ -55,6 +55,12 @@ TEST_P(CudaTest, ForwardEmbedAndTrainingStepsMatchTheCpu) {
     const auto pg = predict_probabilities(gpu, x.contiguous().data_ptr<float>(), 6, 4, torch::kCUDA);
     for (size_t i = 0; i < pc.size(); ++i) EXPECT_NEAR(pg[i], pc[i], 1e-3) << i;
   }
+  // Training in fp32 on both (cuDNN's TF32 off): the first step's gradients agree parameter by
+  // parameter and the losses of three AdamW steps agree. Weights after AdamW are not compared:
+  // where a gradient is rounding noise around zero (a bias ahead of BatchNorm has a true gradient
+  // of 0), Adam moves by +-lr whatever the noise's size, so the devices legitimately part there.
+  const bool tf32 = at::globalContext().allowTF32CuDNN();
+  at::globalContext().setAllowTF32CuDNN(false);
   cpu->train();
   gpu->train();
   torch::optim::AdamW oc(cpu->parameters(), torch::optim::AdamWOptions(1e-3));
@@ -68,15 +74,22 @@ TEST_P(CudaTest, ForwardEmbedAndTrainingStepsMatchTheCpu) {
     auto l2 = torch::binary_cross_entropy_with_logits(gpu->forward(x.cuda()), y.cuda());
     og.zero_grad();
     l2.backward();
+    if (i == 0) {
+      auto pc = cpu->parameters(), pg = gpu->parameters();
+      double gmax = 0;
+      for (auto& p : pc) gmax = std::max(gmax, p.grad().abs().max().item<double>());
+      for (size_t k = 0; k < pc.size(); ++k) {
+        const double scale = pc[k].grad().abs().max().item<double>();
+        EXPECT_LE((pc[k].grad() - pg[k].grad().cpu()).abs().max().item<double>(), 1e-3 * scale + 1e-6 * gmax)
+            << "parameter " << k;
+      }
+    }
     og.step();
     loss_c = l1.item<double>();
     loss_g = l2.item<double>();
+    EXPECT_NEAR(loss_g, loss_c, 1e-4 * (1 + loss_c)) << "step " << i;
   }
-  EXPECT_NEAR(loss_g, loss_c, 1e-3 * (1 + loss_c));  // TF32 / cuDNN kernels round differently
-  auto pc = cpu->parameters(), pg = gpu->parameters();
-  double worst = 0;
-  for (size_t i = 0; i < pc.size(); ++i) worst = std::max(worst, (pc[i] - pg[i].cpu()).abs().max().item<double>());
-  EXPECT_LT(worst, 2e-4);  // three AdamW steps at lr 1e-3 move weights by up to 3e-3
+  at::globalContext().setAllowTF32CuDNN(tf32);
 }
 
 INSTANTIATE_TEST_SUITE_P(Norms, CudaTest, ::testing::Values("group", "batch"));
