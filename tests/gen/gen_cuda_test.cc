@@ -6,8 +6,6 @@
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "data/dataset.h"
 #include "gen/distributed.h"
 #include "gen/gen_data_fixture.h"
@@ -105,7 +103,6 @@ TEST(Cuda, SamplingMatchesTheCpu) {
 // would show). The model trained on CUDA loads on the CPU and generates the same scans there.
 TEST(Cuda, TrainLoopResumesExactlyAndItsModelGeneratesOnBothDevices) {
   REQUIRE_CUDA();
-  namespace fs = std::filesystem;
   at::globalContext().setBenchmarkCuDNN(false);
   at::globalContext().setDeterministicCuDNN(true);
   at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
