@@ -131,14 +131,7 @@ TEST(Cuda, TrainLoopResumesExactlyAndItsModelGeneratesOnBothDevices) {
   std::printf("[ info ] CUDA resume: max |weight difference| %.3g (0 = bitwise)\n", worst);
   EXPECT_NE(load_model(t / "full").info.dump().find("cuda"), std::string::npos) << "the card records the device";
 
-  GenerateConfig g;
-  g.model = t / "full";
-  g.n = 4;
-  g.condition = "metastasis=1,cardiac_grade=2";
-  g.sampler.steps = 6;
-  g.batch = 4;
-  g.threads = 1;
-  g.quiet = true;
+  GenerateConfig g = testing::micro_generate(t / "full", 4, "metastasis=1,cardiac_grade=2", 6);
   g.counts = CountOutput::kContinuous;
   g.out = t / "gen_cpu";
   generate_dataset(g);

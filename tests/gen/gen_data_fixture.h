@@ -1,5 +1,6 @@
 // Fixtures for the training-loop tests (gen_train_test on the CPU, gen_cuda_test on CUDA): a
-// micro model config, a small labelled dataset, and a run config that trains in seconds.
+// micro model config, a small labelled dataset, a run config that trains in seconds, and a
+// generation config for its model.
 #pragma once
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "core/scan.h"
 #include "data/dataset.h"
 #include "gen/config.h"
+#include "gen/generate.h"
 #include "gen/train_loop.h"
 
 namespace scintigen::gen::testing {
@@ -70,6 +72,19 @@ inline TrainRunConfig micro_run(const std::string& dir, const std::string& data,
   c.threads = 1;
   c.quiet = true;
   return c;
+}
+
+// n scans for `condition` from `model` in one batch, `steps` sampler steps, one thread, quiet.
+inline GenerateConfig micro_generate(const std::string& model, int64_t n, const std::string& condition, int steps) {
+  GenerateConfig g;
+  g.model = model;
+  g.n = n;
+  g.condition = condition;
+  g.sampler.steps = steps;
+  g.batch = static_cast<int>(n);
+  g.threads = 1;
+  g.quiet = true;
+  return g;
 }
 
 }  // namespace scintigen::gen::testing

@@ -260,14 +260,7 @@ TEST(Generate, ShardsAndBatchSizeDoNotChangeScansAndLabelsAreFilled) {
   make_dataset(t / "ds", 24);
   TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 2);
   run_training(c);
-  GenerateConfig g;
-  g.model = t / "m";
-  g.n = 5;
-  g.condition = "metastasis=1";
-  g.sampler.steps = 3;
-  g.batch = 5;
-  g.threads = 1;
-  g.quiet = true;
+  GenerateConfig g = gen::testing::micro_generate(t / "m", 5, "metastasis=1", 3);
   g.out = t / "all";
   generate_dataset(g);
   g.batch = 2;
