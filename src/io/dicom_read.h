@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,17 @@ struct SourceKeys {
   std::string acquisition_datetime;  // for pairing only
 };
 
+// What scintigen wrote into an object it exported itself (src/io/dicom_write.h): a simulated
+// or synthetic scan keeps its origin and provenance through export -> ingest, so that it can
+// never pass as a patient's scan. Absent on files scintigen did not make, and on re-exports of
+// real scans.
+struct ScintigenMark {
+  Origin origin = Origin::kSynthetic;  // kSimulated or kSynthetic
+  std::string source;                  // Scan::source, e.g. "phantom:site=large_centre seed=1 index=3"
+  nlohmann::json provenance = nlohmann::json::object();  // Scan::meta["provenance"] when present
+  std::string scintigen_version;       // of the exporting program
+};
+
 struct DicomObject {
   std::string path;
   std::vector<DicomView> views;       // 1 or 2
@@ -65,6 +77,7 @@ struct DicomObject {
   // frame duration, counts accumulated, transfer syntax, bits, rescale, collimator...
   nlohmann::json meta = nlohmann::json::object();
   std::vector<std::string> warnings;  // non-fatal oddities (e.g. "view assumed from frame order")
+  std::optional<ScintigenMark> scintigen_mark;  // set when scintigen made this object (not a patient)
 };
 
 // Reads one file. Throws InputError(path, reason, hint) when the file is not DICOM, is
