@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Trains the shipped model (models/builtin) from scratch on the simulator, reproducibly:
 # simulate the generator_train profile at the model's grid, then train configs/gen/builtin.json.
-# About 1 hour on 2 cores with AVX-512 BF16 (docs/MODEL.md, "The shipped model").
+# About 1 hour on 2 cores with AVX-512 BF16 (docs/MODEL.md, "The shipped model"). The shipped
+# weights were trained on scans simulated before the per-site seeding (commit 5096fa8 or
+# earlier): today this script trains an equivalent model on a differently drawn set.
 #   scripts/train-builtin.sh [workdir]      # default workdir: build/builtin-train
 set -euo pipefail
 cd "$(dirname "$0")/.."

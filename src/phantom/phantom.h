@@ -7,7 +7,7 @@
 //   SimConfig cfg;
 //   cfg.n = 100;
 //   cfg.seed = 42;
-//   Scan s = simulate_one(site, cfg, 17);     // deterministic in (seed, index): id "sim000017"
+//   Scan s = simulate_one(site, cfg, 17);     // deterministic in (site, seed, index): id "sim000017"
 //   simulate(site, cfg, [&](Scan&& scan) { dataset.add(scan); });   // all threads, index order
 //
 //   // Lower level: draw a patient, render the noiseless expectation, add noise.
@@ -249,6 +249,9 @@ double counts_per_mbq(const PatientParams& patient, const SiteProfile& site);
 // ---- Whole runs ----
 
 // One scan, a pure function of (site, cfg.seed, cfg.size, cfg.prevalence, cfg.noise, index).
+// The seed of a site's random streams: scan i of site S is a function of (S.name, seed, i), so
+// two sites simulated with the same --seed draw independent patients and noise.
+uint64_t site_seed(const std::string& site_name, uint64_t seed);
 Scan simulate_one(const SiteProfile& site, const SimConfig& cfg, uint64_t index);
 // This shard's scans on cfg.threads threads, handed to `sink` on the calling thread in index
 // order. `progress` (optional) is called after each scan. Returns the number of scans.

@@ -1,17 +1,26 @@
-// Whole runs: deterministic per (seed, index), parallel, sharded.
+// Whole runs: deterministic per (site, seed, index), parallel, sharded.
 #include "core/error.h"
+#include "core/splitmix.h"
 #include "core/parallel.h"
 #include "phantom/anatomy.h"
 #include "phantom/phantom.h"
 
 namespace scintigen::phantom {
 
+uint64_t site_seed(const std::string& site_name, uint64_t seed) {
+  // FNV-1a over the name's bytes (portable, unlike std::hash), then mixed with the seed.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : site_name) h = (h ^ c) * 0x100000001b3ull;
+  return splitmix64(splitmix64(h) ^ seed);
+}
+
 Scan simulate_one(const SiteProfile& site, const SimConfig& cfg, uint64_t index) {
-  Rng patient_rng = Rng::for_scan(cfg.seed, index, Rng::kPatientStream);
+  const uint64_t stream_seed = site_seed(site.name, cfg.seed);
+  Rng patient_rng = Rng::for_scan(stream_seed, index, Rng::kPatientStream);
   const PatientParams p = sample_patient(site, cfg.prevalence, patient_rng);
   Scan s = render_expected_unhashed(p, site, cfg.size, RenderOptions{});
   if (cfg.noise) {
-    Rng noise_rng = Rng::for_scan(cfg.seed, index, Rng::kNoiseStream);
+    Rng noise_rng = Rng::for_scan(stream_seed, index, Rng::kNoiseStream);
     add_poisson_noise_unhashed(s, noise_rng);
   }
   s.pixel_sha256 = compute_pixel_sha256(s);
