@@ -5,15 +5,22 @@ JOBS ?= $(shell nproc)
 CTEST_LABELS ?= unit|reference|cli|slow|browser
 BIN := $(BUILD)/apps/scintigen/scintigen
 
-.PHONY: all deps configure build test test-fast demo bench clean format
+.PHONY: all deps deps-runtime configure configure-demo build test test-fast demo bench clean format
 
 all: build
 
 deps:
 	scripts/install-deps.sh
 
+# Only what building and running the binary needs: no test references, browser or npm.
+deps-runtime:
+	scripts/install-deps.sh --runtime
+
 configure: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCINTIGEN_BUILD_TESTS=ON -DSCINTIGEN_BUILD_BENCH=ON
+
+configure-demo: deps-runtime
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCINTIGEN_BUILD_TESTS=OFF -DSCINTIGEN_BUILD_BENCH=OFF
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -26,7 +33,9 @@ test: build
 test-fast: build
 	cd $(BUILD) && ctest -L 'unit' -j $(JOBS) --output-on-failure
 
-demo: build
+# The demo builds the binary alone (not the tests or benchmarks), then runs it.
+demo: configure-demo
+	cmake --build $(BUILD) -j $(JOBS) --target scintigen
 	$(BIN) demo
 
 bench: build

@@ -3,9 +3,19 @@
 # Idempotent: packages already present are left alone; safe to run again. Then installs the
 # pinned plotting libraries of the HTML reports into web/node_modules (npm ci) when missing or
 # older than web/package-lock.json.
+#
+#   scripts/install-deps.sh            # everything: build, runtime, tests, benchmarks, HTML reports
+#   scripts/install-deps.sh --runtime  # only what building and running scintigen needs (make demo)
 set -euo pipefail
 
-packages=(
+runtime_only=0
+case "${1:-}" in
+  --runtime) runtime_only=1 ;;
+  "") ;;
+  *) echo "install-deps: unknown option '$1' (use --runtime or nothing)" >&2; exit 2 ;;
+esac
+
+runtime_packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
   # runtime libraries
@@ -15,6 +25,9 @@ packages=(
   # OpenBLAS for LibTorch's float32 matmuls (Debian's default reference BLAS made them 20x
   # slower: 6 vs 139 GFLOP/s on 2 cores, BENCHMARKS.md); Gloo headers for c10d data parallel
   libopenblas0-pthread libgloo-dev
+)
+
+test_packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent references used by the tests (never runtime dependencies)
@@ -25,6 +38,9 @@ packages=(
   # chromium renders a report in the browser test
   nodejs npm chromium
 )
+
+packages=("${runtime_packages[@]}")
+[ "$runtime_only" -eq 1 ] || packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -43,6 +59,8 @@ else
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "$runtime_only" -eq 1 ] && exit 0
 
 # The JavaScript the HTML reports inline, at the versions web/package-lock.json pins.
 web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"

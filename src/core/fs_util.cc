@@ -13,6 +13,17 @@
 
 namespace scintigen {
 
+void create_parent_folders(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  if (std::filesystem::is_directory(parent, ec)) return;
+  std::filesystem::create_directories(parent, ec);
+  if (ec)
+    throw InputError(path, "cannot create its folder " + parent.string() + ": " + ec.message(),
+                     "check that the path is writable and no part of it is a file");
+}
+
 void fsync_dir(const std::string& dir) {
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) return;
@@ -21,6 +32,7 @@ void fsync_dir(const std::string& dir) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& data) {
+  create_parent_folders(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw InternalError(path, std::string("cannot create: ") + std::strerror(errno), "check that the folder exists and is writable");

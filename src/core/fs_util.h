@@ -8,8 +8,12 @@
 
 namespace scintigen {
 
-// Writes `data` to `path` through `path.tmp-<pid>`: fsync the file, rename over `path`,
-// fsync the folder. Throws InternalError naming the path on failure.
+// Creates the missing folders above `path` (every command's --out a/b/c works without a
+// prior mkdir). Throws InputError naming the path when a part is a file or not writable.
+void create_parent_folders(const std::string& path);
+
+// Writes `data` to `path` through `path.tmp-<pid>`: creates missing parent folders, fsync the
+// file, rename over `path`, fsync the folder. Throws InternalError naming the path on failure.
 void write_file_atomic(const std::string& path, const std::string& data);
 
 // Reads a whole file. Throws InputError naming the path when it cannot be read or is larger
