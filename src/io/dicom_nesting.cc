@@ -199,7 +199,21 @@ class NestingScanner {
     if (deflated) src = &inflated;
     result_.deflated = deflated;
     if (!have_syntax && !guess_syntax(*src, s)) return result();
-    if (!elements(*src, s, 0, kUndefined, true)) return finish(*src);
+    if (!elements(*src, s, 0, kUndefined, true)) {
+      // DCMTK cannot leave the values of a deflated stream for later: it allocates each declared
+      // length, up to 4 GiB, before reading. A deflated data set must therefore parse here.
+      if (deflated) {
+        uint8_t b;
+        if (src->read(&b, 1) == 0) {
+          throw InputError(path_, "file is truncated", "the file ends inside an element; copy it again from the source");
+        }
+        throw InputError(path_,
+                         "malformed DICOM: the deflated data set does not parse after byte " +
+                             std::to_string(failed_at_) + " of its inflated bytes",
+                         "the file is corrupt; convert it to explicit VR little endian");
+      }
+      return finish(*src);
+    }
     return result();
   }
 

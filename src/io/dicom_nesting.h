@@ -20,7 +20,9 @@
 // Where the bytes stop making sense (a truncated or corrupt file, an encoding DCMTK tolerates
 // and this scan does not), depth can no longer be tracked; the scan then bounds it by the
 // number of item tags left in the stream, since every level below a sequence needs one. A
-// malformed tail with more items than the limit allows is refused as well.
+// malformed tail with more items than the limit allows is refused as well. A deflated data set
+// must parse to its end: DCMTK allocates every declared value length of a deflated stream
+// before reading it (it cannot defer them), so a corrupt or truncated one is refused here.
 #pragma once
 
 #include <cstddef>

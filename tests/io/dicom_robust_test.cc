@@ -126,6 +126,21 @@ TEST(DicomNesting, DeflatedDataSetsInflateWithinABound) {
             "the deflated data set inflates to more than 68157440 bytes");
 }
 
+TEST(DicomNesting, DeflatedDataSetsMustParseToTheirEnd) {
+  // DCMTK allocates each declared length of a deflated stream before reading it: a truncated
+  // or corrupt deflated data set is refused by the pre-scan.
+  TempDir dir;
+  FixtureSpec spec;
+  spec.rows = 256;
+  spec.cols = 64;
+  spec.syntax = FixtureSyntax::kDeflated;
+  const std::string bytes =
+      testing::nm_fixture_bytes(spec, {testing::synthetic_counts(256, 64, 1), testing::synthetic_counts(256, 64, 2)});
+  const std::string truncated = bytes.substr(0, bytes.size() - 200);
+  EXPECT_EQ(reason_of(write_bytes(dir, "t.dcm", truncated)), "file is truncated");
+  EXPECT_EQ(memory_reason_of(truncated), "file is truncated");
+}
+
 // ---------------------------------------------------------------------------------------
 // Signed lossy JPEG 2000 whole-body images: counts clamped at 0 with a warning.
 
