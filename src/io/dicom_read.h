@@ -37,7 +37,8 @@ struct ReadOptions {
 };
 
 // One view of one object, already normalised: head at row 0, patient's right on the left
-// (posterior views mirrored left-right), rescale slope/intercept applied.
+// (posterior views mirrored left-right), rescale slope/intercept applied, counts >= 0
+// (negative values, e.g. from signed lossy JPEG 2000, set to 0 with a warning).
 struct DicomView {
   View view = kAnterior;
   // How `view` was decided: "ViewCodeSequence", "ImageOrientationPatient",
@@ -96,9 +97,10 @@ struct DicomObject {
 };
 
 // Reads one file. Throws InputError(path, reason, hint) when the file is not DICOM, is
-// malformed or truncated, declares sizes its data does not back, uses an unsupported transfer
-// syntax, or is not a whole-body planar NM scan (other modality, SPECT/tomo, static spot view,
-// flood/uniformity image, gated...). Never aborts, never allocates from unchecked sizes.
+// malformed or truncated, nests sequences deeper than max_sequence_depth, declares sizes its
+// data does not back, uses an unsupported transfer syntax, or is not a whole-body planar NM
+// scan (other modality, SPECT/tomo, static spot view, flood/uniformity image, gated...).
+// Never aborts, never allocates from unchecked sizes (fuzzed: docs/FUZZING.md).
 DicomObject read_wholebody_dicom(const std::string& path, const ReadOptions& options = {});
 
 // The same for a file already in memory (`data` must stay valid during the call); `name`
