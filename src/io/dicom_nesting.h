@@ -33,7 +33,7 @@
 
 namespace scintigen::detail {
 
-// A forward byte stream: read, skip, and a few bytes of push-back for peeking.
+// A forward byte stream: read, skip, and push-back for peeking.
 class ByteSource {
  public:
   virtual ~ByteSource() = default;
@@ -41,7 +41,7 @@ class ByteSource {
   size_t read(uint8_t* dst, size_t n);
   // Skips up to n bytes; fewer only at the end of the stream.
   uint64_t skip(uint64_t n);
-  // Puts back bytes just read (at most 16 in all), to be read again.
+  // Puts back bytes just read; the next reads return them again, in the same order.
   void unread(const uint8_t* src, size_t n);
   // Bytes consumed so far.
   uint64_t position() const { return position_; }
@@ -51,7 +51,7 @@ class ByteSource {
   virtual uint64_t do_skip(uint64_t n);  // default: read and discard
 
  private:
-  std::vector<uint8_t> pushed_;  // read back first, last pushed first out
+  std::vector<uint8_t> pushed_;  // bytes put back, read again first (stored in reverse)
   uint64_t position_ = 0;
 };
 
