@@ -2,7 +2,7 @@
 # Both install the Debian packages they need first (scripts/install-deps.sh, idempotent).
 BUILD ?= build
 JOBS ?= $(shell nproc)
-CTEST_LABELS ?= unit|reference|cli|slow|browser
+CTEST_LABELS ?= unit|reference|cli|slow|browser|fuzz
 BIN := $(BUILD)/apps/scintigen/scintigen
 
 .PHONY: all deps deps-runtime configure configure-demo build test test-fast demo bench clean format

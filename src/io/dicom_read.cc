@@ -1,8 +1,11 @@
 // Reading whole-body planar NM scans from DICOM (see dicom_read.h).
 //
 // Order of checks (each failure throws InputError(path, reason, hint)):
-//   1. parse with DCMTK (elements above 4 KiB stay in the file until needed): "not a DICOM
-//      file" / "file is truncated";
+//   0. the nesting pre-scan on the raw bytes (dicom_nesting.h): "sequences nested deeper than
+//      64 levels", before DCMTK, whose recursive parser overflows the stack on deep nests;
+//   1. parse with DCMTK (elements above 4 KiB stay in the file until needed; bytes in memory
+//      are handed over as a memfd file, read the same way): "not a DICOM file" / "file is
+//      truncated";
 //   2. what the object is: Modality NM, SOP class NM Image Storage or Secondary Capture,
 //      ImageType not TOMO/GATED/DYNAMIC/STATIC, 1 or 2 frames, whole-body shape;
 //   3. the image pixel module, bounded before any allocation: Rows, Columns, NumberOfFrames
@@ -10,7 +13,10 @@
 //      native PixelData must hold exactly Rows x Columns x Frames x bytes (plus an even pad);
 //   4. decode each frame into a buffer of the expected size (DCMTK for native, RLE, JPEG and
 //      JPEG-LS; OpenJPEG for JPEG 2000, whose header size is checked before decoding), mask to
-//      BitsStored, sign-extend, apply Rescale Slope/Intercept, float32.
+//      BitsStored, sign-extend, apply Rescale Slope/Intercept, float32;
+//   5. counts are >= 0: negative values (signed samples, e.g. lossy JPEG 2000 ringing around
+//      zero, or a negative intercept) are set to 0 with a warning and counted in
+//      meta.negative_pixels_clamped; a rescale beyond the float range is refused.
 //
 // Which frame is which view (first rule that answers wins, per frame):
 //   a. the frame's Detector Information Sequence item (via DetectorVector): its View Code
@@ -19,6 +25,10 @@
 //      Patient Orientation, then the words ANT/ANTERIOR or POST/POSTERIOR in ImageID,
 //      SeriesDescription or ImageComments;
 //   c. assumed: frame 0 anterior, frame 1 posterior (a warning says so).
+//   A view decided by a View Code Sequence wins over an orientation that is not a frontal
+//   projection (e.g. the transverse 1\0\0\0\1\0 some programs write everywhere): the frame is
+//   taken as stored, as if no orientation were given, and a warning names both. Without a view
+//   code such an orientation is still refused.
 //   View codes: CID 26 "Anterior projection" (SCT 399321004) and "Posterior projection"
 //   (SCT 399001007), or a CodeMeaning naming ANTERIOR / POSTERIOR. The radiographic names
 //   "antero-posterior" (SCT 399348003, SRT R-10206) and "postero-anterior" (SCT 272479007,
@@ -51,7 +61,11 @@
 
 #include "io/dicom_read.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -79,6 +93,7 @@
 #include <openjpeg.h>
 
 #include "core/error.h"
+#include "io/dicom_nesting.h"
 
 namespace scintigen {
 namespace {
@@ -143,6 +158,14 @@ std::string printable(const std::string& s) {
   for (char ch : s.substr(0, 64)) out += std::isprint(static_cast<unsigned char>(ch)) ? ch : '?';
   if (s.size() > 64) out += "...";
   return out;
+}
+
+// A number as short text ("-3", "0.5", "1e+300").
+std::string format_number(double v) {
+  std::ostringstream o;
+  o.precision(6);
+  o << v;
+  return o.str();
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -210,24 +233,27 @@ long count_items(DcmItem* item, const DcmTagKey& seq) {
 // ---------------------------------------------------------------------------------------
 // Loading.
 
-bool has_dicm_preamble(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  char buf[132] = {};
-  if (!f.read(buf, sizeof buf)) return false;
-  return std::memcmp(buf + 128, "DICM", 4) == 0;
-}
-
-void load_file(const std::string& path, DcmFileFormat& ff) {
+// The file must exist, be a regular file and be readable.
+void check_readable(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path, "file not found", "check the path");
   if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path, "not a regular file", "give a DICOM file");
   std::ifstream probe(path, std::ios::binary);
   if (!probe) throw InputError(path, "cannot open the file", "check its permissions");
-  probe.close();
-  const bool preamble = has_dicm_preamble(path);
-  OFCondition c = ff.loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, kMaxReadLength, ERM_autoDetect);
-  if (c.good()) return;
-  DcmDataset* ds = ff.getDataset();
+}
+
+// The limits of the nesting pre-scan: a deflated data set may inflate to the decoded pixel
+// data's limit plus room for the header.
+detail::NestingLimits nesting_limits(const ReadOptions& opt) {
+  detail::NestingLimits l;
+  l.max_depth = opt.max_sequence_depth;
+  const uint64_t header_room = 64ull << 20;
+  l.max_inflated_bytes = opt.max_decoded_bytes > ~0ull - header_room ? ~0ull : opt.max_decoded_bytes + header_room;
+  return l;
+}
+
+// Turns DCMTK's failure to parse into the reason a user can act on.
+[[noreturn]] void throw_parse_error(const std::string& path, const OFCondition& c, bool preamble, DcmDataset* ds) {
   // A stream that ended early: truncated when what was parsed looks like DICOM.
   const bool looks_dicom = preamble || (ds && (ds->tagExists(DCM_SOPClassUID) || ds->tagExists(DCM_Modality) ||
                                                ds->tagExists(DCM_Rows) || ds->tagExists(DCM_PixelData)));
@@ -239,6 +265,18 @@ void load_file(const std::string& path, DcmFileFormat& ff) {
     throw InputError(path, "file is truncated", "the file ends inside an element; copy it again from the source");
   }
   throw InputError(path, std::string("malformed DICOM: ") + c.text(), "the file does not parse as DICOM");
+}
+
+bool has_dicm_preamble(const uint8_t* head, size_t n) { return n >= 132 && std::memcmp(head + 128, "DICM", 4) == 0; }
+
+// Parses a file already checked by the nesting pre-scan (values above 4 KiB stay in the file).
+void load_file(const std::string& path, DcmFileFormat& ff) {
+  uint8_t head[132] = {};
+  std::ifstream f(path, std::ios::binary);
+  f.read(reinterpret_cast<char*>(head), sizeof head);
+  const bool preamble = has_dicm_preamble(head, static_cast<size_t>(f.gcount()));
+  OFCondition c = ff.loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, kMaxReadLength, ERM_autoDetect);
+  if (c.bad()) throw_parse_error(path, c, preamble, ff.getDataset());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -360,7 +398,20 @@ struct FrameView {
   std::optional<View> view;
   std::string basis;
   std::optional<Geometry> geometry;
+  std::string code_text;  // the View Code Sequence item that decided, for warnings
 };
+
+// True when the image plane is coronal: rows and columns run along x and z (either way round).
+bool is_frontal(const Geometry& g) {
+  const int ra = dominant_axis(g.r), ca = dominant_axis(g.c);
+  return (ra == 0 && ca == 2) || (ra == 2 && ca == 0);
+}
+
+// "(399321004, SCT, \"Anterior projection\")" for a code item.
+std::string code_text(DcmItem* code) {
+  return "(" + printable(get_string(code, DCM_CodeValue)) + ", " + printable(get_string(code, DCM_CodingSchemeDesignator)) +
+         ", \"" + printable(get_string(code, DCM_CodeMeaning)) + "\")";
+}
 
 std::string geometry_text(const Geometry& g) {
   std::ostringstream o;
@@ -370,9 +421,8 @@ std::string geometry_text(const Geometry& g) {
 }
 
 Transform transform_for(const std::string& path, const Geometry& g) {
-  const int ra = dominant_axis(g.r), ca = dominant_axis(g.c);
-  const bool frontal = (ra == 0 && ca == 2) || (ra == 2 && ca == 0);
-  if (!frontal) {
+  const int ra = dominant_axis(g.r);
+  if (!is_frontal(g)) {
     throw InputError(path, g.source + " " + geometry_text(g) + " is not an anterior or posterior projection",
                      kHintWholeBody);
   }
@@ -836,6 +886,87 @@ SourceKeys read_keys(DcmItem* ds) {
 }
 
 // ---------------------------------------------------------------------------------------
+// scintigen's own marks (dicom_write.cc writes them; dicom_read.h ScintigenMark).
+
+// kSimulated / kSynthetic from a model name or description; nullopt when it says neither.
+std::optional<Origin> origin_from_text(const std::string& text) {
+  std::optional<Origin> out;
+  for (const std::string& w : words(text)) {
+    if (w == "SIMULATED" || w == "PHANTOM") return Origin::kSimulated;
+    if (w == "SYNTHETIC" || w == "GENERATIVE") return Origin::kSynthetic;
+  }
+  return out;
+}
+
+// True for the model names scintigen writes ("scintigen phantom", "scintigen generative model").
+bool scintigen_equipment(const std::string& manufacturer, const std::string& model) {
+  const std::vector<std::string> m = words(model);
+  return upper(manufacturer) == "SCINTIGEN" && m.size() >= 2 && m[0] == "SCINTIGEN" && origin_from_text(model).has_value();
+}
+
+std::optional<ScintigenMark> read_scintigen_mark(DcmItem* ds) {
+  ScintigenMark mark;
+  std::optional<Origin> origin;
+  auto found = [&](const char* where, std::optional<Origin> o) {
+    mark.found_in.push_back(where);
+    if (!origin && o) origin = o;
+  };
+  const std::string model = get_string(ds, DCM_ManufacturerModelName);
+  if (scintigen_equipment(get_string(ds, DCM_Manufacturer), model)) found("Manufacturer", origin_from_text(model));
+  const long n_equipment = std::min(count_items(ds, DCM_ContributingEquipmentSequence), 16L);
+  for (long i = 0; i < n_equipment; ++i) {
+    DcmItem* eq = get_item(ds, DCM_ContributingEquipmentSequence, i);
+    const std::string eq_model = get_string(eq, DCM_ManufacturerModelName);
+    if (scintigen_equipment(get_string(eq, DCM_Manufacturer), eq_model)) {
+      found("ContributingEquipmentSequence", origin_from_text(eq_model));
+      if (mark.scintigen_version.empty()) {
+        const std::vector<std::string> sw = get_values(eq, DCM_SoftwareVersions);
+        if (!sw.empty() && sw[0].rfind("scintigen ", 0) == 0) mark.scintigen_version = sw[0].substr(10);
+      }
+      break;
+    }
+  }
+  for (const auto& [tag, name] : {std::pair{DCM_SeriesDescription, "SeriesDescription"},
+                                  std::pair{DCM_DerivationDescription, "DerivationDescription"}}) {
+    const std::vector<std::string> w = words(get_string(ds, tag));
+    if (!w.empty() && (w[0] == "SIMULATED" || w[0] == "SYNTHETIC")) found(name, origin_from_text(w[0]));
+  }
+  // Image Comments: one line "scintigen provenance: {json}".
+  const std::string comments = get_string(ds, DCM_ImageComments);
+  const std::string kPrefix = "scintigen provenance: ";
+  if (const size_t at = comments.find(kPrefix); at != std::string::npos) {
+    std::string line = comments.substr(at + kPrefix.size());
+    line = line.substr(0, line.find_first_of("\r\n"));
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    std::optional<Origin> o;
+    if (j.is_object()) {
+      if (auto it = j.find("origin"); it != j.end() && it->is_string()) {
+        if (*it == "simulated") o = Origin::kSimulated;
+        if (*it == "synthetic") o = Origin::kSynthetic;
+      }
+      if (auto it = j.find("source"); it != j.end() && it->is_string()) mark.source = it->get<std::string>();
+      if (auto it = j.find("provenance"); it != j.end() && it->is_object()) mark.provenance = *it;
+      if (auto it = j.find("scintigen_version"); it != j.end() && it->is_string()) mark.scintigen_version = it->get<std::string>();
+    }
+    found("ImageComments", o);
+    if (o) origin = o;  // the JSON line is the most precise mark
+  }
+  if (mark.found_in.empty()) return std::nullopt;
+  mark.origin = origin.value_or(Origin::kSynthetic);
+  if (mark.scintigen_version.empty()) {
+    const std::vector<std::string> sw = get_values(ds, DCM_SoftwareVersions);
+    if (!sw.empty() && sw[0].rfind("scintigen ", 0) == 0) mark.scintigen_version = sw[0].substr(10);
+  }
+  if (mark.source.empty()) {
+    // Derivation Description "SIMULATED by scintigen <version> (<source>); not a patient".
+    const std::string d = get_string(ds, DCM_DerivationDescription);
+    const size_t open = d.find(" ("), close = d.rfind(')');
+    if (open != std::string::npos && close != std::string::npos && close > open + 2) mark.source = d.substr(open + 2, close - open - 2);
+  }
+  return mark;
+}
+
+// ---------------------------------------------------------------------------------------
 // The checks.
 
 bool is_supported_xfer(E_TransferSyntax x) {
@@ -1083,16 +1214,32 @@ std::vector<FrameView> find_views(const std::string& path, DcmItem* ds, int fram
         fv.basis = basis;
       }
     };
-    if (det) decide(view_from_code_item(get_item(det, DCM_ViewCodeSequence)), "ViewCodeSequence");
+    auto decide_code = [&](DcmItem* code) {
+      const bool had = fv.view.has_value();
+      decide(view_from_code_item(code), "ViewCodeSequence");
+      if (!had && fv.view) fv.code_text = code_text(code);
+    };
+    if (det) decide_code(get_item(det, DCM_ViewCodeSequence));
     if (det && fv.geometry && fv.geometry->source == "ImageOrientationPatient") {
       decide(view_from_geometry(*fv.geometry), "ImageOrientationPatient");
     }
     if (frames == 1) {
-      decide(view_from_code_item(get_item(ds, DCM_ViewCodeSequence)), "ViewCodeSequence");
+      decide_code(get_item(ds, DCM_ViewCodeSequence));
       if (fv.geometry) decide(view_from_geometry(*fv.geometry), fv.geometry->source);
       decide(view_from_text(get_string(ds, DCM_ImageID)), "text:ImageID");
       decide(view_from_text(get_string(ds, DCM_SeriesDescription)), "text:SeriesDescription");
       decide(view_from_text(get_string(ds, DCM_ImageComments)), "text:ImageComments");
+    }
+    // An explicit view code wins over an orientation that is not a frontal projection (some
+    // programs write the transverse default 1\0\0\0\1\0 into every image): the frame is
+    // taken as stored, as without any orientation. Without a view code such a frame is still
+    // refused (transform_for).
+    if (fv.view && fv.basis == "ViewCodeSequence" && fv.geometry && !is_frontal(*fv.geometry)) {
+      warnings.push_back("frame " + std::to_string(k) + ": View Code Sequence " + fv.code_text + " says " +
+                         (*fv.view == kAnterior ? "anterior" : "posterior") + " but " + fv.geometry->source + " " +
+                         geometry_text(*fv.geometry) +
+                         " is not an anterior or posterior projection; the view code wins and the frame is taken as stored");
+      fv.geometry.reset();
     }
     // A geometry that contradicts the decided view: the view wins, the warning tells.
     if (fv.view && fv.geometry && fv.basis != fv.geometry->source) {
@@ -1128,17 +1275,8 @@ std::vector<FrameView> find_views(const std::string& path, DcmItem* ds, int fram
   return out;
 }
 
-}  // namespace
-
-DicomObject read_wholebody_dicom(const std::string& path, const ReadOptions& options) {
-  init_libraries();
-  if (!g_dictionary_loaded) {
-    throw InternalError(path, "the DICOM data dictionary is not loaded", "install the DCMTK data package (dcmtk's dicom.dic)");
-  }
-  std::error_code ec;
-  const uint64_t file_size = std::filesystem::file_size(path, ec);
-  DcmFileFormat ff;
-  load_file(path, ff);
+// Everything after parsing: what the object is, its pixels, views and header.
+DicomObject read_parsed(const std::string& path, DcmFileFormat& ff, uint64_t file_size, const ReadOptions& options) {
   DcmDataset* ds = ff.getDataset();
   const E_TransferSyntax xfer = ds->getOriginalXfer();
 
@@ -1172,8 +1310,24 @@ DicomObject read_wholebody_dicom(const std::string& path, const ReadOptions& opt
 
   const std::vector<uint8_t> raw = read_raw_frames(path, ds, f, xfer, file_size);
   std::vector<float> counts;
+  uint64_t negative = 0;
+  float lowest = 0;
   for (int k = 0; k < f.frames; ++k) {
     to_counts(raw.data() + k * f.frame_bytes(), f, counts);
+    // Counts are >= 0. Signed samples (PixelRepresentation 1, or a negative intercept) can
+    // hold small negative values, e.g. the ringing of lossy JPEG 2000 around zero: clamped to 0
+    // with a warning. A rescale that leaves the float range is a corrupt header.
+    for (float& c : counts) {
+      if (!std::isfinite(c)) {
+        throw InputError(path, "RescaleSlope " + format_number(f.slope) + " and RescaleIntercept " + format_number(f.intercept) +
+                                   " give counts beyond the float range", "the header is corrupt");
+      }
+      if (c < 0) {
+        ++negative;
+        lowest = std::min(lowest, c);
+        c = 0;
+      }
+    }
     DicomView v;
     v.view = *frame_views[k].view;
     v.view_basis = frame_views[k].basis;
@@ -1193,10 +1347,79 @@ DicomObject read_wholebody_dicom(const std::string& path, const ReadOptions& opt
   if (obj.spacing_row_mm < 0 || obj.spacing_col_mm < 0) obj.spacing_row_mm = obj.spacing_col_mm = 0;
   if (transforms[0].transpose) std::swap(obj.spacing_row_mm, obj.spacing_col_mm);
 
+  if (negative > 0) {
+    obj.warnings.push_back(std::to_string(negative) + " pixel value(s) below 0 (lowest " + format_number(lowest) +
+                           ") set to 0: counts cannot be negative");
+  }
+
+  obj.scintigen_mark = read_scintigen_mark(ds);
+  if (obj.scintigen_mark && obj.scintigen_mark->found_in.size() < 3) {
+    obj.warnings.push_back(std::string("made by scintigen (") + to_string(obj.scintigen_mark->origin) +
+                           "), though only " + join(obj.scintigen_mark->found_in, ", ") + " says so");
+  }
   obj.keys = read_keys(ds);
   obj.header_labels = read_header_labels(ds, obj.warnings);
   obj.meta = read_meta(ds, f, xfer, obj.header_labels);
+  if (negative > 0) obj.meta["negative_pixels_clamped"] = negative;
   return obj;
+}
+
+void check_dictionary(const std::string& path) {
+  init_libraries();
+  if (!g_dictionary_loaded) {
+    throw InternalError(path, "the DICOM data dictionary is not loaded", "install the DCMTK data package (dcmtk's dicom.dic)");
+  }
+}
+
+}  // namespace
+
+DicomObject read_wholebody_dicom(const std::string& path, const ReadOptions& options) {
+  check_dictionary(path);
+  check_readable(path);
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  {
+    detail::FileByteSource src(path);
+    detail::check_sequence_nesting(path, src, nesting_limits(options));
+  }
+  DcmFileFormat ff;
+  load_file(path, ff);
+  return read_parsed(path, ff, file_size, options);
+}
+
+DicomObject read_wholebody_dicom(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options) {
+  check_dictionary(name);
+  {
+    detail::MemoryByteSource src(data, size);
+    detail::check_sequence_nesting(name, src, nesting_limits(options));
+  }
+  // DCMTK reads from an in-memory file (memfd), like from disk: values above 4 KiB stay in the
+  // file until needed. (From a DcmInputBufferStream it would allocate every value's declared
+  // length, up to 4 GiB, before finding that the bytes are not there.)
+  const int fd = ::memfd_create("scintigen-dicom", MFD_CLOEXEC);
+  if (fd < 0) throw InternalError(name, std::string("memfd_create failed: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  for (size_t done = 0; done < size;) {
+    const ssize_t w = ::write(fd, data + done, size - done);
+    if (w <= 0) throw InternalError(name, std::string("cannot write to a memfd: ") + std::strerror(errno));
+    done += static_cast<size_t>(w);
+  }
+  const std::string fd_path = "/proc/self/fd/" + std::to_string(fd);
+  DcmFileFormat ff;
+  try {
+    load_file(fd_path, ff);
+    DicomObject obj = read_parsed(fd_path, ff, size, options);
+    obj.path = name;
+    return obj;
+  } catch (const Error& e) {
+    // The errors name the file by `name`, not by its descriptor.
+    if (e.where() != fd_path) throw;
+    if (e.exit_code() == kExitInternal) throw InternalError(name, e.reason(), e.hint());
+    throw InputError(name, e.reason(), e.hint());
+  }
 }
 
 nlohmann::json io_versions() {

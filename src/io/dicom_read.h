@@ -12,6 +12,7 @@
 // caller uses in memory to pair views and join labels and must never store in a dataset.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,10 +31,14 @@ struct ReadOptions {
   int max_columns = 8192;
   int max_frames = 64;
   uint64_t max_decoded_bytes = 256ull << 20;
+  // Sequences inside sequences, checked on the raw bytes before DCMTK parses them (DCMTK
+  // recurses once per level and a few thousand levels overflow the stack).
+  int max_sequence_depth = 64;
 };
 
 // One view of one object, already normalised: head at row 0, patient's right on the left
-// (posterior views mirrored left-right), rescale slope/intercept applied.
+// (posterior views mirrored left-right), rescale slope/intercept applied, counts >= 0
+// (negative values, e.g. from signed lossy JPEG 2000, set to 0 with a warning).
 struct DicomView {
   View view = kAnterior;
   // How `view` was decided: "ViewCodeSequence", "ImageOrientationPatient",
@@ -56,11 +61,22 @@ struct SourceKeys {
 // or synthetic scan keeps its origin and provenance through export -> ingest, so that it can
 // never pass as a patient's scan. Absent on files scintigen did not make, and on re-exports of
 // real scans.
+//
+// Where the marks are (docs/EXPORT.md): Manufacturer "scintigen" with Manufacturer's Model Name
+// "scintigen phantom" / "scintigen generative model"; the same in a Contributing Equipment
+// Sequence item; Series Description and Derivation Description starting SIMULATED / SYNTHETIC;
+// and the Image Comments line "scintigen provenance: {json}" with origin, source, provenance
+// and version. Any one of them marks the object (a file that lost some marks still cannot pass
+// as a patient's); the JSON line, when present and valid, supplies the fields. Without it the
+// origin comes from the model name or the descriptions (synthetic when they do not say).
 struct ScintigenMark {
   Origin origin = Origin::kSynthetic;  // kSimulated or kSynthetic
   std::string source;                  // Scan::source, e.g. "phantom:site=large_centre seed=1 index=3"
   nlohmann::json provenance = nlohmann::json::object();  // Scan::meta["provenance"] when present
   std::string scintigen_version;       // of the exporting program
+  // The attributes that carried a mark, e.g. {"Manufacturer", "ContributingEquipmentSequence",
+  // "SeriesDescription", "DerivationDescription", "ImageComments"}.
+  std::vector<std::string> found_in;
 };
 
 struct DicomObject {
@@ -81,10 +97,16 @@ struct DicomObject {
 };
 
 // Reads one file. Throws InputError(path, reason, hint) when the file is not DICOM, is
-// malformed or truncated, declares sizes its data does not back, uses an unsupported transfer
-// syntax, or is not a whole-body planar NM scan (other modality, SPECT/tomo, static spot view,
-// flood/uniformity image, gated...). Never aborts, never allocates from unchecked sizes.
+// malformed or truncated, nests sequences deeper than max_sequence_depth, declares sizes its
+// data does not back, uses an unsupported transfer syntax, or is not a whole-body planar NM
+// scan (other modality, SPECT/tomo, static spot view, flood/uniformity image, gated...).
+// Never aborts, never allocates from unchecked sizes (fuzzed: docs/FUZZING.md).
 DicomObject read_wholebody_dicom(const std::string& path, const ReadOptions& options = {});
+
+// The same for a file already in memory (`data` must stay valid during the call); `name`
+// stands for the path in errors and in DicomObject::path. Used by the fuzzer.
+DicomObject read_wholebody_dicom(const uint8_t* data, size_t size, const std::string& name,
+                                 const ReadOptions& options = {});
 
 // Library versions used for decoding ({"dcmtk": "3.6.7", "openjpeg": "2.5.0"}).
 nlohmann::json io_versions();

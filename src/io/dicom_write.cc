@@ -48,6 +48,9 @@ constexpr Code kHeadFirst{"102540008", "SCT", "headfirst"};
 constexpr Code kBasicProfile{"113100", "DCM", "Basic Application Confidentiality Profile"};
 constexpr Code kRetainCharacteristics{"113108", "DCM", "Retain Patient Characteristics Option"};
 
+// CID 7005 Contributing Equipment Purposes of Reference.
+constexpr Code kAcquisitionEquipment{"109101", "DCM", "Acquisition Equipment"};
+
 constexpr const char* kNmImageStorage = "1.2.840.10008.5.1.4.1.1.20";
 constexpr double kPhotopeakKeV = 140.5;
 
@@ -275,6 +278,28 @@ std::string label_comments(const Labels& l) {
   return "scintigen labels: " + j.dump();
 }
 
+// The provenance line of Image Comments for simulated and synthetic scans (dicom_read.h
+// ScintigenMark reads it back): origin, source, meta["provenance"] and the scintigen version as
+// one line of JSON, ASCII only (non-ASCII escaped). LT holds 10240 characters; a provenance
+// that does not fit is replaced by a note saying so.
+std::string provenance_line(const Scan& scan) {
+  nlohmann::json j = {{"origin", to_string(scan.origin)},
+                      {"source", scan.source},
+                      {"provenance", scan.meta.contains("provenance") ? scan.meta["provenance"] : nlohmann::json::object()},
+                      {"scintigen_version", scintigen_version()}};
+  const char* kPrefix = "scintigen provenance: ";
+  std::string line = kPrefix + j.dump(-1, ' ', true);
+  if (line.size() > 9000) {
+    j["provenance"] = {{"omitted", "longer than Image Comments can hold"}};
+    line = kPrefix + j.dump(-1, ' ', true);
+  }
+  if (line.size() > 9000) {
+    j["source"] = scan.source.substr(0, 1000);
+    line = kPrefix + j.dump(-1, ' ', true);
+  }
+  return line;
+}
+
 // Patient, Patient Study, General Study, General Series, NM/PET Patient Orientation,
 // General Equipment, and the de-identification marks.
 void write_common(DatasetWriter& w, const Scan& scan, const std::string& study_uid, const std::string& series_uid) {
@@ -330,6 +355,18 @@ void write_common(DatasetWriter& w, const Scan& scan, const std::string& study_u
           scan.origin == Origin::kSimulated ? "scintigen phantom" : "scintigen generative model");
   }
   w.str(DCM_SoftwareVersions, "scintigen " + scintigen_version());
+  // SOP Common: scintigen as the equipment that acquired (made) a simulated or synthetic image,
+  // a second, structured mark beside Manufacturer.
+  if (scan.origin != Origin::kReal) {
+    DatasetWriter eq = w.item(DCM_ContributingEquipmentSequence);
+    eq.code_item(DCM_PurposeOfReferenceCodeSequence, kAcquisitionEquipment);
+    eq.str(DCM_Manufacturer, "scintigen");
+    eq.str(DCM_ManufacturerModelName,
+           scan.origin == Origin::kSimulated ? "scintigen phantom" : "scintigen generative model");
+    eq.str(DCM_SoftwareVersions, "scintigen " + scintigen_version());
+    eq.str(DCM_ContributionDescription, scan.origin == Origin::kSimulated ? "SIMULATED image, not a patient"
+                                                                          : "SYNTHETIC image, not a patient");
+  }
   w.str(DCM_ContentQualification, "RESEARCH");
   w.str(DCM_LongitudinalTemporalInformationModified, "REMOVED");
 }
@@ -350,7 +387,10 @@ void write_instance(const Scan& scan, const Instance& inst, const std::string& s
   w.str(DCM_ImageType, "DERIVED\\PRIMARY\\WHOLE BODY\\EMISSION");
   w.str(DCM_BurnedInAnnotation, "NO");
   w.str(DCM_DerivationDescription, derivation_description(scan));
+  // Image Comments: the labels line, and for simulated and synthetic scans the provenance line
+  // (LT: lines separated by CR LF).
   std::string comments = label_comments(l);
+  if (scan.origin != Origin::kReal) comments += (comments.empty() ? "" : "\r\n") + provenance_line(scan);
   if (!comments.empty()) w.str(DCM_ImageComments, comments);
 
   // Pixels: 16-bit unsigned; posterior frames back in the camera's native (unmirrored) view.

@@ -4,7 +4,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -27,6 +30,7 @@
 #include <dcmtk/dcmjpls/djrparam.h>
 #include <dcmtk/oflog/oflog.h>
 #include <openjpeg.h>
+#include <zlib.h>
 
 namespace scintigen::testing {
 namespace {
@@ -102,7 +106,7 @@ OPJ_BOOL out_seek(OPJ_OFF_T n, void* user) {
 }
 void opj_quiet(const char*, void*) {}
 
-// Lossless JPEG 2000 codestream of one frame.
+// JPEG 2000 codestream of one frame: lossless, or about 20:1 for kJpeg2000Lossy.
 std::vector<uint8_t> encode_j2k(const std::vector<uint16_t>& frame, const FixtureSpec& spec) {
   opj_image_cmptparm_t cp;
   std::memset(&cp, 0, sizeof cp);
@@ -124,6 +128,12 @@ std::vector<uint8_t> encode_j2k(const std::vector<uint16_t>& frame, const Fixtur
   params.tcp_numlayers = 1;
   params.tcp_rates[0] = 0;  // lossless
   params.cp_disto_alloc = 1;
+  // Small matrices need fewer wavelet levels than the default 6 (each halves the smaller side).
+  while (params.numresolution > 1 && (1 << (params.numresolution - 1)) > std::min(spec.rows, spec.cols)) --params.numresolution;
+  if (spec.syntax == FixtureSyntax::kJpeg2000Lossy) {
+    params.tcp_rates[0] = 20;  // compression ratio
+    params.irreversible = 1;   // 9/7 wavelet
+  }
   opj_codec_t* codec = opj_create_compress(OPJ_CODEC_J2K);
   opj_set_error_handler(codec, opj_quiet, nullptr);
   opj_set_warning_handler(codec, opj_quiet, nullptr);
@@ -166,7 +176,8 @@ void put_jpeg2000_pixel_data(DcmDataset* ds, const FixtureSpec& spec, const std:
   }
   if (spec.jpeg2000_offset_table) check(table->putUint8Array(offsets.data(), offsets.size()), "put offset table");
   auto* pixel_data = new DcmPixelData(DCM_PixelData);
-  pixel_data->putOriginalRepresentation(EXS_JPEG2000LosslessOnly, nullptr, seq);
+  const bool lossy = spec.syntax == FixtureSyntax::kJpeg2000Lossy;
+  pixel_data->putOriginalRepresentation(lossy ? EXS_JPEG2000 : EXS_JPEG2000LosslessOnly, nullptr, seq);
   check(ds->insert(pixel_data, true), "insert PixelData");
 }
 
@@ -181,6 +192,7 @@ E_TransferSyntax xfer_of(FixtureSyntax s) {
     case FixtureSyntax::kJpegBaseline: return EXS_JPEGProcess1;
     case FixtureSyntax::kJpegLsLossless: return EXS_JPEGLSLossless;
     case FixtureSyntax::kJpeg2000Lossless: return EXS_JPEG2000LosslessOnly;
+    case FixtureSyntax::kJpeg2000Lossy: return EXS_JPEG2000;
   }
   return EXS_LittleEndianExplicit;
 }
@@ -198,6 +210,7 @@ const char* to_string(FixtureSyntax s) {
     case FixtureSyntax::kJpegBaseline: return "jpeg_baseline";
     case FixtureSyntax::kJpegLsLossless: return "jpeg_ls_lossless";
     case FixtureSyntax::kJpeg2000Lossless: return "jpeg2000_lossless";
+    case FixtureSyntax::kJpeg2000Lossy: return "jpeg2000_lossy";
   }
   return "?";
 }
@@ -330,7 +343,7 @@ void write_nm_fixture(const std::string& path, const FixtureSpec& spec, const st
   }
 
   const E_TransferSyntax xfer = xfer_of(spec.syntax);
-  if (spec.syntax == FixtureSyntax::kJpeg2000Lossless) {
+  if (spec.syntax == FixtureSyntax::kJpeg2000Lossless || spec.syntax == FixtureSyntax::kJpeg2000Lossy) {
     put_jpeg2000_pixel_data(ds, spec, frames);
   } else {
     if (spec.bits_allocated == 8) {
@@ -401,6 +414,286 @@ std::vector<uint16_t> synthetic_counts(int h, int w, uint32_t seed) {
     }
   }
   return out;
+}
+
+std::string nm_fixture_bytes(const FixtureSpec& spec, const std::vector<std::vector<uint16_t>>& frames) {
+  char tmpl[] = "/tmp/scintigen-fixture-XXXXXX";
+  const int fd = ::mkstemp(tmpl);
+  if (fd < 0) throw std::runtime_error("dicom fixture: cannot create a temporary file");
+  ::close(fd);
+  const std::string path = tmpl;
+  try {
+    write_nm_fixture(path, spec, frames);
+  } catch (...) {
+    ::unlink(path.c_str());
+    throw;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ::unlink(path.c_str());
+  return bytes;
+}
+
+namespace {
+
+// Explicit VR little endian element writers for hand-built files.
+void le16(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v & 0xff));
+  out.push_back(static_cast<char>(v >> 8));
+}
+void le32(std::string& out, uint32_t v) {
+  for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+}
+// A short-length element (VR with a 2-byte length), value padded to even length with `pad`.
+void element(std::string& out, uint16_t g, uint16_t e, const char* vr, std::string value, char pad = ' ') {
+  if (value.size() % 2) value.push_back(pad);
+  le16(out, g);
+  le16(out, e);
+  out.append(vr, 2);
+  le16(out, static_cast<uint16_t>(value.size()));
+  out += value;
+}
+void tag_length(std::string& out, uint16_t g, uint16_t e, uint32_t length) {
+  le16(out, g);
+  le16(out, e);
+  le32(out, length);
+}
+
+// Preamble, DICM and a meta group for `sop_class`, `sop_instance` and `xfer`.
+std::string part10_header(const std::string& sop_class, const std::string& sop_instance, const std::string& xfer) {
+  std::string body;  // the meta group after its group length
+  le16(body, 0x0002);
+  le16(body, 0x0001);
+  body += "OB";
+  le16(body, 0);
+  le32(body, 2);
+  body += std::string("\x00\x01", 2);
+  element(body, 0x0002, 0x0002, "UI", sop_class, '\0');
+  element(body, 0x0002, 0x0003, "UI", sop_instance, '\0');
+  element(body, 0x0002, 0x0010, "UI", xfer, '\0');
+  std::string out(128, '\0');
+  out += "DICM";
+  le16(out, 0x0002);  // (0002,0000) UL group length
+  le16(out, 0x0000);
+  out += "UL";
+  le16(out, 4);
+  le32(out, static_cast<uint32_t>(body.size()));
+  return out + body;
+}
+
+// Raw deflate (no zlib header), as the Deflated Explicit VR Little Endian syntax stores it.
+std::string raw_deflate(const std::string& in) {
+  z_stream z;
+  std::memset(&z, 0, sizeof z);
+  if (deflateInit2(&z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("dicom fixture: deflateInit2 failed");
+  std::string out(deflateBound(&z, in.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(&out[0]);
+  z.avail_out = static_cast<uInt>(out.size());
+  const int r = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (r != Z_STREAM_END) throw std::runtime_error("dicom fixture: deflate failed");
+  return out;
+}
+
+constexpr const char* kExplicitLE = "1.2.840.10008.1.2.1";
+constexpr const char* kImplicitLE = "1.2.840.10008.1.2";
+constexpr const char* kDeflatedLE = "1.2.840.10008.1.2.1.99";
+
+}  // namespace
+
+std::string make_deep_nesting_dicom(int depth, bool closed, const std::string& transfer_syntax) {
+  const std::string sop_class = "1.2.840.10008.5.1.4.1.1.20";
+  const std::string sop_instance = "1.2.826.0.1.3680043.10.1234.99.1";
+  if (transfer_syntax != kExplicitLE && transfer_syntax != kImplicitLE && transfer_syntax != kDeflatedLE)
+    throw std::runtime_error("dicom fixture: make_deep_nesting_dicom writes explicit, implicit or deflated only");
+  const bool implicit = transfer_syntax == kImplicitLE;
+  // Data set: enough of an NM object to look like one, then the nest.
+  std::string ds;
+  auto put_element = [&](uint16_t g, uint16_t e, const char* vr, std::string value, char pad = ' ') {
+    if (!implicit) return element(ds, g, e, vr, value, pad);
+    if (value.size() % 2) value.push_back(pad);
+    tag_length(ds, g, e, static_cast<uint32_t>(value.size()));
+    ds += value;
+  };
+  put_element(0x0008, 0x0016, "UI", sop_class, '\0');
+  put_element(0x0008, 0x0018, "UI", sop_instance, '\0');
+  put_element(0x0008, 0x0060, "CS", "NM");
+  for (int level = 0; level < depth; ++level) {
+    // (0008,1140) Referenced Image Sequence, SQ, undefined length; one item, undefined length.
+    if (implicit) {
+      tag_length(ds, 0x0008, 0x1140, 0xffffffffu);
+    } else {
+      le16(ds, 0x0008);
+      le16(ds, 0x1140);
+      ds += "SQ";
+      le16(ds, 0);
+      le32(ds, 0xffffffffu);
+    }
+    tag_length(ds, 0xfffe, 0xe000, 0xffffffffu);
+  }
+  if (closed) {
+    for (int level = 0; level < depth; ++level) {
+      tag_length(ds, 0xfffe, 0xe00d, 0);  // item delimitation
+      tag_length(ds, 0xfffe, 0xe0dd, 0);  // sequence delimitation
+    }
+    put_element(0x0028, 0x0010, "US", std::string("\x00\x04", 2));
+  }
+  const std::string head = part10_header(sop_class, sop_instance, transfer_syntax);
+  return head + (transfer_syntax == kDeflatedLE ? raw_deflate(ds) : ds);
+}
+
+std::string make_deflate_bomb_dicom(uint64_t zeros) {
+  const std::string sop_class = "1.2.840.10008.5.1.4.1.1.20";
+  std::string ds;
+  element(ds, 0x0008, 0x0016, "UI", sop_class, '\0');
+  element(ds, 0x0008, 0x0060, "CS", "NM");
+  le16(ds, 0x0009);  // (0009,1010) private OB
+  le16(ds, 0x1010);
+  ds += "OB";
+  le16(ds, 0);
+  le32(ds, static_cast<uint32_t>(zeros));
+  ds.append(zeros, '\0');
+  return part10_header(sop_class, "1.2.826.0.1.3680043.10.1234.99.2", kDeflatedLE) + raw_deflate(ds);
+}
+
+std::string make_signed_jp2k_wholebody(int rows, int cols) {
+  FixtureSpec spec;
+  spec.rows = rows;
+  spec.cols = cols;
+  spec.views = {kAnterior};
+  spec.syntax = FixtureSyntax::kJpeg2000Lossy;
+  spec.is_signed = true;
+  if (cols > rows) {  // landscape: head on the left, as the orientation says
+    spec.view_encoding = ViewEncoding::kBoth;
+    spec.orientation = {{0, 0, -1, -1, 0, 0}};
+  }
+  std::vector<uint16_t> f = synthetic_counts(rows, cols, 1);
+  for (uint16_t& v : f) v = static_cast<uint16_t>(static_cast<int16_t>(v) - 3);
+  return nm_fixture_bytes(spec, {f});
+}
+
+namespace {
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("dicom fixture: cannot write " + path);
+}
+
+}  // namespace
+
+std::vector<std::string> write_crash_files(const std::string& dir) {
+  std::vector<std::string> paths;
+  auto put_file = [&](const std::string& name, const std::string& bytes) {
+    paths.push_back(dir + "/" + name);
+    write_bytes(paths.back(), bytes);
+  };
+  put_file("deep_nesting_20000.dcm", make_deep_nesting_dicom(20000, true));
+  put_file("deep_nesting_truncated.dcm", make_deep_nesting_dicom(20000, false));
+  put_file("signed_jp2k_1024x256.dcm", make_signed_jp2k_wholebody(1024, 256));
+  put_file("signed_jp2k_256x1024.dcm", make_signed_jp2k_wholebody(256, 1024));
+  return paths;
+}
+
+std::vector<std::string> write_seed_files(const std::string& dir) {
+  std::vector<std::string> paths;
+  auto frames_for = [](const FixtureSpec& s) {
+    std::vector<std::vector<uint16_t>> frames;
+    for (size_t k = 0; k < s.views.size(); ++k) {
+      std::vector<uint16_t> f = synthetic_counts(s.rows, s.cols, static_cast<uint32_t>(k + 1));
+      if (s.bits_allocated == 8)
+        for (uint16_t& v : f) v = std::min<uint16_t>(v, 255);
+      frames.push_back(std::move(f));
+    }
+    return frames;
+  };
+  auto seed = [&](const std::string& name, FixtureSpec s) {
+    paths.push_back(dir + "/" + name + ".dcm");
+    write_nm_fixture(paths.back(), s, frames_for(s));
+  };
+  // Small matrices keep the fuzzer fast; the aspect keeps them whole-body.
+  FixtureSpec base;
+  base.rows = 64;
+  base.cols = 16;
+  for (FixtureSyntax x : {FixtureSyntax::kExplicitLE, FixtureSyntax::kImplicitLE, FixtureSyntax::kExplicitBE,
+                          FixtureSyntax::kDeflated, FixtureSyntax::kRle, FixtureSyntax::kJpegLossless,
+                          FixtureSyntax::kJpegLsLossless, FixtureSyntax::kJpeg2000Lossless, FixtureSyntax::kJpeg2000Lossy}) {
+    FixtureSpec s = base;
+    s.syntax = x;
+    seed(std::string("two_frames_") + to_string(x), s);
+    s.views = {kPosterior};
+    s.is_signed = true;
+    seed(std::string("one_frame_signed_") + to_string(x), s);
+  }
+  {
+    FixtureSpec s = base;
+    s.bits_allocated = s.bits_stored = 8;
+    s.syntax = FixtureSyntax::kJpegBaseline;
+    seed("eight_bit_jpeg_baseline", s);
+    s.syntax = FixtureSyntax::kRle;
+    seed("eight_bit_rle", s);
+  }
+  {
+    FixtureSpec s = base;
+    s.write_rescale = true;
+    s.slope = 0.5;
+    s.intercept = -2;
+    s.bits_stored = 12;
+    seed("rescaled_12_bit", s);
+  }
+  {
+    FixtureSpec s = base;
+    s.view_encoding = ViewEncoding::kBoth;
+    s.views = {kPosterior, kAnterior};
+    s.detector_vector = {2, 1};
+    seed("orientation_and_code_detector_vector", s);
+    s.view_encoding = ViewEncoding::kNone;
+    seed("no_view_information", s);
+  }
+  {
+    FixtureSpec s = base;
+    s.rows = 16;
+    s.cols = 64;
+    s.views = {kAnterior};
+    s.view_encoding = ViewEncoding::kOrientation;
+    s.orientation = {{0, 0, -1, -1, 0, 0}};
+    seed("landscape_orientation", s);
+    s.view_encoding = ViewEncoding::kNone;
+    s.patient_orientation = "F\\L";
+    seed("landscape_patient_orientation", s);
+  }
+  {
+    FixtureSpec s = base;
+    s.views = {kAnterior, kPosterior};
+    s.view_encoding = ViewEncoding::kBoth;
+    s.orientation = {{1, 0, 0, 0, 1, 0}, {-1, 0, 0, 0, 1, 0}};  // view code wins over a transverse orientation
+    seed("view_code_with_transverse_orientation", s);
+  }
+  {
+    FixtureSpec s = base;
+    s.syntax = FixtureSyntax::kJpeg2000Lossless;
+    s.jpeg2000_fragments_per_frame = 3;
+    s.jpeg2000_offset_table = false;
+    seed("jpeg2000_fragments_without_offset_table", s);
+  }
+  {
+    FixtureSpec s = base;
+    s.views = {kAnterior};
+    s.view_encoding = ViewEncoding::kNone;
+    s.image_id = "WB_POST";
+    seed("image_id_view", s);
+  }
+  paths.push_back(dir + "/signed_jp2k_128x32.dcm");
+  write_bytes(paths.back(), make_signed_jp2k_wholebody(128, 32));
+  paths.push_back(dir + "/deep_nesting_100.dcm");
+  write_bytes(paths.back(), make_deep_nesting_dicom(100, true));
+  paths.push_back(dir + "/nesting_8.dcm");
+  write_bytes(paths.back(), make_deep_nesting_dicom(8, true));
+  return paths;
 }
 
 std::vector<float> mirror_columns(const std::vector<float>& v, int h, int w) {

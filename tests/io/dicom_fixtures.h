@@ -30,7 +30,8 @@ enum class FixtureSyntax {
   kJpegLossless,    // 1.2.840.10008.1.2.4.70 (process 14, SV1)
   kJpegBaseline,    // 1.2.840.10008.1.2.4.50 (8-bit data only; lossy)
   kJpegLsLossless,  // 1.2.840.10008.1.2.4.80
-  kJpeg2000Lossless // 1.2.840.10008.1.2.4.90 (encoded with OpenJPEG)
+  kJpeg2000Lossless, // 1.2.840.10008.1.2.4.90 (encoded with OpenJPEG)
+  kJpeg2000Lossy     // 1.2.840.10008.1.2.4.91 (OpenJPEG, about 20:1: values change)
 };
 
 const char* to_string(FixtureSyntax s);
@@ -101,6 +102,41 @@ void write_nm_fixture(const std::string& path, const FixtureSpec& spec,
 // A smooth body-like figure (head, trunk, legs, bright bladder and spine) with Poisson noise;
 // deterministic for a seed. Values about 0..300 (fits 16-bit; clip to 255 for 8-bit).
 std::vector<uint16_t> synthetic_counts(int h, int w, uint32_t seed);
+
+// The bytes write_nm_fixture would write (through a temporary file).
+std::string nm_fixture_bytes(const FixtureSpec& spec, const std::vector<std::vector<uint16_t>>& frames);
+
+// ---------------------------------------------------------------------------------------
+// Files that crashed scintigen (issue "Nothing a user feeds crashes scintigen"), for tests of
+// every layer that reads DICOM: write the bytes to disk and feed them in.
+
+// An NM object whose Referenced Image Sequence holds an item holding the same sequence, and so
+// on `depth` levels deep (undefined lengths), written byte by byte. `closed`: every item and
+// sequence delimiter is written, then Rows; otherwise the file ends inside the deepest item.
+// `transfer_syntax`: explicit VR little endian (default), implicit VR little endian
+// ("1.2.840.10008.1.2") or deflated ("1.2.840.10008.1.2.1.99", zlib raw deflate).
+// DCMTK's recursive parser overflows the stack on a few thousand levels.
+std::string make_deep_nesting_dicom(int depth = 20000, bool closed = true,
+                                    const std::string& transfer_syntax = "1.2.840.10008.1.2.1");
+
+// A deflated NM object whose one OB element holds `zeros` zero bytes: a small file that
+// inflates to more than `zeros` bytes.
+std::string make_deflate_bomb_dicom(uint64_t zeros);
+
+// A single-frame whole-body NM object, `rows` x `cols`, 16-bit signed (PixelRepresentation 1),
+// lossy JPEG 2000 (1.2.840.10008.1.2.4.91), view code anterior. The counts of
+// synthetic_counts(rows, cols, 1) minus 3, so the background is negative (-3..-1) and lossy
+// coding rings around it: decoded values include negatives.
+std::string make_signed_jp2k_wholebody(int rows = 1024, int cols = 256);
+
+// Writes every crash file into `dir` (deep_nesting_20000.dcm, deep_nesting_truncated.dcm,
+// signed_jp2k_1024x256.dcm, signed_jp2k_256x1024.dcm); returns their paths.
+std::vector<std::string> write_crash_files(const std::string& dir);
+
+// Writes a variety of small valid and borderline NM objects into `dir` (every transfer syntax,
+// one and two frames, signed, 8-bit, rescaled, landscape, view codes and orientations, both
+// crash classes at small sizes): a seed corpus for the fuzzer. Returns their paths.
+std::vector<std::string> write_seed_files(const std::string& dir);
 
 // Left-right mirror of an (h, w) frame.
 std::vector<float> mirror_columns(const std::vector<float>& v, int h, int w);

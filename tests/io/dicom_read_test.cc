@@ -3,6 +3,7 @@
 // (dicom_fixtures.h); the real samples come from ../shared/data/dicom.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -102,10 +103,21 @@ TEST_P(TransferSyntaxTest, RoundTripsExactCounts) {
   EXPECT_EQ(o.views[0].height, kRows);
   EXPECT_EQ(o.views[0].width, kCols);
   EXPECT_EQ(o.views[0].view_basis, "ViewCodeSequence");
-  EXPECT_EQ(o.views[0].counts, to_float(frames[0], spec.is_signed));
-  EXPECT_EQ(o.views[1].counts, mirror_columns(to_float(frames[1], spec.is_signed), kRows, kCols));
+  // Negative samples are clamped to 0 (counts cannot be negative), with one warning.
+  auto clamped = [](std::vector<float> v) {
+    for (float& x : v) x = std::max(x, 0.f);
+    return v;
+  };
+  EXPECT_EQ(o.views[0].counts, clamped(to_float(frames[0], spec.is_signed)));
+  EXPECT_EQ(o.views[1].counts, clamped(mirror_columns(to_float(frames[1], spec.is_signed), kRows, kCols)));
   EXPECT_DOUBLE_EQ(o.spacing_row_mm, 2.4);
-  EXPECT_TRUE(o.warnings.empty()) << o.warnings.front();
+  if (spec.is_signed) {
+    ASSERT_EQ(o.warnings.size(), 1u);
+    EXPECT_NE(o.warnings[0].find(" set to 0: counts cannot be negative"), std::string::npos) << o.warnings[0];
+    EXPECT_GT(o.meta["negative_pixels_clamped"].get<int>(), 0);
+  } else {
+    EXPECT_TRUE(o.warnings.empty()) << o.warnings.front();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -166,10 +178,12 @@ TEST(DicomRead, BitsStoredBelowBitsAllocatedIsMaskedAndSignExtended) {
   f[2] = 0xA07F;           // 127 with garbage above
   write_nm_fixture(dir / "f.dcm", spec, {f});
   const DicomObject o = read_wholebody_dicom(dir / "f.dcm");
-  EXPECT_EQ(o.views[0].counts[0], -1.f);
-  EXPECT_EQ(o.views[0].counts[1], -2048.f);
+  EXPECT_EQ(o.views[0].counts[0], 0.f);  // -1, clamped
+  EXPECT_EQ(o.views[0].counts[1], 0.f);  // -2048, clamped
   EXPECT_EQ(o.views[0].counts[2], 127.f);
   EXPECT_EQ(o.views[0].counts[3], static_cast<float>(f[3]));
+  ASSERT_EQ(o.warnings.size(), 1u);
+  EXPECT_EQ(o.warnings[0], "2 pixel value(s) below 0 (lowest -2048) set to 0: counts cannot be negative");
 }
 
 TEST(DicomRead, AppliesRescaleSlopeAndIntercept) {
@@ -184,8 +198,9 @@ TEST(DicomRead, AppliesRescaleSlopeAndIntercept) {
   f[0] = static_cast<uint16_t>(int16_t{-100});
   write_nm_fixture(dir / "f.dcm", spec, {f});
   const DicomObject o = read_wholebody_dicom(dir / "f.dcm");
-  EXPECT_EQ(o.views[0].counts[0], -53.f);
-  EXPECT_EQ(o.views[0].counts[1], static_cast<float>(static_cast<int16_t>(f[1]) * 0.5 - 3));
+  EXPECT_EQ(o.views[0].counts[0], 0.f);  // -100 * 0.5 - 3 = -53, clamped
+  EXPECT_EQ(o.views[0].counts[1], static_cast<float>(std::max(0.0, static_cast<int16_t>(f[1]) * 0.5 - 3)));
+  EXPECT_NE(o.warnings.at(0).find("(lowest -53) set to 0"), std::string::npos) << o.warnings[0];
   EXPECT_EQ(o.meta["rescale_slope"], 0.5);
   EXPECT_EQ(o.meta["rescale_intercept"], -3);
 }

@@ -11,6 +11,8 @@
 
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/version.h"
+#include "io/dicom_read.h"
 #include "io/write_test_scan.h"
 #include "test_util.h"
 
@@ -60,7 +62,7 @@ TEST(WriteScanDicom, MultiframeHoldsBothViewsWithPosteriorUnmirrored) {
   EXPECT_EQ(get_string(ds, DCM_PatientAge), "067Y");
   EXPECT_EQ(get_string(ds, DCM_PatientID), s.id);
   EXPECT_EQ(get_string(ds, DCM_SeriesDescription), "SIMULATED - scintigen phantom, not a patient");
-  EXPECT_EQ(get_string(ds, DCM_ImageComments), "scintigen labels: {\"cardiac_grade\":2}");
+  EXPECT_EQ(get_string(ds, DCM_ImageComments).rfind("scintigen labels: {\"cardiac_grade\":2}\r\nscintigen provenance: {", 0), 0u);
   EXPECT_EQ(get_string(ds, DCM_RescaleSlope), "<absent>");  // integer counts: no rescale
   EXPECT_EQ(get_string(ds, DCM_PatientBirthDate), "");
   EXPECT_EQ(get_string(ds, DCM_StudyDate), "");
@@ -180,6 +182,109 @@ TEST(WriteScanDicom, ErrorsNameThePath) {
   } catch (const InputError& e) {
     EXPECT_EQ(e.where(), dir / "y.dcm");
     EXPECT_NE(e.reason().find("inconsistent size"), std::string::npos) << e.reason();
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Provenance marks: what scintigen made stays marked through export -> read.
+
+Scan marked_scan(Origin origin) {
+  Scan s = make_body_scan(128, 32, 5);
+  s.id = "g0000042";
+  s.origin = origin;
+  if (origin == Origin::kSimulated) {
+    s.source = "phantom:site=large_centre seed=1 index=3";
+  } else {
+    s.source = "model:0123456789abcdef seed=7 k=42";
+    s.meta["provenance"] = {{"model_sha256", std::string(64, 'a')}, {"seed", 7}, {"index", 42},
+                            {"sampler", "dpmpp_2m"}, {"steps", 24}, {"guidance", 2.5},
+                            {"generated_as", "sex=F age=70 tracer=HDP \"quoted\" \\ back\\slash, \u00e9"}};
+  }
+  s.labels.metastasis = 1;
+  return s;
+}
+
+TEST(ScintigenMark, SimulatedAndSyntheticScansReadBackMarked) {
+  for (Origin origin : {Origin::kSimulated, Origin::kSynthetic}) {
+    for (bool multiframe : {true, false}) {
+      SCOPED_TRACE(std::string(to_string(origin)) + (multiframe ? " multiframe" : " pair"));
+      TempDir dir;
+      const Scan s = marked_scan(origin);
+      DicomWriteOptions opt;
+      opt.multiframe = multiframe;
+      for (const std::string& path : write_scan_dicom(s, dir / "s.dcm", opt)) {
+        const DicomObject o = read_wholebody_dicom(path);
+        ASSERT_TRUE(o.scintigen_mark.has_value());
+        const ScintigenMark& m = *o.scintigen_mark;
+        EXPECT_EQ(m.origin, origin);
+        EXPECT_EQ(m.source, s.source);
+        EXPECT_EQ(m.provenance, s.meta.value("provenance", nlohmann::json::object()));
+        EXPECT_EQ(m.scintigen_version, scintigen_version());
+        EXPECT_EQ(m.found_in, (std::vector<std::string>{"Manufacturer", "ContributingEquipmentSequence", "SeriesDescription",
+                                                        "DerivationDescription", "ImageComments"}));
+        EXPECT_TRUE(o.warnings.empty()) << o.warnings.front();
+      }
+    }
+  }
+}
+
+TEST(ScintigenMark, RealReExportsCarryNone) {
+  TempDir dir;
+  Scan s = marked_scan(Origin::kReal);
+  s.source = "ingest";
+  s.meta = {{"manufacturer", "GE MEDICAL SYSTEMS"}, {"manufacturer_model", "Millennium MG"}};
+  const DicomObject o = read_wholebody_dicom(write_scan_dicom(s, dir / "r.dcm").at(0));
+  EXPECT_FALSE(o.scintigen_mark.has_value());
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((dir / "r.dcm").c_str()).good());
+  EXPECT_FALSE(ff.getDataset()->tagExists(DCM_ContributingEquipmentSequence));
+  EXPECT_EQ(get_string(ff.getDataset(), DCM_ImageComments), "scintigen labels: {\"metastasis\":1}");
+}
+
+// Deletes `tags` from a written file, then reads it.
+DicomObject read_without(const std::string& path, const std::vector<DcmTagKey>& tags) {
+  DcmFileFormat ff;
+  EXPECT_TRUE(ff.loadFile(path.c_str()).good());
+  ff.loadAllDataIntoMemory();  // the file is overwritten below
+  for (const DcmTagKey& t : tags) ff.getDataset()->findAndDeleteElement(t);
+  EXPECT_TRUE(ff.saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
+  return read_wholebody_dicom(path);
+}
+
+TEST(ScintigenMark, AnyOneMarkIsEnough) {
+  TempDir dir;
+  const Scan s = marked_scan(Origin::kSimulated);
+  // Only the series description left: still marked, origin from its first word, with a warning.
+  {
+    const std::string path = write_scan_dicom(s, dir / "a.dcm").at(0);
+    const DicomObject o = read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
+                                              DCM_DerivationDescription, DCM_ImageComments});
+    ASSERT_TRUE(o.scintigen_mark.has_value());
+    EXPECT_EQ(o.scintigen_mark->origin, Origin::kSimulated);
+    EXPECT_EQ(o.scintigen_mark->found_in, std::vector<std::string>{"SeriesDescription"});
+    EXPECT_EQ(o.scintigen_mark->scintigen_version, scintigen_version());  // from Software Versions
+    ASSERT_EQ(o.warnings.size(), 1u);
+    EXPECT_EQ(o.warnings[0], "made by scintigen (simulated), though only SeriesDescription says so");
+  }
+  // Only the Image Comments line: every field from its JSON.
+  {
+    const std::string path = write_scan_dicom(s, dir / "b.dcm").at(0);
+    const DicomObject o = read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
+                                              DCM_DerivationDescription, DCM_SeriesDescription, DCM_SoftwareVersions});
+    ASSERT_TRUE(o.scintigen_mark.has_value());
+    EXPECT_EQ(o.scintigen_mark->origin, Origin::kSimulated);
+    EXPECT_EQ(o.scintigen_mark->source, s.source);
+    EXPECT_EQ(o.scintigen_mark->scintigen_version, scintigen_version());
+  }
+  // Only Derivation Description: the source comes from its parentheses.
+  {
+    const std::string path = write_scan_dicom(s, dir / "c.dcm").at(0);
+    const DicomObject o = read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
+                                              DCM_SeriesDescription, DCM_ImageComments});
+    ASSERT_TRUE(o.scintigen_mark.has_value());
+    EXPECT_EQ(o.scintigen_mark->source, s.source);
+    EXPECT_EQ(o.scintigen_mark->found_in, std::vector<std::string>{"DerivationDescription"});
   }
 }
 
