@@ -198,7 +198,9 @@ class Ingester {
         },
         [&](size_t i, ReadOutcome&& r) {
           progress.advance();
-          if (!r.obj) {
+          // A file is rejected when any step failed, including one after the decode (assembly,
+          // Dataset::prepare): `obj` may then be set while `prepared` is not.
+          if (!r.error.empty() || !r.obj || !r.prepared) {
             result_.rejected.push_back({files[i].path, r.error});
             if (!cfg_.quiet) std::fprintf(stderr, "%serror: %s: %s\n", progress.enabled() ? "\n" : "", files[i].path.c_str(), r.error.c_str());
             return;

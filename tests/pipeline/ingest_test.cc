@@ -173,3 +173,48 @@ TEST(Ingest, AppendAddsToAnExistingDatasetAndRecordsTheEvent) {
 
 }  // namespace
 }  // namespace scintigen
+
+namespace scintigen {
+namespace {
+
+// Regression: a file that decodes but fails after the decode (here Dataset::prepare refuses a
+// negative count, as a lossy JPEG 2000 of signed pixels produces around zero) used to be
+// treated as accepted, and add_scan wrote its id into a prepared scan that did not exist
+// (exit 139). It is rejected with the reason, and the other files of the batch go in.
+TEST(Ingest, FileThatDecodesButFailsPreparationIsRejectedNotCrashed) {
+  testing::TempDir t;
+  std::filesystem::create_directories(t / "in");
+  FixtureSpec s;
+  s.rows = 64;
+  s.cols = 16;
+  s.views = {kAnterior};
+  s.is_signed = true;
+  std::vector<uint16_t> counts = testing::synthetic_counts(s.rows, s.cols, 7);
+  counts[3 * 16 + 5] = 0xFFFE;  // -2 as a signed 16-bit value
+  for (bool paired : {false, true}) {
+    s.series_uid = paired ? "1.2.826.0.1.3680043.10.1234.77.1" : "";
+    s.study_uid = paired ? "1.2.826.0.1.3680043.10.1234.77" : "";
+    write_nm_fixture(t / (paired ? "in/b_negative_series.dcm" : "in/a_negative.dcm"), s, {counts});
+  }
+  s.series_uid = s.study_uid = "";
+  s.is_signed = false;
+  write_nm_fixture(t / "in/c_good.dcm", s, {testing::synthetic_counts(s.rows, s.cols, 8)});
+  for (bool dry_run : {false, true}) {
+    IngestConfig cfg;
+    cfg.inputs = {t / "in"};
+    cfg.out = dry_run ? std::string() : t / "ds";
+    cfg.dry_run = dry_run;
+    cfg.quiet = true;
+    IngestResult r = ingest(cfg);
+    EXPECT_EQ(r.exit_code(), 1);
+    EXPECT_EQ(r.scans_added, 1u);
+    ASSERT_EQ(r.rejected.size(), 2u);
+    EXPECT_EQ(r.rejected[0].path, (t / "in/a_negative.dcm"));
+    EXPECT_EQ(r.rejected[0].reason,
+              "the scan: pixel (row 3, column 5) of the anterior view is -2 (hint: counts must be finite and >= 0)");
+  }
+  EXPECT_EQ(Dataset::open(t / "ds").size(), 1u);
+}
+
+}  // namespace
+}  // namespace scintigen
