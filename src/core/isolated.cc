@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -20,8 +21,6 @@
 #include <optional>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "core/error.h"
 
 namespace scintigen {
@@ -29,8 +28,8 @@ namespace scintigen {
 int current_thread_count() {
   std::error_code ec;
   int n = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec))
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
     ++n;
   return ec ? 0 : n;
 }
@@ -112,7 +111,9 @@ uint64_t vm_data_bytes() {
 class Pool {
  public:
   Pool(int workers, size_t window, const IsolationLimits& limits, const std::function<std::string(size_t)>& job)
-      : limits_(limits), job_(job), window_(std::max<size_t>(window, static_cast<size_t>(workers))),
+      : limits_(limits),
+        job_(job),
+        window_(std::max<size_t>(window, static_cast<size_t>(workers))),
         workers_(static_cast<size_t>(std::max(1, workers))) {}
 
   ~Pool() {
@@ -196,7 +197,8 @@ class Pool {
     w.busy = true;
     w.item = i;
     w.buf.clear();
-    w.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limits_.timeout_s));
+    w.deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limits_.timeout_s));
     // A worker that died since its last item shows as EOF at the next poll; the item is
     // then reported as lost with it.
     (void)write_all(w.fd, &index, sizeof index);
@@ -251,9 +253,9 @@ class Pool {
             h.status > static_cast<uint32_t>(IsolatedOutcome::Status::kFailed)) {
           IsolatedOutcome o;
           o.status = IsolatedOutcome::Status::kFailed;
-          o.payload = h.size > limits_.max_result_bytes
-                          ? fmt::format("the result is {} bytes, over the limit of {}", h.size, limits_.max_result_bytes)
-                          : std::string("the worker sent a malformed result");
+          o.payload = h.size > limits_.max_result_bytes ? fmt::format("the result is {} bytes, over the limit of {}",
+                                                                      h.size, limits_.max_result_bytes)
+                                                        : std::string("the worker sent a malformed result");
           replace(w, std::move(o));
           return;
         }
@@ -284,7 +286,8 @@ class Pool {
       timeout_ms = static_cast<int>(std::clamp<long long>(left + 1, 0, 1 << 30));
     }
     const int rc = ::poll(fds.data(), fds.size(), timeout_ms);
-    if (rc < 0 && errno != EINTR) throw InternalError("worker process", std::string("poll failed: ") + std::strerror(errno));
+    if (rc < 0 && errno != EINTR)
+      throw InternalError("worker process", std::string("poll failed: ") + std::strerror(errno));
     for (size_t k = 0; rc > 0 && k < fds.size(); ++k)
       if (fds[k].revents) drain(*who[k]);
     const auto now = Clock::now();

@@ -32,8 +32,8 @@
 namespace scintigen {
 
 struct IsolationLimits {
-  double timeout_s = 60;            // per item, from hand-out to result; > 0
-  uint64_t memory_mib = 2048;       // growth of a worker beyond its size at fork; 0: unlimited
+  double timeout_s = 60;                   // per item, from hand-out to result; > 0
+  uint64_t memory_mib = 2048;              // growth of a worker beyond its size at fork; 0: unlimited
   uint64_t max_result_bytes = 1ull << 30;  // larger results count as a failed worker
 };
 
