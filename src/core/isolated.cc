@@ -151,7 +151,9 @@ class Pool {
     bool busy = false;
     size_t item = 0;
     Clock::time_point deadline;
-    std::string buf;
+    FrameHeader header{};
+    size_t got = 0;  // bytes of header + payload received
+    std::string payload;
   };
 
   void spawn(Worker& w) {
@@ -196,7 +198,8 @@ class Pool {
     const uint64_t index = i;
     w.busy = true;
     w.item = i;
-    w.buf.clear();
+    w.got = 0;
+    w.payload.clear();
     w.deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limits_.timeout_s));
     // A worker that died since its last item shows as EOF at the next poll; the item is
@@ -207,7 +210,8 @@ class Pool {
   void finish(Worker& w, IsolatedOutcome&& o) {
     ready_.emplace(w.item, std::move(o));
     w.busy = false;
-    w.buf.clear();
+    w.got = 0;
+    w.payload = std::string();
   }
 
   // The worker died or misbehaved: report its item (if any), reap it, start a replacement.
@@ -236,19 +240,22 @@ class Pool {
 
   // Reads what is there; true when the worker's result is complete or the worker is gone.
   void drain(Worker& w) {
-    char chunk[1 << 16];
     for (;;) {
-      const ssize_t r = ::read(w.fd, chunk, sizeof chunk);
+      // The header first, then the payload straight into its final buffer (one copy less:
+      // payloads are megabytes).
+      const bool in_header = w.got < sizeof(FrameHeader);
+      char* dst = in_header ? reinterpret_cast<char*>(&w.header) + w.got : &w.payload[w.got - sizeof(FrameHeader)];
+      const size_t want = in_header ? sizeof(FrameHeader) - w.got : sizeof(FrameHeader) + w.payload.size() - w.got;
+      const ssize_t r = want ? ::read(w.fd, dst, want) : 0;
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (r <= 0) {  // EOF or error: the worker is gone
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (r <= 0 && want > 0) {  // EOF or error: the worker is gone
         replace(w, std::nullopt);
         return;
       }
-      w.buf.append(chunk, static_cast<size_t>(r));
-      if (w.buf.size() >= sizeof(FrameHeader)) {
-        FrameHeader h;
-        std::memcpy(&h, w.buf.data(), sizeof h);
+      w.got += static_cast<size_t>(r);
+      if (in_header && w.got == sizeof(FrameHeader)) {
+        const FrameHeader& h = w.header;
         if (!w.busy || h.magic != kMagic || h.index != w.item || h.size > limits_.max_result_bytes ||
             h.status > static_cast<uint32_t>(IsolatedOutcome::Status::kFailed)) {
           IsolatedOutcome o;
@@ -259,14 +266,14 @@ class Pool {
           replace(w, std::move(o));
           return;
         }
-        if (w.buf.size() >= sizeof h + h.size) {
-          IsolatedOutcome o;
-          o.status = static_cast<IsolatedOutcome::Status>(h.status);
-          o.payload = w.buf.substr(sizeof h, h.size);
-          finish(w, std::move(o));
-          return;
-        }
-        if (w.buf.capacity() < sizeof h + h.size) w.buf.reserve(sizeof h + h.size);
+        w.payload.resize(h.size);
+      }
+      if (w.got >= sizeof(FrameHeader) && w.got == sizeof(FrameHeader) + w.payload.size()) {
+        IsolatedOutcome o;
+        o.status = static_cast<IsolatedOutcome::Status>(w.header.status);
+        o.payload = std::move(w.payload);
+        finish(w, std::move(o));
+        return;
       }
     }
   }
