@@ -1,5 +1,7 @@
 #include "pipeline/labels_csv.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -67,7 +69,7 @@ LabelKey key_from_header(const std::string& name, const std::string& where) {
 
 }  // namespace
 
-LabelsTable read_labels_csv(const std::string& path) {
+LabelsTable read_labels_csv(const std::string& path, const std::vector<std::string>& ignore_columns) {
   const std::string text = read_file(path, 256ull << 20);
   LabelsTable t;
   t.path = path;
@@ -94,8 +96,23 @@ LabelsTable read_labels_csv(const std::string& path) {
     if (!header_done) {
       header_done = true;
       t.key = key_from_header(cells[0], where);
+      for (const auto& ig : ignore_columns) {
+        if (ig == cells[0])
+          throw InputError("--labels-ignore-columns", fmt::format("'{}' is the key column of {}", ig, path),
+                           "the first column joins rows to scans and cannot be ignored");
+        if (std::find(cells.begin() + 1, cells.end(), ig) == cells.end()) {
+          std::string names;
+          for (size_t i = 1; i < cells.size(); ++i) names += (names.empty() ? "" : ", ") + cells[i];
+          throw InputError("--labels-ignore-columns", fmt::format("{} has no column '{}'", path, ig),
+                           "its columns: " + names);
+        }
+      }
       for (size_t i = 1; i < cells.size(); ++i) {
         const std::string& c = cells[i];
+        if (std::find(ignore_columns.begin(), ignore_columns.end(), c) != ignore_columns.end()) {
+          header_cols.push_back("");  // skipped
+          continue;
+        }
         if (c == "split") {
           t.has_split = true;
         } else if (is_label_field(c)) {
@@ -103,8 +120,13 @@ LabelsTable read_labels_csv(const std::string& path) {
             if (prev == c) throw InputError(where, fmt::format("column '{}' appears twice", c));
           t.columns.push_back(c);
         } else {
-          Labels probe;
-          set_label(probe, c, "", where);  // throws: unknown label, naming the known ones
+          try {
+            Labels probe;
+            set_label(probe, c, "", where);  // throws: unknown label, naming the known ones
+          } catch (const InputError& e) {
+            throw InputError(e.where(), e.reason(),
+                             e.hint() + fmt::format("; or skip the column with --labels-ignore-columns {}", c));
+          }
         }
         header_cols.push_back(c);
       }
@@ -118,6 +140,7 @@ LabelsTable read_labels_csv(const std::string& path) {
     row.key = cells[0];
     if (row.key.empty()) throw InputError(where, fmt::format("empty {} key", to_string(t.key)));
     for (size_t i = 0; i < header_cols.size(); ++i) {
+      if (header_cols[i].empty()) continue;  // an ignored column
       if (header_cols[i] == "split") row.split = cells[i + 1];
       else set_label(row.labels, header_cols[i], cells[i + 1], where);
     }

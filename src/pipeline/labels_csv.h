@@ -7,7 +7,8 @@
 //   const LabelsRow* row = t.match(LabelKey::kFile, "pat01/wb.dcm");
 //
 // The first column names the join key (see LabelKey); every other column must be a label
-// field of the schema (core/labels.h) or `split`. Keys are used in memory only.
+// field of the schema (core/labels.h), `split`, or a column the caller asked to ignore. Keys
+// are used in memory only.
 #pragma once
 
 #include <map>
@@ -45,8 +46,10 @@ struct LabelsTable {
 
 // Parses and validates the whole CSV (RFC 4180 quoting, UTF-8, CRLF or LF). Throws
 // InputError("<path>:<line>", ...) for an unknown key or label column, a duplicate key, a
-// wrong number of cells or a value out of range.
-LabelsTable read_labels_csv(const std::string& path);
+// wrong number of cells or a value out of range. Columns named in `ignore_columns` (e.g. a
+// site's own "comment" or "reader" columns) are skipped unread; each must be in the header
+// and must not be the key column (InputError naming --labels-ignore-columns otherwise).
+LabelsTable read_labels_csv(const std::string& path, const std::vector<std::string>& ignore_columns = {});
 
 // Splits one CSV record into cells. Exposed for tests.
 std::vector<std::string> split_csv_record(const std::string& line, const std::string& where);

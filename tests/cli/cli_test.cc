@@ -156,7 +156,92 @@ TEST(Cli, LabelsCsvIsJoinedAndValidated) {
   bad("file,cardiac_grade\nNM1_UNC.dcm,5\n", ":2: label 'cardiac_grade' has invalid value '5' (hint: allowed: Perugini grade 0, 1, 2 or 3)", 2);
   bad("patient,metastasis\nx,1\n", "first column 'patient' is not a join key", 2);
   bad("file,metastasis\nNM1_UNC.dcm,1,3\n", ":2: 3 cells, the header has 2", 2);
-  bad("file,metastasis\nnot_there.dcm,1\n", ":2: no ingested scan has file 'not_there.dcm'", 1);
+  bad("file,metastasis\nnot_there.dcm,1\n",
+      "/l.csv: 1 row matches no ingested scan: file 'not_there.dcm' (line 2) (hint: file keys are paths relative to the "
+      "folder given on the command line, or the file name of a file given directly)\n",
+      1);
+  bad("file,grade\nNM1_UNC.dcm,1\n", "; or skip the column with --labels-ignore-columns grade)", 2);
+}
+
+// Unmatched label rows are one line, also under --quiet; columns that are not label fields
+// can be ignored by name.
+TEST(Cli, UnmatchedLabelRowsAreOneSummaryLineAndColumnsCanBeIgnored) {
+  TempDir t;
+  std::ofstream(t / "l.csv") << "file,metastasis,comment\nNM1_UNC.dcm,1,ok\na.dcm,0,x\nb.dcm,0,x\nc.dcm,0,x\nd.dcm,0,x\ne.dcm,0,x\n";
+  auto r = sg("ingest " + shared_data("dicom/wholebody") + " --dry-run --labels " + (t / "l.csv") +
+              " --labels-ignore-columns comment -q");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output, "error: " + (t / "l.csv") +
+                          ": 5 rows match no ingested scan: file 'a.dcm' (line 3), 'b.dcm' (line 4), 'c.dcm' (line 5) and 2 "
+                          "more (hint: file keys are paths relative to the folder given on the command line, or the file "
+                          "name of a file given directly)\n");
+  r = sg("ingest " + shared_data("dicom/wholebody") + " --dry-run --labels " + (t / "l.csv") + " -q");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(":1: unknown label 'comment'"), std::string::npos) << r.output;
+}
+
+// The rejection summary (count by reason, first file of each) comes before the per-file lines.
+TEST(Cli, RejectionSummaryComesFirst) {
+  TempDir t;
+  auto r = sg("ingest " + shared_data("dicom/wholebody") + " " + shared_data("dicom/malformed") + " --out " + (t / "ds"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const size_t n_bad = files_in(shared_data("dicom/malformed")).size();
+  const std::string head = "error: " + std::to_string(n_bad) + " of " + std::to_string(n_bad + 5) + " files rejected, by reason:\n  2 x Modality is missing, not NM";
+  EXPECT_EQ(r.output.rfind(head, 0), 0u) << r.output;
+  const size_t first_file_line = r.output.find("error: " + shared_data("dicom/malformed/"));
+  EXPECT_NE(first_file_line, std::string::npos) << r.output;
+  EXPECT_LT(r.output.find("(first: " + shared_data("dicom/malformed/")), first_file_line) << r.output;
+  // Under --quiet: the summary, no per-file lines.
+  r = sg("ingest " + shared_data("dicom/malformed") + " --dry-run -q");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output.rfind("error: " + std::to_string(n_bad) + " of " + std::to_string(n_bad) + " files rejected", 0), 0u);
+  EXPECT_EQ(r.output.find("error: " + shared_data("dicom/malformed/")), std::string::npos) << r.output;
+}
+
+// A decoder that crashes, hangs or balloons (made to by the test-only fault hook, honoured in
+// worker processes only) costs its file only; the binary links tcmalloc, so this also checks
+// that the memory limit trips under it.
+TEST(Cli, DecoderCrashHangAndBalloonRejectOnlyTheirFile) {
+  TempDir t;
+  auto r = run_command("SCINTIGEN_TEST_DECODER_FAULT=crash:NM1_RLE.dcm,hang:NM1_JLSL.dcm,balloon:NM1_J2KR.dcm " + bin() +
+                       " ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") +
+                       " --decode-timeout 2 --decode-memory 300 --threads 2");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string wb = shared_data("dicom/wholebody/");
+  for (const std::string& line : std::vector<std::string>
+       {std::string("error: 3 of 5 files rejected, by reason:\n"),
+        "  1 x decoder went over the memory limit (300 MiB) (hint: if the file is just large, raise --decode-memory) (first: " +
+            wb + "NM1_J2KR.dcm)\n",
+        "error: " + wb + "NM1_J2KR.dcm: decoder went over the memory limit (300 MiB) (hint: if the file is just large, raise "
+            "--decode-memory)\n",
+        "error: " + wb + "NM1_JLSL.dcm: decoder timed out after 2 s (hint: a file this slow is probably malformed; if it is "
+            "just large, raise --decode-timeout)\n",
+        "error: " + wb + "NM1_RLE.dcm: decoder crashed (signal 11)\n",
+        "ingested 2 scans (0 two-view, 2 single-view) from 2 of 5 files into " + (t / "ds") + "\n"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n---\n" << r.output;
+  Dataset ds = Dataset::open(t / "ds");
+  EXPECT_EQ(ds.size(), 2u);
+  // The same files in process: the same pixels under the same ids.
+  ASSERT_EQ(sg("ingest " + wb + "NM1_JPLL.dcm " + wb + "NM1_UNC.dcm --no-isolation -q --out " + (t / "ref")).exit_code, 0);
+  const auto a = ds.records(), b = Dataset::open(t / "ref").records();
+  ASSERT_EQ(b.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(a[i].id + a[i].pixel_sha256, b[i].id + b[i].pixel_sha256);
+  // --dry-run is isolated, too.
+  r = run_command("SCINTIGEN_TEST_DECODER_FAULT=crash:NM1_UNC.dcm " + bin() + " ingest " + wb + " --dry-run -q");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("  1 x decoder crashed (signal 11) (first: " + wb + "NM1_UNC.dcm)"), std::string::npos) << r.output;
+}
+
+TEST(Cli, IngestHelpNamesTheIsolationAndLabelsFlags) {
+  auto r = sg("ingest --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* flag : {"--decode-timeout", "--decode-memory", "--no-isolation", "--labels-ignore-columns", "--allow-synthetic"})
+    EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+  r = sg("ingest x --dry-run --decode-timeout 0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --decode-timeout: invalid value 0 (hint: seconds per file, more than 0 and at most 86400)"),
+            std::string::npos)
+      << r.output;
 }
 
 // Every identifying value of the sources (patient attributes, UIDs, institution, station,

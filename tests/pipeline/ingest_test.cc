@@ -173,3 +173,118 @@ TEST(Ingest, AppendAddsToAnExistingDatasetAndRecordsTheEvent) {
 
 }  // namespace
 }  // namespace scintigen
+
+namespace scintigen {
+namespace {
+
+// Regression: a file that decodes but fails after the decode (here Dataset::prepare refuses a
+// negative count, as a lossy JPEG 2000 of signed pixels produces around zero) used to be
+// treated as accepted, and add_scan wrote its id into a prepared scan that did not exist
+// (exit 139). It is rejected with the reason, and the other files of the batch go in.
+TEST(Ingest, FileThatDecodesButFailsPreparationIsRejectedNotCrashed) {
+  testing::TempDir t;
+  std::filesystem::create_directories(t / "in");
+  FixtureSpec s;
+  s.rows = 64;
+  s.cols = 16;
+  s.views = {kAnterior};
+  s.is_signed = true;
+  std::vector<uint16_t> counts = testing::synthetic_counts(s.rows, s.cols, 7);
+  counts[3 * 16 + 5] = 0xFFFE;  // -2 as a signed 16-bit value
+  for (bool paired : {false, true}) {
+    s.series_uid = paired ? "1.2.826.0.1.3680043.10.1234.77.1" : "";
+    s.study_uid = paired ? "1.2.826.0.1.3680043.10.1234.77" : "";
+    write_nm_fixture(t / (paired ? "in/b_negative_series.dcm" : "in/a_negative.dcm"), s, {counts});
+  }
+  s.series_uid = s.study_uid = "";
+  s.is_signed = false;
+  write_nm_fixture(t / "in/c_good.dcm", s, {testing::synthetic_counts(s.rows, s.cols, 8)});
+  for (bool dry_run : {false, true}) {
+    IngestConfig cfg;
+    cfg.inputs = {t / "in"};
+    cfg.out = dry_run ? std::string() : t / "ds";
+    cfg.dry_run = dry_run;
+    cfg.quiet = true;
+    IngestResult r = ingest(cfg);
+    EXPECT_EQ(r.exit_code(), 1);
+    EXPECT_EQ(r.scans_added, 1u);
+    ASSERT_EQ(r.rejected.size(), 2u);
+    EXPECT_EQ(r.rejected[0].path, (t / "in/a_negative.dcm"));
+    EXPECT_EQ(r.rejected[0].reason,
+              "the scan: pixel (row 3, column 5) of the anterior view is -2 (hint: counts must be finite and >= 0)");
+  }
+  EXPECT_EQ(Dataset::open(t / "ds").size(), 1u);
+}
+
+}  // namespace
+}  // namespace scintigen
+
+namespace scintigen {
+namespace {
+
+// Provenance round trip, ingest half: the decision on a hand-made object (the reader fills
+// DicomObject::scintigen_mark from scintigen's own exports).
+TEST(Ingest, ScintigenOwnExportsAreRefusedUnlessAllowedAndKeepTheirProvenance) {
+  DicomObject obj;
+  obj.path = "in/sim.dcm";
+  Scan scan = make_scan(4, 2);
+  apply_origin(obj, false, scan);  // no mark: a patient's scan
+  EXPECT_EQ(scan.origin, Origin::kReal);
+  EXPECT_EQ(scan.source, "ingest");
+
+  obj.scintigen_mark.emplace();
+  obj.scintigen_mark->origin = Origin::kSimulated;
+  obj.scintigen_mark->source = "phantom:site=large_centre seed=1 index=3";
+  obj.scintigen_mark->provenance = {{"generator", "phantom"}, {"seed", 1}};
+  for (Origin o : {Origin::kSimulated, Origin::kSynthetic}) {
+    obj.scintigen_mark->origin = o;
+    try {
+      apply_origin(obj, false, scan);
+      FAIL();
+    } catch (const InputError& e) {
+      EXPECT_EQ(e.describe(), std::string("in/sim.dcm: a ") + to_string(o) +
+                                  " scan made by scintigen, not a patient's (hint: ingest it with --allow-synthetic)");
+    }
+  }
+  obj.scintigen_mark->origin = Origin::kSimulated;
+  apply_origin(obj, true, scan);
+  EXPECT_EQ(scan.origin, Origin::kSimulated);
+  EXPECT_EQ(scan.source, "phantom:site=large_centre seed=1 index=3");
+  EXPECT_EQ(scan.meta["provenance"], (nlohmann::json{{"generator", "phantom"}, {"seed", 1}}));
+}
+
+TEST(Ingest, RejectionSummaryCountsByReasonMostCommonFirst) {
+  IngestResult r;
+  r.files_seen = 9;
+  r.rejected = {{"a.dcm", "not DICOM"}, {"b.dcm", "decoder crashed (signal 11)"}, {"c.dcm", "decoder crashed (signal 11)"},
+                {"d.dcm", "not DICOM"}, {"e.dcm", "decoder crashed (signal 11)"}, {"f.dcm", "truncated"}};
+  EXPECT_EQ(rejection_summary(r), (std::vector<std::string>{"6 of 9 files rejected, by reason:",
+                                                            "  3 x decoder crashed (signal 11) (first: b.dcm)",
+                                                            "  2 x not DICOM (first: a.dcm)", "  1 x truncated (first: f.dcm)"}));
+  EXPECT_EQ(r.to_json()["rejected_by_reason"][0],
+            (nlohmann::json{{"reason", "decoder crashed (signal 11)"}, {"count", 3}, {"first_file", "b.dcm"}}));
+  EXPECT_TRUE(rejection_summary(IngestResult()).empty());
+}
+
+TEST(Ingest, UnmatchedLabelRowsAreOneLine) {
+  testing::TempDir t;
+  std::vector<std::vector<uint16_t>> ant, post;
+  write_pairs(t / "in", 1, &ant, &post);
+  std::ofstream(t / "l.csv") << "file,metastasis,reader\nscan0_a.dcm,1,X\nx1.dcm,0,Y\nx2.dcm,0,Y\nx3.dcm,1,Y\nx4.dcm,1,Y\n";
+  IngestConfig cfg;
+  cfg.inputs = {t / "in"};
+  cfg.dry_run = true;
+  cfg.labels_csv = t / "l.csv";
+  cfg.labels_ignore_columns = {"reader"};
+  cfg.quiet = true;
+  IngestResult r = ingest(cfg);
+  EXPECT_EQ(r.exit_code(), 1);
+  EXPECT_EQ(r.label_errors.size(), 4u);  // every row, for the report
+  EXPECT_EQ(r.unmatched_labels, t / "l.csv" +
+                                    ": 4 rows match no ingested scan: file 'x1.dcm' (line 3), 'x2.dcm' (line 4), 'x3.dcm' "
+                                    "(line 5) and 1 more (hint: file keys are paths relative to the folder given on the "
+                                    "command line, or the file name of a file given directly)");
+}
+
+}  // namespace
+}  // namespace scintigen

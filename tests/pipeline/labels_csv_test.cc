@@ -48,5 +48,37 @@ TEST(LabelsCsv, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(err("file,metastasis\n,1\n"), f + ":2: empty file key");
 }
 
+TEST(LabelsCsv, IgnoredColumnsAreSkippedAndMustExist) {
+  testing::TempDir t;
+  std::ofstream(t / "l.csv") << "file,reader,metastasis,comment\na.dcm,JS,1,looks \"odd\"\n";
+  try {
+    read_labels_csv(t / "l.csv");
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string d = e.describe();
+    EXPECT_EQ(d.rfind(t / "l.csv:1: unknown label 'reader' (hint: known labels: metastasis, ", 0), 0u) << d;
+    const std::string tail = "; or skip the column with --labels-ignore-columns reader)";
+    EXPECT_EQ(d.substr(d.size() - tail.size()), tail) << d;
+  }
+  LabelsTable tab = read_labels_csv(t / "l.csv", {"reader", "comment"});
+  EXPECT_EQ(tab.columns, std::vector<std::string>{"metastasis"});
+  ASSERT_EQ(tab.rows.size(), 1u);
+  EXPECT_EQ(*tab.rows[0].labels.metastasis, 1);
+  try {
+    read_labels_csv(t / "l.csv", {"reader", "coment"});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.describe(), "--labels-ignore-columns: " + (t / "l.csv") +
+                                " has no column 'coment' (hint: its columns: reader, metastasis, comment)");
+  }
+  try {
+    read_labels_csv(t / "l.csv", {"file"});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.describe(), "--labels-ignore-columns: 'file' is the key column of " + (t / "l.csv") +
+                                " (hint: the first column joins rows to scans and cannot be ignored)");
+  }
+}
+
 }  // namespace
 }  // namespace scintigen
