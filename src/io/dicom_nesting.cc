@@ -219,15 +219,28 @@ class NestingScanner {
 
  private:
   // Group 0002, always explicit VR little endian; sets the data set's syntax from (0002,0010).
+  // Like DCMTK, every element within the group length (0002,0000) belongs to the meta group,
+  // whatever its tag; without a group length, the elements of group 0002.
   bool meta_group(ByteSource& src, Syntax& s, bool& have_syntax, bool& deflated) {
     const Syntax meta{true, false};
+    uint64_t end = kUndefined;
     for (;;) {
-      uint8_t g[2];
-      if (src.read(g, 2) != 2) return true;  // nothing after the meta group
-      src.unread(g, 2);
-      if (!(g[0] == 2 && g[1] == 0)) return true;
+      if (end != kUndefined) {
+        if (src.position() >= end) return true;
+      } else {
+        uint8_t g[2];
+        if (src.read(g, 2) != 2) return true;  // nothing after the meta group
+        src.unread(g, 2);
+        if (!(g[0] == 2 && g[1] == 0)) return true;
+      }
       Header h;
       if (!header(src, meta, h) || h.length == kUndefinedLength) return fail(src, 0);
+      if (h.is(0x0002, 0x0000) && h.length == 4 && end == kUndefined) {
+        uint8_t v[4];
+        if (src.read(v, 4) != 4) return fail(src, 0);
+        end = src.position() + u32(v, false);
+        continue;
+      }
       if (h.is(0x0002, 0x0010) && h.length <= 64) {
         std::string uid(h.length, '\0');
         if (src.read(reinterpret_cast<uint8_t*>(&uid[0]), h.length) != h.length) {
