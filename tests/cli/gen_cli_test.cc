@@ -1,5 +1,6 @@
-// `scintigen train` and `scintigen generate` end to end: outputs, exact resume after kill -9,
-// data-parallel training over two ranks on loopback, and the error lines for bad input.
+// `scintigen train` and `scintigen generate` end to end: outputs, exact resume after kill -9
+// (train and generate), extending a finished run, fine-tuning the shipped model, data-parallel
+// training over two ranks on loopback, and the error lines for bad input.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
