@@ -24,7 +24,12 @@ int cmd_generate(int argc, char** argv) {
       "Attributes the condition leaves unnamed are drawn from the training data's joint label distribution (so every\n"
       "scan is fully labelled and generated as such) unless --no-fill.\n"
       "Formats: dataset (OUT is a dataset), dicom or png (OUT/dataset plus the export in OUT/dicom or OUT/png, and a\n"
-      "contact sheet OUT/contact_sheet.png). Exit status: 0 done, 2 bad input.\n",
+      "contact sheet OUT/contact_sheet.png).\n"
+      "--resume completes an interrupted run (killed, or stopped by --stop-after) into the same --out: it checks that\n"
+      "every setting that changes a scan is the one stored with the run (a difference is refused, naming the field;\n"
+      "--batch and --threads may differ) and generates only the scans still missing, so the result equals an\n"
+      "uninterrupted run (same ids, pixels, labels, provenance); on a complete run it does nothing and says so.\n"
+      "Exit status: 0 done (or stopped at --stop-after), 2 bad input.\n",
       "scintigen generate");
   gen::GenerateConfig g;
   std::string format = "dataset", sampler = "dpmpp2m", spacing = "quadratic", shard, counts = "round";
@@ -51,6 +56,10 @@ int cmd_generate(int argc, char** argv) {
   app.add_option("--device", g.device, "cpu | cuda | auto")->capture_default_str();
   app.add_option("--threads", g.threads, "intra-op threads (0 = all cores)")->capture_default_str();
   app.add_flag("--quiet,-q", g.quiet, "no progress bar");
+  app.add_flag("--resume", g.resume, "complete the interrupted run in --out (same flags required)");
+  app.add_option("--stop-after", g.stop_after,
+                 "stop after the batch that brings the new scans to this many (0 = no stop; to test --resume)")
+      ->capture_default_str();
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   g.sampler.kind = gen::sampler_from_string(sampler);
   g.sampler.spacing = gen::spacing_from_string(spacing);
@@ -69,19 +78,38 @@ int cmd_generate(int argc, char** argv) {
   const std::string out = g.out;
   if (format != "dataset") {
     std::error_code ec;
-    if (fs::exists(out, ec) && (!fs::is_directory(out, ec) || !fs::is_empty(out, ec)))
+    if (!g.resume && fs::exists(out, ec) && (!fs::is_directory(out, ec) || !fs::is_empty(out, ec)))
       throw InputError(out, "exists and is not an empty folder", "choose a new --out folder");
+    if (g.resume && !fs::is_directory(out + "/dataset", ec))
+      throw InputError(out, "holds no dataset folder: nothing to resume", "start without --resume");
     g.out = out + "/dataset";
   }
   const gen::GenerateResult r = gen::generate_dataset(g);
   for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  std::printf("generated %zu scans (shard %d/%d, seed %llu, %s %d steps, guidance %.2f) from model %.16s into %s: %.2f scans/s\n",
-              r.scans, g.shard_index, g.shard_count, static_cast<unsigned long long>(g.sampler.seed),
-              gen::to_string(g.sampler.kind), g.sampler.steps, g.sampler.guidance, r.model_sha256.c_str(), g.out.c_str(),
-              r.scans_per_s);
+  if (!r.complete) {
+    std::printf("stopped after %zu new scans: %s holds %zu of this run's scans (continue with --resume)\n", r.scans,
+                g.out.c_str(), r.total);
+    return kExitOk;
+  }
+  if (g.resume && r.scans == 0)
+    std::printf("nothing to generate: %s already holds all %zu scans of this run (shard %d/%d)\n", g.out.c_str(),
+                r.total, g.shard_index, g.shard_count);
+  else
+    std::printf(
+        "generated %zu scans%s (shard %d/%d, seed %llu, %s %d steps, guidance %.2f) from model %.16s into %s: "
+        "%.2f scans/s\n",
+        r.scans, r.already_done ? fmt::format(", resumed after {}", r.already_done).c_str() : "", g.shard_index,
+        g.shard_count, static_cast<unsigned long long>(g.sampler.seed), gen::to_string(g.sampler.kind), g.sampler.steps,
+        g.sampler.guidance, r.model_sha256.c_str(), g.out.c_str(), r.scans_per_s);
   if (format == "dataset") return kExitOk;
   ExportConfig e;
   e.out = out + (format == "dicom" ? "/dicom" : "/png");
+  // export.json is written after every file and the sheet is renamed last, so both present
+  // means an earlier call finished the export of this (already complete) dataset.
+  if (g.resume && r.scans == 0 && fs::exists(e.out + "/export.json") && fs::exists(out + "/contact_sheet.png")) {
+    std::printf("nothing to export: %s and %s/contact_sheet.png are complete\n", e.out.c_str(), out.c_str());
+    return kExitOk;
+  }
   e.format = format == "dicom" ? ExportFormat::kDicom : ExportFormat::kPng16;
   e.quiet = g.quiet;
   ExportResult x = export_dataset(g.out, e);

@@ -21,13 +21,25 @@ int cmd_train_model(int argc, char** argv) {
       "sample grid per condition under OUT/samples/. The finished folder is a model for `scintigen generate`.\n"
       "Data parallel over ranks: launch one process per rank with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE set\n"
       "(torchrun style; OMPI_COMM_WORLD_* or SLURM_PROCID/SLURM_NTASKS also work): Gloo on CPU, NCCL on CUDA.\n"
+      "--resume continues a run from its last checkpoint with the same flags; only --steps may change: a larger\n"
+      "--steps also extends a finished run (its folder keeps checkpoint.pt), with the warm-up + cosine learning rate\n"
+      "recomputed over the new total from the resumed step on (docs/MODEL.md, \"Extending a run\"). --resume on a\n"
+      "finished run at its own --steps does nothing.\n"
+      "--init-from MODEL (a model folder or 'builtin') fine-tunes: a new run starting from MODEL's EMA weights with a\n"
+      "fresh optimiser, step 0 and its own schedule; MODEL fixes the architecture, grid, conditions and count_max,\n"
+      "and every label of the data must be in MODEL's condition vocabulary.\n"
       "Exit status: 0 done (or stopped at --stop-at), 2 bad input.\n",
       "scintigen train");
   gen::TrainRunConfig c;
   std::vector<std::string> data, conditions;
   app.add_option("--data", data, "training dataset folder(s), comma-separated or repeated")->required();
   app.add_option("--out,-o", c.out, "model folder to create (or continue with --resume)")->required();
-  app.add_option("--preset", c.preset, "tiny | cpu | full, or a model config JSON file (configs/gen/)")->capture_default_str();
+  app.add_option("--preset", c.preset,
+                 "tiny | cpu | full, or a model config JSON file (configs/gen/); with --init-from: the model's")
+      ->capture_default_str();
+  app.add_option("--init-from", c.init_from,
+                 "fine-tune: start a new run from this model's EMA weights (a model folder or 'builtin'); its\n"
+                 "architecture, grid, conditions and count_max are kept");
   app.add_option("--steps", c.train.steps, "optimiser steps")->capture_default_str();
   app.add_option("--batch", c.batch, "global batch size (all ranks and micro-batches)")->capture_default_str();
   app.add_option("--accum", c.train.accum, "micro-batches per step (gradient accumulation)")->capture_default_str();
@@ -47,7 +59,9 @@ int cmd_train_model(int argc, char** argv) {
   app.add_option("--val-max", c.data.val_max, "at most this many random validation scans")->capture_default_str();
   app.add_option("--max-memory", c.data.max_memory_gb, "refuse data needing more memory than this (GB)")->capture_default_str();
   app.add_option("--seed", c.train.seed, "seed for weights, data order, noise and the validation draw")->capture_default_str();
-  app.add_flag("--resume", c.resume, "continue the run in --out from its last checkpoint (same flags required)");
+  app.add_flag("--resume", c.resume,
+               "continue the run in --out from its last checkpoint (same flags required; a larger --steps extends it,\n"
+               "also a finished run)");
   app.add_option("--stop-at", c.stop_at, "checkpoint and stop at this step (0 = train to --steps)")->capture_default_str();
   app.add_option("--log-every", c.log_every, "steps per progress line and metrics.jsonl entry")->capture_default_str();
   app.add_option("--checkpoint-every", c.checkpoint_every, "steps per checkpoint")->capture_default_str();
@@ -59,7 +73,11 @@ int cmd_train_model(int argc, char** argv) {
   app.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
   app.add_flag("--quiet,-q", c.quiet, "no progress lines");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
-  if (app.count("--warmup") == 0) c.train.warmup_steps = std::min(c.train.warmup_steps, c.train.steps / 10);
+  if (app.count("--warmup") == 0) {
+    c.train.warmup_steps = std::min(c.train.warmup_steps, c.train.steps / 10);
+    c.warmup_from_run = c.resume;  // a resumed (or extended) run keeps its own warm-up
+  }
+  if (!c.init_from.empty() && app.count("--preset") == 0) c.preset.clear();  // the starting model's
   c.data.datasets = split_commas(data);
   c.data.seed = c.train.seed;
   c.data.threads = c.threads;
@@ -88,13 +106,20 @@ int cmd_train_model(int argc, char** argv) {
   };
   const gen::TrainRunResult r = gen::run_training(c, cb);
   if (c.rank == 0) {
-    if (r.finished)
-      std::printf("trained %s: %lld steps%s, %zu training / %zu validation scans, final loss %.4f, validation loss %s; "
-                  "%.1f images/s\n",
-                  r.out.c_str(), static_cast<long long>(r.steps_done),
-                  r.start_step ? fmt::format(" (resumed at {})", r.start_step).c_str() : "", r.train_scans, r.val_scans,
-                  r.final_loss, r.final_val_loss >= 0 ? fmt::format("{:.4f}", r.final_val_loss).c_str() : "n/a",
-                  r.images_per_s);
+    if (r.already_finished)
+      std::printf("nothing to do: %s is finished at step %lld (give --steps > %lld to extend it)\n", r.out.c_str(),
+                  static_cast<long long>(r.steps_done), static_cast<long long>(r.steps_done));
+    else if (r.finished)
+      std::printf(
+          "trained %s: %lld steps%s, %zu training / %zu validation scans, final loss %.4f, validation loss %s; "
+          "%.1f images/s\n",
+          r.out.c_str(), static_cast<long long>(r.steps_done),
+          (r.start_step ? fmt::format(" (resumed at {}{})", r.start_step,
+                                      r.extended_from ? fmt::format(", extended from {} steps", r.extended_from) : "")
+                        : std::string())
+              .c_str(),
+          r.train_scans, r.val_scans, r.final_loss,
+          r.final_val_loss >= 0 ? fmt::format("{:.4f}", r.final_val_loss).c_str() : "n/a", r.images_per_s);
     else
       std::printf("stopped %s at step %lld of %lld (checkpointed; continue with --resume)\n", r.out.c_str(),
                   static_cast<long long>(r.steps_done), static_cast<long long>(c.train.steps));

@@ -103,4 +103,9 @@ struct ModelConfig {
 ModelConfig model_preset(const std::string& name);
 const std::vector<std::string>& preset_names();
 
+// Differences between two JSON objects as "prefix.key: old -> new" (recursing into objects;
+// a key missing on one side shows as null). Resume checks (train, generate) name the fields
+// a changed setting touches with it.
+std::vector<std::string> json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix = "");
+
 }  // namespace scintigen::gen

@@ -1,20 +1,23 @@
 #include "gen/generate.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
-#include <fmt/format.h>
-
 #include "core/error.h"
-#include "core/splitmix.h"
+#include "core/fs_util.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "core/sha256.h"
+#include "core/splitmix.h"
 #include "core/version.h"
 #include "data/dataset.h"
 #include "gen/train_loop.h"
@@ -90,6 +93,7 @@ void GenerateConfig::validate() const {
   if (batch < 1 || batch > 4096) throw ConfigError("--batch", std::to_string(batch), "must be in 1..4096");
   if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
     throw ConfigError("--shard", fmt::format("{}/{}", shard_index, shard_count), "write i/n with 0 <= i < n");
+  if (stop_after < 0) throw ConfigError("--stop-after", std::to_string(stop_after), "must be >= 0 (0 = no stop)");
   sampler.validate();
 }
 
@@ -194,6 +198,60 @@ bool fill(ConditionTokens& named, const JointTable& t, double u) {
   return false;
 }
 
+// The settings of two generate runs that would make a scan differ, as "field: old -> new".
+// Paths, the model's location (its SHA-256 is compared), threads and (except for Poisson
+// resampling, whose generator is seeded per batch) the batch size do not change a scan.
+std::vector<std::string> generation_setting_diffs(json stored, json now) {
+  for (json* j : {&stored, &now}) {
+    for (const char* k : {"out", "model", "model_dir", "threads"}) j->erase(k);
+    if (j->value("counts", std::string()) != "poisson") j->erase("batch");
+  }
+  return json_diff(stored, now);
+}
+
+// The dataset of an interrupted run, checked against this run's settings and opened for
+// writing (which drops bytes of an uncommitted batch, dataset.h).
+Dataset open_for_resume(const std::string& out, const json& cfg_json, const json& made_by) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(out, ec)) throw InputError(out, "does not exist: nothing to resume", "start without --resume");
+  if (!fs::exists(out + "/dataset.json", ec)) {
+    // Dataset::create writes dataset.json last: a run killed inside it committed no scan and
+    // left only the store's own files, which are removed before starting again.
+    std::vector<fs::path> own;
+    for (const auto& e : fs::directory_iterator(out, ec)) {
+      const std::string name = e.path().filename().string();
+      const bool store_file = name == "lock" || name == "images.bin" || name.rfind("manifest.db", 0) == 0 ||
+                              name.rfind("dataset.json.tmp-", 0) == 0;
+      if (!store_file)
+        throw InputError(out,
+                         "has no dataset.json and holds '" + name + "': not the output of an interrupted generate run",
+                         "give the --out of the run to resume, or start without --resume");
+      own.push_back(e.path());
+    }
+    for (const auto& p : own) fs::remove(p, ec);
+    return Dataset::create(out, made_by);
+  }
+  Dataset ds = Dataset::open(out, true);
+  const json& info = ds.info().value("config", json::object());
+  if (info.value("command", std::string()) != "generate")
+    throw InputError(out + "/dataset.json", "was not made by `scintigen generate`: nothing to resume",
+                     "give the --out of an interrupted generate run");
+  const auto diffs = generation_setting_diffs(info.value("config", json::object()), cfg_json);
+  if (!diffs.empty())
+    throw ConfigError("--resume",
+                      fmt::format("the run in {} was started with other settings: {}", out, fmt::join(diffs, "; ")),
+                      "resume with the same flags (--batch and --threads may differ), or generate into a new --out");
+  return ds;
+}
+
+bool has_generate_event(const Dataset& ds) {
+  const auto history = ds.history();
+  for (size_t i = 1; i < history.size(); ++i)  // [0]: the creation event, also named "generate"
+    if (history[i].value("command", std::string()) == "generate") return true;
+  return false;
+}
+
 }  // namespace
 
 GenerateResult generate_dataset(const GenerateConfig& config) {
@@ -239,17 +297,35 @@ GenerateResult generate_dataset(const GenerateConfig& config) {
   json cfg_json = config.to_json();
   cfg_json["model_sha256"] = m.ema_sha256;
   cfg_json["model_dir"] = m.dir;
-  Dataset ds = Dataset::create(config.out, {{"command", "generate"}, {"config", cfg_json}, {"versions", core_versions()}});
+  if (!config.mix.empty()) cfg_json["mix_sha256"] = sha256_hex(read_file(config.mix, 64 << 20));
+  const json made_by = {{"command", "generate"}, {"config", cfg_json}, {"versions", core_versions()}};
+  Dataset ds = config.resume ? open_for_resume(config.out, cfg_json, made_by) : Dataset::create(config.out, made_by);
+
+  // What this call generates: the scans of the run the dataset does not hold (all of them
+  // for a new run). Committed batches are a prefix of the run's batches, so the remaining
+  // scans batch as the uninterrupted run's did.
+  std::set<std::string> held;
+  for (const auto& r : ds.records()) held.insert(r.id);
+  auto scan_id = [](int64_t k) { return fmt::format("g{:07d}", k); };
+  std::vector<int64_t> todo;
+  for (int64_t k : indices)
+    if (!held.count(scan_id(k))) todo.push_back(k);
+  res.already_done = indices.size() - todo.size();
+  if (config.stop_after > 0) {  // whole batches, as a killed run leaves them
+    const int64_t keep = (config.stop_after + config.batch - 1) / config.batch * config.batch;
+    if (static_cast<int64_t>(todo.size()) > keep) todo.resize(keep);
+  }
+
   size_t unfilled = 0;
-  Progress progress("generate", indices.size(), config.quiet);
+  Progress progress("generate", todo.size(), config.quiet || todo.empty());
   const auto t0 = std::chrono::steady_clock::now();
-  const int64_t total = static_cast<int64_t>(indices.size());
+  const int64_t total = static_cast<int64_t>(todo.size());
   for (int64_t i0 = 0; i0 < total; i0 += config.batch) {
     const int64_t i1 = std::min<int64_t>(total, i0 + config.batch);
     std::vector<ConditionTokens> tokens;
     std::vector<uint64_t> seeds;
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t k = indices[i];
+      const int64_t k = todo[i];
       auto tok = parse_condition(requested[k], spec, "--condition");
       if (config.fill_labels) {
         const double u = static_cast<double>(splitmix64(splitmix64(config.sampler.seed ^ 0xF111ull) ^ k) >> 11) * 0x1.0p-53;
@@ -261,9 +337,9 @@ GenerateResult generate_dataset(const GenerateConfig& config) {
     auto counts = generate_counts(m.net, m.config, config.sampler, tokens, seeds, device, config.bf16,
                                   config.channels_last, config.counts);  // (b, 2, H, W)
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t k = indices[i];
+      const int64_t k = todo[i];
       Scan s = scan_from_counts(counts[i - i0], tokens[i - i0], spec);
-      s.id = fmt::format("g{:07d}", k);
+      s.id = scan_id(k);
       s.source = "model:" + m.ema_sha256.substr(0, 16) + " seed=" + std::to_string(config.sampler.seed) + " k=" + std::to_string(k);
       s.meta["provenance"] = {{"model_sha256", m.ema_sha256},
                               {"seed", config.sampler.seed},
@@ -280,10 +356,16 @@ GenerateResult generate_dataset(const GenerateConfig& config) {
     progress.advance(static_cast<uint64_t>(i1 - i0));
   }
   progress.finish();
-  ds.log_event("generate", cfg_json);
-  ds.commit();
+  res.scans = todo.size();
+  res.total = res.already_done + res.scans;
+  res.complete = res.total == indices.size();
+  if (res.complete && (res.scans > 0 || !has_generate_event(ds))) {
+    json event = cfg_json;
+    if (config.resume) event["resumed_with"] = res.already_done;  // scans the interrupted run had committed
+    ds.log_event("generate", event);
+    ds.commit();
+  }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  res.scans = indices.size();
   res.scans_per_s = res.scans / std::max(1e-9, res.seconds);
   res.out = config.out;
   if (unfilled)

@@ -100,6 +100,17 @@ std::string model_card(const json& info) {
                    fmt_num(tr, "final_loss"), fmt_num(tr, "final_val_loss"));
   s += fmt::format("- wall time {:.0f} s on {} ({} rank(s)), seed {}\n", tr.value("seconds", 0.0), tr.value("device", "cpu"),
                    tr.value("world_size", 1), info["train_config"].value("seed", 0));
+  if (info.contains("init_from")) {
+    const json& i = info["init_from"];
+    s += fmt::format("- fine-tuned from `{}` (ema.pt SHA-256 {}, {} steps), with a fresh optimiser and schedule\n",
+                     i.value("model", ""), i.value("ema_sha256", ""), i.value("steps_done", 0));
+  }
+  if (tr.contains("steps_changes"))
+    for (const auto& x : tr["steps_changes"])
+      s += fmt::format(
+          "- extended at step {} from {} to {} total steps (learning-rate schedule recomputed over the new "
+          "total)\n",
+          x.value("at_step", 0), x.value("from", 0), x.value("to", 0));
   s += "\n## Training data\n";
   for (const auto& d : data.value("datasets", json::array()))
     s += fmt::format("- `{}` (dataset uid {}{}): {} scans used\n", d.value("dir", ""), d.value("dataset_uid", ""),

@@ -1,16 +1,17 @@
 #include "gen/train_loop.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "core/error.h"
 #include "core/fs_util.h"
@@ -40,6 +41,8 @@ torch::Device resolve_device(const std::string& name) {
 
 void TrainRunConfig::validate() const {
   if (out.empty()) throw ConfigError("--out", "is empty", "give the model folder to write");
+  if (preset.empty() && init_from.empty())
+    throw ConfigError("--preset", "is empty", "give tiny, cpu, full or a model config JSON file");
   if (batch < 1 || batch > 65536) throw ConfigError("--batch", std::to_string(batch), "must be in 1..65536");
   if (world < 1 || rank < 0 || rank >= world) throw ConfigError("RANK/WORLD_SIZE", fmt::format("{}/{}", rank, world), "need 0 <= RANK < WORLD_SIZE");
   if (batch % world)
@@ -60,9 +63,17 @@ void TrainRunConfig::validate() const {
 }
 
 json TrainRunConfig::to_json() const {
-  return {{"data", data.to_json()}, {"preset", preset}, {"train", train.to_json()}, {"batch", batch},
-          {"count_max", count_max}, {"conditions", conditions}, {"condition_on_site", condition_on_site},
-          {"device", device}, {"world_size", world}};
+  json j = {{"data", data.to_json()},
+            {"preset", preset},
+            {"train", train.to_json()},
+            {"batch", batch},
+            {"count_max", count_max},
+            {"conditions", conditions},
+            {"condition_on_site", condition_on_site},
+            {"device", device},
+            {"world_size", world}};
+  if (!init_from.empty()) j["init_from"] = init_from;  // absent for runs from scratch (and runs made before it)
+  return j;
 }
 
 ModelConfig resolve_model_config(const TrainRunConfig& c, const std::vector<std::string>& sites) {
@@ -135,20 +146,6 @@ std::string now_iso() {
   return buf;
 }
 
-// Differences between two JSON objects as "key: old -> new" (recursing into objects).
-void diff_json(const json& a, const json& b, const std::string& prefix, std::vector<std::string>& out) {
-  std::set<std::string> keys;
-  for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
-  for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
-  for (const auto& k : keys) {
-    const json va = a.contains(k) ? a[k] : json(), vb = b.contains(k) ? b[k] : json();
-    if (va.is_object() && vb.is_object())
-      diff_json(va, vb, prefix + k + ".", out);
-    else if (va != vb)
-      out.push_back(prefix + k + ": " + va.dump() + " -> " + vb.dump());
-  }
-}
-
 class MetricsLog {
  public:
   // Keeps the lines of steps <= keep_through (a resume drops what came after its checkpoint).
@@ -209,21 +206,89 @@ void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& 
   cb.write_sheet(scans, captions, fmt::format("{}/samples/step_{:06d}.png", c.out, step));
 }
 
+// The starting model's config for a fine-tuning run, checked against the flags that would
+// otherwise choose it: --preset (architecture and grid), --conditions, --condition-on-site,
+// --count-max must agree with the model or be left out.
+ModelConfig init_model_config(const TrainRunConfig& c, const LoadedModel& base) {
+  const std::string what = "the --init-from model " + c.init_from;
+  ModelConfig cfg = base.config;
+  if (!c.preset.empty()) {
+    ModelConfig p = resolve_model_config(c, {});
+    json a = base.config.to_json(), b = p.to_json();
+    for (json* j : {&a, &b})
+      for (const char* k : {"preset", "conditions", "transform"}) j->erase(k);
+    const auto diffs = json_diff(a, b, "model_config.");
+    if (!diffs.empty())
+      throw ConfigError("--preset",
+                        fmt::format("'{}' is another architecture than {}: {}", c.preset, what, fmt::join(diffs, "; ")),
+                        "leave --preset out: a fine-tuned model keeps its starting model's architecture and grid");
+  }
+  std::vector<std::string> names;
+  for (const auto& attr : cfg.conditions.attributes) names.push_back(attr.name);
+  if (!c.conditions.empty() && c.conditions != names)
+    throw ConfigError("--conditions",
+                      fmt::format("{} differs from the conditions of {} ({})", fmt::join(c.conditions, ","), what,
+                                  fmt::join(names, ",")),
+                      "leave --conditions out: a fine-tuned model keeps its starting model's conditions");
+  if (c.condition_on_site && cfg.conditions.index_of("site") < 0)
+    throw ConfigError("--condition-on-site", what + " does not condition on site",
+                      "leave --condition-on-site out, or train from scratch");
+  if (c.count_max > 0 && c.count_max != cfg.transform.count_max)
+    throw ConfigError("--count-max",
+                      fmt::format("{} differs from the count_max {} of {}", c.count_max, cfg.transform.count_max, what),
+                      "leave --count-max out: the weights are trained for their model's intensity transform");
+  return cfg;
+}
+
+// Every label of the training scans (both views, not split "test") that a conditioned
+// attribute has must be in the starting model's vocabulary: an unknown value would silently
+// become "unknown" (condition_from_labels), so the error names the attribute and value.
+void check_vocabulary_covers(const DataConfig& dc, const ConditionSpec& spec, const std::string& model) {
+  for (const auto& dir : dc.datasets) {
+    for (const auto& r : Dataset::open(dir).records()) {
+      if (r.split == "test" || r.views != ViewSet::kBoth) continue;
+      for (const auto& attr : spec.attributes) {
+        if (attr.name == "age_band") continue;  // every age has a band
+        const std::string v = label_value(r.labels, attr.name);
+        if (v.empty() || (attr.name == "sex" && v == "O")) continue;  // O: unknown by design (docs/MODEL.md)
+        if (std::find(attr.values.begin(), attr.values.end(), v) == attr.values.end())
+          throw InputError(dir,
+                           fmt::format("scan {} has {}={}, a value the --init-from model {} does not know (its {} "
+                                       "values: {})",
+                                       r.id, attr.name, v, model, attr.name, fmt::join(attr.values, ", ")),
+                           "fine-tune on scans whose labels the model knows, or train a new model from scratch");
+      }
+    }
+  }
+}
+
+// What run.json and model.json record about the starting model of a fine-tuning run.
+json init_from_record(const TrainRunConfig& c, const LoadedModel& base) {
+  return {{"model", c.init_from},
+          {"dir", base.dir},
+          {"name", base.info.value("name", std::string())},
+          {"ema_sha256", base.ema_sha256},
+          {"steps_done", base.info.value("training", json::object()).value("steps_done", int64_t{0})}};
+}
+
 }  // namespace
 
-TrainRunResult run_training(const TrainRunConfig& c, const TrainCallbacks& cb) {
-  c.validate();
+TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& cb) {
+  config.validate();
+  TrainRunConfig c = config;  // a resume may take the warm-up from its run
   at::set_num_threads(resolve_threads(c.threads));
   const torch::Device device = resolve_device(c.device);
   const bool writer = c.rank == 0;
-  const std::string run_json = c.out + "/run.json", ckpt = c.out + "/checkpoint.pt";
+  const std::string run_json = c.out + "/run.json", ckpt = c.out + "/checkpoint.pt", model_json = c.out + "/model.json";
+  TrainRunResult res;
+  res.out = c.out;
 
-  // The output folder: new (absent or empty), or a run to resume.
+  // The output folder: new (absent or empty), or a run to resume (every rank reads run.json:
+  // ranks share a file system when resuming).
   std::error_code ec;
   json previous;
-  if (c.resume && !writer) {
-    // rank 0 checks the run; the others only need the checkpoint
-  } else if (c.resume) {
+  int64_t finished_steps = -1;  // steps of a finished run being resumed
+  if (c.resume) {
     if (!fs::exists(run_json))
       throw InputError(c.out, "has no run.json: nothing to resume", "start without --resume");
     try {
@@ -231,23 +296,62 @@ TrainRunResult run_training(const TrainRunConfig& c, const TrainCallbacks& cb) {
     } catch (const json::exception& e) {
       throw InputError(run_json, std::string("is not valid JSON: ") + e.what());
     }
-    std::vector<std::string> diffs;
-    diff_json(previous.value("run", json::object()), c.to_json(), "", diffs);
+    json prev_run = previous.value("run", json::object());
+    if (c.warmup_from_run && prev_run.contains("train"))
+      c.train.warmup_steps = prev_run["train"].value("warmup_steps", c.train.warmup_steps);
+    if (prev_run.contains("train")) prev_run["train"]["steps"] = c.train.steps;  // may change: extension
+    const auto diffs = json_diff(prev_run, c.to_json());
     if (!diffs.empty())
-      throw ConfigError("--resume", fmt::format("the run in {} was started with a different config: {}", c.out,
-                                                fmt::join(diffs, "; ")),
-                        "resume with the same flags (or start a new --out)");
-    if (fs::exists(c.out + "/model.json"))
-      throw InputError(c.out, "holds a finished model: nothing to resume", "train a new model into another --out");
+      throw ConfigError(
+          "--resume",
+          fmt::format("the run in {} was started with a different config: {}", c.out, fmt::join(diffs, "; ")),
+          "resume with the same flags (only --steps may change), or start a new --out");
+    c.train.validate();  // the run's warm-up against the new steps
+    if (fs::exists(model_json)) {
+      try {
+        finished_steps = json::parse(read_file(model_json, 64 << 20)).at("training").at("steps_done").get<int64_t>();
+      } catch (const json::exception& e) {
+        throw InputError(model_json, std::string("cannot be read: ") + e.what());
+      }
+      if (c.train.steps == finished_steps) {
+        res.already_finished = true;
+        res.finished = true;
+        res.steps_done = res.start_step = finished_steps;
+        return res;
+      }
+      if (c.train.steps < finished_steps)
+        throw ConfigError(
+            "--steps",
+            fmt::format("{} is below the {} steps of the finished run in {}", c.train.steps, finished_steps, c.out),
+            fmt::format("give --steps > {} to extend it", finished_steps));
+      if (!fs::exists(ckpt))
+        throw InputError(ckpt, "is missing, so the finished run cannot be extended (it holds the optimiser state)",
+                         "fine-tune from its weights instead: train --init-from " + c.out + " --out NEW");
+    }
   } else if (writer && fs::exists(c.out, ec) && (!fs::is_directory(c.out, ec) || !fs::is_empty(c.out, ec))) {
-    throw InputError(c.out, fs::exists(c.out + "/run.json") ? "holds a training run" : "exists and is not an empty folder",
-                     fs::exists(c.out + "/run.json") ? "continue it with --resume, or choose a new --out"
-                                                     : "choose a new --out folder");
+    throw InputError(
+        c.out, fs::exists(run_json) ? "holds a training run" : "exists and is not an empty folder",
+        fs::exists(run_json) ? "continue it with --resume, or choose a new --out" : "choose a new --out folder");
+  }
+
+  // Fine-tuning: the starting model fixes the model config.
+  std::optional<LoadedModel> base;
+  json init_record;
+  if (!c.init_from.empty()) {
+    base = load_model(c.init_from);
+    init_record = init_from_record(c, *base);
+    if (c.resume && previous.contains("init_from") &&
+        previous["init_from"].value("ema_sha256", std::string()) != base->ema_sha256)
+      throw ConfigError(
+          "--init-from",
+          fmt::format("{} is not the model the run started from (ema.pt SHA-256 {:.16} -> {:.16})", c.init_from,
+                      previous["init_from"].value("ema_sha256", std::string()), base->ema_sha256),
+          "resume with the starting model unchanged, or start a new --out");
   }
 
   // Sites (for site conditioning) come from the datasets.
   std::vector<std::string> sites;
-  if (c.condition_on_site) {
+  if (c.condition_on_site && !base) {
     std::set<std::string> s;
     for (const auto& d : c.data.datasets)
       for (const auto& r : Dataset::open(d).records())
@@ -257,14 +361,14 @@ TrainRunResult run_training(const TrainRunConfig& c, const TrainCallbacks& cb) {
       throw InputError(c.data.datasets.front(), "no scan carries a site label, so the model cannot condition on site",
                        "drop --condition-on-site");
   }
-  ModelConfig cfg = resolve_model_config(c, sites);
+  ModelConfig cfg = base ? init_model_config(c, *base) : resolve_model_config(c, sites);
+  if (base) check_vocabulary_covers(c.data, cfg.conditions, c.init_from);
   DataConfig dc = c.data;
   dc.quiet = c.quiet || !writer;
   TrainingData data = load_training_data(dc, cfg);
   cfg.validate();
   if (c.resume && previous.contains("model_config") && previous["model_config"] != cfg.to_json()) {
-    std::vector<std::string> diffs;
-    diff_json(previous["model_config"], cfg.to_json(), "model_config.", diffs);
+    const auto diffs = json_diff(previous["model_config"], cfg.to_json(), "model_config.");
     throw ConfigError("--resume", "the model config differs from the run's: " + fmt::format("{}", fmt::join(diffs, "; ")),
                       "resume with the same data and model config");
   }
@@ -277,13 +381,12 @@ TrainRunResult run_training(const TrainRunConfig& c, const TrainCallbacks& cb) {
                         {"sample_every", c.sample_every}, {"threads", c.threads}}},
                 {"created", now_iso()},
                 {"versions", core_versions()}};
+    if (base) run["init_from"] = init_record;
     write_file_atomic(run_json, run.dump(2) + "\n");
   }
 
   Trainer trainer(cfg, c.train, device);
   trainer.set_grad_reducer(c.reducer);
-  TrainRunResult res;
-  res.out = c.out;
   res.train_scans = static_cast<size_t>(data.train.size());
   res.val_scans = static_cast<size_t>(data.val.size());
   if (c.resume && fs::exists(ckpt)) {
@@ -295,6 +398,27 @@ TrainRunResult run_training(const TrainRunConfig& c, const TrainCallbacks& cb) {
     }
     trainer.load(archive, ckpt);
     res.start_step = trainer.steps_done();
+    if (res.start_step > c.train.steps)
+      throw ConfigError(
+          "--steps",
+          fmt::format("{} is below the {} steps the run in {} has done", c.train.steps, res.start_step, c.out),
+          fmt::format("give --steps >= {}", res.start_step));
+  } else if (base) {
+    trainer.init_weights(base->net, base->dir + "/ema.pt");
+  }
+  // A resume with new total steps: record where the schedule changed.
+  const int64_t previous_steps =
+      c.resume ? previous.value("run", json::object()).value("train", json::object()).value("steps", c.train.steps)
+               : c.train.steps;
+  if (previous_steps != c.train.steps) {
+    res.extended_from = previous_steps;
+    if (writer) {
+      previous["run"] = c.to_json();
+      if (!previous.contains("steps_changes")) previous["steps_changes"] = json::array();
+      previous["steps_changes"].push_back(
+          {{"at_step", res.start_step}, {"from", previous_steps}, {"to", c.train.steps}, {"time", now_iso()}});
+      write_file_atomic(run_json, previous.dump(2) + "\n");
+    }
   }
   const int64_t total = c.train.steps;
   const int64_t end = c.stop_at > 0 ? std::min(total, c.stop_at) : total;
@@ -387,9 +511,10 @@ TrainRunResult run_training(const TrainRunConfig& c, const TrainCallbacks& cb) {
                  {"seconds", secs}, {"images_per_s", res.images_per_s}, {"device", device.str()},
                  {"world_size", c.world}, {"resumed_from_step", res.start_step}}},
                {"versions", core_versions()}};
+  if (c.resume && previous.contains("steps_changes")) info["training"]["steps_changes"] = previous["steps_changes"];
+  if (base) info["init_from"] = init_record;
+  // checkpoint.pt stays: it holds the optimiser state that a later --resume --steps LARGER continues from.
   write_model_folder(c.out, trainer.ema(), trainer.model(), cfg, info);
-  fs::remove(ckpt, ec);
-  fs::remove(c.out + "/checkpoint.json", ec);
   return res;
 }
 

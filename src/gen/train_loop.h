@@ -12,7 +12,19 @@
 // Exact resume: the data order is a function of (seed, step) (batch_indices), every step's
 // dropout, times and noise of (seed, step) (step_seed), so restoring weights, EMA, AdamW state
 // and the step counter continues the run as if never stopped. Resume refuses a different
-// config and names the fields that differ.
+// config and names the fields that differ, except train.steps:
+//
+// Extension: a resume may change the total steps (train.steps) to anything >= the steps done,
+// also of a finished run, whose folder keeps checkpoint.pt for this. The learning rate of
+// step s is always learning_rate(train, s) for the steps in force when s runs: the warm-up +
+// cosine schedule is recomputed over the new total, so at the resumed step it jumps to the
+// value a run planned for the new total has there (docs/MODEL.md, "Extending a run"). Every
+// change is recorded in run.json and model.json ("steps_changes").
+//
+// Fine-tuning (init_from): a new run that starts from a model folder's EMA weights (raw and
+// EMA), with fresh AdamW state, step 0 and its own schedule. The model config (architecture,
+// grid, condition vocabulary, count_max) is the starting model's; the data's labels must lie
+// in its vocabulary. run.json and model.json record the model and its ema.pt SHA-256.
 //
 // Distribution: with world > 1 every rank loads the same data, takes its slice of each global
 // batch (global batch = batch; rank r gets rows [r b, (r + 1) b), b = batch / world), and the
@@ -37,10 +49,12 @@ namespace scintigen::gen {
 struct TrainRunConfig {
   DataConfig data;
   std::string out;                 // model folder to create (or resume)
-  std::string preset = "cpu";      // tiny | cpu | full, or a model config JSON file
+  std::string preset = "cpu";      // tiny | cpu | full, or a model config JSON file ("" with init_from)
+  std::string init_from;           // fine-tune: start from this model folder or "builtin" ("" = from scratch)
   TrainConfig train;               // steps, lr, ..., seed, accum, bf16
   int batch = 16;                  // global batch (all ranks, all micro-batches)
   bool resume = false;
+  bool warmup_from_run = false;    // on resume, take train.warmup_steps from the run (the flag was not given)
   int64_t stop_at = 0;             // stop (after a checkpoint) at this step; 0 = train to the end
   int64_t log_every = 20;          // steps per metrics line
   int64_t checkpoint_every = 250;  // steps per checkpoint
@@ -73,6 +87,8 @@ struct TrainRunResult {
   int64_t steps_done = 0;
   int64_t start_step = 0;      // > 0 when resumed
   bool finished = false;       // false when stopped at --stop-at
+  bool already_finished = false;  // resume of a finished run at its own steps: nothing was done
+  int64_t extended_from = 0;      // > 0 when this call changed the run's total steps (from this value)
   double final_loss = 0, final_val_loss = -1;
   double images_per_s = 0;     // this run's training throughput (all ranks)
   size_t train_scans = 0, val_scans = 0;

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/util/Exception.h>
+#include <fmt/format.h>
 
 #include <cmath>
 
@@ -149,6 +150,29 @@ void Trainer::load(torch::serialize::InputArchive& archive, const std::string& w
   net_->to(device_);
   ema_->to(device_);
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+}
+
+void Trainer::init_weights(UNet& weights, const std::string& where) {
+  torch::NoGradGuard no_grad;
+  auto src = weights->named_parameters(), dst = net_->named_parameters(), dst_ema = ema_->named_parameters();
+  auto src_b = weights->named_buffers(), dst_b = net_->named_buffers(), dst_ema_b = ema_->named_buffers();
+  if (src.size() != dst.size() || src_b.size() != dst_b.size())
+    throw InputError(where, fmt::format("has {} parameters, this model {}", src.size(), dst.size()),
+                     "start from a model of the same architecture");
+  auto copy = [&](torch::OrderedDict<std::string, torch::Tensor>& to,
+                  const torch::OrderedDict<std::string, torch::Tensor>& from) {
+    for (const auto& item : from) {
+      torch::Tensor* t = to.find(item.key());
+      if (!t || !t->sizes().equals(item.value().sizes()))
+        throw InputError(where, "parameter " + item.key() + " does not fit this model",
+                         "start from a model of the same architecture");
+      t->copy_(item.value().to(t->device()));
+    }
+  };
+  copy(dst, src);
+  copy(dst_ema, src);
+  copy(dst_b, src_b);
+  copy(dst_ema_b, src_b);
 }
 
 }  // namespace scintigen::gen

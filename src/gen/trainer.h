@@ -79,6 +79,9 @@ class Trainer {
   void save(torch::serialize::OutputArchive& archive) const;
   // Throws InputError (naming `where`) when the archive does not match this architecture.
   void load(torch::serialize::InputArchive& archive, const std::string& where);
+  // Starts from another model's weights (same architecture; `where` names it in errors): the
+  // raw and the EMA weights both become `weights`; AdamW state and the step stay fresh (0).
+  void init_weights(UNet& weights, const std::string& where);
 
   UNet& model() { return net_; }
   UNet& ema() { return ema_; }

@@ -1,7 +1,8 @@
-// `scintigen train` and `scintigen generate` end to end: outputs, exact resume after kill -9,
-// data-parallel training over two ranks on loopback, and the error lines for bad input.
+// `scintigen train` and `scintigen generate` end to end: outputs, exact resume after kill -9
+// (train and generate), extending a finished run, fine-tuning the shipped model, data-parallel
+// training over two ranks on loopback, and the error lines for bad input.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
-
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,13 +12,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "core/fs_util.h"
+#include "core/labels.h"
 #include "data/dataset.h"
-#include "gen/model_io.h"
 #include "gen/gen_test_util.h"
+#include "gen/model_io.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -167,6 +170,147 @@ TEST(GenCli, KillNineThenResumeEqualsAnUninterruptedRun) {
   r = sg("train --data " + sim_dataset() + " --out " + (t / "full") + kTrainFlags + " --resume --lr 1e-3");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("train.lr: 0.0002 -> 0.001"), std::string::npos) << r.output;
+}
+
+// Every scan of a dataset: id -> pixel SHA-256, labels, metadata (provenance) and source.
+std::map<std::string, nlohmann::json> scan_rows(const std::string& dir) {
+  std::map<std::string, nlohmann::json> m;
+  for (const auto& r : Dataset::open(dir).records())
+    m[r.id] = {{"sha", r.pixel_sha256}, {"labels", labels_to_json(r.labels)}, {"meta", r.meta}, {"source", r.source}};
+  return m;
+}
+
+// generate killed with kill -9 part way, then --resume: the same scans as an uninterrupted run.
+TEST(GenCli, GenerateKilledWithKillNineThenResumedEqualsAnUninterruptedRun) {
+  TempDir t;
+  auto r = sg("train --data " + sim_dataset() + " --out " + (t / "m") +
+              " --preset tiny --steps 2 --batch 4 --sample-steps 1 --threads 1 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string flags =
+      " --model " + (t / "m") + " --n 24 --condition metastasis=1 --steps 4 --seed 5 --threads 1 -q";
+  r = sg("generate" + flags + " --batch 2 --out " + (t / "whole"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string out = t / "killed";
+  pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = testing::scintigen_binary() + " generate" + flags + " --batch 2 --out " + out;
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  size_t killed_at = 0;
+  for (int i = 0; i < 6000 && !killed_at; ++i) {  // up to 60 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::error_code ec;
+    if (!fs::exists(out + "/dataset.json", ec)) continue;
+    try {
+      const size_t n = Dataset::open(out).size();
+      if (n >= 4) {
+        kill(pid, SIGKILL);
+        killed_at = n;
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_GE(killed_at, 4u) << "the run never committed 4 scans";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before the kill; the test did not test anything";
+  const size_t left = Dataset::open(out).size();
+  ASSERT_LT(left, 24u);
+  r = sg("generate" + flags + " --out " + out + " --resume --batch 3");  // another batch size is allowed
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("generated " + std::to_string(24 - left) + " scans, resumed after " + std::to_string(left)),
+            std::string::npos)
+      << r.output;
+  const auto expected = scan_rows(t / "whole");
+  ASSERT_EQ(expected.size(), 24u);
+  EXPECT_EQ(scan_rows(out), expected);
+  EXPECT_TRUE(Dataset::open(out).verify(true).ok);
+  // complete: --resume does nothing, and says so
+  r = sg("generate" + flags + " --out " + out + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nothing to generate: " + out + " already holds all 24 scans of this run"), std::string::npos)
+      << r.output;
+  // a changed setting is refused, naming it
+  r = sg("generate" + flags + " --out " + out + " --resume --guidance 1.5");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("sampler.guidance: 2.0 -> 1.5"), std::string::npos) << r.output;
+  // DICOM output: stopped after one batch, resumed, exported once complete
+  const std::string dflags =
+      " --model " + (t / "m") + " --n 4 --batch 2 --steps 2 --format dicom --threads 1 -q --out " + (t / "d");
+  r = sg("generate" + dflags + " --stop-after 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("stopped after 2 new scans"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(t / "d/dicom"));
+  r = sg("generate" + dflags);  // without --resume: refused
+  EXPECT_EQ(r.exit_code, 2);
+  r = sg("generate" + dflags + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(std::distance(fs::directory_iterator(t / "d/dicom"), fs::directory_iterator()), 5);  // 4 + export.json
+  EXPECT_TRUE(fs::exists(t / "d/contact_sheet.png"));
+  r = sg("generate" + dflags + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nothing to export"), std::string::npos) << r.output;
+}
+
+// train --resume --steps LARGER extends a finished run (docs/MODEL.md, "Extending a run"); at
+// its own --steps it does nothing; other changes stay refused. The default warm-up
+// (min(200, steps / 10): 1 for 12 steps, 2 for 20) is the run's own on a resume.
+TEST(GenCli, TrainResumeWithMoreStepsExtendsAFinishedRun) {
+  TempDir t;
+  const std::string flags = " --data " + sim_dataset() + " --out " + (t / "m") +
+                            " --preset tiny --batch 2 --log-every 1 --val-every 0 --sample-every 0 --sample-steps 1"
+                            " --threads 1 -q";
+  auto r = sg("train" + flags + " --steps 12");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = sg("train" + flags + " --steps 12 --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nothing to do: " + (t / "m") + " is finished at step 12 (give --steps > 12 to extend it)"),
+            std::string::npos)
+      << r.output;
+  r = sg("train" + flags + " --steps 20 --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("trained " + (t / "m") + ": 20 steps (resumed at 12, extended from 12 steps)"),
+            std::string::npos)
+      << r.output;
+  const auto info = nlohmann::json::parse(read_file(t / "m/model.json"));
+  EXPECT_EQ(info["training"]["steps_done"], 20);
+  EXPECT_EQ(info["train_config"]["warmup_steps"], 1);
+  EXPECT_NE(read_file(t / "m/MODEL_CARD.md").find("extended at step 12 from 12 to 20 total steps"), std::string::npos);
+  r = sg("train" + flags + " --steps 30 --resume --lr 1e-3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("train.lr: 0.0002 -> 0.001"), std::string::npos) << r.output;
+}
+
+// Fine-tuning the shipped model on 64 scans of a site it never saw (small_centre: another
+// camera, MDP only, fewer counts) against the same training from scratch: same data, steps,
+// batch and seed; the fine-tuned model's validation loss on that site is lower.
+TEST(GenCli, FineTuningTheShippedModelOnANewSiteBeatsTrainingFromScratch) {
+  TempDir t;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = sg("simulate --site small_centre --n 64 --seed 21 --size 64x256 -q --out " + (t / "site"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const gen::ModelConfig builtin = gen::load_model("builtin").config;
+  write_file_atomic(t / "builtin.json", builtin.to_json().dump());
+  const std::string flags = " --data " + (t / "site") +
+                            " --steps 2 --batch 4 --seed 1 --val-fraction 0.0625 --val-every 0 --sample-every 0"
+                            " --sample-steps 1 --threads 1 -q";
+  r = sg("train --init-from builtin --out " + (t / "tuned") + flags);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = sg("train --preset " + (t / "builtin.json") + " --count-max " + fmt::format("{}", builtin.transform.count_max) +
+         " --out " + (t / "scratch") + flags);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto tuned = nlohmann::json::parse(read_file(t / "tuned/model.json"));
+  auto scratch = nlohmann::json::parse(read_file(t / "scratch/model.json"));
+  EXPECT_EQ(tuned["model_config"], scratch["model_config"]) << "the same architecture, grid and transform";
+  EXPECT_EQ(tuned["data"]["val_scans"], 4);
+  EXPECT_EQ(tuned["init_from"]["model"], "builtin");
+  EXPECT_EQ(tuned["init_from"]["ema_sha256"], gen::load_model("builtin").ema_sha256);
+  const double v_tuned = tuned["training"]["final_val_loss"], v_scratch = scratch["training"]["final_val_loss"];
+  std::printf(
+      "validation loss on small_centre after 2 steps: fine-tuned from builtin %.4f, from scratch %.4f (%.0f s)\n",
+      v_tuned, v_scratch, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  EXPECT_LT(v_tuned, v_scratch);
 }
 
 // Two ranks on loopback (Gloo), global batch 8 = 2 x 4, against one process with batch 8.

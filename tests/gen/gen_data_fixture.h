@@ -29,8 +29,8 @@ inline std::string write_micro_config(const std::string& dir) {
 }
 
 // n labelled scans of smooth shapes plus Poisson noise; labels cycle through the vocabulary.
-// without: a label field left unset on every scan.
-inline void make_dataset(const std::string& dir, int n, const std::string& without = "") {
+// without: a label field left unset on every scan; site: the site label of every scan.
+inline void make_dataset(const std::string& dir, int n, const std::string& without = "", const std::string& site = "") {
   Dataset ds = Dataset::create(dir, {{"command", "test"}});
   std::mt19937 rng(7);
   for (int i = 0; i < n; ++i) {
@@ -50,6 +50,7 @@ inline void make_dataset(const std::string& dir, int n, const std::string& witho
     if (without != "tracer") s.labels.tracer = i % 3 == 0 ? "DPD" : "HDP";
     s.labels.sex = i % 2 ? "F" : "M";
     s.labels.age = 40 + i % 50;
+    s.labels.site = site;
     ds.add(s);
   }
   ds.commit();

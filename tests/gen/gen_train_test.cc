@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <set>
@@ -12,12 +13,12 @@
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "data/dataset.h"
+#include "gen/gen_data_fixture.h"
+#include "gen/gen_test_util.h"
 #include "gen/generate.h"
 #include "gen/model_io.h"
 #include "gen/train_data.h"
 #include "gen/train_loop.h"
-#include "gen/gen_data_fixture.h"
-#include "gen/gen_test_util.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -119,7 +120,178 @@ TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
   // The model folder is complete and its card names the data.
   EXPECT_TRUE(fs::exists(t / "part/MODEL_CARD.md"));
   EXPECT_NE(read_file(t / "part/MODEL_CARD.md").find("metastasis"), std::string::npos);
-  EXPECT_FALSE(fs::exists(t / "part/checkpoint.pt"));
+  EXPECT_TRUE(fs::exists(t / "part/checkpoint.pt")) << "a finished run keeps its training state, to be extended";
+}
+
+// The (metrics.jsonl) learning rate of each logged step, in step order.
+std::map<int64_t, double> logged_lr(const std::string& model_dir) {
+  std::ifstream m(model_dir + "/metrics.jsonl");
+  std::map<int64_t, double> lr;
+  std::string line;
+  while (std::getline(m, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("lr")) lr[j["step"].get<int64_t>()] = j["lr"].get<double>();
+  }
+  return lr;
+}
+
+void expect_same_weights(const std::string& a_dir, const std::string& b_dir) {
+  for (const char* file : {"ema.pt", "raw.pt"}) {
+    auto a = gen::testing::model_weights(a_dir, file), b = gen::testing::model_weights(b_dir, file);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
+  }
+}
+
+// Extension (docs/MODEL.md, "Extending a run"): steps <= 8 keep the 8-step schedule, steps > 8
+// follow the warm-up + cosine schedule of 12 steps; an extension stopped and resumed equals an
+// uninterrupted one; it is not a fresh 12-step run (whose steps 1-8 had the 12-step rates)
+// unless it starts within the warm-up.
+TEST(TrainLoop, ExtendingAFinishedRunRecomputesTheScheduleOverTheNewTotal) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "ext", 8);
+  c.log_every = 1;
+  ASSERT_TRUE(run_training(c).finished);
+  const TrainConfig plan8 = c.train;
+  c.resume = true;
+  TrainRunResult same = run_training(c);  // at its own steps: nothing to do
+  EXPECT_TRUE(same.already_finished);
+  EXPECT_EQ(same.steps_done, 8);
+  c.train.steps = 12;
+  TrainRunResult r = run_training(c);
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(r.start_step, 8);
+  EXPECT_EQ(r.extended_from, 8);
+  EXPECT_EQ(r.steps_done, 12);
+  const TrainConfig plan12 = c.train;
+  const auto lr = logged_lr(t / "ext");
+  ASSERT_EQ(lr.size(), 12u);
+  for (const auto& [step, value] : lr)  // logged at step s: the rate of optimiser step s - 1
+    EXPECT_DOUBLE_EQ(value, learning_rate(step <= 8 ? plan8 : plan12, step - 1)) << "step " << step;
+  EXPECT_GT(lr.at(9), 2 * lr.at(8)) << "the rate jumps at the resumed step";
+  const auto info = nlohmann::json::parse(read_file(t / "ext/model.json"));
+  EXPECT_EQ(info["training"]["steps_done"], 12);
+  ASSERT_EQ(info["training"]["steps_changes"].size(), 1u);
+  EXPECT_EQ(info["training"]["steps_changes"][0]["at_step"], 8);
+  EXPECT_EQ(info["training"]["steps_changes"][0]["from"], 8);
+  EXPECT_EQ(info["training"]["steps_changes"][0]["to"], 12);
+
+  // The same extension, stopped at 10 and resumed: bit for bit the uninterrupted extension.
+  TrainRunConfig p = micro_run(t.path(), t / "ds", t / "part", 8);
+  run_training(p);
+  p.resume = true;
+  p.train.steps = 12;
+  p.stop_at = 10;
+  EXPECT_FALSE(run_training(p).finished);
+  p.stop_at = 0;
+  EXPECT_TRUE(run_training(p).finished);
+  expect_same_weights(t / "ext", t / "part");
+
+  // Not a fresh 12-step run: same data order and noise per step, other rates in steps 1-8.
+  TrainRunConfig fresh = micro_run(t.path(), t / "ds", t / "fresh", 12);
+  run_training(fresh);
+  auto a = gen::testing::model_weights(t / "ext", "raw.pt"), b = gen::testing::model_weights(t / "fresh", "raw.pt");
+  double diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = std::max(diff, gen::testing::max_abs_diff(a[i], b[i]));
+  EXPECT_GT(diff, 0);
+  // ... unless the run is extended within its warm-up (2 steps here), where both plans give the
+  // same rates: `--steps 8 --stop-at 2`, then `--resume --steps 12` is the fresh 12-step run.
+  TrainRunConfig early = micro_run(t.path(), t / "ds", t / "early", 8);
+  early.stop_at = 2;
+  run_training(early);
+  early.resume = true;
+  early.stop_at = 0;
+  early.train.steps = 12;
+  EXPECT_TRUE(run_training(early).finished);
+  expect_same_weights(t / "fresh", t / "early");
+
+  // Every other change is still refused, naming the field; fewer steps than done too.
+  c.train.steps = 16;
+  c.train.lr = 1e-3;
+  try {
+    run_training(c);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.lr: 0.0002 -> 0.001"), std::string::npos) << e.what();
+  }
+  c.train.lr = 2e-4;
+  c.train.steps = 10;
+  try {
+    run_training(c);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("10 is below the 12 steps"), std::string::npos) << e.what();
+  }
+  // Without checkpoint.pt (the shipped model, older folders) a finished run cannot be extended.
+  fs::remove(t / "ext/checkpoint.pt");
+  c.train.steps = 16;
+  try {
+    run_training(c);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint.pt: is missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--init-from"), std::string::npos) << e.what();
+  }
+}
+
+// Fine-tuning: a new run starts from the model's EMA weights (raw and EMA) with the model's
+// config, and records where it started; mismatching flags and unknown labels are refused.
+TEST(TrainLoop, InitFromStartsANewRunFromAModelsWeightsAndChecksItsVocabulary) {
+  TempDir t;
+  make_dataset(t / "a", 24, "", "SITE_A");
+  make_dataset(t / "b", 24, "", "SITE_B");
+  TrainRunConfig base = micro_run(t.path(), t / "a", t / "base", 6);
+  base.condition_on_site = true;
+  base.train.seed = 11;  // another initialisation than the fine-tuning run's seed 3
+  ASSERT_TRUE(run_training(base).finished);
+  const LoadedModel bm = load_model(t / "base");
+
+  TrainRunConfig c = micro_run(t.path(), t / "a", t / "tuned", 1);
+  c.init_from = t / "base";
+  c.preset = "";
+  c.train.lr = 1e-6;  // one step of about 1e-6: the weights stay those of the base model's EMA
+  c.train.warmup_steps = 0;
+  ASSERT_TRUE(run_training(c).finished);
+  const LoadedModel tm = load_model(t / "tuned");
+  EXPECT_EQ(tm.config.to_json(), bm.config.to_json());
+  auto start = bm.net->parameters(), tuned = gen::testing::model_weights(t / "tuned", "raw.pt");
+  double worst = 0;
+  for (size_t i = 0; i < start.size(); ++i) worst = std::max(worst, gen::testing::max_abs_diff(start[i], tuned[i]));
+  EXPECT_LT(worst, 1e-5);
+  torch::manual_seed(c.train.seed);  // what the run would have started from without init_from
+  UNet scratch(bm.config);
+  double from_scratch = 0;
+  for (size_t i = 0; i < start.size(); ++i)
+    from_scratch = std::max(from_scratch, gen::testing::max_abs_diff(scratch->parameters()[i], tuned[i]));
+  EXPECT_GT(from_scratch, 1e-2);
+  EXPECT_EQ(tm.info["init_from"]["ema_sha256"], bm.ema_sha256);
+  EXPECT_EQ(tm.info["init_from"]["steps_done"], 6);
+  EXPECT_EQ(tm.info["training"]["steps_done"], 1);
+  EXPECT_NE(read_file(t / "tuned/MODEL_CARD.md").find("fine-tuned from"), std::string::npos);
+
+  auto expect_refused = [&](TrainRunConfig bad, const std::string& text) {
+    bad.out = t / "bad";
+    try {
+      run_training(bad);
+      ADD_FAILURE() << "accepted; expected: " << text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(t / "bad/run.json"));
+  };
+  TrainRunConfig other_site = c;
+  other_site.data.datasets = {t / "b"};
+  expect_refused(other_site, "has site=SITE_B, a value the --init-from model");
+  TrainRunConfig other_preset = c;
+  other_preset.preset = "tiny";
+  expect_refused(other_preset, "model_config.height: 64 -> 128");
+  TrainRunConfig other_count = c;
+  other_count.count_max = 12345;
+  expect_refused(other_count, "--count-max: 12345 differs from the count_max");
+  TrainRunConfig other_conditions = c;
+  other_conditions.conditions = {"metastasis"};
+  expect_refused(other_conditions, "--conditions: metastasis differs");
 }
 
 TEST(TrainLoop, ResumeRefusesADifferentConfigAndNamesTheField) {
@@ -289,6 +461,69 @@ TEST(Generate, ShardsAndBatchSizeDoNotChangeScansAndLabelsAreFilled) {
   g.out = t / "bad";
   EXPECT_THROW(generate_dataset(g), ConfigError);
   EXPECT_FALSE(fs::exists(t / "bad"));
+}
+
+// A run stopped part way (as a killed one leaves it: whole batches) and resumed equals an
+// uninterrupted run; a complete run resumes to nothing; a changed setting is refused.
+TEST(Generate, ResumeCompletesAnInterruptedRunAsIfUninterrupted) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 2);
+  run_training(c);
+  GenerateConfig g = gen::testing::micro_generate(t / "m", 7, "metastasis=1", 3);
+  g.batch = 2;
+  g.out = t / "all";
+  const GenerateResult whole = generate_dataset(g);
+  EXPECT_TRUE(whole.complete);
+  g.out = t / "part";
+  g.stop_after = 3;  // two batches of 2
+  const GenerateResult first = generate_dataset(g);
+  EXPECT_FALSE(first.complete);
+  EXPECT_EQ(first.scans, 4u);
+  EXPECT_EQ(Dataset::open(t / "part").size(), 4u);
+  g.stop_after = 0;
+  g.resume = true;
+  g.batch = 3;  // batch size and threads do not change a scan
+  const GenerateResult rest = generate_dataset(g);
+  EXPECT_TRUE(rest.complete);
+  EXPECT_EQ(rest.already_done, 4u);
+  EXPECT_EQ(rest.scans, 3u);
+  auto rows = [](const std::string& dir) {
+    std::map<std::string, nlohmann::json> m;
+    for (const auto& r : Dataset::open(dir).records())
+      m[r.id] = {{"sha", r.pixel_sha256}, {"labels", labels_to_json(r.labels)}, {"meta", r.meta}, {"source", r.source}};
+    return m;
+  };
+  const auto expected = rows(t / "all");
+  EXPECT_EQ(expected.size(), 7u);
+  EXPECT_EQ(rows(t / "part"), expected);
+  const auto history = Dataset::open(t / "part").history();
+  EXPECT_EQ(history.back()["command"], "generate");
+  EXPECT_EQ(history.back()["config"]["resumed_with"], 4);
+
+  const GenerateResult again = generate_dataset(g);  // complete: nothing to do
+  EXPECT_TRUE(again.complete);
+  EXPECT_EQ(again.scans, 0u);
+  EXPECT_EQ(again.already_done, 7u);
+  EXPECT_EQ(Dataset::open(t / "part").history().size(), history.size());
+
+  g.sampler.steps = 4;
+  try {
+    generate_dataset(g);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sampler.steps: 3 -> 4"), std::string::npos) << e.what();
+  }
+  g.sampler.steps = 3;
+  g.out = t / "nowhere";
+  EXPECT_THROW(generate_dataset(g), InputError);
+
+  // Killed inside Dataset::create (dataset.json not yet written): starts over.
+  fs::create_directories(t / "early");
+  for (const char* f : {"lock", "images.bin", "manifest.db"}) write_file_atomic(t / "early" + "/" + f, "");
+  g.out = t / "early";
+  EXPECT_TRUE(generate_dataset(g).complete);
+  EXPECT_EQ(rows(t / "early"), expected);
 }
 
 }  // namespace
