@@ -8,6 +8,7 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "core/error.h"
+#include "core/fs_util.h"
 #include "core/progress.h"
 #include "data/dataset.h"
 #include "phantom/phantom.h"
@@ -19,17 +20,16 @@ namespace scintigen::cli {
 
 namespace {
 
-// The output must not exist yet and its parent must be a writable folder.
+// The output must not exist yet; its missing parent folders are created, and the parent must
+// be writable.
 void check_output(const std::string& out) {
   std::error_code ec;
   if (out.empty()) throw ConfigError("--out", "is empty", "give the dataset folder to create");
   if (fs::exists(out, ec))
     throw InputError(out, "already exists; simulate writes a new dataset", "choose a new --out or remove the old one");
+  create_parent_folders(out);
   fs::path parent = fs::path(out).parent_path();
   if (parent.empty()) parent = ".";
-  if (!fs::is_directory(parent, ec))
-    throw InputError(out, "cannot create the dataset: folder '" + parent.string() + "' does not exist",
-                     "create the parent folder first");
   if (::access(parent.c_str(), W_OK) != 0)
     throw InputError(out, "cannot create the dataset: folder '" + parent.string() + "' is not writable",
                      "choose a writable location for --out");

@@ -141,6 +141,11 @@ struct InputFile {
 
 // Files that a folder walk passes over (a file named on the command line is always read):
 // the side files that PACS exports and scintigen's own exports put beside the DICOM files.
+bool is_scintigen_dataset(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "dataset.json", ec) && fs::is_regular_file(dir / "manifest.db", ec);
+}
+
 bool is_known_non_dicom(const fs::path& p) {
   static const char* kExtensions[] = {".json", ".csv", ".txt", ".md", ".png", ".jpg", ".jpeg", ".pdf",
                                       ".xml", ".html", ".htm", ".log", ".db", ".bin", ".zip", ".gz"};
@@ -164,6 +169,14 @@ std::vector<InputFile> collect_files(const std::vector<std::string>& inputs, siz
         const std::string name = it->path().filename().string();
         if (!name.empty() && name[0] == '.') {
           if (it->is_directory()) it.disable_recursion_pending();
+          continue;
+        }
+        // A scintigen dataset inside the folder (e.g. `generate --format dicom` writes OUT/dataset
+        // beside OUT/dicom) holds no DICOM: its files count as skipped side files.
+        if (it->is_directory() && is_scintigen_dataset(it->path())) {
+          for (auto& f : fs::recursive_directory_iterator(it->path(), fs::directory_options::skip_permission_denied, ec))
+            if (f.is_regular_file()) ++*skipped;
+          it.disable_recursion_pending();
           continue;
         }
         if (!it->is_regular_file() || name == "DICOMDIR") continue;

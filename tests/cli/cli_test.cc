@@ -415,7 +415,10 @@ TEST(Cli, SimulatedScansExportToValidDicomAndReingestIdentically) {
       ++checked;
     }
     EXPECT_EQ(checked, mode.empty() ? 4u : 8u);
-    auto r = sg("ingest " + dcm + " --out " + re + " -q --json");
+    // Simulated scans are refused as patients' scans; --allow-synthetic keeps them simulated.
+    auto r = sg("ingest " + dcm + " --out " + re + " -q");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    r = sg("ingest " + dcm + " --out " + re + " -q --json --allow-synthetic");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("\"files_skipped_not_dicom\": 1"), std::string::npos) << r.output;
     Dataset a = Dataset::open(t / "sim"), b = Dataset::open(re);
@@ -425,6 +428,7 @@ TEST(Cli, SimulatedScansExportToValidDicomAndReingestIdentically) {
     for (const auto& rec : b.records()) {
       hb.push_back(rec.pixel_sha256);
       EXPECT_EQ(rec.views, ViewSet::kBoth) << "views told apart by the exported view codes";
+      EXPECT_EQ(rec.origin, Origin::kSimulated);
     }
     EXPECT_EQ(ha, hb) << mode;
   }

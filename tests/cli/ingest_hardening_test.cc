@@ -35,14 +35,15 @@ class CrashFiles : public ::testing::Test {
 
 TEST_F(CrashFiles, EachAloneFailsCleanlyOrGoesIn) {
   for (const std::string name : {"deep_nesting_20000.dcm", "deep_nesting_truncated.dcm"})
-    for (const std::string mode : {"--dry-run", "--out " + (t_ / ("ds_" + name))}) {
+    for (const std::string& mode : {std::string("--dry-run"), "--out " + (t_ / ("ds_" + name))}) {
       auto r = sg("ingest " + file(name) + " " + mode + " -q");
       EXPECT_EQ(r.exit_code, 2) << name << " " << mode << "\n" << r.output;
-      EXPECT_NE(r.output.find("error: " + file(name) + ": "), std::string::npos) << r.output;
-      EXPECT_NE(r.output.find("nested deeper than 64 levels"), std::string::npos) << r.output;
+      EXPECT_EQ(r.output,
+                "error: 1 of 1 files rejected, by reason:\n  1 x sequences nested deeper than 64 levels (hint: no image "
+                "needs this; the file is corrupt or crafted) (first: " + file(name) + ")\n");
     }
   for (const std::string name : {"signed_jp2k_1024x256.dcm", "signed_jp2k_256x1024.dcm"})
-    for (const std::string mode : {"--dry-run", "--out " + (t_ / ("ds_" + name))}) {
+    for (const std::string& mode : {std::string("--dry-run"), "--out " + (t_ / ("ds_" + name))}) {
       auto r = sg("ingest " + file(name) + " " + mode + " -q");
       EXPECT_EQ(r.exit_code, 0) << name << " " << mode << "\n" << r.output;
     }

@@ -13,6 +13,7 @@
 #include "core/scan.h"
 #include "io/dicom_fixtures.h"
 #include "io/dicom_read.h"
+#include "io/read_test_util.h"
 #include "test_util.h"
 
 namespace scintigen {
@@ -21,6 +22,7 @@ namespace {
 using testing::FixtureSpec;
 using testing::FixtureSyntax;
 using testing::TempDir;
+using testing::reason_of;
 using testing::ViewEncoding;
 using testing::mirror_columns;
 using testing::shared_data;
@@ -45,16 +47,6 @@ std::vector<std::vector<uint16_t>> make_frames(const FixtureSpec& s, uint32_t se
   return frames;
 }
 
-// The reason of the InputError thrown while reading, or "no error".
-std::string reason_of(const std::string& path, const ReadOptions& opt = {}) {
-  try {
-    read_wholebody_dicom(path, opt);
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.where(), path);
-    return e.reason();
-  }
-  return "no error";
-}
 
 std::string fixture_reason(const FixtureSpec& spec, const ReadOptions& opt = {}) {
   TempDir dir;

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "io/dicom_fixtures.h"
 #include "io/dicom_read.h"
+#include "io/read_test_util.h"
 #include "test_util.h"
 
 namespace scintigen {
@@ -22,6 +23,7 @@ namespace {
 using testing::FixtureSpec;
 using testing::FixtureSyntax;
 using testing::TempDir;
+using testing::reason_of;
 using testing::ViewEncoding;
 
 std::string write_bytes(const TempDir& dir, const std::string& name, const std::string& bytes) {
@@ -30,16 +32,6 @@ std::string write_bytes(const TempDir& dir, const std::string& name, const std::
   return path;
 }
 
-// The reason of the InputError thrown reading the file at `path`, or "no error".
-std::string reason_of(const std::string& path, const ReadOptions& opt = {}) {
-  try {
-    read_wholebody_dicom(path, opt);
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.where(), path);
-    return e.reason();
-  }
-  return "no error";
-}
 
 // The same, reading the bytes from memory.
 std::string memory_reason_of(const std::string& bytes, const ReadOptions& opt = {}) {
