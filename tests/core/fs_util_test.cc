@@ -29,7 +29,23 @@ TEST(FsUtil, ErrorsNameThePath) {
   } catch (const InputError& e) {
     EXPECT_EQ(e.where(), "/nonexistent/x.json");
   }
-  EXPECT_THROW(write_file_atomic("/nonexistent/dir/x", "y"), InternalError);
+}
+
+// Missing folders above the path are created (every command's --out a/b/c); a path through a
+// file is refused, naming the path.
+TEST(FsUtil, AtomicWriteCreatesMissingParentFolders) {
+  testing::TempDir d;
+  write_file_atomic(d / "a/b/c.json", "x");
+  EXPECT_EQ(read_file(d / "a/b/c.json"), "x");
+  write_file_atomic(d / "file", "y");
+  try {
+    write_file_atomic(d / "file/sub/z", "z");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.where(), d / "file/sub/z");
+    EXPECT_EQ(e.reason().rfind("cannot create its folder " + d / "file/sub" + ": ", 0), 0u) << e.reason();
+  }
+  EXPECT_EQ(read_file(d / "file"), "y");
 }
 
 TEST(Progress, FormatsDurations) {
