@@ -28,7 +28,7 @@ build: configure
 # Every test with the labels above (browser: headless chromium, installed by deps; gpu tests
 # have their own target later).
 test: build
-	cd $(BUILD) && ctest -L '$(CTEST_LABELS)' -j $(JOBS) --output-on-failure --timeout 900
+	cd $(BUILD) && ctest -L '$(CTEST_LABELS)' -j $(JOBS) --output-on-failure --timeout 1500
 
 test-fast: build
 	cd $(BUILD) && ctest -L 'unit' -j $(JOBS) --output-on-failure
