@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "console.h"
 #include "data/dataset.h"
 #include "pipeline/dataset_ops.h"
 #include "run_guard.h"
@@ -100,9 +101,11 @@ int cmd_merge(int argc, char** argv) {
   app.add_option("datasets", inputs, "two or more dataset folders")->required();
   app.add_option("--out,-o", out, "new dataset folder")->required();
   app.add_flag("--prefix-ids", cfg.prefix_ids, "always prefix ids with d<k>_");
-  app.add_flag("--quiet,-q", cfg.quiet, "no progress bar");
+  bool quiet = false;
+  app.add_flag("--quiet,-q", quiet, "no progress bar");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
-  const size_t n = merge_datasets(inputs, out, cfg);
+  Console console(quiet);
+  const size_t n = merge_datasets(inputs, out, cfg, &console);
   std::printf("merged %zu scans into %s\n", n, out.c_str());
   return kExitOk;
 }
@@ -122,12 +125,14 @@ int cmd_export(int argc, char** argv) {
   app.add_option("--split", cfg.split, "only scans of this split");
   app.add_option("--limit", cfg.limit, "at most this many scans (0 = all)")->capture_default_str();
   app.add_option("--columns", cfg.columns, "contact-sheet columns")->capture_default_str();
-  app.add_flag("--quiet,-q", cfg.quiet, "no progress bar");
+  bool quiet = false;
+  app.add_flag("--quiet,-q", quiet, "no progress bar");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   cfg.format = export_format_from_string(format);
-  ExportResult r = export_dataset(dir, cfg);
+  Console console(quiet);
+  ExportResult r = export_dataset(dir, cfg, &console);
   for (const auto& f : r.failures) std::fprintf(stderr, "error: %s: %s\n", dir.c_str(), f.c_str());
-  if (!cfg.quiet) std::printf("exported %zu scans as %s: %zu files in %s\n", r.scans, format.c_str(), r.files.size(), cfg.out.c_str());
+  if (!quiet) std::printf("exported %zu scans as %s: %zu files in %s\n", r.scans, format.c_str(), r.files.size(), cfg.out.c_str());
   return r.failures.empty() ? kExitOk : (r.scans ? kExitPartial : kExitBadInput);
 }
 

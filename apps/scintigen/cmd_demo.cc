@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "console.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "data/dataset.h"
@@ -72,6 +73,7 @@ int cmd_demo(int argc, char** argv) {
   fs::create_directories(out + "/synthetic", ec);
   if (ec) throw InputError(out, "cannot create folder: " + ec.message());
   const auto t0 = std::chrono::steady_clock::now();
+  Console console(quiet);
 
   // 1. Synthetic: every class from the shipped model.
   write_file_atomic(out + "/demo_mix.txt", kDemoMix);
@@ -87,13 +89,12 @@ int cmd_demo(int argc, char** argv) {
   const gen::GenerateResult r = gen::generate_dataset(g);
   for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   ExportConfig ex;
-  ex.quiet = quiet;
   ex.out = out + "/synthetic/dicom";
   ex.format = ExportFormat::kDicom;
-  ExportResult d = export_dataset(g.out, ex);
+  ExportResult d = export_dataset(g.out, ex, &console);
   ex.out = out + "/synthetic/sheet";
   ex.format = ExportFormat::kContactSheet;
-  export_dataset(g.out, ex);
+  export_dataset(g.out, ex, &console);
   std::printf("generated %zu labelled synthetic scans (model %.16s) in %.1f s\n", r.scans, r.model_sha256.c_str(), r.seconds);
   std::printf("  contact sheet: %s/synthetic/sheet/contact_sheet.png\n", out.c_str());
   std::printf("  DICOM:         %s/synthetic/dicom (%zu files)\n", out.c_str(), d.files.size());
@@ -109,13 +110,12 @@ int cmd_demo(int argc, char** argv) {
     cfg.out = out + "/real/dataset";
     cfg.threads = threads;
     cfg.seed = seed;
-    cfg.quiet = quiet;
-    IngestResult ir = ingest(cfg);
+    IngestResult ir = ingest(cfg, &console);
     rc = ir.exit_code();
     if (ir.scans_added > 0) {
       ex.out = out + "/real/sheet";
       ex.format = ExportFormat::kContactSheet;
-      export_dataset(cfg.out, ex);
+      export_dataset(cfg.out, ex, &console);
       std::printf("ingested %zu real sample scans from %s: %s/real/sheet/contact_sheet.png\n", ir.scans_added, data.c_str(),
                   out.c_str());
     }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "console.h"
 #include "core/error.h"
 #include "gen/generate.h"
 #include "phantom/phantom.h"
@@ -111,12 +112,11 @@ int cmd_generate(int argc, char** argv) {
     return kExitOk;
   }
   e.format = format == "dicom" ? ExportFormat::kDicom : ExportFormat::kPng16;
-  e.quiet = g.quiet;
-  ExportResult x = export_dataset(g.out, e);
+  Console console(g.quiet);
+  ExportResult x = export_dataset(g.out, e, &console);
   ExportConfig sheet;
   sheet.out = out + "/sheet";
   sheet.format = ExportFormat::kContactSheet;
-  sheet.quiet = true;
   ExportResult s = export_dataset(g.out, sheet);
   std::error_code ec;
   if (!s.files.empty()) {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_util.h"
+#include "console.h"
 #include "commands.h"
 #include "pipeline/ingest.h"
 #include "run_guard.h"
@@ -25,7 +26,7 @@ int cmd_ingest(int argc, char** argv) {
   std::string size;
   std::vector<std::string> ignore_columns;
   bool json = false;
-  bool no_isolation = false;
+  bool no_isolation = false, quiet = false;
   app.add_option("paths", cfg.inputs, "DICOM files and folders (walked recursively)")->required();
   app.add_option("--out,-o", cfg.out, "dataset folder to create (required unless --dry-run)");
   app.add_flag("--append", cfg.append, "add to an existing dataset instead of creating one");
@@ -54,14 +55,15 @@ int cmd_ingest(int argc, char** argv) {
                "a crash or hang then takes the whole run with it)");
   app.add_option("--seed", cfg.seed, "recorded in the dataset config (ingest draws nothing at random)")->capture_default_str();
   app.add_option("--commit-every", cfg.commit_every, "scans per durable commit")->capture_default_str();
-  app.add_flag("--quiet,-q", cfg.quiet, "no progress bar, no per-file lines (summaries are still printed)");
+  app.add_flag("--quiet,-q", quiet, "no progress bar, no per-file lines (summaries are still printed)");
   app.add_flag("--json", json, "print the report as JSON on stdout");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   if (!size.empty()) std::tie(cfg.target_width, cfg.target_height) = parse_size(size, "--target-size");
   cfg.labels_ignore_columns = split_commas(ignore_columns);
   cfg.isolate = !no_isolation;
 
-  IngestResult r = ingest(cfg);
+  Console console(quiet);
+  IngestResult r = ingest(cfg, &console);
   // The report is written unless a run that created nothing removed its dataset folder.
   const bool default_report = !cfg.dry_run && (r.scans_added > 0 || cfg.append);
   const std::string report = !cfg.report.empty() ? cfg.report : default_report ? cfg.out + "/ingest_report.json" : "";
@@ -69,7 +71,7 @@ int cmd_ingest(int argc, char** argv) {
   // each; the per-file lines after them, capped.
   for (const auto& line : rejection_summary(r)) std::fprintf(stderr, "%s%s\n", line[0] == ' ' ? "" : "error: ", line.c_str());
   if (!r.unmatched_labels.empty()) std::fprintf(stderr, "error: %s\n", r.unmatched_labels.c_str());
-  if (!cfg.quiet) {
+  if (!quiet) {
     constexpr size_t kMaxFileLines = 20;
     for (size_t i = 0; i < r.rejected.size() && i < kMaxFileLines; ++i)
       std::fprintf(stderr, "error: %s: %s\n", r.rejected[i].path.c_str(), r.rejected[i].reason.c_str());
@@ -79,7 +81,7 @@ int cmd_ingest(int argc, char** argv) {
   }
   if (json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
-  } else if (!cfg.quiet) {
+  } else if (!quiet) {
     std::printf("%s %zu scans (%zu two-view, %zu single-view) from %zu of %zu files%s%s\n",
                 cfg.dry_run ? "dry run: would ingest" : "ingested", r.scans_added, r.two_view_scans,
                 r.single_view_scans, r.files_accepted, r.files_seen, cfg.dry_run ? "" : " into ", cfg.out.c_str());

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_util.h"
+#include "console.h"
 #include "commands.h"
 #include "core/error.h"
 #include "core/fs_util.h"
@@ -77,7 +78,8 @@ int cmd_simulate(int argc, char** argv) {
   try {
     Dataset ds = Dataset::create(tmp, config);
     const auto count = phantom::shard_indices(cfg.n, cfg.shard_index, cfg.shard_count).size();
-    Progress progress("simulate", count, quiet);
+    Console console(quiet);
+    Progress progress(&console, "simulate", count);
     phantom::simulate(
         site, cfg,
         [&](Scan&& s) {

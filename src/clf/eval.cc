@@ -131,7 +131,7 @@ std::vector<Case> score_dataset(const Dataset& ds, Task task, std::vector<Classi
                                 const torch::Device& device) {
   const auto records = ds.records();
   std::vector<Case> cases(records.size());
-  Progress progress(fmt::format("eval {}", ds.dir()), records.size(), cfg.quiet);
+  Progress progress(nullptr, fmt::format("eval {}", ds.dir()), records.size());  // TRANSITIONAL: events sink comes with the run harness
   const int h = (*nets[0])->config().height, w = (*nets[0])->config().width;
   const size_t per_scan = 2 * static_cast<size_t>(h) * w;
   std::vector<float> buf;

@@ -407,7 +407,7 @@ TrainResult train_classifier(const ClassifierConfig& config) {
     Rng sample_rng = Rng::for_scan(config.seed, static_cast<uint64_t>(epoch), kSampleStream);
     Rng aug_rng = Rng::for_scan(config.seed, static_cast<uint64_t>(epoch), kAugmentStream);
     const std::vector<size_t> order = sampler.draw(steps * config.batch, sample_rng);
-    Progress progress(fmt::format("{} epoch {}/{}", task_name, epoch, config.epochs), steps, config.quiet);
+    Progress progress(nullptr, fmt::format("{} epoch {}/{}", task_name, epoch, config.epochs), steps);  // TRANSITIONAL: events sink comes with the run harness
     double loss_sum = 0.0;
     auto x = torch::empty({config.batch, 2, h, w}, torch::kFloat32);  // (B, 2, H, W)
     auto y = torch::empty({config.batch}, torch::kFloat32);           // (B)

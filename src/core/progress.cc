@@ -1,9 +1,5 @@
 #include "core/progress.h"
 
-#include <unistd.h>
-
-#include <cstdio>
-
 #include <fmt/format.h>
 
 namespace scintigen {
@@ -16,45 +12,30 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
-Progress::Progress(std::string label, uint64_t total, bool quiet)
-    : label_(std::move(label)), total_(total), enabled_(!quiet && ::isatty(2)) {
-  start_ = last_draw_ = std::chrono::steady_clock::now();
+Progress::Progress(EventSink* sink, std::string task, uint64_t total)
+    : sink_(sink), task_(std::move(task)), total_(total), last_report_(std::chrono::steady_clock::now()) {
+  if (sink_) sink_->progress(task_, 0, total_, false);
 }
 
 Progress::~Progress() { finish(); }
 
 void Progress::advance(uint64_t n) {
-  done_ += n;
-  if (!enabled_) return;
+  const uint64_t done = done_ += n;
+  if (!sink_) return;
   std::lock_guard<std::mutex> lock(mu_);
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_draw_ < std::chrono::milliseconds(200)) return;
-  last_draw_ = now;
-  draw(false);
+  if (finished_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_report_ < std::chrono::milliseconds(200)) return;
+  last_report_ = now;
+  sink_->progress(task_, done, total_, false);
 }
 
 void Progress::finish() {
-  if (!enabled_ || finished_) return;
+  if (!sink_) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (finished_) return;
   finished_ = true;
-  draw(true);
-}
-
-void Progress::draw(bool final) {
-  const uint64_t done = done_.load();
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double rate = elapsed > 0 ? done / elapsed : 0;
-  const double frac = total_ ? static_cast<double>(done) / total_ : 0;
-  const int width = 30;
-  const int fill = static_cast<int>(frac * width);
-  std::string bar(static_cast<size_t>(fill), '#');
-  bar.resize(width, '.');
-  const double eta = rate > 0 && total_ >= done ? (total_ - done) / rate : -1;
-  std::fprintf(stderr, "\r%s [%s] %llu/%llu %.1f/s %s %s", label_.c_str(), bar.c_str(),
-               static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), rate,
-               final ? "elapsed" : "ETA", format_duration(final ? elapsed : eta).c_str());
-  if (final) std::fputc('\n', stderr);
-  std::fflush(stderr);
+  sink_->progress(task_, done_.load(), total_, true);
 }
 
 }  // namespace scintigen

@@ -317,7 +317,7 @@ GenerateResult generate_dataset(const GenerateConfig& config) {
   }
 
   size_t unfilled = 0;
-  Progress progress("generate", todo.size(), config.quiet || todo.empty());
+  Progress progress(nullptr, "generate", todo.size());  // TRANSITIONAL: events sink comes with the run harness
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t total = static_cast<int64_t>(todo.size());
   for (int64_t i0 = 0; i0 < total; i0 += config.batch) {

@@ -146,7 +146,8 @@ std::vector<std::pair<std::string, size_t>> split_dataset(const std::string& dir
   return out;
 }
 
-size_t merge_datasets(const std::vector<std::string>& inputs, const std::string& out, const MergeConfig& cfg) {
+size_t merge_datasets(const std::vector<std::string>& inputs, const std::string& out, const MergeConfig& cfg,
+                      EventSink* events) {
   if (inputs.size() < 2) throw ConfigError("dataset merge", "give at least two datasets to merge");
   std::vector<Dataset> sources;
   std::set<std::string> ids;
@@ -161,7 +162,7 @@ size_t merge_datasets(const std::vector<std::string>& inputs, const std::string&
   const bool prefix = cfg.prefix_ids || collide;
   nlohmann::json config = {{"command", "dataset merge"}, {"inputs", uids}, {"prefix_ids", prefix}};
   Dataset dst = Dataset::create(out, config);
-  Progress progress("merge", total, cfg.quiet);
+  Progress progress(events, "merge", total);
   size_t n = 0;
   for (size_t k = 0; k < sources.size(); ++k) {
     const std::string uid = uids[k].get<std::string>();
@@ -203,7 +204,7 @@ std::string caption_of(const ScanRecord& r) {
   return c;
 }
 
-ExportResult export_dataset(const std::string& dir, const ExportConfig& cfg) {
+ExportResult export_dataset(const std::string& dir, const ExportConfig& cfg, EventSink* events) {
   Dataset ds = Dataset::open(dir);
   std::vector<ScanRecord> chosen;
   if (!cfg.ids.empty()) {
@@ -224,7 +225,7 @@ ExportResult export_dataset(const std::string& dir, const ExportConfig& cfg) {
 
   ExportResult result;
   const std::string uid_seed = ds.info().value("dataset_uid", "");
-  Progress progress("export", chosen.size(), cfg.quiet);
+  Progress progress(events, "export", chosen.size());
   if (cfg.format == ExportFormat::kContactSheet) {
     std::vector<Scan> scans;
     std::vector<const Scan*> ptrs;

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/progress.h"
+
 namespace scintigen {
 
 class Dataset;
@@ -39,11 +41,11 @@ std::vector<std::pair<std::string, size_t>> split_dataset(const std::string& dir
 
 struct MergeConfig {
   bool prefix_ids = false;  // always prefix ids with "d<k>_"; otherwise only when ids collide
-  bool quiet = false;
 };
 
 // A new dataset at `out` with every scan of `inputs`, pixels and records unchanged.
-size_t merge_datasets(const std::vector<std::string>& inputs, const std::string& out, const MergeConfig& config);
+size_t merge_datasets(const std::vector<std::string>& inputs, const std::string& out, const MergeConfig& config,
+                      EventSink* events = nullptr);
 
 enum class ExportFormat { kDicom, kPng16, kPreview, kContactSheet };
 ExportFormat export_format_from_string(const std::string& s);
@@ -56,7 +58,6 @@ struct ExportConfig {
   std::string split;             // only this split
   size_t limit = 0;              // 0: no limit
   int columns = 8;               // contact sheet
-  bool quiet = false;
   nlohmann::json to_json() const;
 };
 
@@ -66,7 +67,7 @@ struct ExportResult {
   std::vector<std::string> failures;  // "<id>: <reason>"
 };
 
-ExportResult export_dataset(const std::string& dir, const ExportConfig& config);
+ExportResult export_dataset(const std::string& dir, const ExportConfig& config, EventSink* events = nullptr);
 
 // "metastasis=1 grade=2 DPD F 71y" — short caption for contact sheets.
 std::string caption_of(const ScanRecord& record);

@@ -454,7 +454,7 @@ std::string describe_failure(const IsolatedOutcome& o, const IsolationLimits& li
 
 class Ingester {
  public:
-  explicit Ingester(const IngestConfig& cfg) : cfg_(cfg), salt_(random_hex(32)) {}
+  Ingester(const IngestConfig& cfg, EventSink* events) : cfg_(cfg), events_(events), salt_(random_hex(32)) {}
 
   IngestResult run() {
     cfg_.validate();
@@ -479,7 +479,7 @@ class Ingester {
     result_.files_seen = files.size();
     files_ = &files;
 
-    Progress progress("ingest", files.size(), cfg_.quiet);
+    Progress progress(events_, "ingest", files.size());
     const int threads = resolve_threads(cfg_.threads);
     auto consume = [&](size_t i, ReadOutcome&& r) {
       progress.advance();
@@ -719,6 +719,7 @@ class Ingester {
   }
 
   IngestConfig cfg_;
+  EventSink* events_;
   std::string salt_;  // per-run secret for subject pseudonyms; never stored
   Dataset* ds_ = nullptr;
   const std::vector<InputFile>* files_ = nullptr;
@@ -732,6 +733,6 @@ class Ingester {
 
 }  // namespace
 
-IngestResult ingest(const IngestConfig& config) { return Ingester(config).run(); }
+IngestResult ingest(const IngestConfig& config, EventSink* events) { return Ingester(config, events).run(); }
 
 }  // namespace scintigen

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/progress.h"
 #include "core/scan.h"
 #include "io/dicom_read.h"
 
@@ -39,7 +40,6 @@ struct IngestConfig {
   int threads = 0;                  // 0: all cores
   int commit_every = 64;            // scans per transaction
   uint64_t seed = 0;                // recorded; ingest itself draws nothing at random
-  bool quiet = false;
   // Files that scintigen exported itself (simulated or synthetic scans) are refused unless
   // this is set; then they keep their origin, source and provenance (see apply_origin).
   bool allow_synthetic = false;
@@ -94,6 +94,6 @@ void apply_origin(const DicomObject& obj, bool allow_synthetic, Scan& scan);
 // The de-identification method recorded in datasets and exports.
 const char* deidentification_method();
 
-IngestResult ingest(const IngestConfig& config);
+IngestResult ingest(const IngestConfig& config, EventSink* events = nullptr);
 
 }  // namespace scintigen

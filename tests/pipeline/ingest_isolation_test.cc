@@ -72,7 +72,6 @@ TEST(IngestIsolation, CrashHangAndBalloonRejectTheirFileOnly) {
     cfg.threads = 2;
     cfg.decode_timeout_s = 1.5;
     cfg.decode_memory_mib = 256;
-    cfg.quiet = true;
     IngestResult r = ingest(cfg);
     EXPECT_EQ(r.exit_code(), 1);
     EXPECT_EQ(r.scans_added, 3u);
@@ -118,7 +117,6 @@ TEST(IngestIsolation, SameDatasetAsInProcessWhateverTheWorkerCount) {
     cfg.out = t / ("ds" + std::to_string(k++));
     cfg.isolate = isolate;
     cfg.threads = threads;
-    cfg.quiet = true;
     IngestResult r = ingest(cfg);
     EXPECT_EQ(r.exit_code(), 0);
     EXPECT_EQ(r.two_view_scans, 1u);
@@ -137,7 +135,6 @@ TEST(IngestIsolation, FaultHookIsIgnoredInProcess) {
   cfg.inputs = {t / "in"};
   cfg.dry_run = true;
   cfg.isolate = false;
-  cfg.quiet = true;
   EXPECT_EQ(ingest(cfg).exit_code(), 0);
 }
 

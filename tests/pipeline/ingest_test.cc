@@ -49,7 +49,6 @@ TEST(Ingest, PairsTwoSingleViewInstancesOfOneSeries) {
   IngestConfig cfg;
   cfg.inputs = {t / "in"};
   cfg.out = t / "ds";
-  cfg.quiet = true;
   cfg.key_file = t / "key.csv";
   IngestResult r = ingest(cfg);
   EXPECT_EQ(r.exit_code(), 0);
@@ -86,7 +85,6 @@ TEST(Ingest, ResultDoesNotDependOnThreadCount) {
     cfg.inputs = {t / "in"};
     cfg.out = t / ("ds" + std::to_string(threads));
     cfg.threads = threads;
-    cfg.quiet = true;
     ingest(cfg);
     std::vector<std::string> h;
     for (const auto& rec : Dataset::open(cfg.out).records()) h.push_back(rec.id + ":" + rec.pixel_sha256);
@@ -105,7 +103,6 @@ TEST(Ingest, LabelsJoinByStudyUidAndKeyFileIsRefusedInsideDataset) {
   cfg.inputs = {t / "in"};
   cfg.out = t / "ds";
   cfg.labels_csv = t / "l.csv";
-  cfg.quiet = true;
   EXPECT_EQ(ingest(cfg).exit_code(), 0);
   Dataset ds = Dataset::open(t / "ds");
   const auto recs = ds.records();
@@ -132,7 +129,6 @@ TEST(Ingest, DryRunWritesNothing) {
   IngestConfig cfg;
   cfg.inputs = {t / "in", testing::shared_data("dicom/malformed/pydicom_no_meta.dcm")};
   cfg.dry_run = true;
-  cfg.quiet = true;
   IngestResult r = ingest(cfg);
   EXPECT_EQ(r.scans_added, 2u);
   EXPECT_EQ(r.rejected.size(), 1u);
@@ -153,7 +149,6 @@ TEST(Ingest, AppendAddsToAnExistingDatasetAndRecordsTheEvent) {
   IngestConfig cfg;
   cfg.inputs = {testing::shared_data("dicom/wholebody/NM1_UNC.dcm")};
   cfg.out = t / "ds";
-  cfg.quiet = true;
   ASSERT_EQ(ingest(cfg).exit_code(), 0);
   // A second plain ingest into the same folder is refused; --append extends it.
   EXPECT_THROW(ingest(cfg), InputError);
@@ -205,7 +200,6 @@ TEST(Ingest, SignedNegativeSamplesAreClampedNotCrashed) {
     cfg.inputs = {t / "in"};
     cfg.out = dry_run ? std::string() : t / "ds";
     cfg.dry_run = dry_run;
-    cfg.quiet = true;
     IngestResult r = ingest(cfg);
     EXPECT_EQ(r.exit_code(), 0);
     EXPECT_EQ(r.scans_added, 3u);
@@ -278,7 +272,6 @@ TEST(Ingest, UnmatchedLabelRowsAreOneLine) {
   cfg.dry_run = true;
   cfg.labels_csv = t / "l.csv";
   cfg.labels_ignore_columns = {"reader"};
-  cfg.quiet = true;
   IngestResult r = ingest(cfg);
   EXPECT_EQ(r.exit_code(), 1);
   EXPECT_EQ(r.label_errors.size(), 4u);  // every row, for the report
