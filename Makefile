@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CTEST_LABELS ?= unit|reference|cli|slow|browser|fuzz
 BIN := $(BUILD)/apps/scintigen/scintigen
 
-.PHONY: all deps deps-runtime configure configure-demo build test test-fast demo bench clean format
+.PHONY: all deps deps-runtime configure configure-demo build test test-fast demo bench clean format format-check install
 
 all: build
 
@@ -42,7 +42,16 @@ bench: build
 	bench/run_ingest_bench.sh
 
 format:
-	clang-format -i $$(git ls-files '*.cc' '*.h')
+	scripts/format.sh
+
+# Also part of `make test` (CTest Format.SourcesMatchClangFormat).
+format-check:
+	scripts/format.sh --check
+
+# PREFIX/bin/scintigen and PREFIX/share/scintigen (docs/INSTALL.md); PREFIX may be moved later.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

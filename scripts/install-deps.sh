@@ -28,8 +28,9 @@ runtime_packages=(
 )
 
 test_packages=(
-  # tests and benchmarks; clang and its runtime (libFuzzer, ASan, UBSan) for the fuzz tests
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  # tests and benchmarks; clang and its runtime (libFuzzer, ASan, UBSan) for the fuzz tests;
+  # clang-format for the format check (scripts/format.sh)
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev clang-format
   # independent references used by the tests (never runtime dependencies)
   python3 python3-numpy python3-pydicom python3-gdcm python3-pil dicom3tools
   r-base-core r-cran-proc r-cran-survival python3-sklearn python3-statsmodels python3-scipy

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "console.h"
+#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "data/dataset.h"
@@ -24,7 +25,7 @@ namespace scintigen::cli {
 
 namespace {
 std::string default_sample_dir() {
-  for (const std::string& base : {std::string("../shared"), std::string(SCINTIGEN_SOURCE_DIR) + "/../shared"}) {
+  for (const std::string& base : {std::string("../shared"), build_source_dir() + "/../shared"}) {
     const std::string p = base + "/data/dicom/wholebody";
     if (fs::is_directory(p)) return p;
   }

@@ -1,5 +1,5 @@
 // Runs a command body, turning every exception into an `error: ...` line and an exit code
-// (DESIGN.md): scintigen errors keep their own code, anything else is internal (3).
+// (docs/ARCHITECTURE.md, rule 2): scintigen errors keep their own code, anything else is internal (3).
 #pragma once
 
 #include <cstdio>

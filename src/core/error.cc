@@ -19,4 +19,11 @@ Error::Error(std::string where, std::string what, std::string hint, int exit_cod
 
 std::string Error::describe() const { return compose(where_, reason_, hint_); }
 
+std::string context_place(const std::string& outer, const std::string& inner) {
+  if (inner.empty()) return outer;
+  if (outer.empty() || inner == outer) return inner;
+  if (inner.compare(0, outer.size(), outer) == 0 && inner[outer.size()] == ':') return inner;
+  return outer + ": " + inner;
+}
+
 }  // namespace scintigen

@@ -13,7 +13,7 @@
 
 namespace scintigen {
 
-// Process exit codes (DESIGN.md): 0 success, 1 partial failure, 2 bad input or usage,
+// Process exit codes (docs/ARCHITECTURE.md, rule 2): 0 success, 1 partial failure, 2 bad input or usage,
 // 3 internal error.
 enum ExitCode : int { kExitOk = 0, kExitPartial = 1, kExitBadInput = 2, kExitInternal = 3 };
 
@@ -54,5 +54,23 @@ class InternalError : public Error {
   InternalError(std::string where, std::string what, std::string hint = "")
       : Error(std::move(where), std::move(what), std::move(hint), kExitInternal) {}
 };
+
+// The place of an error raised at `inner` and reported from `outer` (see in_context).
+std::string context_place(const std::string& outer, const std::string& inner);
+
+// The same error seen from further out, as class E (which decides the exit code): the reason and
+// hint are kept, never folded into one string. The place becomes `outer` when the error named none
+// or named `outer` already (or a place inside it, "file:3" in "file"), else "outer: inner place".
+// `prefix` goes before the reason, `more_hint` after the hint.
+//
+//   try { parse_condition(text, spec, "mix.txt:2"); }
+//   catch (const ConfigError& e) { throw in_context<InputError>(e, "mix.txt:2"); }
+//   // error: mix.txt:2: value '5' is not allowed for cardiac_grade (hint: allowed values ...)
+template <typename E>
+E in_context(const Error& e, const std::string& outer, const std::string& prefix = "", const std::string& more_hint = "") {
+  return E(context_place(outer, e.where()), prefix + e.reason(),
+           e.hint().empty() || more_hint.empty() ? e.hint() + more_hint : e.hint() + "; " + more_hint);
+}
+
 
 }  // namespace scintigen

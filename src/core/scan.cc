@@ -3,40 +3,28 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/names.h"
 #include "core/sha256.h"
 
 namespace scintigen {
 
-const char* to_string(ViewSet v) {
-  switch (v) {
-    case ViewSet::kBoth: return "both";
-    case ViewSet::kAnteriorOnly: return "anterior";
-    case ViewSet::kPosteriorOnly: return "posterior";
-  }
-  return "?";
-}
+namespace {
+constexpr NamedValue<ViewSet> kViewSetNames[] = {
+    {ViewSet::kBoth, "both"}, {ViewSet::kAnteriorOnly, "anterior"}, {ViewSet::kPosteriorOnly, "posterior"}};
+constexpr NamedValue<Origin> kOriginNames[] = {
+    {Origin::kReal, "real"}, {Origin::kSimulated, "simulated"}, {Origin::kSynthetic, "synthetic"}};
+}  // namespace
 
-const char* to_string(Origin o) {
-  switch (o) {
-    case Origin::kReal: return "real";
-    case Origin::kSimulated: return "simulated";
-    case Origin::kSynthetic: return "synthetic";
-  }
-  return "?";
-}
+const char* to_string(ViewSet v) { return name_of(kViewSetNames, v); }
+
+const char* to_string(Origin o) { return name_of(kOriginNames, o); }
 
 ViewSet view_set_from_string(const std::string& s, const std::string& where) {
-  if (s == "both") return ViewSet::kBoth;
-  if (s == "anterior") return ViewSet::kAnteriorOnly;
-  if (s == "posterior") return ViewSet::kPosteriorOnly;
-  throw InputError(where, "invalid view set '" + s + "'", "allowed: both, anterior, posterior");
+  return value_named<InputError>(kViewSetNames, s, where, "view set");
 }
 
 Origin origin_from_string(const std::string& s, const std::string& where) {
-  if (s == "real") return Origin::kReal;
-  if (s == "simulated") return Origin::kSimulated;
-  if (s == "synthetic") return Origin::kSynthetic;
-  throw InputError(where, "invalid origin '" + s + "'", "allowed: real, simulated, synthetic");
+  return value_named<InputError>(kOriginNames, s, where, "origin");
 }
 
 bool Scan::has_view(View v) const {

@@ -58,7 +58,7 @@ std::vector<MixEntry> read_mix_file(const std::string& path, const ConditionSpec
     try {
       parse_condition(e.condition, spec, where);
     } catch (const ConfigError& err) {
-      throw InputError(where, err.what());
+      throw in_context<InputError>(err, where);
     }
     mix.push_back(e);
   }

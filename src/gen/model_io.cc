@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/sha256.h"
@@ -156,14 +157,7 @@ void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const Mode
   write_file_atomic(dir + "/model.json", info.dump(2) + "\n");  // last: the folder is complete once it exists
 }
 
-std::string builtin_model_dir() {
-  if (const char* env = std::getenv("SCINTIGEN_BUILTIN_MODEL"); env && *env) return env;
-#ifdef SCINTIGEN_SOURCE_DIR
-  return std::string(SCINTIGEN_SOURCE_DIR) + "/models/builtin";
-#else
-  return "models/builtin";
-#endif
-}
+std::string builtin_model_dir() { return resource_dir(Resource::kBuiltinModel); }
 
 LoadedModel load_model(const std::string& dir_in) {
   LoadedModel m;
@@ -190,7 +184,7 @@ LoadedModel load_model(const std::string& dir_in) {
   try {
     m.config = ModelConfig::from_json(m.info["model_config"], mj);
   } catch (const ConfigError& e) {
-    throw InputError(mj, std::string("model_config: ") + e.what());
+    throw in_context<InputError>(e, mj, "model_config: ");
   }
   m.config.validate();
   m.ema_sha256 = m.info.value("files", json::object()).value("ema.pt", "");

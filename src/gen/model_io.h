@@ -46,8 +46,8 @@ void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const Mode
 // `dir` may be "builtin" (builtin_model_dir()). Throws InputError.
 LoadedModel load_model(const std::string& dir);
 
-// The shipped model's folder: $SCINTIGEN_BUILTIN_MODEL, else models/builtin of the source
-// tree this binary was built from.
+// The shipped model's folder (core/resources.h: $SCINTIGEN_BUILTIN_MODEL, the installed
+// share/scintigen/models/builtin, or the source tree's models/builtin).
 std::string builtin_model_dir();
 
 // The model card (Markdown) from model.json.

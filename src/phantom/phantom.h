@@ -132,8 +132,8 @@ SiteProfile site_profile_from_json(const nlohmann::json& j, const std::string& w
 // `name_or_path`: a file path (contains '/' or ends in .json) or a profile name looked up in
 // the sites folder. Unknown names throw ConfigError listing the available profiles.
 SiteProfile load_site_profile(const std::string& name_or_path);
-// The folder holding the built-in profiles: $SCINTIGEN_SITES_DIR, ./configs/sites, or the
-// source tree's configs/sites.
+// The folder holding the built-in profiles (core/resources.h: $SCINTIGEN_SITES_DIR, the
+// installed share/scintigen/configs/sites, or the source tree's configs/sites).
 std::string sites_dir();
 std::vector<std::string> available_sites();
 

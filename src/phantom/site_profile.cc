@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/labels.h"
@@ -301,14 +302,7 @@ SiteProfile site_profile_from_json(const nlohmann::json& j, const std::string& w
   return s;
 }
 
-std::string sites_dir() {
-  if (const char* env = std::getenv("SCINTIGEN_SITES_DIR"); env && *env) return env;
-  if (fs::is_directory("configs/sites")) return "configs/sites";
-#ifdef SCINTIGEN_SITES_SOURCE_DIR
-  if (fs::is_directory(SCINTIGEN_SITES_SOURCE_DIR)) return SCINTIGEN_SITES_SOURCE_DIR;
-#endif
-  return "configs/sites";
-}
+std::string sites_dir() { return resource_dir(Resource::kSites); }
 
 std::vector<std::string> available_sites() {
   std::vector<std::string> names;

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/names.h"
 #include "core/progress.h"
 #include "core/version.h"
 #include "data/dataset.h"
@@ -179,17 +180,20 @@ size_t merge_datasets(const std::vector<std::string>& inputs, const std::string&
   return n;
 }
 
+namespace {
+constexpr NamedValue<ExportFormat> kExportFormatNames[] = {{ExportFormat::kDicom, "dicom"},
+                                                           {ExportFormat::kPng16, "png16"},
+                                                           {ExportFormat::kPreview, "preview"},
+                                                           {ExportFormat::kContactSheet, "sheet"},
+                                                           {ExportFormat::kContactSheet, "contact-sheet"}};
+}  // namespace
+
 ExportFormat export_format_from_string(const std::string& s) {
-  if (s == "dicom") return ExportFormat::kDicom;
-  if (s == "png16") return ExportFormat::kPng16;
-  if (s == "preview") return ExportFormat::kPreview;
-  if (s == "sheet" || s == "contact-sheet") return ExportFormat::kContactSheet;
-  throw ConfigError("--format", "unknown format '" + s + "'", "allowed: dicom, png16, preview, sheet");
+  return value_named<ConfigError>(kExportFormatNames, s, "--format", "format");
 }
 
 nlohmann::json ExportConfig::to_json() const {
-  static const char* kNames[] = {"dicom", "png16", "preview", "sheet"};
-  return {{"command", "dataset export"}, {"format", kNames[static_cast<int>(format)]}, {"two_instances", two_instances},
+  return {{"command", "dataset export"}, {"format", name_of(kExportFormatNames, format)}, {"two_instances", two_instances},
           {"ids", ids}, {"split", split}, {"limit", limit}, {"columns", columns}};
 }
 

@@ -124,8 +124,8 @@ LabelsTable read_labels_csv(const std::string& path, const std::vector<std::stri
             Labels probe;
             set_label(probe, c, "", where);  // throws: unknown label, naming the known ones
           } catch (const InputError& e) {
-            throw InputError(e.where(), e.reason(),
-                             e.hint() + fmt::format("; or skip the column with --labels-ignore-columns {}", c));
+            throw in_context<InputError>(e, where, "",
+                                         fmt::format("or skip the column with --labels-ignore-columns {}", c));
           }
         }
         header_cols.push_back(c);

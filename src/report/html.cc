@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "stats/json.h"
@@ -487,10 +488,7 @@ auto reading_report(F&& f) {
 
 }  // namespace
 
-std::string web_dir() {
-  const char* env = std::getenv("SCINTIGEN_WEB_DIR");
-  return env && *env ? env : SCINTIGEN_DEFAULT_WEB_DIR;
-}
+std::string web_dir() { return resource_dir(Resource::kWeb); }
 
 WebAssets load_web_assets(const std::string& dir) {
   WebAssets assets;

@@ -29,7 +29,8 @@ struct WebAssets {
   std::vector<WebScript> scripts;
 };
 
-// Where the assets live: $SCINTIGEN_WEB_DIR when set, else the source tree's web/ folder.
+// Where the assets live (core/resources.h: $SCINTIGEN_WEB_DIR, the installed
+// share/scintigen/web, or the source tree's web/).
 std::string web_dir();
 
 // Reads <dir>/node_modules/<package>/build/<package>.min.js and its package.json for each
