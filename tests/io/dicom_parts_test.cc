@@ -18,20 +18,12 @@
 #include "io/dicom_codecs.h"
 #include "io/dicom_mark.h"
 #include "io/dicom_views.h"
+#include "test_util.h"
 
 namespace scintigen::detail {
 namespace {
 
-// The reason of the InputError `f` throws, or "no error".
-template <typename F>
-std::string reason_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.reason();
-  }
-  return "no error";
-}
+using testing::input_error_reason;
 
 // ---------------------------------------------------------------------------------------
 // Attributes: text and values.
@@ -89,10 +81,11 @@ TEST(DicomAttributes, NumberOfFramesEmptyJunkAndOutOfRange) {
   EXPECT_EQ(parse_number_of_frames("f.dcm", "0"), 0);  // refused by check_pixel_module
   EXPECT_EQ(parse_number_of_frames("f.dcm", "999999999"), 999999999);
   for (const char* junk : {"+", "-1", "1.5", "two", "1234567890"}) {
-    EXPECT_EQ(reason_of([&] { parse_number_of_frames("f.dcm", junk); }),
+    EXPECT_EQ(input_error_reason([&] { parse_number_of_frames("f.dcm", junk); }),
               std::string("NumberOfFrames '") + junk + "' is not an integer");
   }
-  EXPECT_EQ(reason_of([] { parse_number_of_frames("f.dcm", "\x01"); }), "NumberOfFrames '?' is not an integer");
+  EXPECT_EQ(input_error_reason([] { parse_number_of_frames("f.dcm", "\x01"); }),
+            "NumberOfFrames '?' is not an integer");
 }
 
 TEST(DicomAttributes, RadionuclideNameShortensTechnetium99m) {
@@ -239,7 +232,7 @@ TEST(DicomViews, TransformToRowsLeftColumnsFeet) {
   EXPECT_TRUE(same(transform_for("f.dcm", kPosteriorAsStored), false, false, true));          // mirrored to overlay
   EXPECT_TRUE(same(transform_for("f.dcm", {{0, 0, 1}, {1, 0, 0}, ""}), true, true, false));   // H\L: head left
   EXPECT_TRUE(same(transform_for("f.dcm", {{1, 0, 0}, {0, 0, 1}, ""}), false, true, false));  // L\H: upside down
-  EXPECT_EQ(reason_of([] { transform_for("f.dcm", kTransverse); }),
+  EXPECT_EQ(input_error_reason([] { transform_for("f.dcm", kTransverse); }),
             "ImageOrientationPatient 1\\0\\0\\0\\1\\0 is not an anterior or posterior projection");
 }
 
@@ -321,7 +314,8 @@ TEST(DicomViews, FrameOrderFallback) {
 
   std::vector<FrameView> both_posterior(2);
   both_posterior[0].view = both_posterior[1].view = kPosterior;
-  EXPECT_EQ(reason_of([&] { complete_views("f.dcm", both_posterior, warnings); }), "both frames are posterior views");
+  EXPECT_EQ(input_error_reason([&] { complete_views("f.dcm", both_posterior, warnings); }),
+            "both frames are posterior views");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -385,10 +379,10 @@ TEST(DicomCodecs, ClampRefusesCountsBeyondTheFloatRange) {
   f.slope = 1e300;
   std::vector<float> counts = {0, std::numeric_limits<float>::infinity()};
   ClampedCounts clamped;
-  EXPECT_EQ(reason_of([&] { clamp_counts("f.dcm", f, counts, clamped); }),
+  EXPECT_EQ(input_error_reason([&] { clamp_counts("f.dcm", f, counts, clamped); }),
             "RescaleSlope 1e+300 and RescaleIntercept 0 give counts beyond the float range");
   counts = {std::nanf("")};
-  EXPECT_NE(reason_of([&] { clamp_counts("f.dcm", f, counts, clamped); }), "no error");
+  EXPECT_NE(input_error_reason([&] { clamp_counts("f.dcm", f, counts, clamped); }), "no error");
 }
 
 TEST(DicomCodecs, StartsCodestream) {
@@ -426,18 +420,19 @@ std::vector<uint8_t> jpeg_header(int precision, int h, int w, int comps) {
 
 TEST(DicomCodecs, JpegFrameHeaderMustMatchThePixelModule) {
   const PixelFormat f = format(300, 2, 16, 16, 0);
-  EXPECT_EQ(reason_of([&] { check_jpeg_frame("f.dcm", 0, jpeg_header(12, 300, 2, 1), f); }), "no error");
-  EXPECT_EQ(reason_of([&] { check_jpeg_frame("f.dcm", 1, jpeg_header(12, 301, 2, 1), f); }),
+  EXPECT_EQ(input_error_reason([&] { check_jpeg_frame("f.dcm", 0, jpeg_header(12, 300, 2, 1), f); }), "no error");
+  EXPECT_EQ(input_error_reason([&] { check_jpeg_frame("f.dcm", 1, jpeg_header(12, 301, 2, 1), f); }),
             "JPEG frame 1 holds 1 component(s) of 2 x 301 with 12 bits, expected 1 of 2 x 300");
-  EXPECT_EQ(reason_of([&] { check_jpeg_frame("f.dcm", 0, jpeg_header(8, 300, 2, 3), f); }),
+  EXPECT_EQ(input_error_reason([&] { check_jpeg_frame("f.dcm", 0, jpeg_header(8, 300, 2, 3), f); }),
             "JPEG frame 0 holds 3 component(s) of 2 x 300 with 8 bits, expected 1 of 2 x 300");
-  EXPECT_EQ(reason_of([&] { check_jpeg_frame("f.dcm", 0, jpeg_header(16, 300, 2, 1), format(300, 2, 8, 8, 0)); }),
-            "JPEG frame 0 holds 1 component(s) of 2 x 300 with 16 bits, expected 1 of 2 x 300");
-  EXPECT_EQ(reason_of([&] {
+  EXPECT_EQ(
+      input_error_reason([&] { check_jpeg_frame("f.dcm", 0, jpeg_header(16, 300, 2, 1), format(300, 2, 8, 8, 0)); }),
+      "JPEG frame 0 holds 1 component(s) of 2 x 300 with 16 bits, expected 1 of 2 x 300");
+  EXPECT_EQ(input_error_reason([&] {
               check_jpeg_frame("f.dcm", 2, {0xff, 0x4f, 0xff, 0x51}, f);
             }),
             "JPEG frame 2 does not start with an SOI marker");
-  EXPECT_EQ(reason_of([&] {
+  EXPECT_EQ(input_error_reason([&] {
               check_jpeg_frame("f.dcm", 0, {0xff, 0xd8, 0xff, 0xda, 0x00, 0x02}, f);
             }),
             "JPEG frame 0 has no frame header (SOF)");
@@ -458,23 +453,26 @@ std::vector<uint8_t> rle_frame(const std::vector<uint32_t>& offsets, const std::
 TEST(DicomCodecs, RleSegmentsMustDecodeToRowsTimesColumns) {
   const PixelFormat f8 = format(2, 2, 8, 8, 0);
   // A literal run of 2 bytes, then a repeat run of 2: 4 bytes.
-  EXPECT_EQ(reason_of([&] { check_rle_frame("f.dcm", 0, rle_frame({64}, {0x01, 5, 6, 0xff, 7}), f8); }), "no error");
-  EXPECT_EQ(reason_of([&] {
+  EXPECT_EQ(input_error_reason([&] {
+              check_rle_frame("f.dcm", 0, rle_frame({64}, {0x01, 5, 6, 0xff, 7}), f8);
+            }),
+            "no error");
+  EXPECT_EQ(input_error_reason([&] {
               check_rle_frame("f.dcm", 0, rle_frame({64}, {0x01, 5, 6, 0xfe, 7}), f8);
             }),
             "RLE frame 0 segment 0 decodes to 5 bytes, Rows x Columns is 4");
-  EXPECT_EQ(reason_of([&] {
+  EXPECT_EQ(input_error_reason([&] {
               check_rle_frame("f.dcm", 1, rle_frame({64}, {0x01, 5, 6, 0xff, 7}), format(2, 2, 16, 16, 0));
             }),
             "RLE frame 1 holds 1 segment(s), expected 2");
-  EXPECT_EQ(reason_of([&] {
+  EXPECT_EQ(input_error_reason([&] {
               check_rle_frame("f.dcm", 0, rle_frame({32}, {0x01, 5, 6, 0xff, 7}), f8);
             }),
             "RLE frame 0 has a bad segment offset");
-  EXPECT_EQ(reason_of([&] { check_rle_frame("f.dcm", 0, std::vector<uint8_t>(63, 0), f8); }),
+  EXPECT_EQ(input_error_reason([&] { check_rle_frame("f.dcm", 0, std::vector<uint8_t>(63, 0), f8); }),
             "RLE frame 0 is shorter than its 64-byte header");
   // Rows x Columns odd: one pad byte more is allowed.
-  EXPECT_EQ(reason_of([&] {
+  EXPECT_EQ(input_error_reason([&] {
               check_rle_frame("f.dcm", 0, rle_frame({64}, {0xfd, 9}), format(1, 3, 8, 8, 0));
             }),
             "no error");
