@@ -8,12 +8,25 @@
 #include <filesystem>
 #include <string>
 
+#include "core/error.h"
+
 namespace scintigen::testing {
 
 inline std::string shared_data(const std::string& rel) { return std::string(SCINTIGEN_SHARED_DIR) + "/data/" + rel; }
 inline std::string source_path(const std::string& rel) { return std::string(SCINTIGEN_SOURCE_DIR) + "/" + rel; }
 inline std::string python() { return SCINTIGEN_PYTHON; }
 inline std::string scintigen_binary() { return SCINTIGEN_BINARY; }
+
+// The reason of the InputError that `f` throws, or "no error".
+template <typename F>
+std::string input_error_reason(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.reason();
+  }
+  return "no error";
+}
 
 // A fresh temporary folder, removed when the object goes out of scope.
 class TempDir {
