@@ -14,8 +14,10 @@
 #include "core/fs_util.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "core/random_streams.h"
 #include "core/rng.h"
 #include "core/sha256.h"
+#include "core/split.h"
 #include "core/version.h"
 #include "data/dataset.h"
 #include "stats/roc.h"
@@ -223,10 +225,6 @@ void check_resume_config(const ClassifierConfig& config, const nlohmann::json& s
   }
 }
 
-// Per-epoch random streams: the sampler's and the augmentation's draws of epoch e are functions
-// of (seed, e), so a resumed run repeats them exactly.
-constexpr uint64_t kSampleStream = 11, kAugmentStream = 12;
-
 }  // namespace
 
 nlohmann::json read_resumable_run(const std::string& out) {
@@ -293,21 +291,17 @@ TrainResult train_classifier(const ClassifierConfig& config) {
     for (auto& c : candidates) (c.record.split == "val" && !synthetic(c) ? val_items : train_items).push_back(c);
   } else {
     result.val_source = "stratified random";
-    Rng rng(config.seed ^ 0x5eed5eedULL);
-    for (int cls = 0; cls < 2; ++cls) {
-      std::vector<size_t> idx;
-      for (size_t i = 0; i < candidates.size(); ++i) {
-        if (candidates[i].label != cls) continue;
-        if (synthetic(candidates[i])) train_items.push_back(candidates[i]);
-        else idx.push_back(i);
-      }
-      for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng.below(i)]);  // Fisher-Yates
-      size_t n_val = static_cast<size_t>(std::llround(config.val_fraction * idx.size()));
-      if (idx.size() >= 2) n_val = std::clamp<size_t>(n_val, 1, idx.size() - 1);
-      std::sort(idx.begin(), idx.begin() + n_val);
-      std::sort(idx.begin() + n_val, idx.end());
-      for (size_t k = 0; k < idx.size(); ++k) (k < n_val ? val_items : train_items).push_back(candidates[idx[k]]);
-    }
+    // core/split.h: the real scans, stratified by class, val_fraction to validation (largest
+    // remainder, at least one scan of each class in each part); synthetic scans always train.
+    std::vector<SplitItem> items;
+    std::vector<size_t> real;
+    for (size_t i = 0; i < candidates.size(); ++i)
+      if (!synthetic(candidates[i])) real.push_back(i), items.push_back({"", std::to_string(candidates[i].label)});
+    const std::vector<size_t> part = grouped_stratified_split(
+        items, SplitSpec{{config.val_fraction, 1 - config.val_fraction}, config.seed, RandomStream::kClfValSplit, true});
+    std::vector<bool> is_val(candidates.size(), false);
+    for (size_t k = 0; k < real.size(); ++k) is_val[real[k]] = part[k] == 0;
+    for (size_t i = 0; i < candidates.size(); ++i) (is_val[i] ? val_items : train_items).push_back(candidates[i]);
   }
 
   const int h = config.height, w = config.width;
@@ -404,8 +398,10 @@ TrainResult train_classifier(const ClassifierConfig& config) {
   for (int epoch = first_epoch; epoch <= config.epochs && !result.early_stopped; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     net->train();
-    Rng sample_rng = Rng::for_scan(config.seed, static_cast<uint64_t>(epoch), kSampleStream);
-    Rng aug_rng = Rng::for_scan(config.seed, static_cast<uint64_t>(epoch), kAugmentStream);
+    // The sampler's and the augmentation's draws of epoch e are functions of (seed, e), so a
+    // resumed run repeats them exactly.
+    Rng sample_rng = stream_rng(config.seed, RandomStream::kClfEpochSampler, static_cast<uint64_t>(epoch));
+    Rng aug_rng = stream_rng(config.seed, RandomStream::kClfAugment, static_cast<uint64_t>(epoch));
     const std::vector<size_t> order = sampler.draw(steps * config.batch, sample_rng);
     Progress progress(nullptr, fmt::format("{} epoch {}/{}", task_name, epoch, config.epochs), steps);  // TRANSITIONAL: events sink comes with the run harness
     double loss_sum = 0.0;

@@ -17,6 +17,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "core/sha256.h"
+#include "core/split.h"
 #include "core/splitmix.h"
 #include "core/version.h"
 #include "data/dataset.h"
@@ -70,20 +71,10 @@ std::vector<MixEntry> read_mix_file(const std::string& path, const ConditionSpec
 }
 
 std::vector<int64_t> mix_counts(const std::vector<MixEntry>& mix, int64_t n) {
-  double total = 0;
-  for (const auto& e : mix) total += e.weight;
-  std::vector<int64_t> counts(mix.size());
-  std::vector<std::pair<double, size_t>> rem;
-  int64_t used = 0;
-  for (size_t i = 0; i < mix.size(); ++i) {
-    const double exact = n * mix[i].weight / total;
-    counts[i] = static_cast<int64_t>(std::floor(exact));
-    used += counts[i];
-    rem.push_back({exact - counts[i], i});
-  }
-  std::stable_sort(rem.begin(), rem.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t k = 0; used < n; ++k, ++used) ++counts[rem[k % rem.size()].second];
-  return counts;
+  std::vector<double> weights;
+  for (const auto& e : mix) weights.push_back(e.weight);
+  const std::vector<size_t> quotas = largest_remainder_quotas(static_cast<size_t>(n), weights);
+  return std::vector<int64_t>(quotas.begin(), quotas.end());
 }
 
 void GenerateConfig::validate() const {

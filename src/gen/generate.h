@@ -46,7 +46,7 @@ struct MixEntry {
 // name file:line.
 std::vector<MixEntry> read_mix_file(const std::string& path, const ConditionSpec& spec);
 
-// Counts per entry summing to n (largest remainder over the weights).
+// Counts per entry summing to n (largest_remainder_quotas over the weights, core/split.h).
 std::vector<int64_t> mix_counts(const std::vector<MixEntry>& mix, int64_t n);
 
 struct GenerateConfig {

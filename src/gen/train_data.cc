@@ -3,16 +3,17 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-#include "core/splitmix.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "core/random_streams.h"
 #include "core/resample.h"
+#include "core/shuffle.h"
+#include "core/split.h"
 #include "data/dataset.h"
 #include "gen/trainer.h"
 #include "gen/transform.h"
@@ -33,19 +34,6 @@ nlohmann::json DataConfig::to_json() const {
 
 namespace {
 
-// Fisher-Yates with a SplitMix64 stream: the same permutation on every platform.
-std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
-  std::vector<int64_t> p(n);
-  std::iota(p.begin(), p.end(), 0);
-  uint64_t state = seed;
-  for (int64_t i = n - 1; i > 0; --i) {
-    state = splitmix64(state);
-    const int64_t j = static_cast<int64_t>(state % static_cast<uint64_t>(i + 1));
-    std::swap(p[i], p[j]);
-  }
-  return p;
-}
-
 struct Item {
   size_t dataset;
   ScanRecord record;
@@ -63,7 +51,8 @@ std::vector<int64_t> batch_indices(int64_t n, uint64_t seed, int64_t step, int64
     const int64_t e = pos / n;
     if (e != epoch) {
       epoch = e;
-      perm = permutation(n, splitmix64(seed ^ 0xDA7A0D0Eull) ^ static_cast<uint64_t>(e));
+      Rng rng = stream_rng(seed, RandomStream::kGenDataOrder, static_cast<uint64_t>(e));
+      perm = random_permutation<int64_t>(static_cast<size_t>(n), rng);
     }
     out.push_back(perm[pos % n]);
   }
@@ -119,14 +108,14 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg) {
   if (!val_items.empty()) {
     out.val_source = "val split rows";
   } else {
+    // core/split.h, one stratum of single scans: round(val_fraction n) scans, at most val_max.
     const size_t n = train_items.size();
-    const size_t k = std::min<size_t>(dc.val_max, static_cast<size_t>(std::floor(dc.val_fraction * n)));
-    if (n >= 20 && k >= 1) {
-      auto perm = permutation(static_cast<int64_t>(n), splitmix64(dc.seed ^ 0x7A11DA7Aull));
-      std::vector<bool> is_val(n, false);
-      for (size_t i = 0; i < k; ++i) is_val[perm[i]] = true;
+    const double f = n ? std::min(dc.val_fraction, static_cast<double>(dc.val_max) / static_cast<double>(n)) : 0.0;
+    const SplitSpec spec{{f, 1 - f}, dc.seed, RandomStream::kGenValSplit, false};
+    if (n >= 20 && largest_remainder_quotas(n, spec.fractions)[0] >= 1) {
+      const std::vector<size_t> part = grouped_stratified_split(std::vector<SplitItem>(n), spec);
       std::vector<Item> keep;
-      for (size_t i = 0; i < n; ++i) (is_val[i] ? val_items : keep).push_back(std::move(train_items[i]));
+      for (size_t i = 0; i < n; ++i) (part[i] == 0 ? val_items : keep).push_back(std::move(train_items[i]));
       train_items = std::move(keep);
       out.val_source = "random fraction";
     } else {

@@ -2,25 +2,24 @@
 #include "core/error.h"
 #include "core/splitmix.h"
 #include "core/parallel.h"
+#include "core/random_streams.h"
 #include "phantom/anatomy.h"
 #include "phantom/phantom.h"
 
 namespace scintigen::phantom {
 
 uint64_t site_seed(const std::string& site_name, uint64_t seed) {
-  // FNV-1a over the name's bytes (portable, unlike std::hash), then mixed with the seed.
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : site_name) h = (h ^ c) * 0x100000001b3ull;
-  return splitmix64(splitmix64(h) ^ seed);
+  // FNV-1a over the name's bytes, then mixed with the seed.
+  return splitmix64(splitmix64(fnv1a64(site_name)) ^ seed);
 }
 
 Scan simulate_one(const SiteProfile& site, const SimConfig& cfg, uint64_t index) {
   const uint64_t stream_seed = site_seed(site.name, cfg.seed);
-  Rng patient_rng = Rng::for_scan(stream_seed, index, Rng::kPatientStream);
+  Rng patient_rng = stream_rng(stream_seed, RandomStream::kSimPatient, index);
   const PatientParams p = sample_patient(site, cfg.prevalence, patient_rng);
   Scan s = render_expected_unhashed(p, site, cfg.size, RenderOptions{});
   if (cfg.noise) {
-    Rng noise_rng = Rng::for_scan(stream_seed, index, Rng::kNoiseStream);
+    Rng noise_rng = stream_rng(stream_seed, RandomStream::kSimNoise, index);
     add_poisson_noise_unhashed(s, noise_rng);
   }
   s.pixel_sha256 = compute_pixel_sha256(s);

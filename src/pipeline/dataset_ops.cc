@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <random>
 #include <set>
 
 #include <fmt/format.h>
@@ -13,6 +12,7 @@
 #include "core/fs_util.h"
 #include "core/names.h"
 #include "core/progress.h"
+#include "core/split.h"
 #include "core/version.h"
 #include "data/dataset.h"
 #include "io/dicom_write.h"
@@ -98,46 +98,29 @@ std::vector<std::pair<std::string, size_t>> split_dataset(const std::string& dir
   cfg.validate();
   Dataset ds = Dataset::open(dir, true);
   const auto records = ds.records();
-  // Units: a subject's scans stay together.
-  std::map<std::string, std::vector<size_t>> units;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const auto& r = records[i];
-    std::string unit = "scan:" + r.id;
+  // One grouped stratified split (core/split.h): a subject's scans are one unit, strata are the
+  // label tuples, each stratum shuffled with its own generator and cut by largest remainder.
+  std::vector<SplitItem> items;
+  items.reserve(records.size());
+  for (const auto& r : records) {
+    SplitItem item;
+    item.unit = "scan:" + r.id;
     if (cfg.by_subject && r.meta.contains("subject") && r.meta["subject"].is_string())
-      unit = "subject:" + r.meta["subject"].get<std::string>();
-    units[unit].push_back(i);
+      item.unit = "subject:" + r.meta["subject"].get<std::string>();
+    for (const auto& f : cfg.stratify) item.stratum += label_value(r.labels, f) + "|";
+    items.push_back(std::move(item));
   }
-  std::map<std::string, std::vector<std::string>> strata;  // stratum -> unit names (sorted)
-  for (const auto& [unit, idx] : units) {
-    std::string key;
-    for (const auto& f : cfg.stratify) key += label_value(records[idx[0]].labels, f) + "|";
-    strata[key].push_back(unit);
-  }
-  std::mt19937_64 rng(cfg.seed);
+  SplitSpec spec;
+  for (const auto& [name, f] : cfg.fractions) spec.fractions.push_back(f);
+  spec.seed = cfg.seed;
+  spec.stream = RandomStream::kDatasetSplit;
+  const std::vector<size_t> part = grouped_stratified_split(items, spec);
   std::vector<std::pair<std::string, std::string>> assignment;
   std::map<std::string, size_t> counts;
-  for (auto& [key, list] : strata) {
-    std::shuffle(list.begin(), list.end(), rng);
-    // Largest-remainder quotas of this stratum's units.
-    const size_t n = list.size();
-    std::vector<size_t> quota(cfg.fractions.size());
-    std::vector<std::pair<double, size_t>> rem;
-    size_t given = 0;
-    for (size_t k = 0; k < cfg.fractions.size(); ++k) {
-      const double exact = cfg.fractions[k].second * n;
-      quota[k] = static_cast<size_t>(std::floor(exact));
-      given += quota[k];
-      rem.emplace_back(exact - quota[k], k);
-    }
-    std::stable_sort(rem.begin(), rem.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    for (size_t j = 0; given < n; ++j, ++given) quota[rem[j % rem.size()].second]++;
-    size_t u = 0;
-    for (size_t k = 0; k < quota.size(); ++k)
-      for (size_t q = 0; q < quota[k]; ++q, ++u)
-        for (size_t i : units[list[u]]) {
-          assignment.emplace_back(records[i].id, cfg.fractions[k].first);
-          counts[cfg.fractions[k].first]++;
-        }
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string& name = cfg.fractions[part[i]].first;
+    assignment.emplace_back(records[i].id, name);
+    counts[name]++;
   }
   ds.set_splits(assignment);
   nlohmann::json ev = cfg.to_json();

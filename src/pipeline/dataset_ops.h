@@ -34,9 +34,10 @@ struct SplitConfig {
 // Parses "train=0.8,val=0.1,test=0.1" (fractions must sum to 1 within 1e-6).
 std::vector<std::pair<std::string, double>> parse_fractions(const std::string& text, const std::string& flag);
 
-// Assigns every scan a split: units (subjects, or single scans) are grouped into strata by the
-// label tuple, shuffled with the seed, and cut by largest-remainder quotas in each stratum.
-// Returns the number of scans per split.
+// Assigns every scan a split with grouped_stratified_split (core/split.h, stream
+// kDatasetSplit): units (subjects, or single scans) are grouped into strata by the label tuple
+// of their first scan, shuffled with the seed (each stratum by its own generator), and cut by
+// largest-remainder quotas in each stratum. Returns the number of scans per split.
 std::vector<std::pair<std::string, size_t>> split_dataset(const std::string& dir, const SplitConfig& config);
 
 struct MergeConfig {

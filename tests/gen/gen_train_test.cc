@@ -55,6 +55,39 @@ TEST(DataOrder, CountMaxIsThe995thPercentileOfNonZeroCountsRoundedUp) {
   EXPECT_DOUBLE_EQ(fit_count_max(torch::full({1, 2, 4, 4}, 1234.0f)), 1300.0);  // two significant digits, up
 }
 
+// The random validation set (core/split.h, stream kGenValSplit): round(val_fraction n) scans,
+// half to validation, at most val_max, none below 20 scans; a function of the seed.
+TEST(DataOrder, ValidationIsASeededRoundedFractionCappedByValMax) {
+  TempDir t;
+  make_dataset(t / "d25", 25);
+  make_dataset(t / "d19", 19);
+  auto load = [&](const std::string& data, double fraction, int val_max, uint64_t seed) {
+    ModelConfig cfg = model_preset("tiny");
+    cfg.height = 64;
+    cfg.width = 16;
+    DataConfig dc;
+    dc.datasets = {data};
+    dc.val_fraction = fraction;
+    dc.val_max = val_max;
+    dc.seed = seed;
+    dc.threads = 1;
+    dc.quiet = true;
+    return load_training_data(dc, cfg);
+  };
+  const TrainingData a = load(t / "d25", 0.1, 256, 1);  // 2.5 -> 3
+  EXPECT_EQ(a.val_source, "random fraction");
+  EXPECT_EQ(a.val.size(), 3);
+  EXPECT_EQ(a.train.size(), 22);
+  EXPECT_TRUE(torch::equal(a.val.x, load(t / "d25", 0.1, 256, 1).val.x));
+  EXPECT_FALSE(torch::equal(a.val.x, load(t / "d25", 0.1, 256, 2).val.x));
+  EXPECT_EQ(load(t / "d25", 0.1, 2, 1).val.size(), 2);   // val_max
+  EXPECT_EQ(load(t / "d25", 0.3, 256, 1).val.size(), 8);  // 7.5 -> 8
+  EXPECT_EQ(load(t / "d25", 0.01, 256, 1).val_source, "none (too few scans)");  // 0.25 -> 0
+  const TrainingData c = load(t / "d19", 0.5, 256, 1);
+  EXPECT_EQ(c.val_source, "none (too few scans)");
+  EXPECT_EQ(c.train.size(), 19);
+}
+
 TEST(Mix, CountsSumToNByLargestRemainder) {
   std::vector<MixEntry> mix = {{1, "metastasis=1"}, {1, "metastasis=0"}, {1, "cardiac_grade=3"}};
   auto c = mix_counts(mix, 10);
