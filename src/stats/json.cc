@@ -21,13 +21,21 @@ std::optional<double> optional_number(const json& v) {
   return v.is_null() ? std::nullopt : std::optional<double>(v.get<double>());
 }
 
-// The limit `key` of the interval `ci` ("lower" or "upper"); unset when the interval is null.
-std::optional<double> limit(const json& ci, const char* key) {
-  return ci.is_null() ? std::nullopt : optional_number(ci.at(key));
+// Reads an interval written by interval_json; a null interval keeps `level` and unsets the limits.
+void read_ci(const json& ci, double& level, std::optional<double>& lower, std::optional<double>& upper) {
+  lower = upper = std::nullopt;
+  if (ci.is_null()) return;
+  level = ci.at("level").get<double>();
+  lower = optional_number(ci.at("lower"));
+  upper = optional_number(ci.at("upper"));
 }
 
-double level(const json& ci, double fallback) {
-  return ci.is_null() ? fallback : ci.at("level").get<double>();
+// The same for results whose limits are doubles: NaN when unset.
+void read_ci(const json& ci, double& level, double& lower, double& upper) {
+  std::optional<double> lo, hi;
+  read_ci(ci, level, lo, hi);
+  lower = lo.value_or(kNaN);
+  upper = hi.value_or(kNaN);
 }
 
 std::optional<double> finite(double v) {
@@ -63,10 +71,7 @@ Proportion proportion_from_json(const json& j) {
   p.successes = j.at("successes").get<size_t>();
   p.trials = j.at("trials").get<size_t>();
   p.estimate = optional_number(j.at("estimate"));
-  const json& ci = j.at("ci");
-  p.conf_level = level(ci, p.conf_level);
-  p.lower = limit(ci, "lower");
-  p.upper = limit(ci, "upper");
+  read_ci(j.at("ci"), p.conf_level, p.lower, p.upper);
   return p;
 }
 
@@ -86,10 +91,7 @@ AucResult auc_from_json(const json& j) {
   a.variance = number(j, "variance");
   a.positives = j.at("positives").get<size_t>();
   a.negatives = j.at("negatives").get<size_t>();
-  const json& ci = j.at("ci");
-  a.conf_level = level(ci, a.conf_level);
-  a.ci_lower = limit(ci, "lower").value_or(kNaN);
-  a.ci_upper = limit(ci, "upper").value_or(kNaN);
+  read_ci(j.at("ci"), a.conf_level, a.ci_lower, a.ci_upper);
   return a;
 }
 
@@ -155,10 +157,7 @@ DelongTest delong_test_from_json(const json& j) {
   t.df = t.paired ? 0.0 : number(j, "df");
   t.p_value = number(j, "p_value");
   t.covariance = number(j, "covariance");
-  const json& ci = j.at("ci");
-  t.conf_level = level(ci, t.conf_level);
-  t.ci_lower = limit(ci, "lower").value_or(kNaN);
-  t.ci_upper = limit(ci, "upper").value_or(kNaN);
+  read_ci(j.at("ci"), t.conf_level, t.ci_lower, t.ci_upper);
   return t;
 }
 
@@ -186,9 +185,7 @@ KaplanMeier kaplan_meier_from_json(const json& j) {
   km.events = j.at("events").get<size_t>();
   const json& median = j.at("median");
   km.median.median = optional_number(median.at("estimate"));
-  km.median.lower = limit(median.at("ci"), "lower");
-  km.median.upper = limit(median.at("ci"), "upper");
-  km.conf_level = level(median.at("ci"), km.conf_level);
+  read_ci(median.at("ci"), km.conf_level, km.median.lower, km.median.upper);
   for (const auto& r : j.at("curve")) {
     KmRow row;
     row.time = r.at("time").get<double>();
@@ -197,9 +194,7 @@ KaplanMeier kaplan_meier_from_json(const json& j) {
     row.n_censor = r.at("n_censor").get<size_t>();
     row.survival = r.at("estimate").get<double>();
     row.std_err = optional_number(r.at("se"));
-    row.lower = limit(r.at("ci"), "lower");
-    row.upper = limit(r.at("ci"), "upper");
-    km.conf_level = level(r.at("ci"), km.conf_level);
+    read_ci(r.at("ci"), km.conf_level, row.lower, row.upper);
     km.rows.push_back(row);
   }
   return km;

@@ -4,18 +4,14 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "test_util.h"
 
 namespace scintigen {
 namespace {
 
-// The message of the InputError that parsing `text` throws, or "no error".
+// The message of the InputError that parsing `text` throws, or "".
 std::string error_of(const std::string& text, const CsvLimits& limits = {}) {
-  try {
-    parse_csv(text, "t.csv", limits);
-  } catch (const InputError& e) {
-    return e.describe();
-  }
-  return "no error";
+  return testing::input_error([&] { parse_csv(text, "t.csv", limits); });
 }
 
 TEST(CoreText, TrimAndSplit) {

@@ -6,21 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 
 #include "core/error.h"
+#include "test_util.h"
 
 namespace scintigen::stats {
 namespace {
 
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.describe();
-  }
-  return "";
-}
+using testing::input_error;
 
 CsvTable csv(const std::string& text) {
   return parse_csv(text, "t.csv");
