@@ -75,6 +75,7 @@ TEST(StatsAnalysis, CoxCodesGroupsAgainstTheFirstNameAndAddsCovariates) {
   EXPECT_EQ(s.cox->names, (std::vector<std::string>{"arm=b", "arm=c", "age"}));
   ASSERT_TRUE(s.log_rank.has_value());
   EXPECT_EQ(s.log_rank->df, 2);
+  o.covariates.clear();
   o.cox = false;
   EXPECT_FALSE(analyse_survival(csv("time,event,arm\n1,1,a\n2,1,b\n3,0,a\n"), o).cox.has_value());
 }
