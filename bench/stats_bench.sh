@@ -62,7 +62,7 @@ lib, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 cli = json.load(open(sys.argv[3]))
 for k in ("auc", "ci_lower", "ci_upper"):
     assert abs(lib[k] - r[k]) < 1e-9, (k, lib[k], r[k])
-assert abs(cli["auc"] - r["auc"]) < 1e-9 and abs(cli["ci"]["lower"] - r["ci_lower"]) < 1e-9
+assert abs(cli["auc"]["estimate"] - r["auc"]) < 1e-9 and abs(cli["auc"]["ci"]["lower"] - r["ci_lower"]) < 1e-9
 print(f"agree: AUC {lib['auc']:.6f}, CI {lib['ci_lower']:.6f}-{lib['ci_upper']:.6f} (scintigen and pROC within 1e-9)")
 print(f"ratio pROC / scintigen (compute only, median): {r['median_s'] / lib['median_s']:.1f}x "
       f"({r['median_s']:.3f} s vs {lib['median_s']:.3f} s)")

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "core/error.h"
@@ -62,6 +63,17 @@ inline CommandResult run_command(const std::string& cmd) {
   int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+// The describe() text ("<where>: <what> (hint: ...)") of the InputError `f` throws, or ""
+// when it throws none.
+inline std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.describe();
+  }
+  return "";
 }
 
 }  // namespace scintigen::testing

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/text.h"
+
 namespace scintigen::cli {
 
 std::pair<int, int> parse_size(const std::string& text, const std::string& flag) {
@@ -20,12 +22,8 @@ std::pair<int, int> parse_size(const std::string& text, const std::string& flag)
 std::vector<std::string> split_commas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
   for (const auto& s : items)
-    for (size_t p = 0; p <= s.size();) {
-      size_t c = s.find(',', p);
-      if (c == std::string::npos) c = s.size();
-      if (c > p) out.push_back(s.substr(p, c - p));
-      p = c + 1;
-    }
+    for (auto& piece : split(s, ','))
+      if (!piece.empty()) out.push_back(std::move(piece));
   return out;
 }
 

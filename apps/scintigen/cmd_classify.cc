@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "report/html.h"
 #include "run_guard.h"
+#include "stats/json.h"
 
 namespace scintigen::cli {
 
@@ -133,7 +134,8 @@ int cmd_eval(int argc, char** argv) {
   }
   auto auc_text = [](const nlohmann::json& a) {
     if (a.contains("error")) return fmt::format("n/a ({})", a["error"].get<std::string>());
-    return fmt::format("{:.4f} [{:.4f}, {:.4f}]", a["auc"].get<double>(), a["ci_lower"].get<double>(), a["ci_upper"].get<double>());
+    const stats::AucResult auc = stats::auc_from_json(a);
+    return fmt::format("{:.4f} [{:.4f}, {:.4f}]", auc.auc, auc.ci_lower, auc.ci_upper);
   };
   for (const auto& d : r["datasets"]) {
     std::printf("%s: %zu scans, %zu labelled\n", d["path"].get<std::string>().c_str(), d["scans"].get<size_t>(),

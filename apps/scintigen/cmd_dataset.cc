@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "console.h"
 #include "data/dataset.h"
@@ -80,13 +81,7 @@ int cmd_split(int argc, char** argv) {
   app.add_flag("--ignore-subjects", no_subject, "split scans independently even when they share a subject");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   cfg.fractions = parse_fractions(fractions, "--fractions");
-  cfg.stratify.clear();
-  for (size_t p = 0; p < stratify.size();) {
-    size_t c = stratify.find(',', p);
-    if (c == std::string::npos) c = stratify.size();
-    if (c > p) cfg.stratify.push_back(stratify.substr(p, c - p));
-    p = c + 1;
-  }
+  cfg.stratify = split_commas({stratify});
   cfg.by_subject = !no_subject;
   for (const auto& [name, n] : split_dataset(dir, cfg)) std::printf("%-8s %zu\n", name.c_str(), n);
   return kExitOk;

@@ -64,9 +64,6 @@ int cmd_ingest(int argc, char** argv) {
 
   Console console(quiet);
   IngestResult r = ingest(cfg, &console);
-  // The report is written unless a run that created nothing removed its dataset folder.
-  const bool default_report = !cfg.dry_run && (r.scans_added > 0 || cfg.append);
-  const std::string report = !cfg.report.empty() ? cfg.report : default_report ? cfg.out + "/ingest_report.json" : "";
   // What a user can act on first: rejections by reason and unmatched label rows, one line
   // each; the per-file lines after them, capped.
   for (const auto& line : rejection_summary(r)) std::fprintf(stderr, "%s%s\n", line[0] == ' ' ? "" : "error: ", line.c_str());
@@ -77,7 +74,7 @@ int cmd_ingest(int argc, char** argv) {
       std::fprintf(stderr, "error: %s: %s\n", r.rejected[i].path.c_str(), r.rejected[i].reason.c_str());
     if (r.rejected.size() > kMaxFileLines)
       std::fprintf(stderr, "... and %zu more rejected files (%s)\n", r.rejected.size() - kMaxFileLines,
-                   report.empty() ? "--report FILE lists them all" : ("all in " + report).c_str());
+                   r.report.empty() ? "--report FILE lists them all" : ("all in " + r.report).c_str());
   }
   if (json) {
     std::printf("%s\n", r.to_json().dump(2).c_str());
@@ -85,7 +82,7 @@ int cmd_ingest(int argc, char** argv) {
     std::printf("%s %zu scans (%zu two-view, %zu single-view) from %zu of %zu files%s%s\n",
                 cfg.dry_run ? "dry run: would ingest" : "ingested", r.scans_added, r.two_view_scans,
                 r.single_view_scans, r.files_accepted, r.files_seen, cfg.dry_run ? "" : " into ", cfg.out.c_str());
-    if (!r.rejected.empty() && !report.empty()) std::printf("rejected %zu files: see %s\n", r.rejected.size(), report.c_str());
+    if (!r.rejected.empty() && !r.report.empty()) std::printf("rejected %zu files: see %s\n", r.rejected.size(), r.report.c_str());
     if (!r.warnings.empty() && cfg.dry_run)
       for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     else if (!r.warnings.empty())

@@ -1,7 +1,5 @@
-#include <unistd.h>
-
+// `scintigen simulate`: flags into a phantom::SimConfig, then pipeline::simulate_dataset.
 #include <cstdio>
-#include <filesystem>
 
 #include <CLI/CLI.hpp>
 
@@ -9,34 +7,11 @@
 #include "console.h"
 #include "commands.h"
 #include "core/error.h"
-#include "core/fs_util.h"
-#include "core/progress.h"
-#include "data/dataset.h"
 #include "phantom/phantom.h"
+#include "pipeline/simulate.h"
 #include "run_guard.h"
 
-namespace fs = std::filesystem;
-
 namespace scintigen::cli {
-
-namespace {
-
-// The output must not exist yet; its missing parent folders are created, and the parent must
-// be writable.
-void check_output(const std::string& out) {
-  std::error_code ec;
-  if (out.empty()) throw ConfigError("--out", "is empty", "give the dataset folder to create");
-  if (fs::exists(out, ec))
-    throw InputError(out, "already exists; simulate writes a new dataset", "choose a new --out or remove the old one");
-  create_parent_folders(out);
-  fs::path parent = fs::path(out).parent_path();
-  if (parent.empty()) parent = ".";
-  if (::access(parent.c_str(), W_OK) != 0)
-    throw InputError(out, "cannot create the dataset: folder '" + parent.string() + "' is not writable",
-                     "choose a writable location for --out");
-}
-
-}  // namespace
 
 int cmd_simulate(int argc, char** argv) {
   CLI::App app(
@@ -69,53 +44,24 @@ int cmd_simulate(int argc, char** argv) {
   if (!shard.empty()) std::tie(cfg.shard_index, cfg.shard_count) = phantom::parse_shard(shard);
   if (!size.empty()) std::tie(cfg.size.width, cfg.size.height) = parse_size(size, "--size");
   cfg.noise = !noiseless;
-  cfg.validate();
-  check_output(out);
-
-  nlohmann::json config = {{"command", "simulate"}, {"site_profile", site.to_json()}, {"simulation", cfg.to_json()}};
-  const std::string tmp = out + ".tmp-" + std::to_string(::getpid());
-  size_t n = 0, metastatic = 0, attr = 0;
-  try {
-    Dataset ds = Dataset::create(tmp, config);
-    const auto count = phantom::shard_indices(cfg.n, cfg.shard_index, cfg.shard_count).size();
-    Console console(quiet);
-    Progress progress(&console, "simulate", count);
-    phantom::simulate(
-        site, cfg,
-        [&](Scan&& s) {
-          metastatic += s.labels.metastasis.value_or(0);
-          attr += s.labels.cardiac_grade.value_or(0) >= 2;
-          ds.add(s);
-          if (++n % 64 == 0) ds.commit();
-        },
-        [&] { progress.advance(); });
-    ds.commit();
-    ds.log_event("simulate", config);
-    progress.finish();
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  std::error_code ec;
-  fs::rename(tmp, out, ec);
-  if (ec) {
-    fs::remove_all(tmp, ec);
-    throw InputError(out, "cannot move the finished dataset into place: " + ec.message(), "check --out");
+  SimulateResult r;
+  {
+    Console console(quiet);  // closes its progress line before the summary below
+    r = simulate_dataset(site, cfg, out, &console);
   }
   if (json) {
     std::printf("%s\n", nlohmann::json({{"out", out},
-                                        {"scans", n},
-                                        {"metastatic", metastatic},
-                                        {"cardiac_grade_2_3", attr},
+                                        {"scans", r.scans},
+                                        {"metastatic", r.metastatic},
+                                        {"cardiac_grade_2_3", r.cardiac_grade_2_3},
                                         {"site", site.name},
                                         {"simulation", cfg.to_json()}})
                             .dump(2)
                             .c_str());
   } else if (!quiet) {
-    std::printf("simulated %zu scans (site %s, shard %d/%d, seed %llu: %zu metastatic, %zu cardiac grade 2-3) into %s\n", n,
-                site.name.c_str(), cfg.shard_index, cfg.shard_count, static_cast<unsigned long long>(cfg.seed), metastatic,
-                attr, out.c_str());
+    std::printf("simulated %zu scans (site %s, shard %d/%d, seed %llu: %zu metastatic, %zu cardiac grade 2-3) into %s\n", r.scans,
+                site.name.c_str(), cfg.shard_index, cfg.shard_count, static_cast<unsigned long long>(cfg.seed), r.metastatic,
+                r.cardiac_grade_2_3, out.c_str());
   }
   return kExitOk;
 }

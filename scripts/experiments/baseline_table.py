@@ -19,7 +19,7 @@ def load(path):
 def auc_text(a):
     if not isinstance(a, dict) or "error" in a:
         return "n/a (%s)" % (a.get("error", "?") if isinstance(a, dict) else "?")
-    return "%.3f [%.3f, %.3f]" % (a["auc"], a["ci_lower"], a["ci_upper"])
+    return "%.3f [%.3f, %.3f]" % (a["estimate"], a["ci"]["lower"], a["ci"]["upper"])
 
 
 def p_text(p):
@@ -60,7 +60,7 @@ def main():
             name = os.path.basename(d.get("path", d.get("dataset", "?")).rstrip("/"))
             dl = g.get("delong_paired", {})
             if isinstance(dl, dict) and "p_value" in dl:
-                diff, p = "%+.3f" % dl["difference"], p_text(dl["p_value"])
+                diff, p = "%+.3f" % dl["estimate"], p_text(dl["p_value"])
             else:
                 diff, p = "n/a", "n/a (%s)" % dl.get("error", "?")
             surv = d.get("survival") or {}

@@ -55,13 +55,6 @@ json try_stat(F&& f) {
   }
 }
 
-json auc_json(const stats::AucResult& a) {
-  return {{"auc", a.auc}, {"se", a.se}, {"ci_lower", a.ci_lower}, {"ci_upper", a.ci_upper},
-          {"conf_level", a.conf_level}, {"method", "DeLong"}};
-}
-
-
-
 struct Case {
   std::string id, site;
   std::optional<int> label;
@@ -83,18 +76,13 @@ json group_json(const std::vector<const Case*>& cases, double threshold, bool co
     }
   const size_t pos = static_cast<size_t>(std::count(y.begin(), y.end(), 1));
   json g = {{"n", y.size()}, {"positives", pos}, {"negatives", y.size() - pos}};
-  g["auc"] = try_stat([&] { return auc_json(stats::delong_auc(y, s, cfg.conf_level, where)); });
+  g["auc"] = try_stat([&] { return stats::to_json(stats::delong_auc(y, s, cfg.conf_level, where)); });
   g["at_validation_threshold"] =
       try_stat([&] { return stats::to_json(stats::threshold_metrics(y, s, threshold, cfg.conf_level, where)); });
   if (!y.empty()) g["calibration"] = calibration_json(y, s, cfg.calibration_bins);
   if (compare) {
-    g["compare_auc"] = try_stat([&] { return auc_json(stats::delong_auc(y, s2, cfg.conf_level, where)); });
-    g["delong_paired"] = try_stat([&] {
-      const auto t = stats::delong_test_paired(y, s, s2, cfg.conf_level, where);
-      return json{{"auc_model", t.auc1}, {"auc_compare", t.auc2}, {"difference", t.difference}, {"se", stats::json_number(t.se)},
-                  {"z", stats::json_number(t.z)}, {"p_value", stats::json_number(t.p_value)}, {"ci_lower", stats::json_number(t.ci_lower)},
-                  {"ci_upper", stats::json_number(t.ci_upper)}};
-    });
+    g["compare_auc"] = try_stat([&] { return stats::to_json(stats::delong_auc(y, s2, cfg.conf_level, where)); });
+    g["delong_paired"] = try_stat([&] { return stats::to_json(stats::delong_test_paired(y, s, s2, cfg.conf_level, where)); });
   }
   return g;
 }
@@ -118,11 +106,7 @@ json survival_json(const std::vector<Case>& cases, double threshold, const EvalC
   for (int p = 0; p < 2; ++p)
     s["kaplan_meier"][names[p]] =
         by[p].time.empty() ? json(nullptr) : try_stat([&] { return stats::to_json(stats::kaplan_meier(by[p], cfg.conf_level, where)); });
-  s["log_rank"] = try_stat([&] {
-    const auto lr = stats::log_rank_test(d, group, where);
-    return json{{"groups", lr.groups}, {"n", lr.n}, {"observed", lr.observed}, {"expected", lr.expected},
-                {"chi_square", lr.chi_square}, {"df", lr.df}, {"p_value", stats::json_number(lr.p_value)}};
-  });
+  s["log_rank"] = try_stat([&] { return stats::to_json(stats::log_rank_test(d, group, where)); });
   return s;
 }
 

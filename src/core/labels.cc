@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace scintigen {
 
@@ -42,13 +43,6 @@ const LabelField& field_of(const std::string& name, const std::string& where) {
   std::string names;
   for (const auto& f : label_fields()) names += (names.empty() ? "" : ", ") + std::string(f.name);
   throw InputError(where, fmt::format("unknown label '{}'", name), "known labels: " + names);
-}
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
 }
 
 [[noreturn]] void bad_value(const LabelField& f, const std::string& v, const std::string& where) {

@@ -14,6 +14,7 @@
 #include "gen/model_io.h"
 #include "gen/train_loop.h"
 #include "gen/trainer.h"
+#include "stats/json.h"
 #include "stats/roc.h"
 
 namespace scintigen::gen {
@@ -140,14 +141,12 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? 0 : s / v.size();
 }
 
-json auc_json(const std::vector<double>& pos, const std::vector<double>& neg) {
+stats::AucResult auc_of(const std::vector<double>& pos, const std::vector<double>& neg) {
   std::vector<int> y;
   std::vector<double> s;
   for (double v : pos) y.push_back(1), s.push_back(v);
   for (double v : neg) y.push_back(0), s.push_back(v);
-  auto a = stats::delong_auc(y, s);
-  return {{"auc", a.auc}, {"ci_lower", a.ci_lower}, {"ci_upper", a.ci_upper}, {"positives", a.positives},
-          {"negatives", a.negatives}};
+  return stats::delong_auc(y, s);
 }
 
 }  // namespace
@@ -232,12 +231,12 @@ ObedienceReport check_obedience(const ObedienceConfig& c) {
       gm.push_back(mean(gv.back()));
       rm.push_back(mean(measure(gr.ref, f)));
     }
-    const json a = auc_json(gv[3], gv[0]);
+    const stats::AucResult a = auc_of(gv[3], gv[0]);
     const bool mono = gm[0] < gm[1] && gm[1] < gm[2] && gm[2] < gm[3];
-    const bool ok = mono && a["ci_lower"].get<double>() > 0.5;
+    const bool ok = mono && a.ci_lower > 0.5;
     j["generated_means_by_grade"] = gm;
     j["reference_means_by_grade"] = rm;
-    j["generated_auc_3_vs_0"] = a;
+    j["generated_auc_3_vs_0"] = stats::to_json(a);
     j["passed"] = ok;
     rep.passed &= ok;
     rep.measures.push_back(j);
@@ -246,19 +245,19 @@ ObedienceReport check_obedience(const ObedienceConfig& c) {
   auto two_group = [&](const char* name, const std::string& pos, const std::string& neg,
                        const std::function<double(const Scan&)>& f, const char* rule) {
     const Group &gp = groups[pos], &gn = groups[neg];
-    const json ra = auc_json(measure(gp.ref, f), measure(gn.ref, f));
-    const json ga = auc_json(measure(gp.gen, f), measure(gn.gen, f));
-    const bool up = ra["auc"].get<double>() >= 0.5;
-    const bool informative = ra["ci_lower"].get<double>() > 0.5 || ra["ci_upper"].get<double>() < 0.5;
-    const bool ok = up ? ga["ci_lower"].get<double>() > 0.5 : ga["ci_upper"].get<double>() < 0.5;
+    const stats::AucResult ra = auc_of(measure(gp.ref, f), measure(gn.ref, f));
+    const stats::AucResult ga = auc_of(measure(gp.gen, f), measure(gn.gen, f));
+    const bool up = ra.auc >= 0.5;
+    const bool informative = ra.ci_lower > 0.5 || ra.ci_upper < 0.5;
+    const bool ok = up ? ga.ci_lower > 0.5 : ga.ci_upper < 0.5;
     rep.passed &= ok;
     rep.measures.push_back({{"measure", name},
                             {"rule", rule},
                             {"positive", pos},
                             {"negative", neg},
-                            {"reference_auc", ra},
+                            {"reference_auc", stats::to_json(ra)},
                             {"reference_informative", informative},
-                            {"generated_auc", ga},
+                            {"generated_auc", stats::to_json(ga)},
                             {"generated_means", {mean(measure(gp.gen, f)), mean(measure(gn.gen, f))}},
                             {"reference_means", {mean(measure(gp.ref, f)), mean(measure(gn.ref, f))}},
                             {"passed", ok}});

@@ -463,7 +463,10 @@ class Ingester {
     if (!cfg_.key_file.empty() && is_inside(cfg_.key_file, cfg_.out))
       throw ConfigError("--key-file", "the key file must not be inside the dataset folder " + cfg_.out,
                         "keep re-identification keys apart from data you may share");
-    const std::string report_path = cfg_.report.empty() ? cfg_.out + "/ingest_report.json" : cfg_.report;
+    auto write_report = [&] {
+      result_.report = cfg_.report.empty() ? cfg_.out + "/ingest_report.json" : cfg_.report;
+      write_file_atomic(result_.report, result_.to_json().dump(2) + "\n");
+    };
 
     std::optional<Dataset> ds;
     if (cfg_.dry_run) {
@@ -542,7 +545,7 @@ class Ingester {
       }
     }
     if (cfg_.dry_run) {
-      if (!cfg_.report.empty()) write_file_atomic(report_path, result_.to_json().dump(2) + "\n");
+      if (!cfg_.report.empty()) write_report();
       return result_;
     }
     if (!cfg_.append && result_.scans_added == 0) {
@@ -551,10 +554,10 @@ class Ingester {
       ds.reset();
       std::error_code ec;
       fs::remove_all(cfg_.out, ec);
-      if (!cfg_.report.empty()) write_file_atomic(report_path, result_.to_json().dump(2) + "\n");
+      if (!cfg_.report.empty()) write_report();
       return result_;
     }
-    write_file_atomic(report_path, result_.to_json().dump(2) + "\n");
+    write_report();
     return result_;
   }
 

@@ -74,6 +74,7 @@ struct IngestResult {
   // (line 2), 'b.dcm' (line 3)" (the first three, then "and N more"); "" when all matched.
   std::string unmatched_labels;
   std::vector<std::string> warnings;
+  std::string report;  // where the report was written; "" when it was not (a dry run or an empty run without --report)
   nlohmann::json to_json() const;
   // 0 all went in, 1 some inputs rejected or label rows unmatched, 2 nothing could be ingested.
   int exit_code() const;

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/csv.h"
 #include "core/error.h"
-#include "core/fs_util.h"
 
 namespace scintigen {
 
@@ -26,38 +26,7 @@ LabelsRow* LabelsTable::find(const std::string& k) {
   return it == index.end() ? nullptr : &rows[it->second];
 }
 
-std::vector<std::string> split_csv_record(const std::string& line, const std::string& where) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') cells.back() += '"', ++i;
-        else quoted = false;
-      } else {
-        cells.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      cells.emplace_back();
-    } else {
-      cells.back() += c;
-    }
-  }
-  if (quoted) throw InputError(where, "unterminated quoted cell", "close the quote or remove it");
-  return cells;
-}
-
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return s.substr(b, e - b);
-}
 
 LabelKey key_from_header(const std::string& name, const std::string& where) {
   for (LabelKey k : {LabelKey::kFile, LabelKey::kStudyUid, LabelKey::kSeriesUid, LabelKey::kSopUid,
@@ -70,79 +39,58 @@ LabelKey key_from_header(const std::string& name, const std::string& where) {
 }  // namespace
 
 LabelsTable read_labels_csv(const std::string& path, const std::vector<std::string>& ignore_columns) {
-  const std::string text = read_file(path, 256ull << 20);
+  const CsvTable csv = read_csv(path, CsvLimits{256ull << 20});
+  if (csv.header.empty()) throw InputError(path, "the labels file is empty", "the first line names the columns");
   LabelsTable t;
   t.path = path;
-  std::vector<std::string> header_cols;
-  size_t pos = 0;
-  int line_no = 0;
-  bool header_done = false;
-  if (text.rfind("\xEF\xBB\xBF", 0) == 0) pos = 3;  // UTF-8 byte-order mark
-  while (pos < text.size()) {
-    size_t end = pos;
-    bool q = false;
-    while (end < text.size() && (q || text[end] != '\n')) {  // a quoted cell may hold a newline
-      if (text[end] == '"') q = !q;
-      ++end;
+  const std::vector<std::string>& cells = csv.header;
+  const std::string header_where = fmt::format("{}:{}", path, csv.header_line);
+  t.key = key_from_header(cells[0], header_where);
+  for (const auto& ig : ignore_columns) {
+    if (ig == cells[0])
+      throw InputError("--labels-ignore-columns", fmt::format("'{}' is the key column of {}", ig, path),
+                       "the first column joins rows to scans and cannot be ignored");
+    if (std::find(cells.begin() + 1, cells.end(), ig) == cells.end()) {
+      std::string names;
+      for (size_t i = 1; i < cells.size(); ++i) names += (names.empty() ? "" : ", ") + cells[i];
+      throw InputError("--labels-ignore-columns", fmt::format("{} has no column '{}'", path, ig),
+                       "its columns: " + names);
     }
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (trim(line).empty()) continue;
-    const std::string where = fmt::format("{}:{}", path, line_no);
-    auto cells = split_csv_record(line, where);
-    for (auto& c : cells) c = trim(c);
-    if (!header_done) {
-      header_done = true;
-      t.key = key_from_header(cells[0], where);
-      for (const auto& ig : ignore_columns) {
-        if (ig == cells[0])
-          throw InputError("--labels-ignore-columns", fmt::format("'{}' is the key column of {}", ig, path),
-                           "the first column joins rows to scans and cannot be ignored");
-        if (std::find(cells.begin() + 1, cells.end(), ig) == cells.end()) {
-          std::string names;
-          for (size_t i = 1; i < cells.size(); ++i) names += (names.empty() ? "" : ", ") + cells[i];
-          throw InputError("--labels-ignore-columns", fmt::format("{} has no column '{}'", path, ig),
-                           "its columns: " + names);
-        }
-      }
-      for (size_t i = 1; i < cells.size(); ++i) {
-        const std::string& c = cells[i];
-        if (std::find(ignore_columns.begin(), ignore_columns.end(), c) != ignore_columns.end()) {
-          header_cols.push_back("");  // skipped
-          continue;
-        }
-        if (c == "split") {
-          t.has_split = true;
-        } else if (is_label_field(c)) {
-          for (const auto& prev : t.columns)
-            if (prev == c) throw InputError(where, fmt::format("column '{}' appears twice", c));
-          t.columns.push_back(c);
-        } else {
-          try {
-            Labels probe;
-            set_label(probe, c, "", where);  // throws: unknown label, naming the known ones
-          } catch (const InputError& e) {
-            throw in_context<InputError>(e, where, "",
-                                         fmt::format("or skip the column with --labels-ignore-columns {}", c));
-          }
-        }
-        header_cols.push_back(c);
-      }
+  }
+  std::vector<std::string> header_cols;  // after the key; "" for an ignored column
+  for (size_t i = 1; i < cells.size(); ++i) {
+    const std::string& c = cells[i];
+    if (std::find(ignore_columns.begin(), ignore_columns.end(), c) != ignore_columns.end()) {
+      header_cols.push_back("");
       continue;
     }
-    if (cells.size() != header_cols.size() + 1)
-      throw InputError(where, fmt::format("{} cells, the header has {}", cells.size(), header_cols.size() + 1),
-                       "every row needs one cell per column (empty cells are allowed)");
+    if (c == "split") {
+      t.has_split = true;
+    } else if (is_label_field(c)) {
+      for (const auto& prev : t.columns)
+        if (prev == c) throw InputError(header_where, fmt::format("column '{}' appears twice", c));
+      t.columns.push_back(c);
+    } else {
+      try {
+        Labels probe;
+        set_label(probe, c, "", header_where);  // throws: unknown label, naming the known ones
+      } catch (const InputError& e) {
+        throw in_context<InputError>(e, header_where, "", fmt::format("or skip the column with --labels-ignore-columns {}", c));
+      }
+    }
+    header_cols.push_back(c);
+  }
+  for (size_t r = 0; r < csv.rows.size(); ++r) {
+    const std::vector<std::string>& row_cells = csv.rows[r].cells;
+    const std::string where = csv.where(r);
     LabelsRow row;
-    row.line = line_no;
-    row.key = cells[0];
+    row.line = csv.rows[r].line;
+    row.key = row_cells[0];
     if (row.key.empty()) throw InputError(where, fmt::format("empty {} key", to_string(t.key)));
     for (size_t i = 0; i < header_cols.size(); ++i) {
       if (header_cols[i].empty()) continue;  // an ignored column
-      if (header_cols[i] == "split") row.split = cells[i + 1];
-      else set_label(row.labels, header_cols[i], cells[i + 1], where);
+      if (header_cols[i] == "split") row.split = row_cells[i + 1];
+      else set_label(row.labels, header_cols[i], row_cells[i + 1], where);
     }
     if (t.index.count(row.key))
       throw InputError(where, fmt::format("duplicate {} '{}'", to_string(t.key), row.key),
@@ -150,7 +98,6 @@ LabelsTable read_labels_csv(const std::string& path, const std::vector<std::stri
     t.index[row.key] = t.rows.size();
     t.rows.push_back(std::move(row));
   }
-  if (!header_done) throw InputError(path, "the labels file is empty", "the first line names the columns");
   return t;
 }
 

@@ -44,15 +44,12 @@ struct LabelsTable {
   LabelsRow* find(const std::string& key);
 };
 
-// Parses and validates the whole CSV (RFC 4180 quoting, UTF-8, CRLF or LF). Throws
+// Parses and validates the whole CSV (core/csv.h: RFC 4180 quoting, UTF-8, CRLF or LF). Throws
 // InputError("<path>:<line>", ...) for an unknown key or label column, a duplicate key, a
 // wrong number of cells or a value out of range. Columns named in `ignore_columns` (e.g. a
 // site's own "comment" or "reader" columns) are skipped unread; each must be in the header
 // and must not be the key column (InputError naming --labels-ignore-columns otherwise).
 LabelsTable read_labels_csv(const std::string& path, const std::vector<std::string>& ignore_columns = {});
-
-// Splits one CSV record into cells. Exposed for tests.
-std::vector<std::string> split_csv_record(const std::string& line, const std::string& where);
 
 // Applies the row's columns onto `labels` (only the columns the CSV has).
 void apply_labels_row(const LabelsTable& table, const LabelsRow& row, Labels& labels);

@@ -1,5 +1,6 @@
 #include "report/html.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -32,32 +33,32 @@ std::string error_html(const json& j) {
   return "<span class=\"err\">" + html_escape(e.is_string() ? e.get<std::string>() : e.dump()) + "</span>";
 }
 
-// A number with `digits` decimals; "–" for null (a value JSON cannot hold, or not defined).
-std::string num(const json& v, int digits = 3) {
-  return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : "–";
-}
+// A number with `digits` decimals; "–" when not defined (not finite, unset, null).
+std::string num(double v, int digits = 3) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "–"; }
+std::string num(const std::optional<double>& v) { return v ? num(*v) : "–"; }
+std::string num(const json& v, int digits = 3) { return v.is_number() ? num(v.get<double>(), digits) : "–"; }
 
 // A p-value as "0.012", "< 0.001" or "–" (plain text).
-std::string p_text(const json& p) {
-  if (!p.is_number()) return "–";
-  return p.get<double>() < 0.001 ? "< 0.001" : fmt::format("{:.3f}", p.get<double>());
+std::string p_text(double p) {
+  if (!std::isfinite(p)) return "–";
+  return p < 0.001 ? "< 0.001" : fmt::format("{:.3f}", p);
 }
 
-// "0.842 [0.781, 0.903]" (the CI on a line of its own) from an object with `key`, ci_lower, ci_upper.
-std::string with_ci(const json& j, const char* key) {
-  return fmt::format("{}<br><span class=\"ci\">[{}, {}]</span>", num(j.at(key)), num(j.at("ci_lower")),
-                     num(j.at("ci_upper")));
+// The CI of an estimate, "[0.781, 0.903]", on a line of its own.
+std::string ci_html(const std::string& lower, const std::string& upper) {
+  return fmt::format("<br><span class=\"ci\">[{}, {}]</span>", lower, upper);
 }
 
-std::string auc_cell(const json& auc) {
-  return "<td>" + (is_error(auc) ? error_html(auc) : with_ci(auc, "auc")) + "</td>";
+std::string auc_cell(const json& j) {
+  if (is_error(j)) return "<td>" + error_html(j) + "</td>";
+  const stats::AucResult a = stats::auc_from_json(j);
+  return "<td>" + num(a.auc) + ci_html(num(a.ci_lower), num(a.ci_upper)) + "</td>";
 }
 
-// A Wilson proportion {estimate, successes, trials, ci_lower, ci_upper}: "0.800 40/50" over its CI.
-std::string proportion_cell(const json& p) {
-  return fmt::format("<td>{} <span class=\"count\">{}/{}</span><br><span class=\"ci\">[{}, {}]</span></td>",
-                     num(p.at("estimate")), p.at("successes").get<size_t>(), p.at("trials").get<size_t>(),
-                     num(p.at("ci_lower")), num(p.at("ci_upper")));
+// A Wilson proportion: "0.800 40/50" over its CI.
+std::string proportion_cell(const stats::Proportion& p) {
+  return fmt::format("<td>{} <span class=\"count\">{}/{}</span>{}</td>", num(p.estimate), p.successes, p.trials,
+                     ci_html(num(p.lower), num(p.upper)));
 }
 
 std::string conf_text(const json& report) {
@@ -91,18 +92,23 @@ std::string group_row(const std::string& name, const json& g, bool compare) {
                                 g.at("positives").get<size_t>());
   row += auc_cell(g.at("auc"));
   const json& m = g.at("at_validation_threshold");
-  if (is_error(m))
+  if (is_error(m)) {
     row += "<td colspan=\"4\">" + error_html(m) + "</td>";
-  else
-    for (const char* k : {"sensitivity", "specificity", "ppv", "npv"}) row += proportion_cell(m.at(k));
+  } else {
+    const stats::ThresholdMetrics t = stats::threshold_metrics_from_json(m);
+    for (const stats::Proportion* p : {&t.sensitivity, &t.specificity, &t.ppv, &t.npv}) row += proportion_cell(*p);
+  }
   row += "<td>" + (g.contains("calibration") ? num(g["calibration"].at("brier")) : std::string("–")) + "</td>";
   if (compare) {
     row += auc_cell(g.at("compare_auc"));
-    const json& t = g.at("delong_paired");
-    if (is_error(t))
-      row += "<td colspan=\"2\">" + error_html(t) + "</td>";
-    else
-      row += "<td>" + with_ci(t, "difference") + "</td><td>" + html_escape(p_text(t.at("p_value"))) + "</td>";
+    const json& j = g.at("delong_paired");
+    if (is_error(j)) {
+      row += "<td colspan=\"2\">" + error_html(j) + "</td>";
+    } else {
+      const stats::DelongTest t = stats::delong_test_from_json(j);
+      row += "<td>" + num(t.difference) + ci_html(num(t.ci_lower), num(t.ci_upper)) + "</td><td>" +
+             html_escape(p_text(t.p_value)) + "</td>";
+    }
   }
   return row + "</tr>\n";
 }
@@ -175,7 +181,7 @@ std::vector<Group> plot_groups(const json& d) {
 }
 
 std::string auc_text(const json& auc) {
-  return is_error(auc) ? "n/a" : fmt::format("{:.3f}", auc.at("auc").get<double>());
+  return is_error(auc) ? "n/a" : fmt::format("{:.3f}", stats::auc_from_json(auc).auc);
 }
 
 // ROC curves of every group from the report's own scores (cases[]); with --compare the second
@@ -301,23 +307,23 @@ Chart survival_chart(const std::string& id, const json& s) {
   const std::pair<const char*, const char*> groups[] = {{"predicted_negative", "predicted negative"},
                                                         {"predicted_positive", "predicted positive"}};
   for (const auto& [key, name] : groups) {
-    const json& km = s.at("kaplan_meier").at(key);
-    if (km.is_null()) continue;
-    if (is_error(km)) {
-      c.notes.push_back(fmt::format("{}: {}", name, error_html(km)));
+    const json& j = s.at("kaplan_meier").at(key);
+    if (j.is_null()) continue;
+    if (is_error(j)) {
+      c.notes.push_back(fmt::format("{}: {}", name, error_html(j)));
       continue;
     }
-    const std::string label =
-        fmt::format("{} (n {}, {} events)", name, km.at("n").get<size_t>(), km.at("events").get<size_t>());
+    const stats::KaplanMeier km = stats::kaplan_meier_from_json(j);
+    const std::string label = fmt::format("{} (n {}, {} events)", name, km.n, km.events);
     rows.push_back({{"group", label}, {"time", 0}, {"survival", 1}, {"lower", 1}, {"upper", 1}, {"censored", false}});
-    for (const auto& r : km.at("curve"))
+    for (const auto& r : km.rows)
       rows.push_back({{"group", label},
-                      {"time", r.at("time")},
-                      {"survival", r.at("survival")},
-                      {"lower", r.at("lower")},
-                      {"upper", r.at("upper")},
-                      {"n_risk", r.at("n_risk")},
-                      {"censored", r.at("n_censor").get<size_t>() > 0}});
+                      {"time", r.time},
+                      {"survival", r.survival},
+                      {"lower", stats::json_number(r.lower)},
+                      {"upper", stats::json_number(r.upper)},
+                      {"n_risk", r.n_risk},
+                      {"censored", r.n_censor > 0}});
   }
   const json& lr = s.at("log_rank");
   std::string title = "Kaplan-Meier by predicted group, log-rank ";
@@ -325,7 +331,7 @@ Chart survival_chart(const std::string& id, const json& s) {
     title += "n/a";
     c.notes.push_back("log-rank test: " + error_html(lr));
   } else {
-    const std::string p = p_text(lr.at("p_value"));
+    const std::string p = p_text(stats::log_rank_from_json(lr).p_value);
     title += p[0] == '<' ? "p " + p : "p = " + p;
   }
   json x = axis("time", "days since scan", false);

@@ -184,6 +184,7 @@ Proportion wilson_interval(size_t successes, size_t trials, double conf_level) {
   Proportion p;
   p.successes = successes;
   p.trials = trials;
+  p.conf_level = conf_level;
   if (successes > trials)
     throw InternalError("wilson_interval",
                         std::to_string(successes) + " successes in " + std::to_string(trials) + " trials");

@@ -42,6 +42,7 @@ double student_t_two_sided_p(double t, double df);
 struct Proportion {
   size_t successes = 0;
   size_t trials = 0;
+  double conf_level = 0.95;
   std::optional<double> estimate, lower, upper;
 };
 

@@ -9,7 +9,9 @@
 #include "clf_fixtures.h"
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "stats/json.h"
 #include "stats/roc.h"
+#include "stats/schema_check.h"
 #include "test_util.h"
 
 namespace scintigen::clf {
@@ -179,15 +181,26 @@ TEST_F(TinyTraining, EvalReportMatchesStats) {
     site[c["site"]].second.push_back(c["score"]);
   }
   const auto a = stats::delong_auc(y, s);
-  EXPECT_EQ(d["overall"]["auc"]["auc"].get<double>(), a.auc);
-  EXPECT_EQ(d["overall"]["auc"]["ci_lower"].get<double>(), a.ci_lower);
-  EXPECT_EQ(d["overall"]["auc"]["ci_upper"].get<double>(), a.ci_upper);
+  const auto written = stats::auc_from_json(d["overall"]["auc"]);
+  EXPECT_EQ(written.auc, a.auc);
+  EXPECT_EQ(written.ci_lower, a.ci_lower);
+  EXPECT_EQ(written.ci_upper, a.ci_upper);
   EXPECT_GT(a.auc, 0.8);
   ASSERT_EQ(d["sites"].size(), 2u);
   for (const auto& g : d["sites"]) {
     const auto& [sy, ss] = site[g["site"]];
-    EXPECT_EQ(g["auc"]["auc"].get<double>(), stats::auc(sy, ss));
+    EXPECT_EQ(stats::auc_from_json(g["auc"]).auc, stats::auc(sy, ss));
   }
+  // Every statistic in the statistics JSON scheme (tests/stats/stats_schema.json); calibration
+  // bins have edges, not confidence limits.
+  for (nlohmann::json g : d["sites"]) {
+    EXPECT_EQ(scintigen::testing::schema_errors(g, "classify_eval_group"), "");
+    g.erase("calibration");
+    EXPECT_EQ(scintigen::testing::scheme_errors(g), "");
+  }
+  EXPECT_EQ(scintigen::testing::schema_errors(d["overall"], "classify_eval_group"), "");
+  EXPECT_EQ(scintigen::testing::schema_errors(d["survival"], "classify_eval_survival"), "");
+  EXPECT_EQ(scintigen::testing::scheme_errors(d["survival"]), "");
   const double t = r["model"]["threshold"];
   const auto m = stats::threshold_metrics(y, s, t);
   EXPECT_EQ(d["overall"]["at_validation_threshold"]["tp"], m.tp);

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stats/json.h"
+
 namespace scintigen::report::testing {
 
 inline const char* kHostilePath = "ext/</script><b>bold";
@@ -20,26 +22,42 @@ inline size_t count_substrings(const std::string& text, const std::string& what)
   return n;
 }
 
+// The statistics are typed results written by their serialisers (stats/json.h), so the
+// fixture follows the report's schema by construction.
 inline nlohmann::json auc_json(double auc, double lo, double hi) {
-  return {{"auc", auc}, {"se", 0.1}, {"ci_lower", lo}, {"ci_upper", hi}, {"conf_level", 0.95}, {"method", "DeLong"}};
+  stats::AucResult a;
+  a.positives = a.negatives = 3;
+  a.auc = auc;
+  a.se = 0.1;
+  a.variance = 0.01;
+  a.ci_lower = lo;
+  a.ci_upper = hi;
+  return stats::to_json(a);
 }
 
-inline nlohmann::json proportion_json(size_t k, size_t n) {
-  const double p = static_cast<double>(k) / n;
-  return {{"estimate", p}, {"successes", k}, {"trials", n}, {"ci_lower", p * 0.6}, {"ci_upper", 1 - (1 - p) * 0.6}};
+inline stats::Proportion proportion(size_t k, size_t n) {
+  stats::Proportion p;
+  p.successes = k;
+  p.trials = n;
+  p.estimate = static_cast<double>(k) / n;
+  p.lower = *p.estimate * 0.6;
+  p.upper = 1 - (1 - *p.estimate) * 0.6;
+  return p;
 }
 
 inline nlohmann::json metrics_json(size_t tp, size_t fp, size_t tn, size_t fn) {
-  return {{"threshold", 0.5},
-          {"tp", tp},
-          {"fp", fp},
-          {"tn", tn},
-          {"fn", fn},
-          {"youden_j", 0.3},
-          {"sensitivity", proportion_json(tp, tp + fn)},
-          {"specificity", proportion_json(tn, tn + fp)},
-          {"ppv", proportion_json(tp, tp + fp)},
-          {"npv", proportion_json(tn, tn + fn)}};
+  stats::ThresholdMetrics m;
+  m.threshold = 0.5;
+  m.tp = tp;
+  m.fp = fp;
+  m.tn = tn;
+  m.fn = fn;
+  m.youden = 0.3;
+  m.sensitivity = proportion(tp, tp + fn);
+  m.specificity = proportion(tn, tn + fp);
+  m.ppv = proportion(tp, tp + fp);
+  m.npv = proportion(tn, tn + fn);
+  return stats::to_json(m);
 }
 
 inline nlohmann::json calibration_json(size_t n_low, size_t n_high) {
@@ -50,8 +68,16 @@ inline nlohmann::json calibration_json(size_t n_low, size_t n_high) {
 }
 
 inline nlohmann::json paired_json() {
-  return {{"auc_model", 0.8}, {"auc_compare", 0.7}, {"difference", 0.1}, {"se", 0.05},
-          {"z", 2.0},         {"p_value", 0.0456},  {"ci_lower", 0.002}, {"ci_upper", 0.198}};
+  stats::DelongTest t;
+  t.auc1 = 0.8;
+  t.auc2 = 0.7;
+  t.difference = 0.1;
+  t.se = 0.05;
+  t.z = 2.0;
+  t.p_value = 0.0456;
+  t.ci_lower = 0.002;
+  t.ci_upper = 0.198;
+  return stats::to_json(t);
 }
 
 // One group's statistics (overall or a site) as eval.cc writes them, with --compare.
@@ -68,34 +94,14 @@ inline nlohmann::json group_json(size_t n, size_t positives, nlohmann::json auc,
 }
 
 inline nlohmann::json km_json(size_t n, size_t events, double last) {
-  return {{"n", n},
-          {"events", events},
-          {"median", {{"estimate", nullptr}, {"lower", 200.0}, {"upper", nullptr}}},
-          {"curve",
-           {{{"time", 100.0},
-             {"n_risk", n},
-             {"n_event", 1},
-             {"n_censor", 0},
-             {"survival", 0.75},
-             {"std_err", 0.2},
-             {"lower", 0.45},
-             {"upper", 1.0}},
-            {{"time", 200.0},
-             {"n_risk", n - 1},
-             {"n_event", 0},
-             {"n_censor", 1},
-             {"survival", 0.75},
-             {"std_err", 0.2},
-             {"lower", 0.45},
-             {"upper", 1.0}},
-            {{"time", 300.0},
-             {"n_risk", n - 2},
-             {"n_event", 1},
-             {"n_censor", 0},
-             {"survival", last},
-             {"std_err", 0.25},
-             {"lower", last * 0.5},
-             {"upper", 1.0}}}}};
+  stats::KaplanMeier km;
+  km.n = n;
+  km.events = events;
+  km.median.lower = 200.0;
+  km.rows = {{100.0, n, 1, 0, 0.75, 0.2, 0.45, 1.0},
+             {200.0, n - 1, 0, 1, 0.75, 0.2, 0.45, 1.0},
+             {300.0, n - 2, 1, 0, last, 0.25, last * 0.5, 1.0}};
+  return stats::to_json(km);
 }
 
 inline nlohmann::json small_report() {
@@ -124,14 +130,17 @@ inline nlohmann::json small_report() {
       {"n", 9},
       {"grouping", "score >= 0.5 (validation threshold)"},
       {"kaplan_meier", {{"predicted_negative", km_json(4, 2, 0.375)}, {"predicted_positive", km_json(5, 2, 0.5)}}},
-      {"log_rank",
-       {{"groups", {"predicted_negative", "predicted_positive"}},
-        {"n", {4, 5}},
-        {"observed", {2, 2}},
-        {"expected", {1.5, 2.5}},
-        {"chi_square", 0.3},
-        {"df", 1},
-        {"p_value", 0.58}}}};
+      {"log_rank", stats::to_json([] {
+         stats::LogRank lr;
+         lr.groups = {"predicted_negative", "predicted_positive"};
+         lr.n = {4, 5};
+         lr.observed = {2, 2};
+         lr.expected = {1.5, 2.5};
+         lr.chi_square = 0.3;
+         lr.df = 1;
+         lr.p_value = 0.58;
+         return lr;
+       }())}};
   json first = {{"path", kHostilePath},    {"scans", 10},        {"labelled", 9},
                 {"skipped_unlabelled", 1}, {"overall", overall}, {"sites", {north, south}},
                 {"survival", survival},    {"cases", cases}};

@@ -5,12 +5,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "stats/schema_check.h"
 #include "test_util.h"
 
 namespace scintigen {
 namespace {
 
 using testing::run_command;
+using testing::schema_errors;
+using testing::scheme_errors;
 using testing::scintigen_binary;
 using testing::TempDir;
 
@@ -29,9 +32,12 @@ TEST(StatsCli, AucJson) {
   const auto r = run_command(scintigen_binary() + " stats auc --scores " + f + " --threshold 0.5 --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(r.output);
-  EXPECT_DOUBLE_EQ(j["auc"].get<double>(), 8.0 / 9.0);
-  EXPECT_EQ(j["positives"], 3);
-  EXPECT_EQ(j["ci"]["method"], "delong");
+  EXPECT_EQ(schema_errors(j, "stats_auc"), "");
+  EXPECT_EQ(scheme_errors(j), "");
+  EXPECT_DOUBLE_EQ(j["auc"]["estimate"].get<double>(), 8.0 / 9.0);
+  EXPECT_EQ(j["auc"]["positives"], 3);
+  EXPECT_EQ(j["auc"]["ci"]["method"], "delong");
+  EXPECT_EQ(j["auc"]["ci"]["level"], 0.95);
   EXPECT_EQ(j["threshold"]["tp"], 2);
   EXPECT_EQ(j["youden"]["threshold"], 0.8);
   EXPECT_EQ(j["threshold"]["ppv"]["trials"], 2);
@@ -59,11 +65,15 @@ TEST(StatsCli, ComparePairedAndUnpaired) {
   auto r = run_command(scintigen_binary() + " stats compare --scores " + f + " --score-cols score,other --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(schema_errors(j, "stats_compare"), "");
   EXPECT_EQ(j["test"]["paired"], true);
+  EXPECT_EQ(j["auc2"]["name"], "other");
   EXPECT_TRUE(j["test"].contains("p_value"));
   r = run_command(scintigen_binary() + " stats compare --scores " + f + " --scores2 " + f + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(schema_errors(j, "stats_compare"), "");
+  EXPECT_EQ(scheme_errors(j), "");
   EXPECT_EQ(j["test"]["paired"], false);
   EXPECT_EQ(j["test"]["p_value"], 1.0);  // the same cohort twice
   r = run_command(scintigen_binary() + " stats compare --scores " + f);
@@ -78,6 +88,8 @@ TEST(StatsCli, SurvivalAndAgreement) {
   auto r = run_command(scintigen_binary() + " stats survival --data " + s + " --group-col arm --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(schema_errors(j, "stats_survival"), "");
+  EXPECT_EQ(scheme_errors(j), "");
   EXPECT_EQ(j["groups"].size(), 2u);
   EXPECT_EQ(j["log_rank"]["df"], 1);
   EXPECT_EQ(j["cox"]["terms"][0]["name"], "arm=pos");
@@ -85,6 +97,8 @@ TEST(StatsCli, SurvivalAndAgreement) {
   r = run_command(scintigen_binary() + " stats agreement --ratings " + a + " --id-col id --truth truth --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(schema_errors(j, "stats_agreement"), "");
+  EXPECT_EQ(scheme_errors(j), "");
   EXPECT_EQ(j["raters"], nlohmann::json({"r1", "r2", "r3"}));
   EXPECT_EQ(j["cohen"].size(), 3u);
   EXPECT_EQ(j["accuracy"][1]["successes"], 4);

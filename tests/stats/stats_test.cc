@@ -3,26 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 #include <random>
 
 #include "core/error.h"
 #include "stats/agreement.h"
 #include "stats/roc.h"
 #include "stats/survival.h"
+#include "test_util.h"
 
 namespace scintigen::stats {
 namespace {
 
-// The InputError text ("<where>: <what> (hint: ...)") thrown by `f`, or "" when none is thrown.
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.describe();
-  }
-  return "";
-}
+using testing::input_error;
 
 TEST(Roc, HandExample) {
   // Pairs (pos, neg): 0.35>0.1, 0.35<0.4, 0.35>0.2; 0.8 and 0.9 beat all: 8 of 9.
