@@ -8,6 +8,7 @@
 #include "clf/train.h"
 #include "cli_util.h"
 #include "commands.h"
+#include "console.h"
 #include "report/html.h"
 #include "run_guard.h"
 #include "stats/json.h"
@@ -50,17 +51,17 @@ int cmd_train(int argc, char** argv) {
   app.add_option("--norm", c.norm, "batch | group")->capture_default_str();
   app.add_option("--pool", c.pool, "global pooling: avgmax (mean and max, for focal findings) | avg")->capture_default_str();
   app.add_option("--transform", c.transform, "input transform: anscombe (variance-stabilising) | log")->capture_default_str();
-  app.add_option("--device", c.device, "cpu | cuda | auto")->capture_default_str();
+  app.add_option("--device", c.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_flag("--no-augment", no_aug, "no count scaling, shifts or Poisson resampling");
-  app.add_flag("--quiet,-q", c.quiet, "no progress bar or epoch lines");
+  bool quiet = false;
+  app.add_flag("--quiet,-q", quiet, "no progress bar or epoch lines");
   app.add_flag("--resume", c.resume, "continue the run in --out from its last finished epoch");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
-  if (train.empty() && c.resume) {  // the run's own settings; only epochs, threads, device, quiet from the flags
+  if (train.empty() && c.resume) {  // the run's own settings; only epochs, threads, device from the flags
     clf::ClassifierConfig stored = clf::resumable_run_config(c.out);
     if (app.count("--epochs")) stored.epochs = c.epochs;
     if (app.count("--threads")) stored.threads = c.threads;
     if (app.count("--device")) stored.device = c.device;
-    stored.quiet = c.quiet;
     stored.out = c.out;
     stored.resume = true;
     c = stored;
@@ -69,7 +70,8 @@ int cmd_train(int argc, char** argv) {
     c.train = split_commas(train);
     if (no_aug) c.augment.scale = c.augment.shift = c.augment.poisson = false;
   }
-  const clf::TrainResult r = clf::train_classifier(c);
+  Console console(quiet);
+  const clf::TrainResult r = clf::train_classifier(c, &console);
   std::printf("trained %s classifier in %s: %zu training scans (%zu positive), %zu validation (%zu positive, %s)\n",
               c.task.c_str(), c.out.c_str(), r.train_scans, r.train_positives, r.val_scans, r.val_positives,
               r.val_source.c_str());
@@ -105,18 +107,20 @@ int cmd_eval(int argc, char** argv) {
   app.add_option("--batch", c.batch, "scans per forward pass")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();
   app.add_option("--bins", c.calibration_bins, "calibration bins")->capture_default_str();
-  app.add_option("--device", c.device, "cpu | cuda | auto")->capture_default_str();
+  app.add_option("--device", c.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   CLI::Option* html_opt = app.add_option("--html", html, "HTML summary file (default: --out with the extension .html)");
   app.add_flag("--no-html", no_html, "write no HTML summary")->excludes(html_opt);
   app.add_flag("--json", json_out, "print the whole report on stdout");
-  app.add_flag("--quiet,-q", c.quiet, "no progress bar");
+  bool quiet = false;
+  app.add_flag("--quiet,-q", quiet, "no progress bar");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   c.data = split_commas(data);
   if (!no_html && html.empty()) html = std::filesystem::path(c.out).replace_extension(".html").string();
   if (!no_html && html == c.out)
     throw ConfigError("--html", fmt::format("is the report JSON path {}", c.out),
                       "pass another --html path, or --no-html");
-  const nlohmann::json r = clf::evaluate_classifier(c);
+  Console console(quiet);
+  const nlohmann::json r = clf::evaluate_classifier(c, &console);
   // The JSON is written; the HTML summary comes second. Its error is caught here, not in main: with
   // the JSON done, a failed summary is a partial failure (exit 1), not bad input.
   int rc = kExitOk;

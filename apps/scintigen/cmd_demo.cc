@@ -86,8 +86,7 @@ int cmd_demo(int argc, char** argv) {
   g.sampler.steps = steps;
   g.sampler.seed = seed;
   g.threads = threads;
-  g.quiet = quiet;
-  const gen::GenerateResult r = gen::generate_dataset(g);
+  const gen::GenerateResult r = gen::generate_dataset(g, &console);
   for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   ExportConfig ex;
   ex.out = out + "/synthetic/dicom";

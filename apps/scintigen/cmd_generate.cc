@@ -11,6 +11,7 @@
 #include "gen/generate.h"
 #include "phantom/phantom.h"
 #include "pipeline/dataset_ops.h"
+#include "run/run.h"
 #include "run_guard.h"
 
 namespace fs = std::filesystem;
@@ -54,9 +55,10 @@ int cmd_generate(int argc, char** argv) {
   app.add_flag("--no-fill", no_fill, "leave attributes the condition does not name unlabelled");
   app.add_flag("--bf16", g.bf16, "bf16 autocast for the network");
   app.add_flag("--no-channels-last", no_channels_last, "keep the default memory layout on the CPU");
-  app.add_option("--device", g.device, "cpu | cuda | auto")->capture_default_str();
+  app.add_option("--device", g.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--threads", g.threads, "intra-op threads (0 = all cores)")->capture_default_str();
-  app.add_flag("--quiet,-q", g.quiet, "no progress bar");
+  bool quiet = false;
+  app.add_flag("--quiet,-q", quiet, "no progress bar");
   app.add_flag("--resume", g.resume, "complete the interrupted run in --out (same flags required)");
   app.add_option("--stop-after", g.stop_after,
                  "stop after the batch that brings the new scans to this many (0 = no stop; to test --resume)")
@@ -79,13 +81,13 @@ int cmd_generate(int argc, char** argv) {
   const std::string out = g.out;
   if (format != "dataset") {
     std::error_code ec;
-    if (!g.resume && fs::exists(out, ec) && (!fs::is_directory(out, ec) || !fs::is_empty(out, ec)))
-      throw InputError(out, "exists and is not an empty folder", "choose a new --out folder");
+    if (!g.resume) run::check_new_out_folder(out);
     if (g.resume && !fs::is_directory(out + "/dataset", ec))
       throw InputError(out, "holds no dataset folder: nothing to resume", "start without --resume");
     g.out = out + "/dataset";
   }
-  const gen::GenerateResult r = gen::generate_dataset(g);
+  Console console(quiet);
+  const gen::GenerateResult r = gen::generate_dataset(g, &console);
   for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (!r.complete) {
     std::printf("stopped after %zu new scans: %s holds %zu of this run's scans (continue with --resume)\n", r.scans,
@@ -112,7 +114,6 @@ int cmd_generate(int argc, char** argv) {
     return kExitOk;
   }
   e.format = format == "dicom" ? ExportFormat::kDicom : ExportFormat::kPng16;
-  Console console(g.quiet);
   ExportResult x = export_dataset(g.out, e, &console);
   ExportConfig sheet;
   sheet.out = out + "/sheet";

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "console.h"
 #include "core/fs_util.h"
 #include "gen/model_io.h"
 #include "gen/obedience.h"
@@ -21,7 +22,7 @@ int cmd_info(int argc, char** argv) {
   app.add_option("model", model, "model folder, or 'builtin'")->capture_default_str();
   app.add_flag("--json", json_out, "print model.json");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
-  gen::LoadedModel m = gen::load_model(model);
+  const gen::ModelFolder m = gen::check_model_folder(model);
   std::printf("%s", json_out ? (m.info.dump(2) + "\n").c_str() : gen::model_card(m.info).c_str());
   return kExitOk;
 }
@@ -44,9 +45,11 @@ int cmd_check(int argc, char** argv) {
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();
   app.add_option("--out,-o", out, "write the JSON report here (default: stdout)");
-  app.add_flag("--quiet,-q", c.quiet, "no progress lines");
+  bool quiet = false;
+  app.add_flag("--quiet,-q", quiet, "no progress lines");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
-  gen::ObedienceReport r = gen::check_obedience(c);
+  Console console(quiet);
+  gen::ObedienceReport r = gen::check_obedience(c, &console);
   nlohmann::json j = r.to_json();
   j["config"] = c.to_json();
   if (out.empty())

@@ -6,7 +6,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "gen/distributed.h"
+#include "console.h"
 #include "gen/train_loop.h"
 #include "io/png.h"
 #include "run_guard.h"
@@ -22,7 +22,7 @@ int cmd_train_model(int argc, char** argv) {
       "Data parallel over ranks: launch one process per rank with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE set\n"
       "(torchrun style; OMPI_COMM_WORLD_* or SLURM_PROCID/SLURM_NTASKS also work): Gloo on CPU, NCCL on CUDA.\n"
       "--resume continues a run from its last checkpoint with the same flags; only --steps may change: a larger\n"
-      "--steps also extends a finished run (its folder keeps checkpoint.pt), with the warm-up + cosine learning rate\n"
+      "--steps also extends a finished run (its folder keeps checkpoint/), with the warm-up + cosine learning rate\n"
       "recomputed over the new total from the resumed step on (docs/MODEL.md, \"Extending a run\"). --resume on a\n"
       "finished run at its own --steps does nothing.\n"
       "--init-from MODEL (a model folder or 'builtin') fine-tunes: a new run starting from MODEL's EMA weights with a\n"
@@ -69,9 +69,10 @@ int cmd_train_model(int argc, char** argv) {
   app.add_option("--sample-every", c.sample_every, "steps per sample grid PNG (0 = at the end only)")->capture_default_str();
   app.add_option("--sample-steps", c.sample_steps, "sampler steps for the sample grids")->capture_default_str();
   app.add_flag("--bf16", c.train.bf16, "bf16 autocast (GroupNorm and loss in fp32); about 3x faster on AVX-512 BF16 CPUs");
-  app.add_option("--device", c.device, "cpu | cuda | auto")->capture_default_str();
+  app.add_option("--device", c.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
-  app.add_flag("--quiet,-q", c.quiet, "no progress lines");
+  bool quiet = false;
+  app.add_flag("--quiet,-q", quiet, "no progress lines");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   if (app.count("--warmup") == 0) {
     c.train.warmup_steps = std::min(c.train.warmup_steps, c.train.steps / 10);
@@ -83,19 +84,6 @@ int cmd_train_model(int argc, char** argv) {
   c.data.threads = c.threads;
   c.conditions = split_commas(conditions);
 
-  const torch::Device device = gen::resolve_device(c.device);
-  auto dist = gen::Distributed::from_environment(device);
-  if (dist) {
-    c.rank = dist->rank();
-    c.world = dist->world_size();
-    c.reducer = dist->reducer();
-    gen::Distributed* d = dist.get();
-    c.mean_over_ranks = [d, device](double v) {
-      auto t = torch::tensor({v}, torch::kDouble).to(device);
-      d->all_reduce_sum(t);
-      return t.cpu().item<double>() / d->world_size();
-    };
-  }
   gen::TrainCallbacks cb;
   cb.write_sheet = [](const std::vector<Scan>& scans, const std::vector<std::string>& captions, const std::string& path) {
     std::vector<const Scan*> ptrs;
@@ -104,8 +92,9 @@ int cmd_train_model(int argc, char** argv) {
     o.columns = 5;
     write_contact_sheet(ptrs, captions, path, o);
   };
-  const gen::TrainRunResult r = gen::run_training(c, cb);
-  if (c.rank == 0) {
+  Console console(quiet);
+  const gen::TrainRunResult r = gen::run_training_from_environment(c, cb, &console);
+  if (r.rank == 0) {
     if (r.already_finished)
       std::printf("nothing to do: %s is finished at step %lld (give --steps > %lld to extend it)\n", r.out.c_str(),
                   static_cast<long long>(r.steps_done), static_cast<long long>(r.steps_done));

@@ -49,7 +49,7 @@ for task in metastasis cardiac; do
     clf="$OUT/clf_${task}_${arm}"
     train="$OUT/data/small_centre"
     [ "$arm" = small_large ] && train="$train,$OUT/data/large_centre"
-    if [ -f "$clf/checkpoint.pt" ]; then   # a run interrupted earlier continues exactly
+    if [ -f "$clf/run.json" ]; then   # a run interrupted earlier continues exactly
       log "resume $task on $arm"
       "$BIN" classify train --out "$clf" --resume --threads "$THREADS" --quiet
     else

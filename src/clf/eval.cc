@@ -15,6 +15,8 @@
 #include "core/progress.h"
 #include "core/version.h"
 #include "data/dataset.h"
+#include "run/run.h"
+#include "run/torch.h"
 #include "stats/json.h"
 #include "stats/roc.h"
 #include "stats/survival.h"
@@ -32,8 +34,7 @@ void EvalConfig::validate() const {
   if (calibration_bins < 1 || calibration_bins > 1000)
     throw ConfigError("calibration_bins", fmt::format("is {}, expected 1..1000", calibration_bins));
   if (!(conf_level > 0 && conf_level < 1)) throw ConfigError("conf_level", fmt::format("is {}, expected (0, 1)", conf_level));
-  if (device != "cpu" && device != "cuda" && device != "auto")
-    throw ConfigError("--device", fmt::format("is '{}', expected cpu | cuda | auto", device));
+  run::parse_device_name(device);
 }
 
 json EvalConfig::to_json() const {
@@ -112,10 +113,10 @@ json survival_json(const std::vector<Case>& cases, double threshold, const EvalC
 
 // Scores every scan of `ds` with `nets` (one or two), `batch` scans at a time.
 std::vector<Case> score_dataset(const Dataset& ds, Task task, std::vector<ClassifierNet*> nets, const EvalConfig& cfg,
-                                const torch::Device& device) {
+                                const torch::Device& device, EventSink* events) {
   const auto records = ds.records();
   std::vector<Case> cases(records.size());
-  Progress progress(nullptr, fmt::format("eval {}", ds.dir()), records.size());  // TRANSITIONAL: events sink comes with the run harness
+  Progress progress(events, fmt::format("eval {}", ds.dir()), records.size());
   const int h = (*nets[0])->config().height, w = (*nets[0])->config().width;
   const size_t per_scan = 2 * static_cast<size_t>(h) * w;
   std::vector<float> buf;
@@ -171,10 +172,10 @@ json calibration_json(const std::vector<int>& labels, const std::vector<double>&
   return {{"bins", table}, {"brier", labels.empty() ? json(nullptr) : json(brier / labels.size())}};
 }
 
-json evaluate_classifier(const EvalConfig& cfg) {
+json evaluate_classifier(const EvalConfig& cfg, EventSink* events) {
   cfg.validate();
   at::set_num_threads(resolve_threads(cfg.threads));
-  const torch::Device device = resolve_device(cfg.device);
+  const torch::Device device = run::resolve_device(cfg.device);
   LoadedClassifier model = load_classifier(cfg.model, device);
   const Task task = task_from_string(model.info.value("task", ""), cfg.model + "/classifier.json");
   std::optional<LoadedClassifier> other;
@@ -197,7 +198,7 @@ json evaluate_classifier(const EvalConfig& cfg) {
   size_t labelled_total = 0;
   for (const auto& dir : cfg.data) {
     Dataset ds = Dataset::open(dir);
-    std::vector<Case> cases = score_dataset(ds, task, nets, cfg, device);
+    std::vector<Case> cases = score_dataset(ds, task, nets, cfg, device, events);
     std::vector<const Case*> all;
     std::map<std::string, std::vector<const Case*>> by_site;
     size_t labelled = 0;

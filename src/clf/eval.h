@@ -7,7 +7,7 @@
 //   e.model = "clf_small";
 //   e.data = {"ext_a", "ext_b"};
 //   e.out = "report.json";
-//   nlohmann::json report = evaluate_classifier(e);   // also written to e.out
+//   nlohmann::json report = evaluate_classifier(e, &sink);   // also written to e.out
 //
 // A statistic that cannot be computed for a subgroup (one class only, fewer than two cases of
 // a class) is reported as {"error": "..."} in its place, never as a number.
@@ -17,6 +17,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/progress.h"
 
 namespace scintigen::clf {
 
@@ -29,14 +31,14 @@ struct EvalConfig {
   int threads = 0;                 // 0 = all cores
   int calibration_bins = 10;       // equal-width bins of the predicted probability
   double conf_level = 0.95;
-  std::string device = "cpu";
-  bool quiet = false;
+  std::string device = "cpu";      // cpu | cuda | cuda:N | auto
 
   void validate() const;  // throws ConfigError
   nlohmann::json to_json() const;
 };
 
-nlohmann::json evaluate_classifier(const EvalConfig& config);
+// Reports its progress (scans scored per dataset) to `events`.
+nlohmann::json evaluate_classifier(const EvalConfig& config, EventSink* events = nullptr);
 
 // The reliability table and Brier score of probabilities against 0/1 labels: `bins` equal-width
 // bins over [0, 1] (the last closed), each with n, mean predicted, observed positive rate.

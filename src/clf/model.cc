@@ -133,9 +133,8 @@ torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& counts) {
 
 namespace scintigen::clf {
 
-void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimizer* optimizer,
-              const std::string& state) {
-  torch::serialize::OutputArchive root, model;
+void save_net(ClassifierNet& net, torch::serialize::OutputArchive& root, torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive model;
   net->save(model);
   root.write("model", model);
   if (optimizer) {
@@ -143,26 +142,16 @@ void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimiz
     optimizer->save(opt);
     root.write("optimizer", opt);
   }
-  if (!state.empty()) {
-    const auto bytes = torch::from_blob(const_cast<char*>(state.data()), {static_cast<int64_t>(state.size())}, torch::kUInt8);
-    root.write("state", bytes.clone());
-  }
-  std::ostringstream os;
-  root.save_to(os);
-  write_file_atomic(path, os.str());
 }
 
-std::string load_net(ClassifierNet& net, const std::string& path, const torch::Device& device,
-                     torch::optim::Optimizer* optimizer) {
-  if (!std::filesystem::is_regular_file(path))
-    throw InputError(path, "missing", "is this a folder written by `scintigen classify train`?");
+void load_net(ClassifierNet& net, torch::serialize::InputArchive& root, const std::string& where,
+              torch::optim::Optimizer* optimizer) {
   // Module::load replaces tensors whatever their shape: check them against the network's.
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
   for (const auto& p : net->named_parameters()) shapes.push_back({p.key(), p.value().sizes().vec()});
   for (const auto& b : net->named_buffers()) shapes.push_back({b.key(), b.value().sizes().vec()});
   try {
-    torch::serialize::InputArchive root, model;
-    root.load_from(path, device);
+    torch::serialize::InputArchive model;
     root.read("model", model);
     net->load(model);
     auto params = net->named_parameters();
@@ -171,9 +160,9 @@ std::string load_net(ClassifierNet& net, const std::string& path, const torch::D
       const torch::Tensor* t = params.find(name);
       if (!t) t = buffers.find(name);
       if (!t || t->sizes().vec() != shape)
-        throw InputError(path, fmt::format("tensor '{}' has shape {}, the network expects {}", name,
-                                           t ? fmt::format("{}", fmt::join(t->sizes().vec(), "x")) : "none",
-                                           fmt::format("{}", fmt::join(shape, "x"))),
+        throw InputError(where, fmt::format("tensor '{}' has shape {}, the network expects {}", name,
+                                            t ? fmt::format("{}", fmt::join(t->sizes().vec(), "x")) : "none",
+                                            fmt::format("{}", fmt::join(shape, "x"))),
                          "the weights were written for another network shape");
     }
     if (optimizer) {
@@ -181,14 +170,31 @@ std::string load_net(ClassifierNet& net, const std::string& path, const torch::D
       root.read("optimizer", opt);
       optimizer->load(opt);
     }
-    torch::Tensor bytes;
-    if (!root.try_read("state", bytes)) return "";
-    bytes = bytes.to(torch::kCPU).contiguous();
-    return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), static_cast<size_t>(bytes.numel()));
+  } catch (const c10::Error& e) {
+    throw InputError(where, fmt::format("cannot read the weights: {}", e.what_without_backtrace()),
+                     "the file is damaged or was written for another network shape");
+  }
+}
+
+void save_net(ClassifierNet& net, const std::string& path) {
+  torch::serialize::OutputArchive root;
+  save_net(net, root);
+  std::ostringstream os;
+  root.save_to(os);
+  write_file_atomic(path, os.str());
+}
+
+void load_net(ClassifierNet& net, const std::string& path, const torch::Device& device) {
+  if (!std::filesystem::is_regular_file(path))
+    throw InputError(path, "missing", "is this a folder written by `scintigen classify train`?");
+  torch::serialize::InputArchive root;
+  try {
+    root.load_from(path, device);
   } catch (const c10::Error& e) {
     throw InputError(path, fmt::format("cannot read the weights: {}", e.what_without_backtrace()),
                      "the file is damaged or was written for another network shape");
   }
+  load_net(net, root, path);
 }
 
 LoadedClassifier load_classifier(const std::string& dir, const torch::Device& device) {
@@ -212,17 +218,6 @@ LoadedClassifier load_classifier(const std::string& dir, const torch::Device& de
   c.net->to(device);
   c.net->eval();
   return c;
-}
-
-torch::Device resolve_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name == "auto") {
-    if (torch::cuda::is_available()) return torch::kCUDA;
-    if (name == "auto") return torch::kCPU;
-    throw ConfigError("--device", "cuda requested but no CUDA device is available to LibTorch",
-                      "use --device cpu, or build against a CUDA LibTorch");
-  }
-  throw ConfigError("--device", fmt::format("is '{}', expected cpu | cuda | auto", name));
 }
 
 }  // namespace scintigen::clf

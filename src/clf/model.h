@@ -82,15 +82,16 @@ class ClassifierNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ClassifierNet);
 
-// Writes the network's parameters and buffers (and, when given, the optimizer's state and a
-// training-state text) to `path` atomically (temporary file, fsync, rename). Archive keys:
-// "model", "optimizer", "state" (the text's bytes as a uint8 tensor).
-void save_net(ClassifierNet& net, const std::string& path, torch::optim::Optimizer* optimizer = nullptr,
-              const std::string& state = "");
-// Reads what save_net wrote into `net` (and `optimizer`); returns the state text ("" when the
-// file has none). Throws InputError naming the file.
-std::string load_net(ClassifierNet& net, const std::string& path, const torch::Device& device,
-                     torch::optim::Optimizer* optimizer = nullptr);
+// The network's parameters and buffers into (out of) `root` under the key "model", and, when
+// given, the optimizer's state under "optimizer": best.pt and the training checkpoint's archive.
+void save_net(ClassifierNet& net, torch::serialize::OutputArchive& root, torch::optim::Optimizer* optimizer = nullptr);
+// Checks every tensor's shape against the network's; InputError naming `where` otherwise.
+void load_net(ClassifierNet& net, torch::serialize::InputArchive& root, const std::string& where,
+              torch::optim::Optimizer* optimizer = nullptr);
+// The network alone as a file (best.pt), written atomically (temporary file, fsync, rename).
+void save_net(ClassifierNet& net, const std::string& path);
+// Reads what save_net(net, path) wrote into `net`. Throws InputError naming the file.
+void load_net(ClassifierNet& net, const std::string& path, const torch::Device& device);
 
 // A trained classifier folder (clf/train.h): classifier.json + best.pt, loaded in eval mode.
 struct LoadedClassifier {
@@ -106,8 +107,5 @@ std::vector<double> predict_probabilities(ClassifierNet& net, const float* pixel
 
 // {"libtorch": "1.13.1", "cuda": true|false} for provenance records.
 nlohmann::json torch_versions();
-
-// "cpu" | "cuda" | "auto" -> a device; ConfigError when CUDA is asked for and absent.
-torch::Device resolve_device(const std::string& name);
 
 }  // namespace scintigen::clf

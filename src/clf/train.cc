@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -20,6 +19,8 @@
 #include "core/split.h"
 #include "core/version.h"
 #include "data/dataset.h"
+#include "run/run.h"
+#include "run/torch.h"
 #include "stats/roc.h"
 
 namespace scintigen::clf {
@@ -64,8 +65,7 @@ void ClassifierConfig::validate() const {
     if (std::all_of(mix.begin(), mix.end(), [](double m) { return m == 0; }))
       throw ConfigError("--mix", "every weight is 0");
   }
-  if (device != "cpu" && device != "cuda" && device != "auto")
-    throw ConfigError("--device", fmt::format("is '{}', expected cpu | cuda | auto", device));
+  run::parse_device_name(device);
 }
 
 nlohmann::json ClassifierConfig::to_json() const {
@@ -159,19 +159,11 @@ void require_both_classes(const Cohort& c, const std::string& where, const std::
                      "add scans of the missing class, or choose the other --task");
 }
 
-void prepare_out_dir(const std::string& out) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::exists(out, ec)) {
-    if (!fs::is_directory(out, ec) || !fs::is_empty(out, ec))
-      throw InputError(out, "exists and is not an empty folder", "choose a new --out folder");
-  } else if (!fs::create_directories(out, ec)) {
-    throw InputError(out, fmt::format("cannot create the folder: {}", ec.message()));
-  }
-}
+// The command run.json records for a classifier training run.
+constexpr const char* kCommand = "classify train";
 
-// The training state after each epoch, saved inside checkpoint.pt (so weights, optimizer and
-// state are committed together by one rename) and read back by --resume.
+// The training state after each epoch, stored as the checkpoint's state (checkpoint/state.json,
+// committed with the archive of weights and optimizer) and read back by --resume.
 struct RunState {
   TrainResult result;
   int epochs_run = 0;
@@ -179,15 +171,13 @@ struct RunState {
   std::vector<double> best_scores;  // validation scores of the best epoch
   std::string data_sha256;          // of the training and validation scans, in order
 
-  std::string dump() const {
-    return nlohmann::json{{"result", result.to_json()}, {"epochs_run", epochs_run}, {"since_best", since_best},
-                          {"best_scores", best_scores}, {"data_sha256", data_sha256}}
-        .dump();
+  nlohmann::json to_json() const {
+    return {{"result", result.to_json()}, {"epochs_run", epochs_run}, {"since_best", since_best},
+            {"best_scores", best_scores}, {"data_sha256", data_sha256}};
   }
-  static RunState parse(const std::string& text, const std::string& where) {
+  static RunState parse(const nlohmann::json& j, const std::string& where) {
     RunState s;
     try {
-      const auto j = nlohmann::json::parse(text);
       const auto& r = j.at("result");
       s.epochs_run = j.at("epochs_run").get<int>();
       s.since_best = j.at("since_best").get<int>();
@@ -209,42 +199,18 @@ struct RunState {
   }
 };
 
-// Fields that may differ between a run and its --resume.
-bool may_change_on_resume(const std::string& key) {
-  return key == "epochs" || key == "threads" || key == "device" || key == "out";
-}
-
-void check_resume_config(const ClassifierConfig& config, const nlohmann::json& stored, const std::string& where) {
-  const nlohmann::json now = config.to_json();
-  for (const auto& [key, value] : now.items()) {
-    if (may_change_on_resume(key)) continue;
-    if (!stored.contains(key) || stored[key] != value)
-      throw ConfigError(where, fmt::format("--resume with a different '{}': the run used {}, now {}", key,
-                                           stored.contains(key) ? stored[key].dump() : "(none)", value.dump()),
-                        "resume with the run's own settings (only --epochs, --threads, --device may change)");
-  }
-}
+// Fields of run.json's config that may differ between a run and its --resume.
+const std::vector<std::string> kMayChangeOnResume = {"epochs", "threads", "device", "out"};
 
 }  // namespace
 
-nlohmann::json read_resumable_run(const std::string& out) {
-  const std::string info_path = out + "/classifier.json";
-  if (!std::filesystem::is_regular_file(info_path) || !std::filesystem::is_regular_file(out + "/checkpoint.pt"))
-    throw InputError(out, "nothing to resume (no classifier.json and checkpoint.pt)", "start the run without --resume");
-  try {
-    return nlohmann::json::parse(read_file(info_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(info_path, fmt::format("not valid JSON: {}", e.what()), "start a new run without --resume");
-  }
-}
-
 ClassifierConfig resumable_run_config(const std::string& out) {
-  const nlohmann::json info = read_resumable_run(out);
-  return ClassifierConfig::from_json(info.value("config", nlohmann::json::object()), out + "/classifier.json");
+  return ClassifierConfig::from_json(run::read_run_record(out, kCommand)["config"], out + "/run.json");
 }
 
-TrainResult train_classifier(const ClassifierConfig& config) {
+TrainResult train_classifier(const ClassifierConfig& config, EventSink* events) {
   config.validate();
+  if (!config.resume) run::check_new_out_folder(config.out);  // before loading any data
   const Task task = task_from_string(config.task);
   const char* task_name = to_string(task);
   RunState state;
@@ -330,7 +296,7 @@ TrainResult train_classifier(const ClassifierConfig& config) {
 
   const int threads = resolve_threads(config.threads);
   at::set_num_threads(threads);
-  const torch::Device device = resolve_device(config.device);
+  const torch::Device device = run::resolve_device(config.device);
   torch::manual_seed(config.seed);
 
   ClassifierNetConfig net_config{2, h, w, config.base_width, config.blocks, config.norm, config.pool, config.transform};
@@ -338,46 +304,57 @@ TrainResult train_classifier(const ClassifierConfig& config) {
   net->to(device);
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
 
-  nlohmann::json info;
+  // The output folder: a new one (run.json first), or the run to resume, whose last
+  // checkpoint restores weights, optimizer and training state (none yet: from the start).
+  nlohmann::json record;
   if (config.resume) {
-    info = read_resumable_run(config.out);
-    check_resume_config(config, info.value("config", nlohmann::json::object()), config.out + "/classifier.json");
-    const std::string text = load_net(net, config.out + "/checkpoint.pt", device, &optimizer);
-    if (text.empty())
-      throw InputError(config.out + "/checkpoint.pt", "has no training state (written by an older scintigen)",
-                       "start a new run without --resume");
-    RunState saved = RunState::parse(text, config.out + "/checkpoint.pt");
-    if (saved.data_sha256 != state.data_sha256)
-      throw InputError(config.out, "the training or validation scans differ from the run's",
-                       "resume with the same datasets, unchanged");
-    // Keep this run's data counts, restore the training history.
-    saved.result.train_scans = result.train_scans;
-    saved.result.train_positives = result.train_positives;
-    saved.result.train_synthetic = result.train_synthetic;
-    saved.result.val_scans = result.val_scans;
-    saved.result.val_positives = result.val_positives;
-    saved.result.skipped_unlabelled = result.skipped_unlabelled;
-    saved.result.skipped_test_split = result.skipped_test_split;
-    saved.result.val_source = result.val_source;
-    saved.result.source_shares = result.source_shares;
-    state = std::move(saved);
-    state.result.resumed_from_epoch = state.epochs_run;
-    info["config"] = config.to_json();
-    if (!config.quiet)
-      std::fprintf(stderr, "resuming %s after epoch %d (best epoch %d, validation AUC %.4f)\n", config.out.c_str(),
-                   state.epochs_run, state.result.best_epoch, state.result.best_val_auc);
+    record = run::read_run_record(config.out, kCommand);
+    run::refuse_changed_settings(config.out, record["config"], config.to_json(), kMayChangeOnResume,
+                                 "resume with the run's own settings (only --epochs, --threads, --device may change), or "
+                                 "start a new --out");
+    if (const auto checkpoint = run::find_checkpoint(config.out)) {
+      torch::serialize::InputArchive archive;
+      run::load_checkpoint(*checkpoint, archive, device);
+      load_net(net, archive, checkpoint->tensors, &optimizer);
+      RunState saved = RunState::parse(checkpoint->state, config.out + "/" + run::kCheckpointDir + "/state.json");
+      if (saved.data_sha256 != state.data_sha256)
+        throw InputError(config.out, "the training or validation scans differ from the run's",
+                         "resume with the same datasets, unchanged");
+      // Keep this run's data counts, restore the training history.
+      saved.result.train_scans = result.train_scans;
+      saved.result.train_positives = result.train_positives;
+      saved.result.train_synthetic = result.train_synthetic;
+      saved.result.val_scans = result.val_scans;
+      saved.result.val_positives = result.val_positives;
+      saved.result.skipped_unlabelled = result.skipped_unlabelled;
+      saved.result.skipped_test_split = result.skipped_test_split;
+      saved.result.val_source = result.val_source;
+      saved.result.source_shares = result.source_shares;
+      state = std::move(saved);
+      state.result.resumed_from_epoch = state.epochs_run;
+      note(events, fmt::format("resuming {} after epoch {} (best epoch {}, validation AUC {:.4f})", config.out,
+                               state.epochs_run, state.result.best_epoch, state.result.best_val_auc));
+    }
+    if (record["config"] != config.to_json()) {  // --epochs, --threads, --device: the run's settings from now on
+      record["config"] = config.to_json();
+      run::write_run_record(config.out, record);
+    }
   } else {
-    prepare_out_dir(config.out);
-    info = {{"format", kClassifierFormat},
-            {"format_version", kClassifierFormatVersion},
-            {"created", utc_now_iso8601()},
-            {"task", task_name},
-            {"config", config.to_json()},
-            {"net", net_config.to_json()},
-            {"input_transform", fmt::format("{}, then (x - mean) / (std + 1e-5) per scan over both views",
-                                             net_config.transform == "log" ? "log1p(counts)" : "2 sqrt(counts + 3/8)")},
-            {"versions", core_versions()}};
+    run::check_new_out_folder(config.out);
+    run::create_out_folder(config.out);
+    record = run::make_run_record(kCommand, config.to_json());
+    run::write_run_record(config.out, record);
   }
+  nlohmann::json info = {{"format", kClassifierFormat},
+                         {"format_version", kClassifierFormatVersion},
+                         {"created", record.value("created", utc_now_iso8601())},
+                         {"task", task_name},
+                         {"config", config.to_json()},
+                         {"net", net_config.to_json()},
+                         {"input_transform", fmt::format("{}, then (x - mean) / (std + 1e-5) per scan over both views",
+                                                          net_config.transform == "log" ? "log1p(counts)"
+                                                                                        : "2 sqrt(counts + 3/8)")},
+                         {"versions", record.value("versions", core_versions())}};
   info["versions"]["torch"] = torch_versions();
   info["versions"]["threads"] = threads;
 
@@ -403,7 +380,7 @@ TrainResult train_classifier(const ClassifierConfig& config) {
     Rng sample_rng = stream_rng(config.seed, RandomStream::kClfEpochSampler, static_cast<uint64_t>(epoch));
     Rng aug_rng = stream_rng(config.seed, RandomStream::kClfAugment, static_cast<uint64_t>(epoch));
     const std::vector<size_t> order = sampler.draw(steps * config.batch, sample_rng);
-    Progress progress(nullptr, fmt::format("{} epoch {}/{}", task_name, epoch, config.epochs), steps);  // TRANSITIONAL: events sink comes with the run harness
+    Progress progress(events, fmt::format("{} epoch {}/{}", task_name, epoch, config.epochs), steps);
     double loss_sum = 0.0;
     auto x = torch::empty({config.batch, 2, h, w}, torch::kFloat32);  // (B, 2, H, W)
     auto y = torch::empty({config.batch}, torch::kFloat32);           // (B)
@@ -452,13 +429,14 @@ TrainResult train_classifier(const ClassifierConfig& config) {
     result.images_per_s = ips / result.history.size();
     result.early_stopped = state.since_best >= config.patience && epoch < config.epochs;
     state.epochs_run = epoch;
-    // The commit point of the epoch: weights, optimizer and state in one atomic rename.
-    save_net(net, config.out + "/checkpoint.pt", &optimizer, state.dump());
+    // The commit point of the epoch: weights, optimizer and state in one checkpoint (run.h).
+    torch::serialize::OutputArchive archive;
+    save_net(net, archive, &optimizer);
+    run::save_checkpoint(config.out, archive, state.to_json());
     write_info();
-    if (!config.quiet)
-      std::fprintf(stderr, "%s epoch %d/%d  loss %.4f  val AUC %.4f%s  %.1f images/s  %s\n", task_name, epoch,
-                   config.epochs, log.loss, log.val_auc, log.best ? " (best)" : "", log.images_per_s,
-                   format_duration(log.seconds).c_str());
+    note(events, fmt::format("{} epoch {}/{}  loss {:.4f}  val AUC {:.4f}{}  {:.1f} images/s  {}", task_name, epoch,
+                             config.epochs, log.loss, log.val_auc, log.best ? " (best)" : "", log.images_per_s,
+                             format_duration(log.seconds)));
   }
   if (state.epochs_run < first_epoch) write_info();  // a resumed run with nothing left: record the config
   return result;

@@ -7,14 +7,15 @@
 //   c.train = {"sim_small"};
 //   c.out = "clf_small";
 //   c.validate();
-//   TrainResult r = train_classifier(c);   // r.best_val_auc, r.threshold, r.images_per_s
+//   TrainResult r = train_classifier(c, &sink);   // r.best_val_auc, r.threshold, r.images_per_s
 //
-// Output folder (docs/CLASSIFY.md): classifier.json (format, config, network, training
-// history, chosen threshold, versions), best.pt (weights of the best validation epoch, what
-// `classify eval` loads) and checkpoint.pt (model + optimizer + training state of the latest
-// epoch, what --resume continues from). Every file is replaced atomically, so a killed run
-// leaves a consistent last epoch. Scans of origin "synthetic" only ever train: they are never
-// in the validation set, whatever their split.
+// Output folder (docs/CLASSIFY.md), through the run harness (run/run.h): run.json (the run's
+// config, written first; what --resume compares), classifier.json (format, config, network,
+// training history, chosen threshold, versions), best.pt (weights of the best validation
+// epoch, what `classify eval` loads) and checkpoint/ (state.json with the training state of the
+// latest epoch, and the archive of model + optimizer; what --resume continues from). Every file
+// is replaced atomically, so a killed run leaves a consistent last epoch. Scans of origin
+// "synthetic" only ever train: they are never in the validation set, whatever their split.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 
 #include "clf/augment.h"
 #include "core/labels.h"
+#include "core/progress.h"
 
 namespace scintigen::clf {
 
@@ -64,11 +66,10 @@ struct ClassifierConfig {
   double val_fraction = 0.2;         // used only without --val and without "val" split rows
   int patience = 5;                  // epochs without a better validation AUC before stopping
   AugmentConfig augment;
-  std::string device = "cpu";        // cpu | cuda
-  bool quiet = false;                // no progress bar / epoch lines
-  // Continue the run in `out` from its last finished epoch (checkpoint.pt), bit-identical to an
-  // uninterrupted run; the config must equal the stored one except epochs (may grow), threads,
-  // device and quiet.
+  std::string device = "cpu";        // cpu | cuda | cuda:N | auto
+  // Continue the run in `out` from its last finished epoch (checkpoint/), bit-identical to an
+  // uninterrupted run; the config must equal the one in run.json except epochs (may grow),
+  // threads, device and out.
   bool resume = false;
 
   // Throws ConfigError naming the field and the allowed values.
@@ -102,14 +103,14 @@ struct TrainResult {
   nlohmann::json to_json() const;
 };
 
-// A run folder's classifier.json, parsed, when the folder can be resumed (it also holds
-// checkpoint.pt). Throws InputError "nothing to resume" otherwise, or naming the damaged file.
-nlohmann::json read_resumable_run(const std::string& out);
-// The settings the run in `out` was started with (for `classify train --out CLF --resume`).
+// The settings the run in `out` was started with (its run.json; for `classify train --out CLF
+// --resume`). Throws InputError "nothing to resume" when there is no run, or naming the damaged
+// file.
 ClassifierConfig resumable_run_config(const std::string& out);
 
-// Trains and writes the classifier folder. Throws InputError for unusable data (no labelled
-// scan, one class only in the training or validation set), ConfigError for a bad config.
-TrainResult train_classifier(const ClassifierConfig& config);
+// Trains and writes the classifier folder, reporting each epoch's progress and summary (and a
+// resume) to `events`. Throws InputError for unusable data (no labelled scan, one class only
+// in the training or validation set), ConfigError for a bad config.
+TrainResult train_classifier(const ClassifierConfig& config, EventSink* events = nullptr);
 
 }  // namespace scintigen::clf

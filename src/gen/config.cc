@@ -299,32 +299,4 @@ ModelConfig model_preset(const std::string& name) {
   return c;
 }
 
-namespace {
-
-void diff_into(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix,
-               std::vector<std::string>& out) {
-  std::set<std::string> keys;
-  for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
-  for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
-  for (const auto& k : keys) {
-    const nlohmann::json va = a.contains(k) ? a[k] : nlohmann::json(), vb = b.contains(k) ? b[k] : nlohmann::json();
-    if (va.is_object() && vb.is_object())
-      diff_into(va, vb, prefix + k + ".", out);
-    else if (va != vb)
-      out.push_back(prefix + k + ": " + va.dump() + " -> " + vb.dump());
-  }
-}
-
-}  // namespace
-
-std::vector<std::string> json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix) {
-  std::vector<std::string> out;
-  if (a.is_object() && b.is_object())
-    diff_into(a, b, prefix, out);
-  else if (a != b)
-    out.push_back((prefix.empty() ? std::string("value") : prefix.substr(0, prefix.size() - 1)) + ": " + a.dump() +
-                  " -> " + b.dump());
-  return out;
-}
-
 }  // namespace scintigen::gen

@@ -68,6 +68,10 @@ struct TransformConfig {
   double count_max = 100.0;
 };
 
+// What a generated model-space image becomes on the count scale (transform.h): kContinuous
+// (float counts), kRound (nearest integer, what a camera stores), kPoissonResample.
+enum class CountOutput { kContinuous, kRound, kPoissonResample };
+
 struct ModelConfig {
   std::string preset = "tiny";
   int in_channels = 2;                        // anterior, mirrored posterior
@@ -102,10 +106,5 @@ struct ModelConfig {
 // Throws ConfigError listing the presets for any other name.
 ModelConfig model_preset(const std::string& name);
 const std::vector<std::string>& preset_names();
-
-// Differences between two JSON objects as "prefix.key: old -> new" (recursing into objects;
-// a key missing on one side shows as null). Resume checks (train, generate) name the fields
-// a changed setting touches with it.
-std::vector<std::string> json_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& prefix = "");
 
 }  // namespace scintigen::gen

@@ -21,8 +21,13 @@
 #include "core/splitmix.h"
 #include "core/version.h"
 #include "data/dataset.h"
-#include "gen/train_loop.h"
+#include "gen/generate_tensors.h"
+#include "gen/model_weights.h"
+#include "gen/sampler.h"
 #include "gen/trainer.h"
+#include "gen/transform.h"
+#include "run/run.h"
+#include "run/torch.h"
 
 namespace scintigen::gen {
 
@@ -85,6 +90,7 @@ void GenerateConfig::validate() const {
   if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
     throw ConfigError("--shard", fmt::format("{}/{}", shard_index, shard_count), "write i/n with 0 <= i < n");
   if (stop_after < 0) throw ConfigError("--stop-after", std::to_string(stop_after), "must be >= 0 (0 = no stop)");
+  run::parse_device_name(device);
   sampler.validate();
 }
 
@@ -189,15 +195,14 @@ bool fill(ConditionTokens& named, const JointTable& t, double u) {
   return false;
 }
 
-// The settings of two generate runs that would make a scan differ, as "field: old -> new".
-// Paths, the model's location (its SHA-256 is compared), threads and (except for Poisson
-// resampling, whose generator is seeded per batch) the batch size do not change a scan.
-std::vector<std::string> generation_setting_diffs(json stored, json now) {
-  for (json* j : {&stored, &now}) {
-    for (const char* k : {"out", "model", "model_dir", "threads"}) j->erase(k);
-    if (j->value("counts", std::string()) != "poisson") j->erase("batch");
-  }
-  return json_diff(stored, now);
+// The settings of two generate runs that may differ, because they do not change a scan: paths,
+// the model's location (its SHA-256 is compared), threads and (except for Poisson resampling,
+// whose generator is seeded per batch) the batch size.
+std::vector<std::string> may_change_on_resume(const json& stored, const json& now) {
+  std::vector<std::string> fields = {"out", "model", "model_dir", "threads"};
+  if (stored.value("counts", std::string()) != "poisson" && now.value("counts", std::string()) != "poisson")
+    fields.push_back("batch");
+  return fields;
 }
 
 // The dataset of an interrupted run, checked against this run's settings and opened for
@@ -228,11 +233,9 @@ Dataset open_for_resume(const std::string& out, const json& cfg_json, const json
   if (info.value("command", std::string()) != "generate")
     throw InputError(out + "/dataset.json", "was not made by `scintigen generate`: nothing to resume",
                      "give the --out of an interrupted generate run");
-  const auto diffs = generation_setting_diffs(info.value("config", json::object()), cfg_json);
-  if (!diffs.empty())
-    throw ConfigError("--resume",
-                      fmt::format("the run in {} was started with other settings: {}", out, fmt::join(diffs, "; ")),
-                      "resume with the same flags (--batch and --threads may differ), or generate into a new --out");
+  const json stored = info.value("config", json::object());
+  run::refuse_changed_settings(out, stored, cfg_json, may_change_on_resume(stored, cfg_json),
+                               "resume with the same flags (--batch and --threads may differ), or generate into a new --out");
   return ds;
 }
 
@@ -245,10 +248,11 @@ bool has_generate_event(const Dataset& ds) {
 
 }  // namespace
 
-GenerateResult generate_dataset(const GenerateConfig& config) {
+GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events) {
   config.validate();
+  if (!config.resume) run::check_new_out_folder(config.out);
   at::set_num_threads(resolve_threads(config.threads));
-  const torch::Device device = resolve_device(config.device);
+  const torch::Device device = run::resolve_device(config.device);
   GenerateResult res;
   LoadedModel m = load_model(config.model);
   m.net->to(device);
@@ -308,7 +312,7 @@ GenerateResult generate_dataset(const GenerateConfig& config) {
   }
 
   size_t unfilled = 0;
-  Progress progress(nullptr, "generate", todo.size());  // TRANSITIONAL: events sink comes with the run harness
+  Progress progress(events, "generate", todo.size());
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t total = static_cast<int64_t>(todo.size());
   for (int64_t i0 = 0; i0 < total; i0 += config.batch) {

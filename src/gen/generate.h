@@ -1,7 +1,7 @@
 // `scintigen generate`: labelled synthetic scans from a model folder.
 //
 //   GenerateConfig g;  g.model = "builtin";  g.n = 16;  g.condition = "metastasis=1";  g.out = "syn";
-//   GenerateResult r = generate_dataset(g);   // writes the dataset g.out
+//   GenerateResult r = generate_dataset(g, &sink);   // writes the dataset g.out
 //
 // Scan k of a run (k = 0..n-1) is a function of (model, sampler settings, seed, k) alone: its
 // starting noise comes from a generator seeded by (seed, k), its conditions from the request,
@@ -19,6 +19,8 @@
 // scans k it does not hold yet are generated. Scans are committed batch by batch, so a run
 // killed at any moment leaves whole scans (dataset.h) and the resumed dataset holds the
 // scans, ids, labels and provenance of an uninterrupted run.
+//
+// No LibTorch in this header; generating tensors (generate_counts) is in gen/generate_tensors.h.
 #pragma once
 
 #include <cstdint>
@@ -26,13 +28,10 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
-#include "core/scan.h"
+#include "core/progress.h"
 #include "gen/config.h"
-#include "gen/model_io.h"
-#include "gen/sampler.h"
-#include "gen/transform.h"
+#include "gen/sampler_config.h"
 
 namespace scintigen::gen {
 
@@ -64,7 +63,6 @@ struct GenerateConfig {
   int threads = 0;
   bool bf16 = false;          // bf16 autocast for the network
   bool channels_last = true;  // channels-last weights and inputs on the CPU
-  bool quiet = false;
   bool resume = false;     // complete the interrupted run in `out` (see above)
   int64_t stop_after = 0;  // stop after the batch that commits this many new scans (0 = no; tests resume)
 
@@ -84,15 +82,7 @@ struct GenerateResult {
   std::vector<std::string> warnings;
 };
 
-GenerateResult generate_dataset(const GenerateConfig& config);
-
-// Counts (B, 2, H, W) on the CPU for the given per-scan tokens and seeds (x_T of scan i from a
-// generator seeded with seeds[i]).
-torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
-                              const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
-                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode);
-
-// A Scan of one generated (2, H, W) counts tensor, labelled from its tokens.
-Scan scan_from_counts(const torch::Tensor& counts, const ConditionTokens& tokens, const ConditionSpec& spec);
+// Reports its progress (scans generated) to `events`.
+GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events = nullptr);
 
 }  // namespace scintigen::gen

@@ -1,4 +1,4 @@
-#include "gen/model_io.h"
+#include "gen/model_weights.h"
 
 #include <torch/version.h>
 
@@ -195,5 +195,7 @@ LoadedModel load_model(const std::string& dir_in) {
   for (auto& p : m.net->parameters()) p.set_requires_grad(false);
   return m;
 }
+
+ModelFolder check_model_folder(const std::string& dir) { return load_model(dir); }
 
 }  // namespace scintigen::gen

@@ -10,9 +10,8 @@
 #include "core/parallel.h"
 #include "core/resample.h"
 #include "data/dataset.h"
-#include "gen/generate.h"
-#include "gen/model_io.h"
-#include "gen/train_loop.h"
+#include "gen/generate_tensors.h"
+#include "gen/model_weights.h"
 #include "gen/trainer.h"
 #include "stats/json.h"
 #include "stats/roc.h"
@@ -151,7 +150,7 @@ stats::AucResult auc_of(const std::vector<double>& pos, const std::vector<double
 
 }  // namespace
 
-ObedienceReport check_obedience(const ObedienceConfig& c) {
+ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
   c.validate();
   at::set_num_threads(resolve_threads(c.threads));
   LoadedModel m = load_model(c.model);
@@ -194,7 +193,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c) {
       for (int k = k0; k < k1; ++k) g.gen.push_back(scan_from_counts(counts[k - k0], tok, m.config.conditions));
     }
     ++group_index;
-    if (!c.quiet) std::fprintf(stderr, "obedience: generated %d scans for %s\n", c.n, cond.c_str());
+    note(events, fmt::format("obedience: generated {} scans for {}", c.n, cond));
   }
 
   ObedienceReport rep;

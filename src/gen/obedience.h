@@ -3,7 +3,7 @@
 // with a pass/fail rule per measure that can fail (docs/MODEL.md, "Condition obedience").
 //
 //   ObedienceConfig c;  c.model = "builtin";  c.reference = "sim";  c.n = 24;
-//   ObedienceReport r = check_obedience(c);     // r.passed, r.to_json()
+//   ObedienceReport r = check_obedience(c, &sink);   // r.passed, r.to_json()
 //
 // Measures, on the anterior view at the model's grid:
 //   heart    mean counts in a heart ROI / mean counts of the view. The ROI is learnt from the
@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/progress.h"
 #include "core/scan.h"
 
 namespace scintigen::gen {
@@ -40,7 +41,6 @@ struct ObedienceConfig {
   uint64_t seed = 0;
   int threads = 0;
   int batch = 16;
-  bool quiet = false;
   void validate() const;
   nlohmann::json to_json() const;
 };
@@ -57,6 +57,7 @@ struct ObedienceReport {
   nlohmann::json to_json() const;
 };
 
-ObedienceReport check_obedience(const ObedienceConfig& config);
+// Reports each generated group to `events` as a line of news.
+ObedienceReport check_obedience(const ObedienceConfig& config, EventSink* events = nullptr);
 
 }  // namespace scintigen::gen

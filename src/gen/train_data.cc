@@ -72,7 +72,7 @@ double fit_count_max(const torch::Tensor& counts) {
   return std::ceil(q / mag) * mag;
 }
 
-TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg) {
+TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSink* events) {
   dc.validate();
   TrainingData out;
   std::vector<Dataset> datasets;
@@ -177,7 +177,7 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg) {
     if (n == 0) return;
     float* dst = set.x.data_ptr<float>();
     auto* cd = set.cond.data_ptr<int64_t>();
-    Progress progress(nullptr, label, n);  // TRANSITIONAL: events sink comes with the run harness
+    Progress progress(events, label, n);
     parallel_ordered<std::vector<float>>(
         items.size(), resolve_threads(dc.threads), 64,
         [&](size_t i) { return scan_to_grid(datasets[items[i].dataset].load(items[i].record), H, W); },

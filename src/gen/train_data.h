@@ -18,22 +18,11 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "core/progress.h"
 #include "gen/config.h"
+#include "gen/train_config.h"
 
 namespace scintigen::gen {
-
-struct DataConfig {
-  std::vector<std::string> datasets;  // dataset folders
-  double val_fraction = 0.05;         // used when no scan has split "val"
-  int val_max = 256;                  // cap on the random validation set
-  uint64_t seed = 0;                  // validation draw
-  int threads = 0;                    // loading threads (0 = all cores)
-  double max_memory_gb = 16.0;        // refuse to hold more than this in memory
-  bool quiet = false;
-
-  void validate() const;  // throws ConfigError naming the field
-  nlohmann::json to_json() const;
-};
 
 struct ScanSet {
   torch::Tensor x;     // (N, 2, H, W) float32, model space
@@ -48,9 +37,10 @@ struct TrainingData {
   nlohmann::json summary;  // datasets (dir, uid, scans), label counts per attribute value
 };
 
-// Loads and converts every usable scan. When cfg.transform.count_max <= 0 it is fit to the
-// training data first (fit_count_max). Throws InputError for unusable data.
-TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg);
+// Loads and converts every usable scan, reporting its progress to `events`. When
+// cfg.transform.count_max <= 0 it is fit to the training data first (fit_count_max). Throws
+// InputError for unusable data.
+TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSink* events = nullptr);
 
 // The 99.5th percentile of the non-zero counts of (N, 2, H, W) counts, rounded up to two
 // significant digits: the count that maps to +1 in model space.

@@ -19,25 +19,23 @@
 #include "core/progress.h"
 #include "core/version.h"
 #include "data/dataset.h"
-#include "gen/generate.h"
-#include "gen/model_io.h"
+#include "gen/distributed.h"
+#include "gen/generate_tensors.h"
+#include "gen/model_weights.h"
 #include "gen/objective.h"
+#include "gen/train_data.h"
+#include "gen/train_loop_tensors.h"
+#include "gen/trainer.h"
+#include "run/run.h"
+#include "run/torch.h"
 
 namespace scintigen::gen {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-torch::Device resolve_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name == "auto") {
-    if (torch::cuda::is_available()) return torch::kCUDA;
-    if (name == "auto") return torch::kCPU;
-    throw ConfigError("--device", "cuda requested but no CUDA device is available to this LibTorch",
-                      "use --device cpu or auto, or build against a CUDA LibTorch (scripts/gpu)");
-  }
-  throw ConfigError("--device", "'" + name + "'", "allowed: cpu, cuda, auto");
-}
+// The command that run.json records for a training run of the generative model.
+constexpr const char* kTrainCommand = "train";
 
 void TrainRunConfig::validate() const {
   if (out.empty()) throw ConfigError("--out", "is empty", "give the model folder to write");
@@ -59,7 +57,7 @@ void TrainRunConfig::validate() const {
   if (count_max < 0) throw ConfigError("--count-max", std::to_string(count_max), "must be > 0, or 0 to fit it to the data");
   train.validate();
   data.validate();
-  resolve_device(device);
+  run::parse_device_name(device);
 }
 
 json TrainRunConfig::to_json() const {
@@ -139,13 +137,6 @@ double validation_loss(UNet& net, const ModelConfig& cfg, const ScanSet& set, in
 
 namespace {
 
-std::string now_iso() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 class MetricsLog {
  public:
   // Keeps the lines of steps <= keep_through (a resume drops what came after its checkpoint).
@@ -217,7 +208,10 @@ ModelConfig init_model_config(const TrainRunConfig& c, const LoadedModel& base) 
     json a = base.config.to_json(), b = p.to_json();
     for (json* j : {&a, &b})
       for (const char* k : {"preset", "conditions", "transform"}) j->erase(k);
-    const auto diffs = json_diff(a, b, "model_config.");
+    std::vector<std::string> diffs;
+    for (const auto& d : run::diff_settings(a, b, {}, "model_config."))
+      diffs.push_back(fmt::format("{}: {} -> {}", d.field, d.before ? d.before->dump() : "(none)",
+                                  d.after ? d.after->dump() : "(none)"));
     if (!diffs.empty())
       throw ConfigError("--preset",
                         fmt::format("'{}' is another architecture than {}: {}", c.preset, what, fmt::join(diffs, "; ")),
@@ -271,43 +265,40 @@ json init_from_record(const TrainRunConfig& c, const LoadedModel& base) {
           {"steps_done", base.info.value("training", json::object()).value("steps_done", int64_t{0})}};
 }
 
-}  // namespace
+// What the loop needs from the ranks (distributed.h); empty for a single process.
+struct RankHooks {
+  GradReducer reducer;
+  std::function<double(double)> mean_over_ranks;  // for the logged loss (identity when unset)
+};
 
-TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& cb) {
+TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, EventSink* sink, const RankHooks& hooks) {
   config.validate();
   TrainRunConfig c = config;  // a resume may take the warm-up from its run
   at::set_num_threads(resolve_threads(c.threads));
-  const torch::Device device = resolve_device(c.device);
+  const torch::Device device = run::resolve_device(c.device);
   const bool writer = c.rank == 0;
-  const std::string run_json = c.out + "/run.json", ckpt = c.out + "/checkpoint.pt", model_json = c.out + "/model.json";
+  EventSink* events = writer ? sink : nullptr;  // one voice: rank 0's
+  const std::string model_json = c.out + "/model.json";
   TrainRunResult res;
   res.out = c.out;
+  res.rank = c.rank;
 
   // The output folder: new (absent or empty), or a run to resume (every rank reads run.json:
   // ranks share a file system when resuming).
-  std::error_code ec;
-  json previous;
-  int64_t finished_steps = -1;  // steps of a finished run being resumed
+  json previous;  // run.json of the run being resumed
+  std::optional<run::Checkpoint> checkpoint;
   if (c.resume) {
-    if (!fs::exists(run_json))
-      throw InputError(c.out, "has no run.json: nothing to resume", "start without --resume");
-    try {
-      previous = json::parse(read_file(run_json, 64 << 20));
-    } catch (const json::exception& e) {
-      throw InputError(run_json, std::string("is not valid JSON: ") + e.what());
-    }
-    json prev_run = previous.value("run", json::object());
-    if (c.warmup_from_run && prev_run.contains("train"))
-      c.train.warmup_steps = prev_run["train"].value("warmup_steps", c.train.warmup_steps);
-    if (prev_run.contains("train")) prev_run["train"]["steps"] = c.train.steps;  // may change: extension
-    const auto diffs = json_diff(prev_run, c.to_json());
-    if (!diffs.empty())
-      throw ConfigError(
-          "--resume",
-          fmt::format("the run in {} was started with a different config: {}", c.out, fmt::join(diffs, "; ")),
-          "resume with the same flags (only --steps may change), or start a new --out");
+    previous = run::read_run_record(c.out, kTrainCommand);
+    const json& stored = previous["config"];
+    if (c.warmup_from_run && stored.contains("train"))
+      c.train.warmup_steps = stored["train"].value("warmup_steps", c.train.warmup_steps);
+    // train.steps may change: extension (checked against the steps done below).
+    run::refuse_changed_settings(c.out, stored, c.to_json(), {"train.steps"},
+                                 "resume with the run's own flags (only --steps may change), or start a new --out");
     c.train.validate();  // the run's warm-up against the new steps
+    bool finished = false;
     if (fs::exists(model_json)) {
+      int64_t finished_steps = 0;
       try {
         finished_steps = json::parse(read_file(model_json, 64 << 20)).at("training").at("steps_done").get<int64_t>();
       } catch (const json::exception& e) {
@@ -324,14 +315,15 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
             "--steps",
             fmt::format("{} is below the {} steps of the finished run in {}", c.train.steps, finished_steps, c.out),
             fmt::format("give --steps > {} to extend it", finished_steps));
-      if (!fs::exists(ckpt))
-        throw InputError(ckpt, "is missing, so the finished run cannot be extended (it holds the optimiser state)",
-                         "fine-tune from its weights instead: train --init-from " + c.out + " --out NEW");
+      finished = true;
     }
-  } else if (writer && fs::exists(c.out, ec) && (!fs::is_directory(c.out, ec) || !fs::is_empty(c.out, ec))) {
-    throw InputError(
-        c.out, fs::exists(run_json) ? "holds a training run" : "exists and is not an empty folder",
-        fs::exists(run_json) ? "continue it with --resume, or choose a new --out" : "choose a new --out folder");
+    checkpoint = run::find_checkpoint(c.out);
+    if (finished && !checkpoint)
+      throw InputError(c.out + "/" + run::kCheckpointDir,
+                       "is missing, so the finished run cannot be extended (it holds the optimiser state)",
+                       "fine-tune from its weights instead: train --init-from " + c.out + " --out NEW");
+  } else if (writer) {
+    run::check_new_out_folder(c.out);
   }
 
   // Fine-tuning: the starting model fixes the model config.
@@ -363,81 +355,69 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
   }
   ModelConfig cfg = base ? init_model_config(c, *base) : resolve_model_config(c, sites);
   if (base) check_vocabulary_covers(c.data, cfg.conditions, c.init_from);
-  DataConfig dc = c.data;
-  dc.quiet = c.quiet || !writer;
-  TrainingData data = load_training_data(dc, cfg);
+  TrainingData data = load_training_data(c.data, cfg, events);
   cfg.validate();
-  if (c.resume && previous.contains("model_config") && previous["model_config"] != cfg.to_json()) {
-    const auto diffs = json_diff(previous["model_config"], cfg.to_json(), "model_config.");
-    throw ConfigError("--resume", "the model config differs from the run's: " + fmt::format("{}", fmt::join(diffs, "; ")),
-                      "resume with the same data and model config");
-  }
+  if (c.resume && previous.contains("model_config"))
+    run::refuse_changed_settings(c.out, previous["model_config"], cfg.to_json(), {},
+                                 "resume with the same data and model config", "model_config.");
   if (writer && !c.resume) {
-    fs::create_directories(c.out, ec);
-    if (ec) throw InputError(c.out, "cannot create folder: " + ec.message());
-    json run = {{"run", c.to_json()},
-                {"model_config", cfg.to_json()},
-                {"io", {{"log_every", c.log_every}, {"checkpoint_every", c.checkpoint_every}, {"val_every", c.val_every},
-                        {"sample_every", c.sample_every}, {"threads", c.threads}}},
-                {"created", now_iso()},
-                {"versions", core_versions()}};
-    if (base) run["init_from"] = init_record;
-    write_file_atomic(run_json, run.dump(2) + "\n");
+    run::create_out_folder(c.out);
+    json record = run::make_run_record(kTrainCommand, c.to_json());
+    record["model_config"] = cfg.to_json();
+    record["io"] = {{"log_every", c.log_every}, {"checkpoint_every", c.checkpoint_every}, {"val_every", c.val_every},
+                    {"sample_every", c.sample_every}, {"threads", c.threads}};
+    if (base) record["init_from"] = init_record;
+    run::write_run_record(c.out, record);
   }
 
   Trainer trainer(cfg, c.train, device);
-  trainer.set_grad_reducer(c.reducer);
+  trainer.set_grad_reducer(hooks.reducer);
   res.train_scans = static_cast<size_t>(data.train.size());
   res.val_scans = static_cast<size_t>(data.val.size());
-  if (c.resume && fs::exists(ckpt)) {
+  if (checkpoint) {
     torch::serialize::InputArchive archive;
-    try {
-      archive.load_from(ckpt);
-    } catch (const c10::Error& e) {
-      throw InputError(ckpt, "cannot be read (truncated or corrupt)", "delete it to restart from step 0");
-    }
-    trainer.load(archive, ckpt);
+    run::load_checkpoint(*checkpoint, archive);
+    trainer.load(archive, checkpoint->tensors);
     res.start_step = trainer.steps_done();
     if (res.start_step > c.train.steps)
       throw ConfigError(
           "--steps",
           fmt::format("{} is below the {} steps the run in {} has done", c.train.steps, res.start_step, c.out),
           fmt::format("give --steps >= {}", res.start_step));
+    note(events, fmt::format("resuming {} at step {} of {}", c.out, res.start_step, c.train.steps));
   } else if (base) {
     trainer.init_weights(base->net, base->dir + "/ema.pt");
   }
   // A resume with new total steps: record where the schedule changed.
   const int64_t previous_steps =
-      c.resume ? previous.value("run", json::object()).value("train", json::object()).value("steps", c.train.steps)
-               : c.train.steps;
+      c.resume ? previous["config"].value("train", json::object()).value("steps", c.train.steps) : c.train.steps;
   if (previous_steps != c.train.steps) {
     res.extended_from = previous_steps;
     if (writer) {
-      previous["run"] = c.to_json();
+      previous["config"] = c.to_json();
       if (!previous.contains("steps_changes")) previous["steps_changes"] = json::array();
-      previous["steps_changes"].push_back(
-          {{"at_step", res.start_step}, {"from", previous_steps}, {"to", c.train.steps}, {"time", now_iso()}});
-      write_file_atomic(run_json, previous.dump(2) + "\n");
+      previous["steps_changes"].push_back({{"at_step", res.start_step},
+                                           {"from", previous_steps},
+                                           {"to", c.train.steps},
+                                           {"time", utc_now_iso8601()}});
+      run::write_run_record(c.out, previous);
     }
   }
   const int64_t total = c.train.steps;
   const int64_t end = c.stop_at > 0 ? std::min(total, c.stop_at) : total;
   MetricsLog metrics(c.out + "/metrics.jsonl", res.start_step, writer);
 
-  auto checkpoint = [&] {
+  auto save_checkpoint = [&] {
     if (!writer) return;
     torch::serialize::OutputArchive archive;
-    trainer.save(archive);
-    std::ostringstream os;
-    archive.save_to(os);
-    write_file_atomic(ckpt, os.str());
-    write_file_atomic(c.out + "/checkpoint.json",
-                      json{{"step", trainer.steps_done()}, {"time", now_iso()}}.dump() + "\n");
+    trainer.save(archive);  // weights, EMA, AdamW state, step
+    run::save_checkpoint(c.out, archive, {{"step", trainer.steps_done()}});
   };
 
   const int64_t N = data.train.size();
   const int64_t b = c.batch / c.world;
   const int64_t A = static_cast<int64_t>(cfg.conditions.size());
+  const int step_width = static_cast<int>(std::to_string(total).size());
   const auto t_start = std::chrono::steady_clock::now();
   auto t_log = t_start;
   double loss_acc = 0;
@@ -457,7 +437,7 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
     const int64_t r0 = c.rank * b, r1 = r0 + b;
     auto cond_d = cond * keep.slice(0, r0, r1).to(torch::kLong);
     double loss = trainer.step(x0, cond_d, t.slice(0, r0, r1), noise.slice(0, r0, r1));
-    if (c.mean_over_ranks) loss = c.mean_over_ranks(loss);
+    if (hooks.mean_over_ranks) loss = hooks.mean_over_ranks(loss);
     loss_acc += loss;
     ++loss_n;
     images_since_log += c.batch;
@@ -472,11 +452,9 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
       metrics.write({{"step", done}, {"loss", res.final_loss}, {"lr", trainer.last_lr()},
                      {"grad_norm", trainer.last_grad_norm()}, {"images_per_s", ips}, {"elapsed_s", elapsed},
                      {"eta_s", eta}});
-      if (writer && !c.quiet)
-        std::fprintf(stderr, "train %*lld/%lld  loss %.4f  lr %.2e  %.1f img/s  elapsed %s  ETA %s\n",
-                     static_cast<int>(std::to_string(total).size()), static_cast<long long>(done),
-                     static_cast<long long>(total), res.final_loss, trainer.last_lr(), ips,
-                     format_duration(elapsed).c_str(), format_duration(eta).c_str());
+      note(events, fmt::format("train {:>{}}/{}  loss {:.4f}  lr {:.2e}  {:.1f} img/s  elapsed {}  ETA {}", done,
+                               step_width, total, res.final_loss, trainer.last_lr(), ips, format_duration(elapsed),
+                               format_duration(eta)));
       t_log = now;
       loss_acc = 0;
       loss_n = 0;
@@ -484,12 +462,14 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
     }
     if (c.val_every > 0 && done % c.val_every == 0 && done != total && writer) {
       val_loss = validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
-      if (val_loss >= 0) metrics.write({{"step", done}, {"val_loss", val_loss}});
-      if (!c.quiet && val_loss >= 0) std::fprintf(stderr, "validation loss (EMA) at step %lld: %.4f\n", static_cast<long long>(done), val_loss);
+      if (val_loss >= 0) {
+        metrics.write({{"step", done}, {"val_loss", val_loss}});
+        note(events, fmt::format("validation loss (EMA) at step {}: {:.4f}", done, val_loss));
+      }
     }
     if (c.sample_every > 0 && done % c.sample_every == 0 && done != total && writer)
       write_sample_grid(trainer.ema(), cfg, c, cb, device, done);
-    if (done % c.checkpoint_every == 0 || done == end) checkpoint();
+    if (done % c.checkpoint_every == 0 || done == end) save_checkpoint();
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   res.steps_done = trainer.steps_done();
@@ -501,7 +481,7 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
   if (res.final_val_loss >= 0) metrics.write({{"step", res.steps_done}, {"val_loss", res.final_val_loss}});
   write_sample_grid(trainer.ema(), cfg, c, cb, device, res.steps_done);
   json info = {{"name", fs::path(c.out).filename().string()},
-               {"created", now_iso()},
+               {"created", utc_now_iso8601()},
                {"run", c.to_json()},
                {"train_config", c.train.to_json()},
                {"data", data.summary},
@@ -513,9 +493,38 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
                {"versions", core_versions()}};
   if (c.resume && previous.contains("steps_changes")) info["training"]["steps_changes"] = previous["steps_changes"];
   if (base) info["init_from"] = init_record;
-  // checkpoint.pt stays: it holds the optimiser state that a later --resume --steps LARGER continues from.
+  // checkpoint/ stays: it holds the optimiser state that a later --resume --steps LARGER continues from.
   write_model_folder(c.out, trainer.ema(), trainer.model(), cfg, info);
   return res;
+}
+
+}  // namespace
+
+TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& cb, EventSink* events) {
+  if (config.world != 1 || config.rank != 0)
+    throw ConfigError("RANK/WORLD_SIZE", fmt::format("{}/{}", config.rank, config.world),
+                      "run_training trains one process; ranks train through run_training_from_environment");
+  return train(config, cb, events, {});
+}
+
+TrainRunResult run_training_from_environment(const TrainRunConfig& config, const TrainCallbacks& cb, EventSink* events) {
+  TrainRunConfig c = config;
+  c.rank = 0;
+  c.world = 1;
+  const torch::Device device = run::resolve_device(c.device);
+  std::unique_ptr<Distributed> dist = Distributed::from_environment(device);
+  if (!dist) return train(c, cb, events, {});
+  c.rank = dist->rank();
+  c.world = dist->world_size();
+  RankHooks hooks;
+  hooks.reducer = dist->reducer();
+  Distributed* d = dist.get();
+  hooks.mean_over_ranks = [d, device](double v) {
+    auto t = torch::tensor({v}, torch::kDouble).to(device);
+    d->all_reduce_sum(t);
+    return t.cpu().item<double>() / d->world_size();
+  };
+  return train(c, cb, events, hooks);
 }
 
 }  // namespace scintigen::gen

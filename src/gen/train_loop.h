@@ -1,13 +1,13 @@
 // `scintigen train`: the training loop around Trainer (trainer.h).
 //
 //   TrainRunConfig c;  c.data.datasets = {"sim"};  c.out = "models/mine";  c.preset = "cpu";
-//   TrainRunResult r = run_training(c, callbacks);
+//   TrainRunResult r = run_training(c, callbacks, &sink);   // progress lines go to the sink
 //
-// Output folder (docs/MODEL.md): run.json (the run's full config, written first), checkpoint.pt
-// (weights, EMA, AdamW state, step; replaced atomically every checkpoint_every steps),
-// metrics.jsonl (one line per log interval and per validation), samples/step_NNNNNN.png (a
-// sample per condition of a fixed list, every sample_every steps), and at the end the model
-// folder files (model_io.h).
+// Output folder (docs/MODEL.md), through the run harness (run/run.h): run.json (the run's full
+// config, written first), checkpoint/ (state.json with the step, and the archive of weights,
+// EMA, AdamW state; replaced atomically every checkpoint_every steps), metrics.jsonl (one line
+// per log interval and per validation), samples/step_NNNNNN.png (a sample per condition of a
+// fixed list, every sample_every steps), and at the end the model folder files (model_io.h).
 //
 // Exact resume: the data order is a function of (seed, step) (batch_indices), every step's
 // dropout, times and noise of (seed, step) (step_seed), so restoring weights, EMA, AdamW state
@@ -15,7 +15,7 @@
 // config and names the fields that differ, except train.steps:
 //
 // Extension: a resume may change the total steps (train.steps) to anything >= the steps done,
-// also of a finished run, whose folder keeps checkpoint.pt for this. The learning rate of
+// also of a finished run, whose folder keeps checkpoint/ for this. The learning rate of
 // step s is always learning_rate(train, s) for the steps in force when s runs: the warm-up +
 // cosine schedule is recomputed over the new total, so at the resumed step it jumps to the
 // value a run planned for the new total has there (docs/MODEL.md, "Extending a run"). Every
@@ -28,8 +28,11 @@
 //
 // Distribution: with world > 1 every rank loads the same data, takes its slice of each global
 // batch (global batch = batch; rank r gets rows [r b, (r + 1) b), b = batch / world), and the
-// reducer averages gradients; rank 0 alone checks and writes the output folder (ranks share a
-// file system when resuming: every rank reads the checkpoint).
+// reducer averages gradients; rank 0 alone checks and writes the output folder and reports to
+// the sink (ranks share a file system when resuming: every rank reads the checkpoint).
+// run_training_from_environment joins the ranks the environment names (distributed.h).
+//
+// No LibTorch in this header (validation_loss is in gen/train_loop_tensors.h).
 #pragma once
 
 #include <cstdint>
@@ -39,10 +42,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/progress.h"
 #include "core/scan.h"
 #include "gen/config.h"
-#include "gen/train_data.h"
-#include "gen/trainer.h"
+#include "gen/train_config.h"
 
 namespace scintigen::gen {
 
@@ -64,13 +67,10 @@ struct TrainRunConfig {
   double count_max = 0;            // 0: fit to the data (train_data.h)
   std::vector<std::string> conditions;  // attributes to condition on (empty: the defaults)
   bool condition_on_site = false;  // add the datasets' sites as an attribute
-  std::string device = "cpu";      // cpu | cuda | auto
+  std::string device = "cpu";      // cpu | cuda | cuda:N | auto
   int threads = 0;                 // intra-op threads (0 = all cores)
-  bool quiet = false;
-  // Distributed (distributed.h fills these).
+  // This process's rank and the number of ranks (run_training_from_environment sets them).
   int rank = 0, world = 1;
-  GradReducer reducer;
-  std::function<double(double)> mean_over_ranks;  // for the logged loss (identity when unset)
 
   void validate() const;  // throws ConfigError naming the flag
   // Everything that determines the weights (resume compares it).
@@ -93,22 +93,24 @@ struct TrainRunResult {
   double images_per_s = 0;     // this run's training throughput (all ranks)
   size_t train_scans = 0, val_scans = 0;
   std::string out;
+  int rank = 0;                // of this process (0 = the one that wrote the folder)
 };
 
-TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& callbacks = {});
+// Trains as a single process (config.world must be 1). Rank 0 reports progress lines,
+// validation losses and resume notices to `events`.
+TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& callbacks = {},
+                            EventSink* events = nullptr);
+// Trains as one rank of the group the environment describes (distributed.h: RANK / WORLD_SIZE,
+// Open MPI, MPICH or Slurm variables; MASTER_ADDR / MASTER_PORT), or as the only process when it
+// names none. config.rank and config.world are taken from the environment.
+TrainRunResult run_training_from_environment(const TrainRunConfig& config, const TrainCallbacks& callbacks = {},
+                                             EventSink* events = nullptr);
 
 // The model config of a run: the preset (or JSON file), with the run's conditions and
 // count_max applied (count_max 0 = to be fit to the data).
 ModelConfig resolve_model_config(const TrainRunConfig& config, const std::vector<std::string>& sites);
 
-// Validation loss of `net` on `set` (model space): the v-loss at 8 fixed times per scan with
-// noise from a fixed seed, conditions kept, so values are comparable across steps and runs.
-double validation_loss(UNet& net, const ModelConfig& cfg, const ScanSet& set, int batch, const torch::Device& device,
-                       bool bf16);
-
 // The conditions of the per-step sample grids ("" = unconditional).
 const std::vector<std::string>& sample_grid_conditions();
-
-torch::Device resolve_device(const std::string& name);
 
 }  // namespace scintigen::gen

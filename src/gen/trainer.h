@@ -19,35 +19,10 @@
 
 #include "gen/config.h"
 #include "gen/schedule.h"
+#include "gen/train_config.h"
 #include "gen/unet.h"
 
 namespace scintigen::gen {
-
-struct TrainConfig {
-  int64_t steps = 10000;       // total optimiser steps (the cosine reaches min_lr here)
-  int64_t warmup_steps = 200;  // linear warm-up from lr / warmup_steps to lr
-  double lr = 2e-4;
-  double min_lr_ratio = 0.05;  // final learning rate = lr * min_lr_ratio
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  double weight_decay = 0.01;
-  double grad_clip = 1.0;       // max global L2 norm of the gradients (0 = off)
-  double ema_decay = 0.999;     // per step, ramped up as min(decay, (1 + n) / (10 + n))
-  double cond_drop_prob = 0.1;  // each condition token dropped independently (CFG)
-  uint64_t seed = 0;
-  int accum = 1;               // micro-batches per optimiser step (gradient accumulation)
-  bool bf16 = false;           // bf16 autocast for forward and backward (GroupNorm, loss in fp32)
-
-  void validate() const;  // throws ConfigError naming the field
-  nlohmann::json to_json() const;
-};
-
-// Ref: Goyal et al. 2017 (linear warm-up), Loshchilov & Hutter 2017 (SGDR cosine decay).
-// The learning rate of optimiser step `step` (0-based).
-double learning_rate(const TrainConfig& c, int64_t step);
-
-// The seed of the generator that draws step `step`'s condition dropout, times and noise, so a
-// resumed run draws exactly what an uninterrupted one would.
-uint64_t step_seed(uint64_t seed, int64_t step);
 
 // ema <- d ema + (1 - d) net, parameter by parameter (same architecture).
 void ema_update(UNet& ema, const UNet& net, double decay);

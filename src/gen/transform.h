@@ -30,8 +30,6 @@
 
 namespace scintigen::gen {
 
-enum class CountOutput { kContinuous, kRound, kPoissonResample };
-
 inline double anscombe(double c) { return 2.0 * std::sqrt(c + 0.375); }
 
 // Counts -> model space (scalar).

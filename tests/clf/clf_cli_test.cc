@@ -91,7 +91,9 @@ TEST(ClassifyCli, MixAndResumeThroughTheBinary) {
   // Full flags with a changed setting: refused, naming it.
   r = run_command(train + " --mix 1,2 --epochs 4 --resume");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("--resume with a different 'mix'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("error: " + (t / "o") + ": --resume with a changed setting: mix was [1.0,1.0], now [1.0,2.0] (hint: "),
+            std::string::npos)
+      << r.output;
   // Bad --mix: wrong count, not a number, all zero.
   r = run_command(train_to + (t / "x") + " --mix 1");
   EXPECT_EQ(r.exit_code, 2) << r.output;

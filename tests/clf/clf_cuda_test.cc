@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "clf/model.h"
+#include "run/torch.h"
 
 namespace scintigen::clf {
 namespace {
@@ -96,8 +97,9 @@ INSTANTIATE_TEST_SUITE_P(Norms, CudaTest, ::testing::Values("group", "batch"));
 
 TEST(Cuda, ResolveDevice) {
   REQUIRE_CUDA();
-  EXPECT_TRUE(resolve_device("auto").is_cuda());
-  EXPECT_TRUE(resolve_device("cuda").is_cuda());
+  EXPECT_TRUE(run::resolve_device("auto").is_cuda());
+  EXPECT_TRUE(run::resolve_device("cuda").is_cuda());
+  EXPECT_EQ(run::resolve_device("cuda:0"), torch::Device(torch::kCUDA, 0));
 }
 
 }  // namespace

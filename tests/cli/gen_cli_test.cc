@@ -20,7 +20,7 @@
 #include "core/labels.h"
 #include "data/dataset.h"
 #include "gen/gen_test_util.h"
-#include "gen/model_io.h"
+#include "gen/model_weights.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -141,9 +141,9 @@ TEST(GenCli, KillNineThenResumeEqualsAnUninterruptedRun) {
   for (int i = 0; i < 6000; ++i) {  // up to 60 s
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::error_code ec;
-    if (fs::exists(out + "/checkpoint.json", ec)) {
+    if (fs::exists(out + "/checkpoint/state.json", ec)) {
       try {
-        const int step = nlohmann::json::parse(read_file(out + "/checkpoint.json"))["step"];
+        const int step = nlohmann::json::parse(read_file(out + "/checkpoint/state.json"))["state"]["step"];
         if (step >= 6) {
           kill(pid, SIGKILL);
           killed_at = step;
@@ -169,7 +169,9 @@ TEST(GenCli, KillNineThenResumeEqualsAnUninterruptedRun) {
   // a resume with another learning rate is refused, naming it
   r = sg("train --data " + sim_dataset() + " --out " + (t / "full") + kTrainFlags + " --resume --lr 1e-3");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("train.lr: 0.0002 -> 0.001"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("error: " + (t / "full") + ": --resume with a changed setting: train.lr was 0.0002, now 0.001 (hint: "),
+            std::string::npos)
+      << r.output;
 }
 
 // Every scan of a dataset: id -> pixel SHA-256, labels, metadata (provenance) and source.
@@ -234,7 +236,7 @@ TEST(GenCli, GenerateKilledWithKillNineThenResumedEqualsAnUninterruptedRun) {
   // a changed setting is refused, naming it
   r = sg("generate" + flags + " --out " + out + " --resume --guidance 1.5");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("sampler.guidance: 2.0 -> 1.5"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(": --resume with a changed setting: sampler.guidance was 2.0, now 1.5"), std::string::npos) << r.output;
   // DICOM output: stopped after one batch, resumed, exported once complete
   const std::string dflags =
       " --model " + (t / "m") + " --n 4 --batch 2 --steps 2 --format dicom --threads 1 -q --out " + (t / "d");
@@ -279,7 +281,7 @@ TEST(GenCli, TrainResumeWithMoreStepsExtendsAFinishedRun) {
   EXPECT_NE(read_file(t / "m/MODEL_CARD.md").find("extended at step 12 from 12 to 20 total steps"), std::string::npos);
   r = sg("train" + flags + " --steps 30 --resume --lr 1e-3");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("train.lr: 0.0002 -> 0.001"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--resume with a changed setting: train.lr was 0.0002, now 0.001"), std::string::npos) << r.output;
 }
 
 // Fine-tuning the shipped model on 64 scans of a site it never saw (small_centre: another

@@ -71,11 +71,10 @@ inline TrainRunConfig micro_run(const std::string& dir, const std::string& data,
   c.val_every = 0;
   c.sample_every = 0;
   c.threads = 1;
-  c.quiet = true;
   return c;
 }
 
-// n scans for `condition` from `model` in one batch, `steps` sampler steps, one thread, quiet.
+// n scans for `condition` from `model` in one batch, `steps` sampler steps, one thread.
 inline GenerateConfig micro_generate(const std::string& model, int64_t n, const std::string& condition, int steps) {
   GenerateConfig g;
   g.model = model;
@@ -84,7 +83,6 @@ inline GenerateConfig micro_generate(const std::string& model, int64_t n, const 
   g.sampler.steps = steps;
   g.batch = static_cast<int>(n);
   g.threads = 1;
-  g.quiet = true;
   return g;
 }
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "gen/model_io.h"
+#include "gen/model_weights.h"
 #include "gen/unet.h"
 
 namespace scintigen::gen::testing {

@@ -16,9 +16,11 @@
 #include "gen/gen_data_fixture.h"
 #include "gen/gen_test_util.h"
 #include "gen/generate.h"
-#include "gen/model_io.h"
+#include "gen/model_weights.h"
 #include "gen/train_data.h"
 #include "gen/train_loop.h"
+#include "gen/trainer.h"
+#include "run/run.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -130,7 +132,7 @@ TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
   TrainRunResult r1 = run_training(part);
   EXPECT_FALSE(r1.finished);
   EXPECT_EQ(r1.steps_done, 5);
-  EXPECT_TRUE(fs::exists(t / "part/checkpoint.pt"));
+  EXPECT_EQ(run::find_checkpoint(t / "part")->state["step"], 5);
   EXPECT_FALSE(fs::exists(t / "part/model.json"));
   part.stop_at = 0;
   part.resume = true;
@@ -154,7 +156,7 @@ TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
   // The model folder is complete and its card names the data.
   EXPECT_TRUE(fs::exists(t / "part/MODEL_CARD.md"));
   EXPECT_NE(read_file(t / "part/MODEL_CARD.md").find("metastasis"), std::string::npos);
-  EXPECT_TRUE(fs::exists(t / "part/checkpoint.pt")) << "a finished run keeps its training state, to be extended";
+  EXPECT_EQ(run::find_checkpoint(t / "part")->state["step"], 8) << "a finished run keeps its training state, to be extended";
 }
 
 // The (metrics.jsonl) learning rate of each logged step, in step order.
@@ -247,7 +249,8 @@ TEST(TrainLoop, ExtendingAFinishedRunRecomputesTheScheduleOverTheNewTotal) {
     run_training(c);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.lr: 0.0002 -> 0.001"), std::string::npos) << e.what();
+    EXPECT_NE(e.describe().find(": --resume with a changed setting: train.lr was 0.0002, now 0.001 (hint:"), std::string::npos)
+        << e.describe();
   }
   c.train.lr = 2e-4;
   c.train.steps = 10;
@@ -257,14 +260,14 @@ TEST(TrainLoop, ExtendingAFinishedRunRecomputesTheScheduleOverTheNewTotal) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("10 is below the 12 steps"), std::string::npos) << e.what();
   }
-  // Without checkpoint.pt (the shipped model, older folders) a finished run cannot be extended.
-  fs::remove(t / "ext/checkpoint.pt");
+  // Without checkpoint/ (the shipped model) a finished run cannot be extended.
+  fs::remove_all(t / "ext/checkpoint");
   c.train.steps = 16;
   try {
     run_training(c);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("checkpoint.pt: is missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("checkpoint: is missing"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("--init-from"), std::string::npos) << e.what();
   }
 }
@@ -341,7 +344,9 @@ TEST(TrainLoop, ResumeRefusesADifferentConfigAndNamesTheField) {
     run_training(c);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.lr"), std::string::npos) << e.what();
+    EXPECT_EQ(e.where(), t / "m");
+    EXPECT_NE(e.reason().find("--resume with a changed setting: train.lr was 0.0002, now 0.001"), std::string::npos)
+        << e.describe();
   }
   // a new run into a folder holding a run is refused too
   c.resume = false;
@@ -546,7 +551,8 @@ TEST(Generate, ResumeCompletesAnInterruptedRunAsIfUninterrupted) {
     generate_dataset(g);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("sampler.steps: 3 -> 4"), std::string::npos) << e.what();
+    EXPECT_NE(e.describe().find("--resume with a changed setting: sampler.steps was 3, now 4"), std::string::npos)
+        << e.describe();
   }
   g.sampler.steps = 3;
   g.out = t / "nowhere";

@@ -1,0 +1,26 @@
+// The tensor side of generation (generate.h), inside src/gen and its tests: counts from a
+// network for given tokens and seeds, and a labelled Scan of one generated image.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/scan.h"
+#include "gen/config.h"
+#include "gen/sampler_config.h"
+#include "gen/unet.h"
+
+namespace scintigen::gen {
+
+// Counts (B, 2, H, W) on the CPU for the given per-scan tokens and seeds (x_T of scan i from a
+// generator seeded with seeds[i]).
+torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
+                              const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
+                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode);
+
+// A Scan of one generated (2, H, W) counts tensor, labelled from its tokens.
+Scan scan_from_counts(const torch::Tensor& counts, const ConditionTokens& tokens, const ConditionSpec& spec);
+
+}  // namespace scintigen::gen

@@ -1,0 +1,33 @@
+// The tensor side of the model folder (model_io.h), inside src/gen and its tests: loading the
+// EMA network, saving weights, writing the finished folder.
+//
+//   LoadedModel m = load_model("models/mine");      // or "builtin"
+//   torch::Tensor v = m.net->forward(x, t, cond);
+#pragma once
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "gen/config.h"
+#include "gen/model_io.h"
+#include "gen/unet.h"
+
+namespace scintigen::gen {
+
+struct LoadedModel : ModelFolder {
+  UNet net{nullptr};  // EMA weights, eval mode, on the CPU
+};
+
+// Saves a module's parameters and buffers to `path` atomically (temp + rename); returns the
+// SHA-256 of the file written.
+std::string save_weights(torch::nn::Module& net, const std::string& path);
+
+// Writes ema.pt, raw.pt, model.json (info + config + hashes) and MODEL_CARD.md into `dir`.
+void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const ModelConfig& cfg, nlohmann::json info);
+
+// `dir` may be "builtin" (builtin_model_dir()). Throws InputError.
+LoadedModel load_model(const std::string& dir);
+
+}  // namespace scintigen::gen

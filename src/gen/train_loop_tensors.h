@@ -1,0 +1,17 @@
+// The tensor side of the training loop (train_loop.h), inside src/gen and its tests.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "gen/config.h"
+#include "gen/train_data.h"
+#include "gen/unet.h"
+
+namespace scintigen::gen {
+
+// Validation loss of `net` on `set` (model space): the v-loss at 8 fixed times per scan with
+// noise from a fixed seed, conditions kept, so values are comparable across steps and runs.
+double validation_loss(UNet& net, const ModelConfig& cfg, const ScanSet& set, int batch, const torch::Device& device,
+                       bool bf16);
+
+}  // namespace scintigen::gen
