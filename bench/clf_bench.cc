@@ -10,14 +10,14 @@
 // 256 x 64), labels half 0, half 1. Warm-up steps are not timed; each figure is the median over
 // `repeats` timed runs. Prints one JSON line; bench/clf_python_baseline.py runs the same network
 // and loop in PyTorch (bench/run_clf_bench.sh runs both).
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "clf/augment.h"
 #include "clf/model.h"

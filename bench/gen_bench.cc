@@ -6,13 +6,13 @@
 // On CUDA every timed region ends with a device synchronisation (each training step already
 // waits for its loss). scripts/gpu/bench.sh runs it on a GPU machine.
 // Prints one JSON line; bench/gen_python_baseline.py runs the same model and loop in PyTorch.
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <string>
 
 #include "gen/config.h"
 #include "gen/sampler.h"
@@ -22,7 +22,9 @@ using namespace scintigen::gen;
 
 int main(int argc, char** argv) {
   if (argc < 6) {
-    std::fprintf(stderr, "usage: gen_bench <preset|config.json> <batch> <train_steps> <gen_scans> <sampler_steps> [threads] [bf16] [cpu|cuda]\n");
+    std::fprintf(stderr,
+                 "usage: gen_bench <preset|config.json> <batch> <train_steps> <gen_scans> <sampler_steps> [threads] "
+                 "[bf16] [cpu|cuda]\n");
     return 2;
   }
   const std::string which = argv[1];

@@ -22,10 +22,14 @@ int main(int argc, char** argv) {
   FixtureSpec spec;
   spec.rows = 1024;
   spec.cols = 256;
-  if (syn == "explicit") spec.syntax = FixtureSyntax::kExplicitLE;
-  else if (syn == "jpegls") spec.syntax = FixtureSyntax::kJpegLsLossless;
-  else if (syn == "rle") spec.syntax = FixtureSyntax::kRle;
-  else if (syn == "jpeg2000") spec.syntax = FixtureSyntax::kJpeg2000Lossless;
+  if (syn == "explicit")
+    spec.syntax = FixtureSyntax::kExplicitLE;
+  else if (syn == "jpegls")
+    spec.syntax = FixtureSyntax::kJpegLsLossless;
+  else if (syn == "rle")
+    spec.syntax = FixtureSyntax::kRle;
+  else if (syn == "jpeg2000")
+    spec.syntax = FixtureSyntax::kJpeg2000Lossless;
   else {
     std::fprintf(stderr, "unknown syntax %s\n", syn.c_str());
     return 2;

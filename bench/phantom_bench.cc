@@ -4,9 +4,9 @@
 //
 //   phantom_bench [N] [THREADS]       e.g. phantom_bench 400 0   (0 = all cores)
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include "core/parallel.h"
 #include "phantom/anatomy.h"
@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   const double cpu_ms = 1e3 * double(std::clock() - c0) / CLOCKS_PER_SEC / static_cast<double>(got);
   double render_ms, noise_ms;
   stage_times(site, std::max<uint64_t>(20, n / 4), &render_ms, &noise_ms);
-  std::printf("phantom_bench: large_centre 256x1024 two-view scans with Poisson noise, %d threads\n", resolve_threads(threads));
+  std::printf("phantom_bench: large_centre 256x1024 two-view scans with Poisson noise, %d threads\n",
+              resolve_threads(threads));
   std::printf("  render + noise, separable blur, all threads:  %8.1f scans/s\n", fast);
   std::printf("  render + noise, separable blur, 1 thread:     %8.1f scans/s\n", fast1);
   std::printf("  baseline: direct 2-D blur, all threads:       %8.1f scans/s\n", naive);

@@ -13,10 +13,18 @@
 
 namespace scintigen::testing {
 
-inline std::string shared_data(const std::string& rel) { return std::string(SCINTIGEN_SHARED_DIR) + "/data/" + rel; }
-inline std::string source_path(const std::string& rel) { return std::string(SCINTIGEN_SOURCE_DIR) + "/" + rel; }
-inline std::string python() { return SCINTIGEN_PYTHON; }
-inline std::string scintigen_binary() { return SCINTIGEN_BINARY; }
+inline std::string shared_data(const std::string& rel) {
+  return std::string(SCINTIGEN_SHARED_DIR) + "/data/" + rel;
+}
+inline std::string source_path(const std::string& rel) {
+  return std::string(SCINTIGEN_SOURCE_DIR) + "/" + rel;
+}
+inline std::string python() {
+  return SCINTIGEN_PYTHON;
+}
+inline std::string scintigen_binary() {
+  return SCINTIGEN_BINARY;
+}
 
 // The reason of the InputError that `f` throws, or "no error".
 template <typename F>

@@ -1,8 +1,8 @@
-#include <cstdio>
-#include <filesystem>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cstdio>
+#include <filesystem>
 
 #include "clf/eval.h"
 #include "clf/train.h"
@@ -22,7 +22,8 @@ int cmd_train(int argc, char** argv) {
       "Train a ResNet-style classifier on the two-view counts (docs/CLASSIFY.md): class-balanced sampling, count\n"
       "augmentation, early stopping on validation AUC. Validation: --val, else the datasets' 'val' split rows, else a\n"
       "seeded stratified split. Scans of split 'test' and scans without the task's label are skipped.\n"
-      "Real + synthetic: --train real,synth --mix 1,1 gives each dataset an equal share of the draws of every class it\n"
+      "Real + synthetic: --train real,synth --mix 1,1 gives each dataset an equal share of the draws of every class "
+      "it\n"
       "holds; synthetic scans (origin 'synthetic') never validate. --resume continues a run from its last epoch\n"
       "(`--out CLF --resume [--epochs N]` alone reuses the run's settings), bit-identical to an uninterrupted run.\n"
       "Exit status: 0 done, 2 bad input.\n",
@@ -31,26 +32,33 @@ int cmd_train(int argc, char** argv) {
   std::vector<std::string> train;
   bool no_aug = false;
   app.add_option("--task", c.task, "metastasis | cardiac (positive: Perugini grade >= 2)")->capture_default_str();
-  app.add_option("--train", train, "training dataset folder(s), comma-separated or repeated (required unless --resume)");
+  app.add_option("--train", train,
+                 "training dataset folder(s), comma-separated or repeated (required unless --resume)");
   app.add_option("--mix", c.mix, "one sampling weight per --train dataset, e.g. 1,1 (default: all scans pooled)")
       ->delimiter(',');
   app.add_option("--out,-o", c.out, "classifier folder to create (must not exist, or be empty)")->required();
   app.add_option("--val", c.val, "validation dataset folder");
-  app.add_option("--val-fraction", c.val_fraction, "stratified validation fraction when there is no --val or 'val' split")
+  app.add_option("--val-fraction", c.val_fraction,
+                 "stratified validation fraction when there is no --val or 'val' split")
       ->capture_default_str();
   app.add_option("--epochs", c.epochs, "maximum epochs")->capture_default_str();
-  app.add_option("--patience", c.patience, "stop after this many epochs without a better validation AUC")->capture_default_str();
+  app.add_option("--patience", c.patience, "stop after this many epochs without a better validation AUC")
+      ->capture_default_str();
   app.add_option("--batch", c.batch, "batch size (>= 2)")->capture_default_str();
   app.add_option("--lr", c.lr, "AdamW learning rate")->capture_default_str();
   app.add_option("--weight-decay", c.weight_decay, "AdamW weight decay")->capture_default_str();
   app.add_option("--seed", c.seed, "seed for initialisation, split, sampling and augmentation")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();
-  app.add_option("--height", c.height, "network input rows (scans are resampled, counts preserved)")->capture_default_str();
+  app.add_option("--height", c.height, "network input rows (scans are resampled, counts preserved)")
+      ->capture_default_str();
   app.add_option("--width", c.width, "network input columns")->capture_default_str();
-  app.add_option("--base-width", c.base_width, "channels of the first stage (doubling per stage)")->capture_default_str();
+  app.add_option("--base-width", c.base_width, "channels of the first stage (doubling per stage)")
+      ->capture_default_str();
   app.add_option("--norm", c.norm, "batch | group")->capture_default_str();
-  app.add_option("--pool", c.pool, "global pooling: avgmax (mean and max, for focal findings) | avg")->capture_default_str();
-  app.add_option("--transform", c.transform, "input transform: anscombe (variance-stabilising) | log")->capture_default_str();
+  app.add_option("--pool", c.pool, "global pooling: avgmax (mean and max, for focal findings) | avg")
+      ->capture_default_str();
+  app.add_option("--transform", c.transform, "input transform: anscombe (variance-stabilising) | log")
+      ->capture_default_str();
   app.add_option("--device", c.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_flag("--no-augment", no_aug, "no count scaling, shifts or Poisson resampling");
   bool quiet = false;
@@ -81,8 +89,8 @@ int cmd_train(int argc, char** argv) {
       std::printf("%s %s %.0f%%", i ? "," : "; share of draws:", c.train[i].c_str(), 100 * r.source_shares[i]);
     std::printf("\n");
   }
-  std::printf("best epoch %d of %zu%s: validation AUC %.4f, threshold %.4f; %.1f images/s\n", r.best_epoch, r.history.size(),
-              r.early_stopped ? " (early stop)" : "", r.best_val_auc, r.threshold, r.images_per_s);
+  std::printf("best epoch %d of %zu%s: validation AUC %.4f, threshold %.4f; %.1f images/s\n", r.best_epoch,
+              r.history.size(), r.early_stopped ? " (early stop)" : "", r.best_val_auc, r.threshold, r.images_per_s);
   if (r.skipped_unlabelled || r.skipped_test_split)
     std::printf("skipped %zu scans without the '%s' label, %zu of split 'test'\n", r.skipped_unlabelled, c.task.c_str(),
                 r.skipped_test_split);
@@ -147,13 +155,16 @@ int cmd_eval(int argc, char** argv) {
     std::printf("  AUC %s\n", auc_text(d["overall"]["auc"]).c_str());
     if (d["overall"].contains("delong_paired") && !d["overall"]["delong_paired"].contains("error"))
       std::printf("  vs --compare: AUC %s, DeLong p = %.4g\n", auc_text(d["overall"]["compare_auc"]).c_str(),
-                  d["overall"]["delong_paired"]["p_value"].is_null() ? NAN : d["overall"]["delong_paired"]["p_value"].get<double>());
+                  d["overall"]["delong_paired"]["p_value"].is_null()
+                      ? NAN
+                      : d["overall"]["delong_paired"]["p_value"].get<double>());
     for (const auto& s : d["sites"])
       std::printf("  site %-14s n=%-5zu AUC %s\n", s["site"].get<std::string>().c_str(), s["n"].get<size_t>(),
                   auc_text(s["auc"]).c_str());
     if (!d["survival"].is_null() && !d["survival"]["log_rank"].contains("error"))
-      std::printf("  log-rank by predicted group: chi2 %.3f, p = %.4g\n", d["survival"]["log_rank"]["chi_square"].get<double>(),
-                  d["survival"]["log_rank"]["p_value"].is_null() ? NAN : d["survival"]["log_rank"]["p_value"].get<double>());
+      std::printf(
+          "  log-rank by predicted group: chi2 %.3f, p = %.4g\n", d["survival"]["log_rank"]["chi_square"].get<double>(),
+          d["survival"]["log_rank"]["p_value"].is_null() ? NAN : d["survival"]["log_rank"]["p_value"].get<double>());
   }
   std::printf("report: %s\n", c.out.c_str());
   if (!no_html && rc == kExitOk) std::printf("summary: %s\n", html.c_str());

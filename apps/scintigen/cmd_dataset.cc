@@ -1,7 +1,7 @@
-#include <cstdio>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cstdio>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -22,7 +22,8 @@ void print_summary(const nlohmann::json& s) {
   if (s.contains("subjects")) std::printf("subjects  %zu (pseudonymous)\n", s["subjects"].get<size_t>());
   auto line = [](const char* name, const nlohmann::json& m) {
     std::string t;
-    for (auto it = m.begin(); it != m.end(); ++it) t += fmt::format("{}{}={}", t.empty() ? "" : "  ", it.key(), it.value().dump());
+    for (auto it = m.begin(); it != m.end(); ++it)
+      t += fmt::format("{}{}={}", t.empty() ? "" : "  ", it.key(), it.value().dump());
     std::printf("%-9s %s\n", name, t.c_str());
   };
   line("origin", s["origin"]);
@@ -50,7 +51,10 @@ int cmd_info(int argc, char** argv) {
   if (ids) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& r : ds.records())
-      list.push_back({{"id", r.id}, {"split", r.split}, {"origin", to_string(r.origin)}, {"labels", labels_to_json(r.labels)},
+      list.push_back({{"id", r.id},
+                      {"split", r.split},
+                      {"origin", to_string(r.origin)},
+                      {"labels", labels_to_json(r.labels)},
                       {"pixel_sha256", r.pixel_sha256}});
     s["scan_list"] = list;
   }
@@ -62,7 +66,9 @@ int cmd_info(int argc, char** argv) {
       for (const auto& r : s["scan_list"])
         std::printf("  %s  %-6s %-9s %s\n", r["id"].get<std::string>().c_str(), r["split"].get<std::string>().c_str(),
                     r["origin"].get<std::string>().c_str(), r["labels"].dump().c_str());
-    std::printf("verify    %s%s\n", v.ok ? "ok" : "FAILED", verify ? fmt::format(" ({} scans re-hashed)", v.pixels_rehashed).c_str() : " (structure; --verify re-hashes pixels)");
+    std::printf("verify    %s%s\n", v.ok ? "ok" : "FAILED",
+                verify ? fmt::format(" ({} scans re-hashed)", v.pixels_rehashed).c_str()
+                       : " (structure; --verify re-hashes pixels)");
   }
   for (const auto& p : v.problems) std::fprintf(stderr, "error: %s: %s\n", dir.c_str(), p.c_str());
   return v.ok ? kExitOk : kExitBadInput;
@@ -115,7 +121,8 @@ int cmd_export(int argc, char** argv) {
   app.add_option("dataset", dir, "dataset folder")->required();
   app.add_option("--out,-o", cfg.out, "output folder")->required();
   app.add_option("--format,-f", format, "dicom | png16 | preview | sheet")->capture_default_str();
-  app.add_flag("--two-instances", cfg.two_instances, "DICOM: two single-frame instances per scan instead of one two-frame object");
+  app.add_flag("--two-instances", cfg.two_instances,
+               "DICOM: two single-frame instances per scan instead of one two-frame object");
   app.add_option("--ids", cfg.ids, "only these scan ids");
   app.add_option("--split", cfg.split, "only scans of this split");
   app.add_option("--limit", cfg.limit, "at most this many scans (0 = all)")->capture_default_str();
@@ -127,7 +134,9 @@ int cmd_export(int argc, char** argv) {
   Console console(quiet);
   ExportResult r = export_dataset(dir, cfg, &console);
   for (const auto& f : r.failures) std::fprintf(stderr, "error: %s: %s\n", dir.c_str(), f.c_str());
-  if (!quiet) std::printf("exported %zu scans as %s: %zu files in %s\n", r.scans, format.c_str(), r.files.size(), cfg.out.c_str());
+  if (!quiet)
+    std::printf("exported %zu scans as %s: %zu files in %s\n", r.scans, format.c_str(), r.files.size(),
+                cfg.out.c_str());
   return r.failures.empty() ? kExitOk : (r.scans ? kExitPartial : kExitBadInput);
 }
 

@@ -2,17 +2,16 @@
 // every class from the shipped model (models/builtin) and writes it as a dataset, DICOM and a
 // contact sheet; when the public sample scans are present (../shared/data) it also ingests them
 // beside it, so real and synthetic can be looked at together.
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
-#include <CLI/CLI.hpp>
-
 #include "commands.h"
 #include "console.h"
-#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/resources.h"
 #include "data/dataset.h"
 #include "gen/generate.h"
 #include "pipeline/dataset_ops.h"
@@ -46,7 +45,8 @@ const char* kDemoMix =
 
 int cmd_demo(int argc, char** argv) {
   CLI::App app(
-      "Run the main job on the built-in default: generate a labelled synthetic set of every class (normal, metastatic,\n"
+      "Run the main job on the built-in default: generate a labelled synthetic set of every class (normal, "
+      "metastatic,\n"
       "Perugini grades 1-3, MDP) from the shipped model, and write it as a dataset, DICOM files and a contact sheet.\n"
       "The public sample scans (../shared/data/dicom/wholebody), when present, are ingested beside it.\n",
       "scintigen demo");
@@ -58,7 +58,8 @@ int cmd_demo(int argc, char** argv) {
   app.add_option("--model", model, "model folder, or 'builtin'")->capture_default_str();
   app.add_option("--n", n, "synthetic scans")->capture_default_str();
   app.add_option("--steps", steps, "sampler steps (DPM-Solver++(2M))")->capture_default_str();
-  app.add_option("--data", data, "DICOM files or folder to ingest (default: ../shared/data/dicom/wholebody, if present)");
+  app.add_option("--data", data,
+                 "DICOM files or folder to ingest (default: ../shared/data/dicom/wholebody, if present)");
   app.add_option("--threads", threads, "threads (0 = all cores)")->capture_default_str();
   app.add_option("--seed", seed, "seed of the synthetic scans")->capture_default_str();
   app.add_flag("--quiet,-q", quiet, "no progress bars");
@@ -95,11 +96,13 @@ int cmd_demo(int argc, char** argv) {
   ex.out = out + "/synthetic/sheet";
   ex.format = ExportFormat::kContactSheet;
   export_dataset(g.out, ex, &console);
-  std::printf("generated %zu labelled synthetic scans (model %.16s) in %.1f s\n", r.scans, r.model_sha256.c_str(), r.seconds);
+  std::printf("generated %zu labelled synthetic scans (model %.16s) in %.1f s\n", r.scans, r.model_sha256.c_str(),
+              r.seconds);
   std::printf("  contact sheet: %s/synthetic/sheet/contact_sheet.png\n", out.c_str());
   std::printf("  DICOM:         %s/synthetic/dicom (%zu files)\n", out.c_str(), d.files.size());
-  std::printf("  dataset:       %s/synthetic/dataset (labels and provenance: scintigen dataset info %s/synthetic/dataset)\n",
-              out.c_str(), out.c_str());
+  std::printf(
+      "  dataset:       %s/synthetic/dataset (labels and provenance: scintigen dataset info %s/synthetic/dataset)\n",
+      out.c_str(), out.c_str());
 
   // 2. Real: the public sample, de-identified, beside the synthetic set.
   if (data.empty()) data = default_sample_dir();
@@ -116,12 +119,11 @@ int cmd_demo(int argc, char** argv) {
       ex.out = out + "/real/sheet";
       ex.format = ExportFormat::kContactSheet;
       export_dataset(cfg.out, ex, &console);
-      std::printf("ingested %zu real sample scans from %s: %s/real/sheet/contact_sheet.png\n", ir.scans_added, data.c_str(),
-                  out.c_str());
+      std::printf("ingested %zu real sample scans from %s: %s/real/sheet/contact_sheet.png\n", ir.scans_added,
+                  data.c_str(), out.c_str());
     }
   }
-  std::printf("demo done in %.1f s\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  std::printf("demo done in %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return d.failures.empty() ? rc : kExitPartial;
 }
 

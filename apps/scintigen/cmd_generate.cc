@@ -1,9 +1,9 @@
 // `scintigen generate`: labelled synthetic scans from a model folder (src/gen/generate.h).
-#include <cstdio>
-#include <filesystem>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
 #include "console.h"
@@ -38,16 +38,19 @@ int cmd_generate(int argc, char** argv) {
   bool no_fill = false, no_channels_last = false;
   app.add_option("--model,-m", g.model, "model folder, or 'builtin' (the shipped model)")->capture_default_str();
   app.add_option("--n", g.n, "number of scans (over all shards)")->capture_default_str();
-  app.add_option("--condition,-c", g.condition,
-                 "conditions, e.g. \"metastasis=1,cardiac_grade=3,tracer=DPD\" (attributes: metastasis 0|1, cardiac_grade\n"
-                 "0-3, tracer MDP|HDP|DPD|PYP, sex M|F, age_band <50|50-64|65-79|>=80; those of the model)");
-  app.add_option("--mix", g.mix, "file of '<weight> <condition>' lines: scans split by weight (instead of --condition)");
+  app.add_option(
+      "--condition,-c", g.condition,
+      "conditions, e.g. \"metastasis=1,cardiac_grade=3,tracer=DPD\" (attributes: metastasis 0|1, cardiac_grade\n"
+      "0-3, tracer MDP|HDP|DPD|PYP, sex M|F, age_band <50|50-64|65-79|>=80; those of the model)");
+  app.add_option("--mix", g.mix,
+                 "file of '<weight> <condition>' lines: scans split by weight (instead of --condition)");
   app.add_option("--out,-o", g.out, "output folder (must not exist, or be empty)")->required();
   app.add_option("--format", format, "dataset | dicom | png")->capture_default_str();
   app.add_option("--sampler", sampler, "dpmpp2m (DPM-Solver++(2M)) | ddim")->capture_default_str();
   app.add_option("--spacing", spacing, "time steps: quadratic | uniform | logsnr")->capture_default_str();
   app.add_option("--steps", g.sampler.steps, "network evaluations per scan (production: <= 25)")->capture_default_str();
-  app.add_option("--guidance", g.sampler.guidance, "classifier-free guidance scale (1 = conditional only)")->capture_default_str();
+  app.add_option("--guidance", g.sampler.guidance, "classifier-free guidance scale (1 = conditional only)")
+      ->capture_default_str();
   app.add_option("--seed", g.sampler.seed, "seed: scan k starts from noise seeded by (seed, k)")->capture_default_str();
   app.add_option("--batch", g.batch, "scans per network batch")->capture_default_str();
   app.add_option("--shard", shard, "i/n: generate only scans k = i, i+n, i+2n, ... (default 0/1)");

@@ -1,10 +1,9 @@
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include <CLI/CLI.hpp>
-
 #include "cli_util.h"
-#include "console.h"
 #include "commands.h"
+#include "console.h"
 #include "pipeline/ingest.h"
 #include "run_guard.h"
 
@@ -30,7 +29,8 @@ int cmd_ingest(int argc, char** argv) {
   app.add_option("paths", cfg.inputs, "DICOM files and folders (walked recursively)")->required();
   app.add_option("--out,-o", cfg.out, "dataset folder to create (required unless --dry-run)");
   app.add_flag("--append", cfg.append, "add to an existing dataset instead of creating one");
-  app.add_flag("--dry-run", cfg.dry_run, "decode and check every file (what would be ingested or rejected), write nothing");
+  app.add_flag("--dry-run", cfg.dry_run,
+               "decode and check every file (what would be ingested or rejected), write nothing");
   app.add_option("--labels", cfg.labels_csv,
                  "labels CSV; first column is the join key: file (path relative to the folder given), study_uid,\n"
                  "series_uid, sop_uid, accession_number or patient_id; other columns: label fields or split");
@@ -41,8 +41,9 @@ int cmd_ingest(int argc, char** argv) {
                "accept simulated or synthetic scans that scintigen exported (refused by default, so that they cannot\n"
                "pass as patients' scans); they keep their origin, source and provenance");
   app.add_option("--target-size", size, "resample every view to WIDTHxHEIGHT, count-preserving (default: native grid)");
-  app.add_option("--key-file", cfg.key_file,
-                 "write a re-identification key (scan id -> source file and original UIDs) here; must be outside the dataset");
+  app.add_option(
+      "--key-file", cfg.key_file,
+      "write a re-identification key (scan id -> source file and original UIDs) here; must be outside the dataset");
   app.add_option("--report", cfg.report, "where to write the ingest report (default: <out>/ingest_report.json)");
   app.add_option("--threads", cfg.threads, "decoding worker processes (0 = all cores)")->capture_default_str();
   app.add_option("--decode-timeout", cfg.decode_timeout_s, "seconds a worker may take for one file before it is killed")
@@ -53,7 +54,8 @@ int cmd_ingest(int argc, char** argv) {
   app.add_flag("--no-isolation", no_isolation,
                "decode on threads of this process instead of worker processes (for debugging a decoder:\n"
                "a crash or hang then takes the whole run with it)");
-  app.add_option("--seed", cfg.seed, "recorded in the dataset config (ingest draws nothing at random)")->capture_default_str();
+  app.add_option("--seed", cfg.seed, "recorded in the dataset config (ingest draws nothing at random)")
+      ->capture_default_str();
   app.add_option("--commit-every", cfg.commit_every, "scans per durable commit")->capture_default_str();
   app.add_flag("--quiet,-q", quiet, "no progress bar, no per-file lines (summaries are still printed)");
   app.add_flag("--json", json, "print the report as JSON on stdout");
@@ -66,7 +68,8 @@ int cmd_ingest(int argc, char** argv) {
   IngestResult r = ingest(cfg, &console);
   // What a user can act on first: rejections by reason and unmatched label rows, one line
   // each; the per-file lines after them, capped.
-  for (const auto& line : rejection_summary(r)) std::fprintf(stderr, "%s%s\n", line[0] == ' ' ? "" : "error: ", line.c_str());
+  for (const auto& line : rejection_summary(r))
+    std::fprintf(stderr, "%s%s\n", line[0] == ' ' ? "" : "error: ", line.c_str());
   if (!r.unmatched_labels.empty()) std::fprintf(stderr, "error: %s\n", r.unmatched_labels.c_str());
   if (!quiet) {
     constexpr size_t kMaxFileLines = 20;
@@ -82,7 +85,8 @@ int cmd_ingest(int argc, char** argv) {
     std::printf("%s %zu scans (%zu two-view, %zu single-view) from %zu of %zu files%s%s\n",
                 cfg.dry_run ? "dry run: would ingest" : "ingested", r.scans_added, r.two_view_scans,
                 r.single_view_scans, r.files_accepted, r.files_seen, cfg.dry_run ? "" : " into ", cfg.out.c_str());
-    if (!r.rejected.empty() && !r.report.empty()) std::printf("rejected %zu files: see %s\n", r.rejected.size(), r.report.c_str());
+    if (!r.rejected.empty() && !r.report.empty())
+      std::printf("rejected %zu files: see %s\n", r.rejected.size(), r.report.c_str());
     if (!r.warnings.empty() && cfg.dry_run)
       for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     else if (!r.warnings.empty())

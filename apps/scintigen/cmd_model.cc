@@ -1,7 +1,6 @@
 // `scintigen model info|check`: describe a model folder; measure whether it obeys its conditions.
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "commands.h"
 #include "console.h"
@@ -30,7 +29,8 @@ int cmd_info(int argc, char** argv) {
 int cmd_check(int argc, char** argv) {
   CLI::App app(
       "Measure whether a model obeys its conditions (docs/MODEL.md, 'Condition obedience'): heart uptake by requested\n"
-      "Perugini grade, focal hot spots by metastasis, soft-tissue ratio by tracer, body length by sex; each measure is\n"
+      "Perugini grade, focal hot spots by metastasis, soft-tissue ratio by tracer, body length by sex; each measure "
+      "is\n"
       "computed alike on --reference scans (true labels) and on scans generated per condition, with a pass rule that\n"
       "can fail. Writes a JSON report. Exit status: 0 every measure passed, 1 some failed, 2 bad input.\n",
       "scintigen model check");
@@ -57,7 +57,8 @@ int cmd_check(int argc, char** argv) {
   else
     write_file_atomic(out, j.dump(2) + "\n");
   for (const auto& m : r.measures)
-    std::fprintf(stderr, "%-9s %s\n", m["measure"].get<std::string>().c_str(), m["passed"].get<bool>() ? "pass" : "FAIL");
+    std::fprintf(stderr, "%-9s %s\n", m["measure"].get<std::string>().c_str(),
+                 m["passed"].get<bool>() ? "pass" : "FAIL");
   return r.passed ? kExitOk : kExitPartial;
 }
 

@@ -1,11 +1,10 @@
 // `scintigen simulate`: flags into a phantom::SimConfig, then pipeline::simulate_dataset.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include <CLI/CLI.hpp>
-
 #include "cli_util.h"
-#include "console.h"
 #include "commands.h"
+#include "console.h"
 #include "core/error.h"
 #include "phantom/phantom.h"
 #include "pipeline/simulate.h"
@@ -25,7 +24,8 @@ int cmd_simulate(int argc, char** argv) {
   std::string site_name, prevalence, shard, size, out;
   bool quiet = false, json = false, noiseless = false;
   app.add_option("--n,-n", cfg.n, "number of scans in the whole run (indices 0..n-1)")->required();
-  app.add_option("--site", site_name, "site profile: a name in configs/sites/ or a path to a .json profile")->required();
+  app.add_option("--site", site_name, "site profile: a name in configs/sites/ or a path to a .json profile")
+      ->required();
   app.add_option("--out,-o", out, "dataset folder to create (must not exist)")->required();
   app.add_option("--prevalence", prevalence,
                  "override the profile's prevalence, e.g. "
@@ -59,9 +59,10 @@ int cmd_simulate(int argc, char** argv) {
                             .dump(2)
                             .c_str());
   } else if (!quiet) {
-    std::printf("simulated %zu scans (site %s, shard %d/%d, seed %llu: %zu metastatic, %zu cardiac grade 2-3) into %s\n", r.scans,
-                site.name.c_str(), cfg.shard_index, cfg.shard_count, static_cast<unsigned long long>(cfg.seed), r.metastatic,
-                r.cardiac_grade_2_3, out.c_str());
+    std::printf(
+        "simulated %zu scans (site %s, shard %d/%d, seed %llu: %zu metastatic, %zu cardiac grade 2-3) into %s\n",
+        r.scans, site.name.c_str(), cfg.shard_index, cfg.shard_count, static_cast<unsigned long long>(cfg.seed),
+        r.metastatic, r.cardiac_grade_2_3, out.c_str());
   }
   return kExitOk;
 }

@@ -1,8 +1,8 @@
 // `scintigen train`: train the conditional generative model (src/gen/train_loop.h).
-#include <cstdio>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
+#include <cstdio>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -44,31 +44,41 @@ int cmd_train_model(int argc, char** argv) {
   app.add_option("--batch", c.batch, "global batch size (all ranks and micro-batches)")->capture_default_str();
   app.add_option("--accum", c.train.accum, "micro-batches per step (gradient accumulation)")->capture_default_str();
   app.add_option("--lr", c.train.lr, "peak AdamW learning rate")->capture_default_str();
-  app.add_option("--warmup", c.train.warmup_steps, "linear warm-up steps (default: min(200, steps / 10))")->capture_default_str();
-  app.add_option("--min-lr-ratio", c.train.min_lr_ratio, "final learning rate / peak (cosine decay)")->capture_default_str();
+  app.add_option("--warmup", c.train.warmup_steps, "linear warm-up steps (default: min(200, steps / 10))")
+      ->capture_default_str();
+  app.add_option("--min-lr-ratio", c.train.min_lr_ratio, "final learning rate / peak (cosine decay)")
+      ->capture_default_str();
   app.add_option("--weight-decay", c.train.weight_decay, "AdamW weight decay")->capture_default_str();
   app.add_option("--grad-clip", c.train.grad_clip, "max gradient L2 norm (0 = off)")->capture_default_str();
   app.add_option("--ema", c.train.ema_decay, "EMA decay per step")->capture_default_str();
-  app.add_option("--cond-drop", c.train.cond_drop_prob, "probability of dropping each condition (guidance)")->capture_default_str();
+  app.add_option("--cond-drop", c.train.cond_drop_prob, "probability of dropping each condition (guidance)")
+      ->capture_default_str();
   app.add_option("--conditions", conditions,
                  "attributes to condition on (default: metastasis,cardiac_grade,tracer,sex,age_band)");
   app.add_flag("--condition-on-site", c.condition_on_site, "add the datasets' site labels as a condition");
-  app.add_option("--count-max", c.count_max, "counts mapped to +1 by the Anscombe transform (0 = fit: 99.5th percentile)")
+  app.add_option("--count-max", c.count_max,
+                 "counts mapped to +1 by the Anscombe transform (0 = fit: 99.5th percentile)")
       ->capture_default_str();
-  app.add_option("--val-fraction", c.data.val_fraction, "held-out fraction when no scan has split 'val'")->capture_default_str();
+  app.add_option("--val-fraction", c.data.val_fraction, "held-out fraction when no scan has split 'val'")
+      ->capture_default_str();
   app.add_option("--val-max", c.data.val_max, "at most this many random validation scans")->capture_default_str();
-  app.add_option("--max-memory", c.data.max_memory_gb, "refuse data needing more memory than this (GB)")->capture_default_str();
-  app.add_option("--seed", c.train.seed, "seed for weights, data order, noise and the validation draw")->capture_default_str();
+  app.add_option("--max-memory", c.data.max_memory_gb, "refuse data needing more memory than this (GB)")
+      ->capture_default_str();
+  app.add_option("--seed", c.train.seed, "seed for weights, data order, noise and the validation draw")
+      ->capture_default_str();
   app.add_flag("--resume", c.resume,
                "continue the run in --out from its last checkpoint (same flags required; a larger --steps extends it,\n"
                "also a finished run)");
-  app.add_option("--stop-at", c.stop_at, "checkpoint and stop at this step (0 = train to --steps)")->capture_default_str();
+  app.add_option("--stop-at", c.stop_at, "checkpoint and stop at this step (0 = train to --steps)")
+      ->capture_default_str();
   app.add_option("--log-every", c.log_every, "steps per progress line and metrics.jsonl entry")->capture_default_str();
   app.add_option("--checkpoint-every", c.checkpoint_every, "steps per checkpoint")->capture_default_str();
   app.add_option("--val-every", c.val_every, "steps per validation loss (0 = at the end only)")->capture_default_str();
-  app.add_option("--sample-every", c.sample_every, "steps per sample grid PNG (0 = at the end only)")->capture_default_str();
+  app.add_option("--sample-every", c.sample_every, "steps per sample grid PNG (0 = at the end only)")
+      ->capture_default_str();
   app.add_option("--sample-steps", c.sample_steps, "sampler steps for the sample grids")->capture_default_str();
-  app.add_flag("--bf16", c.train.bf16, "bf16 autocast (GroupNorm and loss in fp32); about 3x faster on AVX-512 BF16 CPUs");
+  app.add_flag("--bf16", c.train.bf16,
+               "bf16 autocast (GroupNorm and loss in fp32); about 3x faster on AVX-512 BF16 CPUs");
   app.add_option("--device", c.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
   bool quiet = false;
@@ -85,7 +95,8 @@ int cmd_train_model(int argc, char** argv) {
   c.conditions = split_commas(conditions);
 
   gen::TrainCallbacks cb;
-  cb.write_sheet = [](const std::vector<Scan>& scans, const std::vector<std::string>& captions, const std::string& path) {
+  cb.write_sheet = [](const std::vector<Scan>& scans, const std::vector<std::string>& captions,
+                      const std::string& path) {
     std::vector<const Scan*> ptrs;
     for (const auto& s : scans) ptrs.push_back(&s);
     ContactSheetOptions o;

@@ -1,6 +1,5 @@
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "commands.h"
 #include "core/resources.h"
@@ -31,7 +30,8 @@ int cmd_version(int argc, char** argv) {
     return kExitOk;
   }
   for (auto it = v.begin(); it != v.end(); ++it)
-    std::printf("%-14s %s\n", it.key().c_str(), it.value().is_string() ? it.value().get<std::string>().c_str() : it.value().dump().c_str());
+    std::printf("%-14s %s\n", it.key().c_str(),
+                it.value().is_string() ? it.value().get<std::string>().c_str() : it.value().dump().c_str());
   for (auto it = resources.begin(); it != resources.end(); ++it)
     std::printf("%-14s %s\n", it.key().c_str(), it.value().get<std::string>().c_str());
   return kExitOk;

@@ -18,8 +18,8 @@ struct Command {
 
 // Dispatches argv[1] through `table`; prints help for -h/--help or no argument, and a
 // "did you mean" suggestion for a near miss. `program` is e.g. "scintigen dataset".
-int dispatch(const std::string& program, const std::string& summary, const std::vector<Command>& table,
-             int argc, char** argv);
+int dispatch(const std::string& program, const std::string& summary, const std::vector<Command>& table, int argc,
+             char** argv);
 
 // The closest name in `names` to `typo` within a small edit distance, or "".
 std::string suggest(const std::string& typo, const std::vector<std::string>& names);

@@ -27,7 +27,6 @@ int main(int argc, char** argv) {
       {"demo", "the main job on the built-in default data, with pictures to look at", cmd_demo},
       {"version", "print the versions of scintigen and its libraries", cmd_version},
   };
-  return run_guarded([&] {
-    return dispatch("scintigen", "generative AI for whole-body bone scintigraphy", kCommands, argc, argv);
-  });
+  return run_guarded(
+      [&] { return dispatch("scintigen", "generative AI for whole-body bone scintigraphy", kCommands, argc, argv); });
 }

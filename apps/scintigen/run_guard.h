@@ -2,11 +2,10 @@
 // (docs/ARCHITECTURE.md, rule 2): scintigen errors keep their own code, anything else is internal (3).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <new>
-
-#include <CLI/CLI.hpp>
 
 #include "core/error.h"
 

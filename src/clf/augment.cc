@@ -1,10 +1,10 @@
 #include "clf/augment.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/resample.h"
@@ -13,14 +13,17 @@ namespace scintigen::clf {
 
 void AugmentConfig::validate(const std::string& where) const {
   if (!(scale_min > 0) || !(scale_max >= scale_min) || scale_max > 100)
-    throw ConfigError(where, fmt::format("scale range is [{}, {}], expected 0 < min <= max <= 100", scale_min, scale_max));
+    throw ConfigError(where,
+                      fmt::format("scale range is [{}, {}], expected 0 < min <= max <= 100", scale_min, scale_max));
   if (max_shift_rows < 0 || max_shift_cols < 0 || max_shift_rows > 256 || max_shift_cols > 256)
-    throw ConfigError(where, fmt::format("max shift is {} rows, {} cols; expected 0..256", max_shift_rows, max_shift_cols));
+    throw ConfigError(where,
+                      fmt::format("max shift is {} rows, {} cols; expected 0..256", max_shift_rows, max_shift_cols));
 }
 
 nlohmann::json AugmentConfig::to_json() const {
-  return {{"scale", scale}, {"scale_min", scale_min}, {"scale_max", scale_max}, {"shift", shift},
-          {"max_shift_rows", max_shift_rows}, {"max_shift_cols", max_shift_cols}, {"poisson", poisson}};
+  return {{"scale", scale},    {"scale_min", scale_min},           {"scale_max", scale_max},
+          {"shift", shift},    {"max_shift_rows", max_shift_rows}, {"max_shift_cols", max_shift_cols},
+          {"poisson", poisson}};
 }
 
 AugmentConfig AugmentConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -45,7 +48,9 @@ void scale_counts(float* values, size_t n, double factor) {
   for (size_t i = 0; i < n; ++i) values[i] *= f;
 }
 
-void poisson_resample(float* values, size_t n, Rng& rng) { poisson_fill(values, n, rng); }
+void poisson_resample(float* values, size_t n, Rng& rng) {
+  poisson_fill(values, n, rng);
+}
 
 void shift_views(float* pixels, int height, int width, int rows, int cols) {
   if (rows == 0 && cols == 0) return;
@@ -111,7 +116,10 @@ std::vector<size_t> BalancedSampler::draw(size_t n, Rng& rng) const {
     if (pools.size() > 1) {  // a source in proportion to its weight
       double u = rng.uniform() * total_weight_[cls];
       for (const auto& p : pools) {
-        if (u < p.weight) { pool = &p; break; }
+        if (u < p.weight) {
+          pool = &p;
+          break;
+        }
         u -= p.weight;
       }
     }

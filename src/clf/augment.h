@@ -14,10 +14,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/resample.h"
 #include "core/rng.h"
@@ -26,11 +25,11 @@
 namespace scintigen::clf {
 
 struct AugmentConfig {
-  bool scale = true;             // multiply counts by s ~ U(scale_min, scale_max) (dose / time)
+  bool scale = true;  // multiply counts by s ~ U(scale_min, scale_max) (dose / time)
   double scale_min = 0.7, scale_max = 1.3;
-  bool shift = true;             // shift both views together by whole pixels, zero fill
+  bool shift = true;  // shift both views together by whole pixels, zero fill
   int max_shift_rows = 4, max_shift_cols = 2;
-  bool poisson = true;           // replace counts c by Poisson(c): a new acquisition's noise
+  bool poisson = true;  // replace counts c by Poisson(c): a new acquisition's noise
 
   bool any() const { return scale || shift || poisson; }
   void validate(const std::string& where = "augmentation") const;
@@ -43,7 +42,7 @@ struct AugmentConfig {
 void augment_scan(float* pixels, int height, int width, const AugmentConfig& config, Rng& rng);
 // The building blocks (in place on `n` or (2, H, W) values).
 void scale_counts(float* values, size_t n, double factor);
-void poisson_resample(float* values, size_t n, Rng& rng);  // exact Poisson (core/rng.h)
+void poisson_resample(float* values, size_t n, Rng& rng);                    // exact Poisson (core/rng.h)
 void shift_views(float* pixels, int height, int width, int rows, int cols);  // +rows moves down
 
 // Class-balanced sampling, with replacement, over scans from one or more sources (the training

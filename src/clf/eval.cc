@@ -1,11 +1,11 @@
 #include "clf/eval.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "clf/model.h"
 #include "clf/train.h"
@@ -33,18 +33,24 @@ void EvalConfig::validate() const {
   if (threads < 0 || threads > 1024) throw ConfigError("--threads", fmt::format("is {}, expected 0..1024", threads));
   if (calibration_bins < 1 || calibration_bins > 1000)
     throw ConfigError("calibration_bins", fmt::format("is {}, expected 1..1000", calibration_bins));
-  if (!(conf_level > 0 && conf_level < 1)) throw ConfigError("conf_level", fmt::format("is {}, expected (0, 1)", conf_level));
+  if (!(conf_level > 0 && conf_level < 1))
+    throw ConfigError("conf_level", fmt::format("is {}, expected (0, 1)", conf_level));
   run::parse_device_name(device);
 }
 
 json EvalConfig::to_json() const {
-  return {{"model", model}, {"data", data}, {"out", out}, {"compare", compare}, {"batch", batch}, {"threads", threads},
-          {"calibration_bins", calibration_bins}, {"conf_level", conf_level}, {"device", device}};
+  return {{"model", model},
+          {"data", data},
+          {"out", out},
+          {"compare", compare},
+          {"batch", batch},
+          {"threads", threads},
+          {"calibration_bins", calibration_bins},
+          {"conf_level", conf_level},
+          {"device", device}};
 }
 
 namespace {
-
-
 
 // Runs a statistic; an InputError (one class, too few cases...) becomes {"error": reason}.
 template <typename F>
@@ -83,7 +89,8 @@ json group_json(const std::vector<const Case*>& cases, double threshold, bool co
   if (!y.empty()) g["calibration"] = calibration_json(y, s, cfg.calibration_bins);
   if (compare) {
     g["compare_auc"] = try_stat([&] { return stats::to_json(stats::delong_auc(y, s2, cfg.conf_level, where)); });
-    g["delong_paired"] = try_stat([&] { return stats::to_json(stats::delong_test_paired(y, s, s2, cfg.conf_level, where)); });
+    g["delong_paired"] =
+        try_stat([&] { return stats::to_json(stats::delong_test_paired(y, s, s2, cfg.conf_level, where)); });
   }
   return g;
 }
@@ -105,8 +112,9 @@ json survival_json(const std::vector<Case>& cases, double threshold, const EvalC
   json s = {{"n", d.time.size()}, {"grouping", fmt::format("score >= {} (validation threshold)", threshold)}};
   const char* names[2] = {"predicted_negative", "predicted_positive"};
   for (int p = 0; p < 2; ++p)
-    s["kaplan_meier"][names[p]] =
-        by[p].time.empty() ? json(nullptr) : try_stat([&] { return stats::to_json(stats::kaplan_meier(by[p], cfg.conf_level, where)); });
+    s["kaplan_meier"][names[p]] = by[p].time.empty() ? json(nullptr) : try_stat([&] {
+      return stats::to_json(stats::kaplan_meier(by[p], cfg.conf_level, where));
+    });
   s["log_rank"] = try_stat([&] { return stats::to_json(stats::log_rank_test(d, group, where)); });
   return s;
 }
@@ -145,9 +153,14 @@ std::vector<Case> score_dataset(const Dataset& ds, Task task, std::vector<Classi
 }
 
 json model_json(const std::string& dir, const json& info) {
-  return {{"path", dir}, {"task", info.value("task", "")}, {"threshold", info["training"]["threshold"]},
-          {"best_val_auc", info["training"].value("best_val_auc", 0.0)}, {"best_epoch", info["training"].value("best_epoch", 0)},
-          {"config", info.value("config", json::object())}, {"net", info["net"]}, {"created", info.value("created", "")}};
+  return {{"path", dir},
+          {"task", info.value("task", "")},
+          {"threshold", info["training"]["threshold"]},
+          {"best_val_auc", info["training"].value("best_val_auc", 0.0)},
+          {"best_epoch", info["training"].value("best_epoch", 0)},
+          {"config", info.value("config", json::object())},
+          {"net", info["net"]},
+          {"created", info.value("created", "")}};
 }
 
 }  // namespace
@@ -166,7 +179,9 @@ json calibration_json(const std::vector<int>& labels, const std::vector<double>&
   }
   json table = json::array();
   for (int b = 0; b < bins; ++b)
-    table.push_back({{"lower", static_cast<double>(b) / bins}, {"upper", static_cast<double>(b + 1) / bins}, {"n", n[b]},
+    table.push_back({{"lower", static_cast<double>(b) / bins},
+                     {"upper", static_cast<double>(b + 1) / bins},
+                     {"n", n[b]},
                      {"mean_predicted", n[b] ? json(sum[b] / n[b]) : json(nullptr)},
                      {"observed_rate", n[b] ? json(static_cast<double>(pos[b]) / n[b]) : json(nullptr)}});
   return {{"bins", table}, {"brier", labels.empty() ? json(nullptr) : json(brier / labels.size())}};
@@ -183,15 +198,20 @@ json evaluate_classifier(const EvalConfig& cfg, EventSink* events) {
   if (!cfg.compare.empty()) {
     other = load_classifier(cfg.compare, device);
     if (other->info.value("task", "") != model.info.value("task", ""))
-      throw ConfigError("--compare", fmt::format("{} is a '{}' classifier, {} a '{}' one", cfg.compare,
-                                                 other->info.value("task", ""), cfg.model, model.info.value("task", "")),
+      throw ConfigError("--compare",
+                        fmt::format("{} is a '{}' classifier, {} a '{}' one", cfg.compare,
+                                    other->info.value("task", ""), cfg.model, model.info.value("task", "")),
                         "compare classifiers of the same task");
     nets.push_back(&other->net);
   }
   const double threshold = model.info["training"]["threshold"].get<double>();
 
-  json report = {{"report", "scintigen classify eval"}, {"created", utc_now_iso8601()}, {"config", cfg.to_json()},
-                 {"versions", core_versions()}, {"task", to_string(task)}, {"model", model_json(cfg.model, model.info)}};
+  json report = {{"report", "scintigen classify eval"},
+                 {"created", utc_now_iso8601()},
+                 {"config", cfg.to_json()},
+                 {"versions", core_versions()},
+                 {"task", to_string(task)},
+                 {"model", model_json(cfg.model, model.info)}};
   report["versions"]["torch"] = torch_versions();
   if (other) report["compare_model"] = model_json(cfg.compare, other->info);
   report["note"] = "scores are sigmoid probabilities; positive = score >= threshold; AUC CIs by DeLong";
@@ -208,7 +228,10 @@ json evaluate_classifier(const EvalConfig& cfg, EventSink* events) {
       labelled += c.label.has_value();
     }
     labelled_total += labelled;
-    json d = {{"path", dir}, {"scans", cases.size()}, {"labelled", labelled}, {"skipped_unlabelled", cases.size() - labelled}};
+    json d = {{"path", dir},
+              {"scans", cases.size()},
+              {"labelled", labelled},
+              {"skipped_unlabelled", cases.size() - labelled}};
     d["overall"] = group_json(all, threshold, other.has_value(), cfg, dir);
     json sites = json::array();
     for (const auto& [site, list] : by_site) {
@@ -220,7 +243,8 @@ json evaluate_classifier(const EvalConfig& cfg, EventSink* events) {
     d["survival"] = survival_json(cases, threshold, cfg, dir);
     json list = json::array();
     for (const auto& c : cases) {
-      json j = {{"id", c.id}, {"site", c.site}, {"label", c.label ? json(*c.label) : json(nullptr)}, {"score", c.score}};
+      json j = {
+          {"id", c.id}, {"site", c.site}, {"label", c.label ? json(*c.label) : json(nullptr)}, {"score", c.score}};
       if (other) j["score_compare"] = c.score2;
       if (c.time) j["outcome_time"] = *c.time;
       if (c.event) j["outcome_event"] = *c.event;

@@ -13,25 +13,24 @@
 // a class) is reported as {"error": "..."} in its place, never as a number.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/progress.h"
 
 namespace scintigen::clf {
 
 struct EvalConfig {
-  std::string model;               // classifier folder (classify train --out)
-  std::vector<std::string> data;   // dataset folders, each reported on its own
-  std::string out;                 // report JSON path
-  std::string compare;             // optional second classifier folder, same task
+  std::string model;              // classifier folder (classify train --out)
+  std::vector<std::string> data;  // dataset folders, each reported on its own
+  std::string out;                // report JSON path
+  std::string compare;            // optional second classifier folder, same task
   int batch = 64;
-  int threads = 0;                 // 0 = all cores
-  int calibration_bins = 10;       // equal-width bins of the predicted probability
+  int threads = 0;            // 0 = all cores
+  int calibration_bins = 10;  // equal-width bins of the predicted probability
   double conf_level = 0.95;
-  std::string device = "cpu";      // cpu | cuda | cuda:N | auto
+  std::string device = "cpu";  // cpu | cuda | cuda:N | auto
 
   void validate() const;  // throws ConfigError
   nlohmann::json to_json() const;

@@ -1,10 +1,10 @@
 #include "clf/model.h"
 
-#include <filesystem>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <filesystem>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/fs_util.h"
@@ -28,13 +28,20 @@ void ClassifierNetConfig::validate(const std::string& where) const {
   // The stem halves the grid, every stage after the first halves it again.
   const int down = 1 << static_cast<int>(blocks.size());
   if (height < down || width < down || height > 8192 || width > 8192)
-    bad("height/width", fmt::format("is {}x{} (HxW), expected {}..8192 for {} stages", height, width, down, blocks.size()));
+    bad("height/width",
+        fmt::format("is {}x{} (HxW), expected {}..8192 for {} stages", height, width, down, blocks.size()));
 }
 
 nlohmann::json ClassifierNetConfig::to_json() const {
-  return {{"in_channels", in_channels}, {"height", height}, {"width", width}, {"base_width", base_width},
-          {"blocks", blocks}, {"norm", norm}, {"pool", pool},
-          {"transform", transform}, {"embedding_dim", embedding_dim()}};
+  return {{"in_channels", in_channels},
+          {"height", height},
+          {"width", width},
+          {"base_width", base_width},
+          {"blocks", blocks},
+          {"norm", norm},
+          {"pool", pool},
+          {"transform", transform},
+          {"embedding_dim", embedding_dim()}};
 }
 
 ClassifierNetConfig ClassifierNetConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -46,7 +53,7 @@ ClassifierNetConfig ClassifierNetConfig::from_json(const nlohmann::json& j, cons
     c.base_width = j.at("base_width").get<int>();
     c.blocks = j.at("blocks").get<std::vector<int>>();
     c.norm = j.at("norm").get<std::string>();
-    c.pool = j.value("pool", std::string("avg"));  // folders from before the options: mean pooling,
+    c.pool = j.value("pool", std::string("avg"));            // folders from before the options: mean pooling,
     c.transform = j.value("transform", std::string("log"));  // log1p
   } catch (const nlohmann::json::exception& e) {
     throw InputError(where, fmt::format("bad network config: {}", e.what()));
@@ -56,10 +63,10 @@ ClassifierNetConfig ClassifierNetConfig::from_json(const nlohmann::json& j, cons
 }
 
 torch::Tensor normalize_counts(const torch::Tensor& counts, const std::string& transform) {
-  auto c = counts.clamp_min(0);                            // (B, C, H, W)
+  auto c = counts.clamp_min(0);  // (B, C, H, W)
   auto x = transform == "log" ? torch::log1p(c) : 2 * torch::sqrt(c + 0.375);
-  auto flat = x.flatten(1);                                // (B, C*H*W)
-  auto mean = flat.mean(1).view({-1, 1, 1, 1});            // (B, 1, 1, 1)
+  auto flat = x.flatten(1);                      // (B, C*H*W)
+  auto mean = flat.mean(1).view({-1, 1, 1, 1});  // (B, 1, 1, 1)
   auto std = flat.std(1, /*unbiased=*/false).view({-1, 1, 1, 1});
   return (x - mean) / (std + 1e-5);
 }
@@ -86,7 +93,8 @@ ResidualBlockImpl::ResidualBlockImpl(int in_ch, int out_ch, int stride, const st
   register_module("norm2", norm2_.ptr());
   has_proj_ = stride != 1 || in_ch != out_ch;
   if (has_proj_) {
-    proj_ = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_ch, out_ch, 1).stride(stride).bias(false)));
+    proj_ = register_module("proj",
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(in_ch, out_ch, 1).stride(stride).bias(false)));
     proj_norm_ = make_norm(norm, out_ch);
     register_module("proj_norm", proj_norm_.ptr());
   }
@@ -94,7 +102,7 @@ ResidualBlockImpl::ResidualBlockImpl(int in_ch, int out_ch, int stride, const st
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x) {
   auto h = torch::relu(norm1_.forward(conv1_->forward(x)));  // (B, Cout, H/s, W/s)
-  h = norm2_.forward(conv2_->forward(h));                     // (B, Cout, H/s, W/s)
+  h = norm2_.forward(conv2_->forward(h));                    // (B, Cout, H/s, W/s)
   auto skip = has_proj_ ? proj_norm_.forward(proj_->forward(x)) : x;
   return torch::relu(h + skip);
 }
@@ -118,11 +126,11 @@ ClassifierNetImpl::ClassifierNetImpl(const ClassifierNetConfig& config) : config
 }
 
 torch::Tensor ClassifierNetImpl::embed(const torch::Tensor& counts) {
-  auto x = normalize_counts(counts, config_.transform);             // (B, 2, H, W)
-  x = torch::relu(stem_norm_.forward(stem_conv_->forward(x)));     // (B, w0, H/2, W/2)
-  x = stages_->forward(x);                                         // (B, D, H/2^S, W/2^S)
-  if (config_.pool == "avg") return x.mean({2, 3});                // (B, D)
-  return torch::cat({x.mean({2, 3}), x.amax({2, 3})}, 1);          // (B, 2D)
+  auto x = normalize_counts(counts, config_.transform);         // (B, 2, H, W)
+  x = torch::relu(stem_norm_.forward(stem_conv_->forward(x)));  // (B, w0, H/2, W/2)
+  x = stages_->forward(x);                                      // (B, D, H/2^S, W/2^S)
+  if (config_.pool == "avg") return x.mean({2, 3});             // (B, D)
+  return torch::cat({x.mean({2, 3}), x.amax({2, 3})}, 1);       // (B, 2D)
 }
 
 torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& counts) {
@@ -160,9 +168,10 @@ void load_net(ClassifierNet& net, torch::serialize::InputArchive& root, const st
       const torch::Tensor* t = params.find(name);
       if (!t) t = buffers.find(name);
       if (!t || t->sizes().vec() != shape)
-        throw InputError(where, fmt::format("tensor '{}' has shape {}, the network expects {}", name,
-                                            t ? fmt::format("{}", fmt::join(t->sizes().vec(), "x")) : "none",
-                                            fmt::format("{}", fmt::join(shape, "x"))),
+        throw InputError(where,
+                         fmt::format("tensor '{}' has shape {}, the network expects {}", name,
+                                     t ? fmt::format("{}", fmt::join(t->sizes().vec(), "x")) : "none",
+                                     fmt::format("{}", fmt::join(shape, "x"))),
                          "the weights were written for another network shape");
     }
     if (optimizer) {
@@ -202,7 +211,8 @@ LoadedClassifier load_classifier(const std::string& dir, const torch::Device& de
     throw InputError(dir, "no such classifier folder", "pass the --out folder of `scintigen classify train`");
   const std::string info_path = dir + "/classifier.json";
   if (!std::filesystem::is_regular_file(info_path))
-    throw InputError(dir, "not a classifier folder (no classifier.json)", "pass the --out folder of `scintigen classify train`");
+    throw InputError(dir, "not a classifier folder (no classifier.json)",
+                     "pass the --out folder of `scintigen classify train`");
   LoadedClassifier c;
   try {
     c.info = nlohmann::json::parse(read_file(info_path));
@@ -212,7 +222,8 @@ LoadedClassifier load_classifier(const std::string& dir, const torch::Device& de
   if (c.info.value("format", "") != "scintigen-classifier")
     throw InputError(info_path, "format is not scintigen-classifier");
   if (!c.info.contains("net") || !c.info.contains("training") || !c.info["training"].contains("threshold"))
-    throw InputError(info_path, "incomplete (no net or no finished epoch)", "training was interrupted before its first epoch ended");
+    throw InputError(info_path, "incomplete (no net or no finished epoch)",
+                     "training was interrupted before its first epoch ended");
   c.net = ClassifierNet(ClassifierNetConfig::from_json(c.info["net"], info_path));
   load_net(c.net, dir + "/best.pt", device);
   c.net->to(device);
@@ -236,8 +247,10 @@ std::vector<double> predict_probabilities(ClassifierNet& net, const float* pixel
   for (size_t i = 0; i < n; i += batch) {
     const int64_t b = static_cast<int64_t>(std::min<size_t>(batch, n - i));
     // from_blob wraps the caller's memory without copying; the network only reads it.
-    auto x = torch::from_blob(const_cast<float*>(pixels + i * per_scan), {b, 2, h, w}, torch::kFloat32).to(device);  // (b, 2, H, W)
-    auto p = torch::sigmoid(net->forward(x).to(torch::kCPU).to(torch::kFloat64)).contiguous();  // (b), no float32 saturation
+    auto x = torch::from_blob(const_cast<float*>(pixels + i * per_scan), {b, 2, h, w}, torch::kFloat32)
+                 .to(device);  // (b, 2, H, W)
+    auto p =
+        torch::sigmoid(net->forward(x).to(torch::kCPU).to(torch::kFloat64)).contiguous();  // (b), no float32 saturation
     const double* d = p.data_ptr<double>();
     out.insert(out.end(), d, d + b);
   }

@@ -16,25 +16,25 @@
 // mean) -> embedding (B, D); linear head -> one logit. Norm: BatchNorm (default) or GroupNorm.
 #pragma once
 
-#include <string>
-#include <vector>
+#include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+#include <string>
+#include <vector>
 
 namespace scintigen::clf {
 
 struct ClassifierNetConfig {
-  int in_channels = 2;             // anterior + mirrored posterior
-  int height = 256;                // input rows the network is trained on (scans are resampled)
-  int width = 64;                  // input columns
-  int base_width = 16;             // channels of the stem and the first stage
+  int in_channels = 2;                     // anterior + mirrored posterior
+  int height = 256;                        // input rows the network is trained on (scans are resampled)
+  int width = 64;                          // input columns
+  int base_width = 16;                     // channels of the stem and the first stage
   std::vector<int> blocks = {1, 1, 1, 1};  // residual blocks per stage
-  std::string norm = "group";      // group (default: no running statistics) | batch
+  std::string norm = "group";              // group (default: no running statistics) | batch
   // Global pooling of the last stage: "avgmax" concatenates the spatial mean and maximum (a
   // focal hot spot covers a few cells of the last map; the mean alone dilutes it), "avg" is the
   // plain mean (classifier folders written before the option existed).
-  std::string pool = "avgmax";     // avgmax | avg
+  std::string pool = "avgmax";  // avgmax | avg
   // Input transform before the per-scan standardisation: "anscombe" 2 sqrt(c + 3/8) (variance-
   // stabilising: Poisson noise has sd ~1 at every count level, so a hot spot in bone stands
   // out against noisy soft tissue), or "log" log1p(c) (folders from before the option).
@@ -95,7 +95,7 @@ void load_net(ClassifierNet& net, const std::string& path, const torch::Device& 
 
 // A trained classifier folder (clf/train.h): classifier.json + best.pt, loaded in eval mode.
 struct LoadedClassifier {
-  nlohmann::json info;        // classifier.json
+  nlohmann::json info;  // classifier.json
   ClassifierNet net{nullptr};
 };
 // Throws InputError naming the folder or file when it is not a classifier folder.

@@ -1,12 +1,12 @@
 #include "clf/train.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "clf/model.h"
 #include "core/error.h"
@@ -31,7 +31,9 @@ Task task_from_string(const std::string& s, const std::string& where) {
   throw ConfigError(where, fmt::format("unknown task '{}'", s), "expected metastasis | cardiac");
 }
 
-const char* to_string(Task t) { return t == Task::kMetastasis ? "metastasis" : "cardiac"; }
+const char* to_string(Task t) {
+  return t == Task::kMetastasis ? "metastasis" : "cardiac";
+}
 
 std::optional<int> task_label(const Labels& labels, Task task) {
   if (task == Task::kMetastasis) return labels.metastasis;
@@ -69,10 +71,28 @@ void ClassifierConfig::validate() const {
 }
 
 nlohmann::json ClassifierConfig::to_json() const {
-  return {{"task", task}, {"train", train}, {"val", val}, {"out", out}, {"height", height}, {"width", width},
-          {"mix", mix}, {"base_width", base_width}, {"blocks", blocks}, {"norm", norm}, {"pool", pool}, {"transform", transform}, {"epochs", epochs}, {"batch", batch},
-          {"lr", lr}, {"weight_decay", weight_decay}, {"seed", seed}, {"threads", threads},
-          {"val_fraction", val_fraction}, {"patience", patience}, {"augment", augment.to_json()}, {"device", device}};
+  return {{"task", task},
+          {"train", train},
+          {"val", val},
+          {"out", out},
+          {"height", height},
+          {"width", width},
+          {"mix", mix},
+          {"base_width", base_width},
+          {"blocks", blocks},
+          {"norm", norm},
+          {"pool", pool},
+          {"transform", transform},
+          {"epochs", epochs},
+          {"batch", batch},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"seed", seed},
+          {"threads", threads},
+          {"val_fraction", val_fraction},
+          {"patience", patience},
+          {"augment", augment.to_json()},
+          {"device", device}};
 }
 
 ClassifierConfig ClassifierConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -110,16 +130,29 @@ ClassifierConfig ClassifierConfig::from_json(const nlohmann::json& j, const std:
 nlohmann::json TrainResult::to_json() const {
   nlohmann::json h = nlohmann::json::array();
   for (const auto& e : history)
-    h.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"val_auc", e.val_auc}, {"seconds", e.seconds},
-                 {"images_per_s", e.images_per_s}, {"best", e.best}});
-  return {{"train_scans", train_scans}, {"train_positives", train_positives}, {"val_scans", val_scans},
-          {"val_positives", val_positives}, {"skipped_unlabelled", skipped_unlabelled},
-          {"skipped_test_split", skipped_test_split}, {"train_synthetic", train_synthetic},
-          {"source_shares", source_shares}, {"resumed_from_epoch", resumed_from_epoch},
-          {"val_source", val_source}, {"best_epoch", best_epoch},
-          {"best_val_auc", best_val_auc}, {"threshold", threshold},
+    h.push_back({{"epoch", e.epoch},
+                 {"loss", e.loss},
+                 {"val_auc", e.val_auc},
+                 {"seconds", e.seconds},
+                 {"images_per_s", e.images_per_s},
+                 {"best", e.best}});
+  return {{"train_scans", train_scans},
+          {"train_positives", train_positives},
+          {"val_scans", val_scans},
+          {"val_positives", val_positives},
+          {"skipped_unlabelled", skipped_unlabelled},
+          {"skipped_test_split", skipped_test_split},
+          {"train_synthetic", train_synthetic},
+          {"source_shares", source_shares},
+          {"resumed_from_epoch", resumed_from_epoch},
+          {"val_source", val_source},
+          {"best_epoch", best_epoch},
+          {"best_val_auc", best_val_auc},
+          {"threshold", threshold},
           {"threshold_rule", "Youden-optimal on the validation scores of the best epoch"},
-          {"images_per_s", images_per_s}, {"early_stopped", early_stopped}, {"history", h}};
+          {"images_per_s", images_per_s},
+          {"early_stopped", early_stopped},
+          {"history", h}};
 }
 
 namespace {
@@ -138,8 +171,7 @@ struct Candidate {
   int label;
 };
 
-void load_cohort(const std::vector<Dataset>& datasets, const std::vector<Candidate>& items, int h, int w,
-                 Cohort& c) {
+void load_cohort(const std::vector<Dataset>& datasets, const std::vector<Candidate>& items, int h, int w, Cohort& c) {
   const size_t per_scan = 2 * static_cast<size_t>(h) * w;
   c.pixels.resize(items.size() * per_scan);
   for (size_t i = 0; i < items.size(); ++i) {
@@ -154,9 +186,11 @@ void load_cohort(const std::vector<Dataset>& datasets, const std::vector<Candida
 void require_both_classes(const Cohort& c, const std::string& where, const std::string& what, const char* task) {
   const size_t pos = c.positives();
   if (c.labels.empty() || pos == 0 || pos == c.labels.size())
-    throw InputError(where, fmt::format("the {} set has {} scans labelled for '{}', {} of them positive: both classes are needed",
-                                        what, c.labels.size(), task, pos),
-                     "add scans of the missing class, or choose the other --task");
+    throw InputError(
+        where,
+        fmt::format("the {} set has {} scans labelled for '{}', {} of them positive: both classes are needed", what,
+                    c.labels.size(), task, pos),
+        "add scans of the missing class, or choose the other --task");
 }
 
 // The command run.json records for a classifier training run.
@@ -172,8 +206,11 @@ struct RunState {
   std::string data_sha256;          // of the training and validation scans, in order
 
   nlohmann::json to_json() const {
-    return {{"result", result.to_json()}, {"epochs_run", epochs_run}, {"since_best", since_best},
-            {"best_scores", best_scores}, {"data_sha256", data_sha256}};
+    return {{"result", result.to_json()},
+            {"epochs_run", epochs_run},
+            {"since_best", since_best},
+            {"best_scores", best_scores},
+            {"data_sha256", data_sha256}};
   }
   static RunState parse(const nlohmann::json& j, const std::string& where) {
     RunState s;
@@ -224,18 +261,26 @@ TrainResult train_classifier(const ClassifierConfig& config, EventSink* events) 
     size_t labelled = 0;
     for (auto& r : datasets.back().records()) {
       auto y = task_label(r.labels, task);
-      if (!y) { ++result.skipped_unlabelled; continue; }
+      if (!y) {
+        ++result.skipped_unlabelled;
+        continue;
+      }
       ++labelled;
-      if (r.split == "test") { ++result.skipped_test_split; continue; }
+      if (r.split == "test") {
+        ++result.skipped_test_split;
+        continue;
+      }
       candidates.push_back({datasets.size() - 1, std::move(r), *y});
     }
     if (labelled == 0 && config.train.size() == 1)
-      throw InputError(dir, fmt::format("no scan carries the label needed by task '{}' ({})", task_name,
-                                        task == Task::kMetastasis ? "metastasis" : "cardiac_grade"),
+      throw InputError(dir,
+                       fmt::format("no scan carries the label needed by task '{}' ({})", task_name,
+                                   task == Task::kMetastasis ? "metastasis" : "cardiac_grade"),
                        "attach labels (scintigen ingest --labels) or choose the other --task");
   }
   if (candidates.empty())
-    throw InputError(config.train.front(), fmt::format("no training scan carries the label needed by task '{}'", task_name),
+    throw InputError(config.train.front(),
+                     fmt::format("no training scan carries the label needed by task '{}'", task_name),
                      "attach labels (scintigen ingest --labels) or choose the other --task");
 
   // Validation: a separate dataset, else the split column, else a seeded stratified split; of
@@ -264,7 +309,8 @@ TrainResult train_classifier(const ClassifierConfig& config, EventSink* events) 
     for (size_t i = 0; i < candidates.size(); ++i)
       if (!synthetic(candidates[i])) real.push_back(i), items.push_back({"", std::to_string(candidates[i].label)});
     const std::vector<size_t> part = grouped_stratified_split(
-        items, SplitSpec{{config.val_fraction, 1 - config.val_fraction}, config.seed, RandomStream::kClfValSplit, true});
+        items,
+        SplitSpec{{config.val_fraction, 1 - config.val_fraction}, config.seed, RandomStream::kClfValSplit, true});
     std::vector<bool> is_val(candidates.size(), false);
     for (size_t k = 0; k < real.size(); ++k) is_val[real[k]] = part[k] == 0;
     for (size_t i = 0; i < candidates.size(); ++i) (is_val[i] ? val_items : train_items).push_back(candidates[i]);
@@ -302,16 +348,18 @@ TrainResult train_classifier(const ClassifierConfig& config, EventSink* events) 
   ClassifierNetConfig net_config{2, h, w, config.base_width, config.blocks, config.norm, config.pool, config.transform};
   ClassifierNet net(net_config);
   net->to(device);
-  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
+  torch::optim::AdamW optimizer(net->parameters(),
+                                torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay));
 
   // The output folder: a new one (run.json first), or the run to resume, whose last
   // checkpoint restores weights, optimizer and training state (none yet: from the start).
   nlohmann::json record;
   if (config.resume) {
     record = run::read_run_record(config.out, kCommand);
-    run::refuse_changed_settings(config.out, record["config"], config.to_json(), kMayChangeOnResume,
-                                 "resume with the run's own settings (only --epochs, --threads, --device may change), or "
-                                 "start a new --out");
+    run::refuse_changed_settings(
+        config.out, record["config"], config.to_json(), kMayChangeOnResume,
+        "resume with the run's own settings (only --epochs, --threads, --device may change), or "
+        "start a new --out");
     if (const auto checkpoint = run::find_checkpoint(config.out)) {
       torch::serialize::InputArchive archive;
       run::load_checkpoint(*checkpoint, archive, device);
@@ -345,16 +393,16 @@ TrainResult train_classifier(const ClassifierConfig& config, EventSink* events) 
     record = run::make_run_record(kCommand, config.to_json());
     run::write_run_record(config.out, record);
   }
-  nlohmann::json info = {{"format", kClassifierFormat},
-                         {"format_version", kClassifierFormatVersion},
-                         {"created", record.value("created", utc_now_iso8601())},
-                         {"task", task_name},
-                         {"config", config.to_json()},
-                         {"net", net_config.to_json()},
-                         {"input_transform", fmt::format("{}, then (x - mean) / (std + 1e-5) per scan over both views",
-                                                          net_config.transform == "log" ? "log1p(counts)"
-                                                                                        : "2 sqrt(counts + 3/8)")},
-                         {"versions", record.value("versions", core_versions())}};
+  nlohmann::json info = {
+      {"format", kClassifierFormat},
+      {"format_version", kClassifierFormatVersion},
+      {"created", record.value("created", utc_now_iso8601())},
+      {"task", task_name},
+      {"config", config.to_json()},
+      {"net", net_config.to_json()},
+      {"input_transform", fmt::format("{}, then (x - mean) / (std + 1e-5) per scan over both views",
+                                      net_config.transform == "log" ? "log1p(counts)" : "2 sqrt(counts + 3/8)")},
+      {"versions", record.value("versions", core_versions())}};
   info["versions"]["torch"] = torch_versions();
   info["versions"]["threads"] = threads;
 

@@ -19,11 +19,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "clf/augment.h"
 #include "core/labels.h"
@@ -42,31 +41,31 @@ const char* to_string(Task t);
 std::optional<int> task_label(const Labels& labels, Task task);
 
 struct ClassifierConfig {
-  std::string task = "metastasis";   // metastasis | cardiac
-  std::vector<std::string> train;    // dataset folders (scans of split "test" are never used)
+  std::string task = "metastasis";  // metastasis | cardiac
+  std::vector<std::string> train;   // dataset folders (scans of split "test" are never used)
   // Mixing weights, one per `train` dataset (classify train --mix): the share of class-balanced
   // draws each dataset gets among those holding the drawn class (clf/augment.h BalancedSampler).
   // Empty: all training scans pooled.
   std::vector<double> mix;
-  std::string val;                   // optional validation dataset (all its labelled scans)
-  std::string out;                   // classifier folder to create (must not exist, or be empty)
+  std::string val;  // optional validation dataset (all its labelled scans)
+  std::string out;  // classifier folder to create (must not exist, or be empty)
   // Network input grid and shape (see clf/model.h); scans are resampled count-preservingly.
   int height = 256, width = 64;
   int base_width = 16;
   std::vector<int> blocks = {1, 1, 1, 1};
-  std::string norm = "group";        // group | batch
-  std::string pool = "avgmax";       // avgmax | avg (clf/model.h)
+  std::string norm = "group";          // group | batch
+  std::string pool = "avgmax";         // avgmax | avg (clf/model.h)
   std::string transform = "anscombe";  // anscombe | log (clf/model.h)
   int epochs = 30;
   int batch = 16;
-  double lr = 1e-3;                  // AdamW
+  double lr = 1e-3;  // AdamW
   double weight_decay = 1e-4;
   uint64_t seed = 0;
-  int threads = 0;                   // intra-op threads (0 = all cores)
-  double val_fraction = 0.2;         // used only without --val and without "val" split rows
-  int patience = 5;                  // epochs without a better validation AUC before stopping
+  int threads = 0;            // intra-op threads (0 = all cores)
+  double val_fraction = 0.2;  // used only without --val and without "val" split rows
+  int patience = 5;           // epochs without a better validation AUC before stopping
   AugmentConfig augment;
-  std::string device = "cpu";        // cpu | cuda | cuda:N | auto
+  std::string device = "cpu";  // cpu | cuda | cuda:N | auto
   // Continue the run in `out` from its last finished epoch (checkpoint/), bit-identical to an
   // uninterrupted run; the config must equal the one in run.json except epochs (may grow),
   // threads, device and out.
@@ -80,9 +79,9 @@ struct ClassifierConfig {
 
 struct EpochLog {
   int epoch = 0;
-  double loss = 0.0;        // mean training BCE
+  double loss = 0.0;  // mean training BCE
   double val_auc = 0.0;
-  double seconds = 0.0;     // training + validation
+  double seconds = 0.0;       // training + validation
   double images_per_s = 0.0;  // training images (forward + backward + step) per second
   bool best = false;
 };
@@ -90,12 +89,12 @@ struct EpochLog {
 struct TrainResult {
   size_t train_scans = 0, train_positives = 0, val_scans = 0, val_positives = 0;
   size_t skipped_unlabelled = 0, skipped_test_split = 0;
-  size_t train_synthetic = 0;            // training scans of origin "synthetic"
-  std::vector<double> source_shares;     // expected share of draws per --train dataset
-  std::string val_source;   // "dataset", "split column" or "stratified random"
+  size_t train_synthetic = 0;         // training scans of origin "synthetic"
+  std::vector<double> source_shares;  // expected share of draws per --train dataset
+  std::string val_source;             // "dataset", "split column" or "stratified random"
   int best_epoch = 0;
   double best_val_auc = 0.0;
-  double threshold = 0.5;   // Youden-optimal on validation at the best epoch (probability)
+  double threshold = 0.5;     // Youden-optimal on validation at the best epoch (probability)
   double images_per_s = 0.0;  // mean over epochs
   bool early_stopped = false;
   int resumed_from_epoch = 0;  // 0: a fresh run

@@ -17,7 +17,9 @@ Error::Error(std::string where, std::string what, std::string hint, int exit_cod
       hint_(std::move(hint)),
       exit_code_(exit_code) {}
 
-std::string Error::describe() const { return compose(where_, reason_, hint_); }
+std::string Error::describe() const {
+  return compose(where_, reason_, hint_);
+}
 
 std::string context_place(const std::string& outer, const std::string& inner) {
   if (inner.empty()) return outer;

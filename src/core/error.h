@@ -67,10 +67,10 @@ std::string context_place(const std::string& outer, const std::string& inner);
 //   catch (const ConfigError& e) { throw in_context<InputError>(e, "mix.txt:2"); }
 //   // error: mix.txt:2: value '5' is not allowed for cardiac_grade (hint: allowed values ...)
 template <typename E>
-E in_context(const Error& e, const std::string& outer, const std::string& prefix = "", const std::string& more_hint = "") {
+E in_context(const Error& e, const std::string& outer, const std::string& prefix = "",
+             const std::string& more_hint = "") {
   return E(context_place(outer, e.where()), prefix + e.reason(),
            e.hint().empty() || more_hint.empty() ? e.hint() + more_hint : e.hint() + "; " + more_hint);
 }
-
 
 }  // namespace scintigen

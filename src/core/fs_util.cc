@@ -35,7 +35,9 @@ void write_file_atomic(const std::string& path, const std::string& data) {
   create_parent_folders(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw InternalError(path, std::string("cannot create: ") + std::strerror(errno), "check that the folder exists and is writable");
+  if (fd < 0)
+    throw InternalError(path, std::string("cannot create: ") + std::strerror(errno),
+                        "check that the folder exists and is writable");
   size_t off = 0;
   while (off < data.size()) {
     ssize_t w = ::write(fd, data.data() + off, data.size() - off);

@@ -1,11 +1,11 @@
 #include "core/labels.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/text.h"
@@ -89,21 +89,35 @@ void set_label(Labels& l, const std::string& name, const std::string& raw, const
   const LabelField& f = field_of(name, where);
   const std::string v = trim(raw);
   const bool clear = v.empty();
-  if (name == "metastasis") l.metastasis = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 1, where));
-  else if (name == "lesion_count") l.lesion_count = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 1000, where));
-  else if (name == "cardiac_grade") l.cardiac_grade = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 3, where));
-  else if (name == "outcome_event") l.outcome_event = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 1, where));
-  else if (name == "age") l.age = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 0, 120, where));
-  else if (name == "height") l.height = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 30, 250, where));
-  else if (name == "weight") l.weight = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 1, 400, where));
-  else if (name == "outcome_time") l.outcome_time = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 0, 1e6, where));
+  if (name == "metastasis")
+    l.metastasis = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 1, where));
+  else if (name == "lesion_count")
+    l.lesion_count = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 1000, where));
+  else if (name == "cardiac_grade")
+    l.cardiac_grade = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 3, where));
+  else if (name == "outcome_event")
+    l.outcome_event = clear ? std::nullopt : std::optional<int>(parse_int(f, v, 0, 1, where));
+  else if (name == "age")
+    l.age = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 0, 120, where));
+  else if (name == "height")
+    l.height = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 30, 250, where));
+  else if (name == "weight")
+    l.weight = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 1, 400, where));
+  else if (name == "outcome_time")
+    l.outcome_time = clear ? std::nullopt : std::optional<double>(parse_float(f, v, 0, 1e6, where));
   else if (name == "tracer") {
-    if (clear) { l.tracer.clear(); return; }
+    if (clear) {
+      l.tracer.clear();
+      return;
+    }
     const std::string u = upper(v);
     if (u != "MDP" && u != "HDP" && u != "DPD" && u != "PYP") bad_value(f, v, where);
     l.tracer = u;
   } else if (name == "sex") {
-    if (clear) { l.sex.clear(); return; }
+    if (clear) {
+      l.sex.clear();
+      return;
+    }
     const std::string u = upper(v);
     if (u != "M" && u != "F" && u != "O") bad_value(f, v, where);
     l.sex = u;
@@ -135,9 +149,15 @@ std::string label_value(const Labels& l, const std::string& name) {
 
 nlohmann::json labels_to_json(const Labels& l) {
   nlohmann::json j = nlohmann::json::object();
-  auto put_i = [&](const char* k, const std::optional<int>& x) { if (x) j[k] = *x; };
-  auto put_d = [&](const char* k, const std::optional<double>& x) { if (x) j[k] = *x; };
-  auto put_s = [&](const char* k, const std::string& x) { if (!x.empty()) j[k] = x; };
+  auto put_i = [&](const char* k, const std::optional<int>& x) {
+    if (x) j[k] = *x;
+  };
+  auto put_d = [&](const char* k, const std::optional<double>& x) {
+    if (x) j[k] = *x;
+  };
+  auto put_s = [&](const char* k, const std::string& x) {
+    if (!x.empty()) j[k] = x;
+  };
   put_i("metastasis", l.metastasis);
   put_i("lesion_count", l.lesion_count);
   put_i("cardiac_grade", l.cardiac_grade);
@@ -157,10 +177,14 @@ Labels labels_from_json(const nlohmann::json& j, const std::string& where) {
   Labels l;
   for (auto it = j.begin(); it != j.end(); ++it) {
     std::string text;
-    if (it.value().is_string()) text = it.value().get<std::string>();
-    else if (it.value().is_number_integer()) text = std::to_string(it.value().get<long long>());
-    else if (it.value().is_number()) text = fmt::format("{}", it.value().get<double>());
-    else if (!it.value().is_null()) throw InputError(where, fmt::format("label '{}' must be a number or string", it.key()));
+    if (it.value().is_string())
+      text = it.value().get<std::string>();
+    else if (it.value().is_number_integer())
+      text = std::to_string(it.value().get<long long>());
+    else if (it.value().is_number())
+      text = fmt::format("{}", it.value().get<double>());
+    else if (!it.value().is_null())
+      throw InputError(where, fmt::format("label '{}' must be a number or string", it.key()));
     set_label(l, it.key(), text, where);
   }
   return l;

@@ -7,11 +7,10 @@
 // Missing labels stay unset (std::optional / empty string); they are never invented.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace scintigen {
 

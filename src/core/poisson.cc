@@ -21,7 +21,7 @@ namespace {
 // Tabulated means: q = j / 8 for j = 1..kFineSteps (q < 64, where almost all pixels are), then
 // q = 64..kMaxTableMean in unit steps. The residual lambda - q is below 1/8 (below 1 for
 // q >= 64), so Poisson(residual) is 0 without further work with probability >= 7/8.
-constexpr int kFineSteps = 512;   // 1/8 .. 64
+constexpr int kFineSteps = 512;  // 1/8 .. 64
 constexpr int kMaxTableMean = 255;
 constexpr int kTables = kFineSteps + (kMaxTableMean - 64);  // last: mean 255
 

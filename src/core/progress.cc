@@ -17,7 +17,9 @@ Progress::Progress(EventSink* sink, std::string task, uint64_t total)
   if (sink_) sink_->progress(task_, 0, total_, false);
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(uint64_t n) {
   const uint64_t done = done_ += n;

@@ -20,9 +20,12 @@ struct Entry {
 
 Entry entry(Resource r) {
   switch (r) {
-    case Resource::kBuiltinModel: return {"models/builtin", "SCINTIGEN_BUILTIN_MODEL"};
-    case Resource::kSites: return {"configs/sites", "SCINTIGEN_SITES_DIR"};
-    case Resource::kWeb: return {"web", "SCINTIGEN_WEB_DIR"};
+    case Resource::kBuiltinModel:
+      return {"models/builtin", "SCINTIGEN_BUILTIN_MODEL"};
+    case Resource::kSites:
+      return {"configs/sites", "SCINTIGEN_SITES_DIR"};
+    case Resource::kWeb:
+      return {"web", "SCINTIGEN_WEB_DIR"};
   }
   throw InternalError("resources", "unknown resource");
 }

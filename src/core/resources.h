@@ -21,10 +21,10 @@ enum class Resource {
 };
 
 struct ResourceLookup {
-  std::string relative;                // "models/builtin"
-  std::string variable;                // "SCINTIGEN_BUILTIN_MODEL"
-  std::optional<std::string> found;    // the folder used, if any
-  std::vector<std::string> searched;   // the candidates, in order
+  std::string relative;               // "models/builtin"
+  std::string variable;               // "SCINTIGEN_BUILTIN_MODEL"
+  std::optional<std::string> found;   // the folder used, if any
+  std::vector<std::string> searched;  // the candidates, in order
 };
 
 ResourceLookup find_resource(Resource r);

@@ -15,9 +15,13 @@ constexpr NamedValue<Origin> kOriginNames[] = {
     {Origin::kReal, "real"}, {Origin::kSimulated, "simulated"}, {Origin::kSynthetic, "synthetic"}};
 }  // namespace
 
-const char* to_string(ViewSet v) { return name_of(kViewSetNames, v); }
+const char* to_string(ViewSet v) {
+  return name_of(kViewSetNames, v);
+}
 
-const char* to_string(Origin o) { return name_of(kOriginNames, o); }
+const char* to_string(Origin o) {
+  return name_of(kOriginNames, o);
+}
 
 ViewSet view_set_from_string(const std::string& s, const std::string& where) {
   return value_named<InputError>(kViewSetNames, s, where, "view set");

@@ -11,10 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/labels.h"
 
@@ -33,19 +32,19 @@ ViewSet view_set_from_string(const std::string& s, const std::string& where);
 Origin origin_from_string(const std::string& s, const std::string& where);
 
 struct Scan {
-  std::string id;                 // unique within a dataset
-  int height = 0;                 // H, rows (head to feet)
-  int width = 0;                  // W, columns
-  std::vector<float> pixels;      // (2, H, W): anterior, mirrored posterior
+  std::string id;             // unique within a dataset
+  int height = 0;             // H, rows (head to feet)
+  int width = 0;              // W, columns
+  std::vector<float> pixels;  // (2, H, W): anterior, mirrored posterior
   ViewSet views = ViewSet::kBoth;
-  double spacing_row_mm = 0;      // distance between rows (mm); 0 when unknown
-  double spacing_col_mm = 0;      // distance between columns (mm); 0 when unknown
+  double spacing_row_mm = 0;  // distance between rows (mm); 0 when unknown
+  double spacing_col_mm = 0;  // distance between columns (mm); 0 when unknown
   Labels labels;
   Origin origin = Origin::kReal;
-  std::string source;             // e.g. "ingest", "phantom:site=large seed=1", "model:<hash> seed=3"
-  std::string split;              // "", "train", "val", "test" or a user's name
+  std::string source;                              // e.g. "ingest", "phantom:site=large seed=1", "model:<hash> seed=3"
+  std::string split;                               // "", "train", "val", "test" or a user's name
   nlohmann::json meta = nlohmann::json::object();  // non-identifying acquisition attributes
-  std::string pixel_sha256;       // see compute_pixel_sha256
+  std::string pixel_sha256;                        // see compute_pixel_sha256
 
   float* view(View v) { return pixels.data() + static_cast<size_t>(v) * height * width; }
   const float* view(View v) const { return pixels.data() + static_cast<size_t>(v) * height * width; }

@@ -16,7 +16,9 @@ Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
     throw InternalError("sha256", "cannot initialise OpenSSL digest");
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(impl_->ctx); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(impl_->ctx);
+}
 
 void Sha256::update(const void* data, std::size_t n) {
   if (n && EVP_DigestUpdate(impl_->ctx, data, n) != 1) throw InternalError("sha256", "digest update failed");
@@ -42,6 +44,8 @@ std::string sha256_hex(const void* data, std::size_t n) {
   return h.hex_digest();
 }
 
-std::string sha256_hex(const std::string& s) { return sha256_hex(s.data(), s.size()); }
+std::string sha256_hex(const std::string& s) {
+  return sha256_hex(s.data(), s.size());
+}
 
 }  // namespace scintigen

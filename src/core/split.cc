@@ -1,12 +1,12 @@
 #include "core/split.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "core/shuffle.h"
 

@@ -1,12 +1,14 @@
 #include "core/version.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace scintigen {
 
-std::string scintigen_version() { return SCINTIGEN_VERSION; }
+std::string scintigen_version() {
+  return SCINTIGEN_VERSION;
+}
 
 nlohmann::json core_versions() {
   nlohmann::json j;
@@ -16,8 +18,8 @@ nlohmann::json core_versions() {
 #elif defined(__GNUC__)
   j["compiler"] = fmt::format("gcc {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
 #endif
-  j["nlohmann_json"] = fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
-                                   NLOHMANN_JSON_VERSION_PATCH);
+  j["nlohmann_json"] =
+      fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);
   j["fmt"] = FMT_VERSION;
   return j;
 }

@@ -1,9 +1,8 @@
 // Version of scintigen and of the libraries that shaped an artefact, for provenance records.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace scintigen {
 

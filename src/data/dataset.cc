@@ -374,7 +374,8 @@ const nlohmann::json& Dataset::info() const {
 }
 
 PreparedScan Dataset::prepare(const Scan& scan, const std::string& where) {
-  const std::string who = scan.id.empty() ? std::string("the scan") : "scan '" + scan.id + "'";  // ingest prepares before ids
+  const std::string who =
+      scan.id.empty() ? std::string("the scan") : "scan '" + scan.id + "'";  // ingest prepares before ids
   auto bad = [&](const std::string& what, const std::string& hint = "") {
     throw InputError(where, who + ": " + what, hint);
   };

@@ -71,13 +71,11 @@ ConditionTokens parse_condition(const std::string& text, const ConditionSpec& sp
                         "write name=value pairs separated by commas, e.g. metastasis=1,tracer=DPD");
     size_t eq = item.find('=');
     if (eq == std::string::npos)
-      throw ConfigError(where, "condition item '" + item + "' has no '='",
-                        "write name=value, e.g. cardiac_grade=2");
+      throw ConfigError(where, "condition item '" + item + "' has no '='", "write name=value, e.g. cardiac_grade=2");
     std::string name = trim(item.substr(0, eq));
     std::string value = trim(item.substr(eq + 1));
     int a = spec.index_of(name);
-    if (a < 0)
-      throw ConfigError(where, "unknown condition '" + name + "'", "allowed conditions: " + spec.names());
+    if (a < 0) throw ConfigError(where, "unknown condition '" + name + "'", "allowed conditions: " + spec.names());
     if (seen[a]) throw ConfigError(where, "condition '" + name + "' given twice", "give each condition once");
     seen[a] = true;
     const auto& values = spec.attributes[a].values;
@@ -134,8 +132,9 @@ void ModelConfig::validate() const {
     if (m < 1 || m > 16) fail("channel_mult", "holds " + std::to_string(m), "each multiplier must be in 1..16");
   const int div = 1 << (levels() - 1);
   if (height < 8 || width < 2 || height % div || width % div)
-    fail("height/width", std::to_string(height) + " x " + std::to_string(width) + " is not divisible by " +
-                              std::to_string(div) + " (2^(levels-1))",
+    fail("height/width",
+         std::to_string(height) + " x " + std::to_string(width) + " is not divisible by " + std::to_string(div) +
+             " (2^(levels-1))",
          "use sizes that halve evenly at every level, e.g. 128 x 32");
   if (base_channels < 1 || base_channels > 4096)
     fail("base_channels", "is " + std::to_string(base_channels), "must be in 1..4096");
@@ -155,9 +154,9 @@ void ModelConfig::validate() const {
   if (head_channels < 1) fail("head_channels", "is " + std::to_string(head_channels), "must be >= 1");
   for (int l : attention_levels)
     if ((base_channels * channel_mult[l]) % head_channels)
-      fail("head_channels", std::to_string(head_channels) + " does not divide the " +
-                                std::to_string(base_channels * channel_mult[l]) + " channels of level " +
-                                std::to_string(l),
+      fail("head_channels",
+           std::to_string(head_channels) + " does not divide the " + std::to_string(base_channels * channel_mult[l]) +
+               " channels of level " + std::to_string(l),
            "choose head_channels dividing the channels of every attention level");
   if (time_embed_dim < 4 || time_embed_dim % 2)
     fail("time_embed_dim", "is " + std::to_string(time_embed_dim), "must be even and >= 4");
@@ -203,9 +202,9 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
   if (!j.is_object()) throw ConfigError(where, "model config is not a JSON object");
   ModelConfig c;
   static const std::set<std::string> known = {
-      "preset", "in_channels", "height", "width", "base_channels", "channel_mult", "res_blocks",
-      "attention_levels", "head_channels", "groups", "time_embed_dim", "scale_shift", "logsnr_min",
-      "logsnr_max", "schedule_shift", "conditions", "transform"};
+      "preset",     "in_channels",      "height",         "width",      "base_channels",  "channel_mult",
+      "res_blocks", "attention_levels", "head_channels",  "groups",     "time_embed_dim", "scale_shift",
+      "logsnr_min", "logsnr_max",       "schedule_shift", "conditions", "transform"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key()))
       throw ConfigError(where, "unknown key '" + it.key() + "' in model config", "remove it or fix its spelling");
@@ -237,7 +236,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
     c.conditions.attributes.clear();
     try {
       for (const auto& a : j.at("conditions"))
-        c.conditions.attributes.push_back({a.at("name").get<std::string>(), a.at("values").get<std::vector<std::string>>()});
+        c.conditions.attributes.push_back(
+            {a.at("name").get<std::string>(), a.at("values").get<std::vector<std::string>>()});
     } catch (const nlohmann::json::exception&) {
       throw ConfigError(where, "key 'conditions' is malformed", "expected [{\"name\": ..., \"values\": [...]}, ...]");
     }

@@ -14,10 +14,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -74,7 +74,8 @@ std::unique_ptr<Distributed> Distributed::from_environment(const torch::Device& 
 std::unique_ptr<Distributed> Distributed::connect(int rank, int world, const std::string& addr, int port,
                                                   const torch::Device& device) {
   if (world < 1 || rank < 0 || rank >= world)
-    throw ConfigError("RANK/WORLD_SIZE", fmt::format("rank {} of world size {}", rank, world), "need 0 <= RANK < WORLD_SIZE");
+    throw ConfigError("RANK/WORLD_SIZE", fmt::format("rank {} of world size {}", rank, world),
+                      "need 0 <= RANK < WORLD_SIZE");
   if (port < 1 || port > 65535) throw ConfigError("MASTER_PORT", std::to_string(port), "must be in 1..65535");
   int timeout_s = 300;
   if (const char* t = env("SCINTIGEN_DIST_TIMEOUT")) timeout_s = env_int("SCINTIGEN_DIST_TIMEOUT", t);
@@ -105,7 +106,8 @@ std::unique_ptr<Distributed> Distributed::connect(int rank, int world, const std
 #else
       auto opts = c10d::ProcessGroupGloo::Options::create();
       opts->timeout = std::chrono::seconds(timeout_s);
-      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(addr == "localhost" ? "127.0.0.1" : addr));
+      opts->devices.push_back(
+          c10d::ProcessGroupGloo::createDeviceForHostname(addr == "localhost" ? "127.0.0.1" : addr));
       d->impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(d->impl_->store, rank, world, opts);
 #endif
     }
@@ -122,7 +124,9 @@ void Distributed::all_reduce_sum(torch::Tensor& t) {
   impl_->pg->allreduce(v)->wait();
 }
 
-void Distributed::barrier() { impl_->pg->barrier()->wait(); }
+void Distributed::barrier() {
+  impl_->pg->barrier()->wait();
+}
 
 GradReducer Distributed::reducer() {
   auto impl = impl_;

@@ -13,11 +13,11 @@
 // (default 300) for the others.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "gen/trainer.h"
 

@@ -95,11 +95,22 @@ void GenerateConfig::validate() const {
 }
 
 json GenerateConfig::to_json() const {
-  return {{"model", model}, {"n", n}, {"condition", condition}, {"mix", mix}, {"out", out},
-          {"sampler", sampler.to_json()}, {"batch", batch}, {"shard", fmt::format("{}/{}", shard_index, shard_count)},
+  return {{"model", model},
+          {"n", n},
+          {"condition", condition},
+          {"mix", mix},
+          {"out", out},
+          {"sampler", sampler.to_json()},
+          {"batch", batch},
+          {"shard", fmt::format("{}/{}", shard_index, shard_count)},
           {"fill_labels", fill_labels},
-          {"counts", counts == CountOutput::kRound ? "round" : counts == CountOutput::kContinuous ? "continuous" : "poisson"},
-          {"device", device}, {"threads", threads}, {"bf16", bf16}, {"channels_last", channels_last}};
+          {"counts", counts == CountOutput::kRound        ? "round"
+                     : counts == CountOutput::kContinuous ? "continuous"
+                                                          : "poisson"},
+          {"device", device},
+          {"threads", threads},
+          {"bf16", bf16},
+          {"channels_last", channels_last}};
 }
 
 torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
@@ -234,8 +245,9 @@ Dataset open_for_resume(const std::string& out, const json& cfg_json, const json
     throw InputError(out + "/dataset.json", "was not made by `scintigen generate`: nothing to resume",
                      "give the --out of an interrupted generate run");
   const json stored = info.value("config", json::object());
-  run::refuse_changed_settings(out, stored, cfg_json, may_change_on_resume(stored, cfg_json),
-                               "resume with the same flags (--batch and --threads may differ), or generate into a new --out");
+  run::refuse_changed_settings(
+      out, stored, cfg_json, may_change_on_resume(stored, cfg_json),
+      "resume with the same flags (--batch and --threads may differ), or generate into a new --out");
   return ds;
 }
 
@@ -282,7 +294,8 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
       const auto& name = spec.attributes[a].name;
       const auto& value = spec.attributes[a].values[tok[a] - 1];
       if (label_counts.contains(name) && label_counts[name].value(value, int64_t{1}) == 0)
-        res.warnings.push_back(fmt::format("{}={}: no training scan had this value; the model has not learned it", name, value));
+        res.warnings.push_back(
+            fmt::format("{}={}: no training scan had this value; the model has not learned it", name, value));
     }
   }
   const JointTable joint = joint_table(m.info, spec);
@@ -323,7 +336,8 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
       const int64_t k = todo[i];
       auto tok = parse_condition(requested[k], spec, "--condition");
       if (config.fill_labels) {
-        const double u = static_cast<double>(splitmix64(splitmix64(config.sampler.seed ^ 0xF111ull) ^ k) >> 11) * 0x1.0p-53;
+        const double u =
+            static_cast<double>(splitmix64(splitmix64(config.sampler.seed ^ 0xF111ull) ^ k) >> 11) * 0x1.0p-53;
         if (!fill(tok, joint, u)) ++unfilled;
       }
       tokens.push_back(tok);
@@ -335,7 +349,8 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
       const int64_t k = todo[i];
       Scan s = scan_from_counts(counts[i - i0], tokens[i - i0], spec);
       s.id = scan_id(k);
-      s.source = "model:" + m.ema_sha256.substr(0, 16) + " seed=" + std::to_string(config.sampler.seed) + " k=" + std::to_string(k);
+      s.source = "model:" + m.ema_sha256.substr(0, 16) + " seed=" + std::to_string(config.sampler.seed) +
+                 " k=" + std::to_string(k);
       s.meta["provenance"] = {{"model_sha256", m.ema_sha256},
                               {"seed", config.sampler.seed},
                               {"index", k},
@@ -365,7 +380,8 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
   res.out = config.out;
   if (unfilled)
     res.warnings.push_back(fmt::format(
-        "{} scans: no training scan had the requested combination, so their unnamed attributes stay unlabelled", unfilled));
+        "{} scans: no training scan had the requested combination, so their unnamed attributes stay unlabelled",
+        unfilled));
   return res;
 }
 

@@ -24,10 +24,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/progress.h"
 #include "gen/config.h"
@@ -51,10 +50,10 @@ std::vector<int64_t> mix_counts(const std::vector<MixEntry>& mix, int64_t n);
 struct GenerateConfig {
   std::string model = "builtin";
   int64_t n = 16;
-  std::string condition;     // "metastasis=1,cardiac_grade=3,tracer=DPD" (may be "")
-  std::string mix;           // mix file (instead of condition)
-  std::string out;           // dataset folder to create
-  SamplerConfig sampler;     // kind, spacing, steps, guidance, seed
+  std::string condition;  // "metastasis=1,cardiac_grade=3,tracer=DPD" (may be "")
+  std::string mix;        // mix file (instead of condition)
+  std::string out;        // dataset folder to create
+  SamplerConfig sampler;  // kind, spacing, steps, guidance, seed
   int batch = 16;
   int shard_index = 0, shard_count = 1;
   bool fill_labels = true;
@@ -63,8 +62,8 @@ struct GenerateConfig {
   int threads = 0;
   bool bf16 = false;          // bf16 autocast for the network
   bool channels_last = true;  // channels-last weights and inputs on the CPU
-  bool resume = false;     // complete the interrupted run in `out` (see above)
-  int64_t stop_after = 0;  // stop after the batch that commits this many new scans (0 = no; tests resume)
+  bool resume = false;        // complete the interrupted run in `out` (see above)
+  int64_t stop_after = 0;     // stop after the batch that commits this many new scans (0 = no; tests resume)
 
   void validate() const;  // throws ConfigError naming the flag
   // The settings stored in dataset.json (resume and stop_after are not among them).

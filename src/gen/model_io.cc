@@ -1,18 +1,16 @@
-#include "gen/model_weights.h"
-
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/version.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/resources.h"
 #include "core/sha256.h"
+#include "gen/model_weights.h"
 
 namespace scintigen::gen {
 
@@ -59,8 +57,9 @@ void load_weights(torch::nn::Module& net, const std::string& path, const std::st
     size_t i = 0;
     auto check = [&](const std::string& name, const torch::Tensor& t) {
       if (t.sizes().vec() != expected[i].second)
-        throw InputError(path, fmt::format("does not hold this model's weights: {} has shape [{}], the model needs [{}]",
-                                           name, fmt::join(t.sizes().vec(), ", "), fmt::join(expected[i].second, ", ")),
+        throw InputError(path,
+                         fmt::format("does not hold this model's weights: {} has shape [{}], the model needs [{}]",
+                                     name, fmt::join(t.sizes().vec(), ", "), fmt::join(expected[i].second, ", ")),
                          "the weights and model.json come from different models; retrain or copy the folder again");
       ++i;
     };
@@ -94,13 +93,14 @@ std::string model_card(const json& info) {
   for (const auto& a : cfg.value("conditions", json::array()))
     s += fmt::format(" {} ({});", a.value("name", ""), fmt::join(a.value("values", std::vector<std::string>{}), ", "));
   s += "\n\n## Training\n";
-  s += fmt::format("- steps {}, global batch {}, learning rate {}, EMA decay {}, precision {}\n", tr.value("steps_done", 0),
-                   tr.value("batch", 0), info["train_config"].value("lr", 0.0), info["train_config"].value("ema_decay", 0.0),
+  s += fmt::format("- steps {}, global batch {}, learning rate {}, EMA decay {}, precision {}\n",
+                   tr.value("steps_done", 0), tr.value("batch", 0), info["train_config"].value("lr", 0.0),
+                   info["train_config"].value("ema_decay", 0.0),
                    info["train_config"].value("bf16", false) ? "bf16 autocast" : "fp32");
   s += fmt::format("- final training loss (mean of the last log interval) {}, validation loss (EMA weights) {}\n",
                    fmt_num(tr, "final_loss"), fmt_num(tr, "final_val_loss"));
-  s += fmt::format("- wall time {:.0f} s on {} ({} rank(s)), seed {}\n", tr.value("seconds", 0.0), tr.value("device", "cpu"),
-                   tr.value("world_size", 1), info["train_config"].value("seed", 0));
+  s += fmt::format("- wall time {:.0f} s on {} ({} rank(s)), seed {}\n", tr.value("seconds", 0.0),
+                   tr.value("device", "cpu"), tr.value("world_size", 1), info["train_config"].value("seed", 0));
   if (info.contains("init_from")) {
     const json& i = info["init_from"];
     s += fmt::format("- fine-tuned from `{}` (ema.pt SHA-256 {}, {} steps), with a fresh optimiser and schedule\n",
@@ -115,7 +115,8 @@ std::string model_card(const json& info) {
   s += "\n## Training data\n";
   for (const auto& d : data.value("datasets", json::array()))
     s += fmt::format("- `{}` (dataset uid {}{}): {} scans used\n", d.value("dir", ""), d.value("dataset_uid", ""),
-                     d.value("made_by", "").empty() ? "" : ", made by " + d.value("made_by", ""), d.value("scans_used", 0));
+                     d.value("made_by", "").empty() ? "" : ", made by " + d.value("made_by", ""),
+                     d.value("scans_used", 0));
   s += fmt::format("- {} training scans, {} validation scans ({}); skipped: {} single-view, {} of split 'test'\n",
                    data.value("train_scans", 0), data.value("val_scans", 0), data.value("val_source", ""),
                    data.value("skipped_single_view", 0), data.value("skipped_test_split", 0));
@@ -157,15 +158,18 @@ void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const Mode
   write_file_atomic(dir + "/model.json", info.dump(2) + "\n");  // last: the folder is complete once it exists
 }
 
-std::string builtin_model_dir() { return resource_dir(Resource::kBuiltinModel); }
+std::string builtin_model_dir() {
+  return resource_dir(Resource::kBuiltinModel);
+}
 
 LoadedModel load_model(const std::string& dir_in) {
   LoadedModel m;
   m.dir = dir_in == "builtin" ? builtin_model_dir() : dir_in;
   const std::string mj = m.dir + "/model.json";
   if (!fs::is_directory(m.dir))
-    throw InputError(m.dir, "is not a folder", dir_in == "builtin" ? "the shipped model is missing from the source tree"
-                                                                     : "give a model folder written by scintigen train");
+    throw InputError(m.dir, "is not a folder",
+                     dir_in == "builtin" ? "the shipped model is missing from the source tree"
+                                         : "give a model folder written by scintigen train");
   if (!fs::exists(mj))
     throw InputError(m.dir, "has no model.json: not a finished scintigen model",
                      "give a folder written by scintigen train (a training run writes model.json when it finishes)");
@@ -177,8 +181,9 @@ LoadedModel load_model(const std::string& dir_in) {
   if (!m.info.is_object() || m.info.value("format", "") != kModelFormat)
     throw InputError(mj, "is not a scintigen model description (format is not '" + std::string(kModelFormat) + "')");
   if (m.info.value("format_version", 0) > kModelFormatVersion)
-    throw InputError(mj, fmt::format("format version {} is newer than this scintigen reads ({})",
-                                     m.info.value("format_version", 0), kModelFormatVersion),
+    throw InputError(mj,
+                     fmt::format("format version {} is newer than this scintigen reads ({})",
+                                 m.info.value("format_version", 0), kModelFormatVersion),
                      "upgrade scintigen");
   if (!m.info.contains("model_config")) throw InputError(mj, "has no model_config");
   try {
@@ -196,6 +201,8 @@ LoadedModel load_model(const std::string& dir_in) {
   return m;
 }
 
-ModelFolder check_model_folder(const std::string& dir) { return load_model(dir); }
+ModelFolder check_model_folder(const std::string& dir) {
+  return load_model(dir);
+}
 
 }  // namespace scintigen::gen

@@ -17,9 +17,8 @@
 // gen/model_weights.h.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "gen/config.h"
 
@@ -32,8 +31,8 @@ inline constexpr int kModelFormatVersion = 1;
 struct ModelFolder {
   std::string dir;
   ModelConfig config;
-  nlohmann::json info;      // model.json
-  std::string ema_sha256;   // the model's identity in provenance records
+  nlohmann::json info;     // model.json
+  std::string ema_sha256;  // the model's identity in provenance records
 };
 
 // Checks the folder as load_model does (weights included) and describes it. `dir` may be

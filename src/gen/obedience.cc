@@ -1,10 +1,10 @@
 #include "gen/obedience.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -28,10 +28,13 @@ void ObedienceConfig::validate() const {
 }
 
 json ObedienceConfig::to_json() const {
-  return {{"model", model}, {"reference", reference}, {"n", n}, {"steps", steps}, {"guidance", guidance}, {"seed", seed}};
+  return {{"model", model}, {"reference", reference}, {"n", n},
+          {"steps", steps}, {"guidance", guidance},   {"seed", seed}};
 }
 
-json ObedienceReport::to_json() const { return {{"passed", passed}, {"measures", measures}}; }
+json ObedienceReport::to_json() const {
+  return {{"passed", passed}, {"measures", measures}};
+}
 
 namespace {
 
@@ -47,12 +50,15 @@ std::vector<double> box_mean(const float* img, int h, int w, int r) {
   std::vector<double> sat(static_cast<size_t>(h + 1) * (w + 1), 0.0);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      sat[(y + 1) * (w + 1) + x + 1] = img[y * w + x] + sat[y * (w + 1) + x + 1] + sat[(y + 1) * (w + 1) + x] - sat[y * (w + 1) + x];
+      sat[(y + 1) * (w + 1) + x + 1] =
+          img[y * w + x] + sat[y * (w + 1) + x + 1] + sat[(y + 1) * (w + 1) + x] - sat[y * (w + 1) + x];
   std::vector<double> out(static_cast<size_t>(h) * w);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const int y0 = std::max(0, y - r), y1 = std::min(h, y + r + 1), x0 = std::max(0, x - r), x1 = std::min(w, x + r + 1);
-      const double s = sat[y1 * (w + 1) + x1] - sat[y0 * (w + 1) + x1] - sat[y1 * (w + 1) + x0] + sat[y0 * (w + 1) + x0];
+      const int y0 = std::max(0, y - r), y1 = std::min(h, y + r + 1), x0 = std::max(0, x - r),
+                x1 = std::min(w, x + r + 1);
+      const double s =
+          sat[y1 * (w + 1) + x1] - sat[y0 * (w + 1) + x1] - sat[y1 * (w + 1) + x0] + sat[y0 * (w + 1) + x0];
       out[y * w + x] = s / ((y1 - y0) * (x1 - x0));
     }
   return out;
@@ -157,11 +163,16 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
   const int H = m.config.height, W = m.config.width;
   Dataset ref = Dataset::open(c.reference);
 
-  const std::vector<std::string> conditions = {
-      "cardiac_grade=0,tracer=DPD", "cardiac_grade=1,tracer=DPD", "cardiac_grade=2,tracer=DPD",
-      "cardiac_grade=3,tracer=DPD", "metastasis=0",  "metastasis=1",
-      "cardiac_grade=0,metastasis=0,tracer=MDP",     "cardiac_grade=0,metastasis=0,tracer=DPD",
-      "sex=M",                      "sex=F"};
+  const std::vector<std::string> conditions = {"cardiac_grade=0,tracer=DPD",
+                                               "cardiac_grade=1,tracer=DPD",
+                                               "cardiac_grade=2,tracer=DPD",
+                                               "cardiac_grade=3,tracer=DPD",
+                                               "metastasis=0",
+                                               "metastasis=1",
+                                               "cardiac_grade=0,metastasis=0,tracer=MDP",
+                                               "cardiac_grade=0,metastasis=0,tracer=DPD",
+                                               "sex=M",
+                                               "sex=F"};
   std::map<std::string, Group> groups;
   for (const auto& cond : conditions) groups[cond].name = cond;
   // Reference scans, at most n per group, in id order.
@@ -200,8 +211,12 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
   rep.passed = true;
   auto need = [&](const Group& g, const char* which) {
     if (g.ref.size() < 4)
-      throw InputError(c.reference, fmt::format("has {} two-view scans labelled {}; the check needs at least 4", g.ref.size(), g.name),
-                       std::string("use a reference dataset with every condition, e.g. one simulated with --site generator_train (") + which + ")");
+      throw InputError(
+          c.reference,
+          fmt::format("has {} two-view scans labelled {}; the check needs at least 4", g.ref.size(), g.name),
+          std::string(
+              "use a reference dataset with every condition, e.g. one simulated with --site generator_train (") +
+              which + ")");
   };
   for (const auto& [k, g] : groups) need(g, k.c_str());
 
@@ -261,14 +276,17 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
                             {"reference_means", {mean(measure(gp.ref, f)), mean(measure(gn.ref, f))}},
                             {"passed", ok}});
   };
-  two_group("hotspots", "metastasis=1", "metastasis=0",
-            [&](const Scan& s) { return hotspot_count(s.view(kAnterior), H, W) + hotspot_count(s.view(kPosterior), H, W); },
-            "AUC(metastasis=1 vs 0) of the hot-spot count: CI on the reference's side of 0.5");
-  two_group("soft", "cardiac_grade=0,metastasis=0,tracer=DPD", "cardiac_grade=0,metastasis=0,tracer=MDP",
-            [&](const Scan& s) { return soft_tissue_ratio(s.view(kAnterior), H, W); },
-            "AUC(DPD vs MDP) of the soft-tissue ratio: CI on the reference's side of 0.5");
-  two_group("length", "sex=M", "sex=F", [&](const Scan& s) { return body_length_rows(s.view(kAnterior), H, W); },
-            "AUC(M vs F) of the body length: CI on the reference's side of 0.5");
+  two_group(
+      "hotspots", "metastasis=1", "metastasis=0",
+      [&](const Scan& s) { return hotspot_count(s.view(kAnterior), H, W) + hotspot_count(s.view(kPosterior), H, W); },
+      "AUC(metastasis=1 vs 0) of the hot-spot count: CI on the reference's side of 0.5");
+  two_group(
+      "soft", "cardiac_grade=0,metastasis=0,tracer=DPD", "cardiac_grade=0,metastasis=0,tracer=MDP",
+      [&](const Scan& s) { return soft_tissue_ratio(s.view(kAnterior), H, W); },
+      "AUC(DPD vs MDP) of the soft-tissue ratio: CI on the reference's side of 0.5");
+  two_group(
+      "length", "sex=M", "sex=F", [&](const Scan& s) { return body_length_rows(s.view(kAnterior), H, W); },
+      "AUC(M vs F) of the body length: CI on the reference's side of 0.5");
   return rep;
 }
 

@@ -22,10 +22,9 @@
 //            generated AUC(M vs F) lies on the reference's side of 0.5 with its CI excluding 0.5.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/progress.h"
 #include "core/scan.h"

@@ -5,11 +5,11 @@
 namespace scintigen::gen {
 
 std::pair<torch::Tensor, torch::Tensor> alpha_sigma(const Schedule& s, const torch::Tensor& t) {
-  auto td = t.to(torch::kDouble);                                                   // (B)
+  auto td = t.to(torch::kDouble);  // (B)
   const double a = s.t_min_angle(), b = s.t_max_angle();
   auto logsnr = -2.0 * torch::log(torch::tan(a + td * (b - a))) + 2.0 * std::log(s.shift);  // (B)
-  auto alpha = torch::sqrt(torch::sigmoid(logsnr)).to(t.scalar_type());             // (B)
-  auto sigma = torch::sqrt(torch::sigmoid(-logsnr)).to(t.scalar_type());            // (B)
+  auto alpha = torch::sqrt(torch::sigmoid(logsnr)).to(t.scalar_type());                     // (B)
+  auto sigma = torch::sqrt(torch::sigmoid(-logsnr)).to(t.scalar_type());                    // (B)
   return {alpha, sigma};
 }
 
@@ -28,7 +28,7 @@ torch::Tensor x0_from_v(const torch::Tensor& x_t, const torch::Tensor& v, const 
 torch::Tensor drop_conditions(const torch::Tensor& cond, double p, c10::optional<at::Generator> gen) {
   if (p <= 0) return cond;
   auto keep = torch::rand(cond.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)) >= p;  // (B, A)
-  return cond * keep.to(cond.device()).to(cond.scalar_type());                                 // (B, A)
+  return cond * keep.to(cond.device()).to(cond.scalar_type());                                   // (B, A)
 }
 
 torch::Tensor v_loss(UNet& net, const Schedule& s, const torch::Tensor& x0, const torch::Tensor& cond,

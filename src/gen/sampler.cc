@@ -14,9 +14,9 @@ Denoise model_denoiser(UNet net, const Schedule& s) {
     torch::NoGradGuard no_grad;
     const int64_t B = x.size(0);
     auto opts = x.options();
-    auto tt = torch::full({B}, t, opts);                                 // (B)
+    auto tt = torch::full({B}, t, opts);  // (B)
     auto alpha = torch::full({B}, s.alpha(t), opts), sigma = torch::full({B}, s.sigma(t), opts);
-    return x0_from_v(x, net->forward(x, tt, cond), alpha, sigma);       // (B, 2, H, W)
+    return x0_from_v(x, net->forward(x, tt, cond), alpha, sigma);  // (B, 2, H, W)
   };
 }
 
@@ -24,10 +24,10 @@ Denoise with_guidance(Denoise d, double scale) {
   if (scale == 1.0) return d;
   return [d, scale](const torch::Tensor& x, double t, const torch::Tensor& cond) {
     const int64_t B = x.size(0);
-    auto x2 = torch::cat({x, x}, 0);                                    // (2B, 2, H, W)
-    auto c2 = torch::cat({cond, torch::zeros_like(cond)}, 0);           // (2B, A)
-    auto out = d(x2, t, c2);                                            // (2B, 2, H, W)
-    auto xc = out.narrow(0, 0, B), xu = out.narrow(0, B, B);            // (B, 2, H, W) each
+    auto x2 = torch::cat({x, x}, 0);                           // (2B, 2, H, W)
+    auto c2 = torch::cat({cond, torch::zeros_like(cond)}, 0);  // (2B, A)
+    auto out = d(x2, t, c2);                                   // (2B, 2, H, W)
+    auto xc = out.narrow(0, 0, B), xu = out.narrow(0, B, B);   // (B, 2, H, W) each
     return xu + scale * (xc - xu);
   };
 }
@@ -59,15 +59,15 @@ torch::Tensor sample_ddim(const Denoise& d, const Schedule& s, torch::Tensor x, 
   for (int i = 0; i < steps; ++i) {
     const double a = s.alpha(ts[i]), g = s.sigma(ts[i]);
     const double a_next = s.alpha(ts[i + 1]), g_next = s.sigma(ts[i + 1]);
-    auto x0 = d(x, ts[i], cond);           // (B, 2, H, W)
-    auto eps = (x - a * x0) / g;           // (B, 2, H, W)
+    auto x0 = d(x, ts[i], cond);  // (B, 2, H, W)
+    auto eps = (x - a * x0) / g;  // (B, 2, H, W)
     x = a_next * x0 + g_next * eps;
   }
   return x;
 }
 
 torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
-                               const std::vector<double>& ts) {
+                              const std::vector<double>& ts) {
   const int steps = static_cast<int>(ts.size()) - 1;
   torch::Tensor x0_prev;
   double h_prev = 0;

@@ -9,11 +9,11 @@
 // Schedules live in schedule.h, the model in unet.h; the samplers see only the callback.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "gen/sampler_config.h"
 #include "gen/schedule.h"

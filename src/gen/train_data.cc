@@ -1,11 +1,11 @@
 #include "gen/train_data.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -99,7 +99,9 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
     std::string made_by = cfg.value("command", "");
     if (cfg.contains("site_profile") && cfg["site_profile"].is_object())
       made_by += " (site " + cfg["site_profile"].value("name", "?") + ")";
-    ds_summary.push_back({{"dir", ds.dir()}, {"dataset_uid", ds.info().value("dataset_uid", "")}, {"made_by", made_by},
+    ds_summary.push_back({{"dir", ds.dir()},
+                          {"dataset_uid", ds.info().value("dataset_uid", "")},
+                          {"made_by", made_by},
                           {"scans_used", used}});
   }
   if (train_items.empty() && val_items.empty())
@@ -140,12 +142,13 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
       std::vector<std::string> others;
       for (size_t b = 0; b < spec.size(); ++b)
         if (b != a) others.push_back(spec.attributes[b].name);
-      throw InputError(dc.datasets.front(),
-                       fmt::format("no training scan carries a usable '{}' label (allowed values: {}), so the model "
-                                   "cannot learn that condition",
-                                   spec.attributes[a].name, fmt::join(spec.attributes[a].values, ", ")),
-                       fmt::format("label the scans (ingest --labels), or condition on the others only: --conditions {}",
-                                   fmt::join(others, ",")));
+      throw InputError(
+          dc.datasets.front(),
+          fmt::format("no training scan carries a usable '{}' label (allowed values: {}), so the model "
+                      "cannot learn that condition",
+                      spec.attributes[a].name, fmt::join(spec.attributes[a].values, ", ")),
+          fmt::format("label the scans (ingest --labels), or condition on the others only: --conditions {}",
+                      fmt::join(others, ",")));
     }
   }
   nlohmann::json label_counts = nlohmann::json::object();

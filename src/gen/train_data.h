@@ -11,12 +11,12 @@
 // attribute and how to leave it out, so no condition is ever silently ignored.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "core/progress.h"
 #include "gen/config.h"

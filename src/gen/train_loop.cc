@@ -42,19 +42,23 @@ void TrainRunConfig::validate() const {
   if (preset.empty() && init_from.empty())
     throw ConfigError("--preset", "is empty", "give tiny, cpu, full or a model config JSON file");
   if (batch < 1 || batch > 65536) throw ConfigError("--batch", std::to_string(batch), "must be in 1..65536");
-  if (world < 1 || rank < 0 || rank >= world) throw ConfigError("RANK/WORLD_SIZE", fmt::format("{}/{}", rank, world), "need 0 <= RANK < WORLD_SIZE");
+  if (world < 1 || rank < 0 || rank >= world)
+    throw ConfigError("RANK/WORLD_SIZE", fmt::format("{}/{}", rank, world), "need 0 <= RANK < WORLD_SIZE");
   if (batch % world)
     throw ConfigError("--batch", fmt::format("{} is not divisible by the {} ranks", batch, world),
                       "give a global batch that is a multiple of WORLD_SIZE");
   if (train.accum > batch / world)
-    throw ConfigError("--accum", fmt::format("{} micro-batches exceed the {} scans per rank", train.accum, batch / world),
+    throw ConfigError("--accum",
+                      fmt::format("{} micro-batches exceed the {} scans per rank", train.accum, batch / world),
                       "use --accum <= batch / ranks");
   if (stop_at < 0) throw ConfigError("--stop-at", std::to_string(stop_at), "must be >= 0");
   if (log_every < 1) throw ConfigError("--log-every", std::to_string(log_every), "must be >= 1");
   if (checkpoint_every < 1) throw ConfigError("--checkpoint-every", std::to_string(checkpoint_every), "must be >= 1");
   if (val_every < 0 || sample_every < 0) throw ConfigError("--val-every/--sample-every", "negative", "must be >= 0");
-  if (sample_steps < 1 || sample_steps > 1000) throw ConfigError("--sample-steps", std::to_string(sample_steps), "must be in 1..1000");
-  if (count_max < 0) throw ConfigError("--count-max", std::to_string(count_max), "must be > 0, or 0 to fit it to the data");
+  if (sample_steps < 1 || sample_steps > 1000)
+    throw ConfigError("--sample-steps", std::to_string(sample_steps), "must be in 1..1000");
+  if (count_max < 0)
+    throw ConfigError("--count-max", std::to_string(count_max), "must be > 0, or 0 to fit it to the data");
   train.validate();
   data.validate();
   run::parse_device_name(device);
@@ -104,9 +108,16 @@ ModelConfig resolve_model_config(const TrainRunConfig& c, const std::vector<std:
 }
 
 const std::vector<std::string>& sample_grid_conditions() {
-  static const std::vector<std::string> c = {
-      "",  "metastasis=0", "metastasis=1", "cardiac_grade=0,tracer=DPD", "cardiac_grade=1,tracer=DPD",
-      "cardiac_grade=2,tracer=DPD", "cardiac_grade=3,tracer=DPD", "tracer=MDP", "sex=M", "sex=F"};
+  static const std::vector<std::string> c = {"",
+                                             "metastasis=0",
+                                             "metastasis=1",
+                                             "cardiac_grade=0,tracer=DPD",
+                                             "cardiac_grade=1,tracer=DPD",
+                                             "cardiac_grade=2,tracer=DPD",
+                                             "cardiac_grade=3,tracer=DPD",
+                                             "tracer=MDP",
+                                             "sex=M",
+                                             "sex=F"};
   return c;
 }
 
@@ -364,8 +375,11 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     run::create_out_folder(c.out);
     json record = run::make_run_record(kTrainCommand, c.to_json());
     record["model_config"] = cfg.to_json();
-    record["io"] = {{"log_every", c.log_every}, {"checkpoint_every", c.checkpoint_every}, {"val_every", c.val_every},
-                    {"sample_every", c.sample_every}, {"threads", c.threads}};
+    record["io"] = {{"log_every", c.log_every},
+                    {"checkpoint_every", c.checkpoint_every},
+                    {"val_every", c.val_every},
+                    {"sample_every", c.sample_every},
+                    {"threads", c.threads}};
     if (base) record["init_from"] = init_record;
     run::write_run_record(c.out, record);
   }
@@ -396,10 +410,8 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     if (writer) {
       previous["config"] = c.to_json();
       if (!previous.contains("steps_changes")) previous["steps_changes"] = json::array();
-      previous["steps_changes"].push_back({{"at_step", res.start_step},
-                                           {"from", previous_steps},
-                                           {"to", c.train.steps},
-                                           {"time", utc_now_iso8601()}});
+      previous["steps_changes"].push_back(
+          {{"at_step", res.start_step}, {"from", previous_steps}, {"to", c.train.steps}, {"time", utc_now_iso8601()}});
       run::write_run_record(c.out, previous);
     }
   }
@@ -427,7 +439,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     auto idx_all = batch_indices(N, c.train.seed, step, c.batch);
     std::vector<int64_t> idx(idx_all.begin() + c.rank * b, idx_all.begin() + (c.rank + 1) * b);
     auto it = torch::tensor(idx, torch::kLong);
-    auto x0 = data.train.x.index_select(0, it);     // (b, 2, H, W)
+    auto x0 = data.train.x.index_select(0, it);       // (b, 2, H, W)
     auto cond = data.train.cond.index_select(0, it);  // (b, A)
     // The global batch's random draws, then this rank's rows: every world size draws alike.
     auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(c.train.seed, step));
@@ -449,12 +461,16 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
       const double ips = images_since_log / std::max(1e-9, dt);
       const double eta = (end - done) * c.batch / std::max(1e-9, ips);
       res.final_loss = loss_acc / loss_n;
-      metrics.write({{"step", done}, {"loss", res.final_loss}, {"lr", trainer.last_lr()},
-                     {"grad_norm", trainer.last_grad_norm()}, {"images_per_s", ips}, {"elapsed_s", elapsed},
+      metrics.write({{"step", done},
+                     {"loss", res.final_loss},
+                     {"lr", trainer.last_lr()},
+                     {"grad_norm", trainer.last_grad_norm()},
+                     {"images_per_s", ips},
+                     {"elapsed_s", elapsed},
                      {"eta_s", eta}});
-      note(events, fmt::format("train {:>{}}/{}  loss {:.4f}  lr {:.2e}  {:.1f} img/s  elapsed {}  ETA {}", done,
-                               step_width, total, res.final_loss, trainer.last_lr(), ips, format_duration(elapsed),
-                               format_duration(eta)));
+      note(events,
+           fmt::format("train {:>{}}/{}  loss {:.4f}  lr {:.2e}  {:.1f} img/s  elapsed {}  ETA {}", done, step_width,
+                       total, res.final_loss, trainer.last_lr(), ips, format_duration(elapsed), format_duration(eta)));
       t_log = now;
       loss_acc = 0;
       loss_n = 0;
@@ -486,10 +502,15 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
                {"train_config", c.train.to_json()},
                {"data", data.summary},
                {"training",
-                {{"steps_done", res.steps_done}, {"batch", c.batch}, {"final_loss", res.final_loss},
+                {{"steps_done", res.steps_done},
+                 {"batch", c.batch},
+                 {"final_loss", res.final_loss},
                  {"final_val_loss", res.final_val_loss >= 0 ? json(res.final_val_loss) : json()},
-                 {"seconds", secs}, {"images_per_s", res.images_per_s}, {"device", device.str()},
-                 {"world_size", c.world}, {"resumed_from_step", res.start_step}}},
+                 {"seconds", secs},
+                 {"images_per_s", res.images_per_s},
+                 {"device", device.str()},
+                 {"world_size", c.world},
+                 {"resumed_from_step", res.start_step}}},
                {"versions", core_versions()}};
   if (c.resume && previous.contains("steps_changes")) info["training"]["steps_changes"] = previous["steps_changes"];
   if (base) info["init_from"] = init_record;
@@ -507,7 +528,8 @@ TrainRunResult run_training(const TrainRunConfig& config, const TrainCallbacks& 
   return train(config, cb, events, {});
 }
 
-TrainRunResult run_training_from_environment(const TrainRunConfig& config, const TrainCallbacks& cb, EventSink* events) {
+TrainRunResult run_training_from_environment(const TrainRunConfig& config, const TrainCallbacks& cb,
+                                             EventSink* events) {
   TrainRunConfig c = config;
   c.rank = 0;
   c.world = 1;

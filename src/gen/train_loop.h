@@ -37,10 +37,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/progress.h"
 #include "core/scan.h"
@@ -51,24 +50,24 @@ namespace scintigen::gen {
 
 struct TrainRunConfig {
   DataConfig data;
-  std::string out;                 // model folder to create (or resume)
-  std::string preset = "cpu";      // tiny | cpu | full, or a model config JSON file ("" with init_from)
-  std::string init_from;           // fine-tune: start from this model folder or "builtin" ("" = from scratch)
-  TrainConfig train;               // steps, lr, ..., seed, accum, bf16
-  int batch = 16;                  // global batch (all ranks, all micro-batches)
+  std::string out;             // model folder to create (or resume)
+  std::string preset = "cpu";  // tiny | cpu | full, or a model config JSON file ("" with init_from)
+  std::string init_from;       // fine-tune: start from this model folder or "builtin" ("" = from scratch)
+  TrainConfig train;           // steps, lr, ..., seed, accum, bf16
+  int batch = 16;              // global batch (all ranks, all micro-batches)
   bool resume = false;
-  bool warmup_from_run = false;    // on resume, take train.warmup_steps from the run (the flag was not given)
-  int64_t stop_at = 0;             // stop (after a checkpoint) at this step; 0 = train to the end
-  int64_t log_every = 20;          // steps per metrics line
-  int64_t checkpoint_every = 250;  // steps per checkpoint
-  int64_t val_every = 250;         // steps per validation loss (0 = only at the end)
-  int64_t sample_every = 1000;     // steps per sample grid (0 = only at the end)
-  int sample_steps = 20;           // sampler steps for the grids
-  double count_max = 0;            // 0: fit to the data (train_data.h)
+  bool warmup_from_run = false;         // on resume, take train.warmup_steps from the run (the flag was not given)
+  int64_t stop_at = 0;                  // stop (after a checkpoint) at this step; 0 = train to the end
+  int64_t log_every = 20;               // steps per metrics line
+  int64_t checkpoint_every = 250;       // steps per checkpoint
+  int64_t val_every = 250;              // steps per validation loss (0 = only at the end)
+  int64_t sample_every = 1000;          // steps per sample grid (0 = only at the end)
+  int sample_steps = 20;                // sampler steps for the grids
+  double count_max = 0;                 // 0: fit to the data (train_data.h)
   std::vector<std::string> conditions;  // attributes to condition on (empty: the defaults)
-  bool condition_on_site = false;  // add the datasets' sites as an attribute
-  std::string device = "cpu";      // cpu | cuda | cuda:N | auto
-  int threads = 0;                 // intra-op threads (0 = all cores)
+  bool condition_on_site = false;       // add the datasets' sites as an attribute
+  std::string device = "cpu";           // cpu | cuda | cuda:N | auto
+  int threads = 0;                      // intra-op threads (0 = all cores)
   // This process's rank and the number of ranks (run_training_from_environment sets them).
   int rank = 0, world = 1;
 
@@ -85,15 +84,15 @@ struct TrainCallbacks {
 
 struct TrainRunResult {
   int64_t steps_done = 0;
-  int64_t start_step = 0;      // > 0 when resumed
-  bool finished = false;       // false when stopped at --stop-at
+  int64_t start_step = 0;         // > 0 when resumed
+  bool finished = false;          // false when stopped at --stop-at
   bool already_finished = false;  // resume of a finished run at its own steps: nothing was done
   int64_t extended_from = 0;      // > 0 when this call changed the run's total steps (from this value)
   double final_loss = 0, final_val_loss = -1;
-  double images_per_s = 0;     // this run's training throughput (all ranks)
+  double images_per_s = 0;  // this run's training throughput (all ranks)
   size_t train_scans = 0, val_scans = 0;
   std::string out;
-  int rank = 0;                // of this process (0 = the one that wrote the folder)
+  int rank = 0;  // of this process (0 = the one that wrote the folder)
 };
 
 // Trains as a single process (config.world must be 1). Rank 0 reports progress lines,

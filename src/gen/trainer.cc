@@ -17,7 +17,8 @@ void TrainConfig::validate() const {
     throw ConfigError("train config", field + ": " + what, hint);
   };
   if (steps < 1) fail("steps", std::to_string(steps), "must be >= 1");
-  if (warmup_steps < 0 || warmup_steps > steps) fail("warmup_steps", std::to_string(warmup_steps), "must be in 0..steps");
+  if (warmup_steps < 0 || warmup_steps > steps)
+    fail("warmup_steps", std::to_string(warmup_steps), "must be in 0..steps");
   if (!(lr > 0) || lr > 1) fail("lr", std::to_string(lr), "must be in (0, 1]");
   if (min_lr_ratio < 0 || min_lr_ratio > 1) fail("min_lr_ratio", std::to_string(min_lr_ratio), "must be in 0..1");
   if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) fail("beta1/beta2", "out of range", "must be in [0, 1)");
@@ -25,15 +26,26 @@ void TrainConfig::validate() const {
   if (weight_decay < 0) fail("weight_decay", std::to_string(weight_decay), "must be >= 0");
   if (grad_clip < 0) fail("grad_clip", std::to_string(grad_clip), "must be >= 0 (0 = off)");
   if (ema_decay < 0 || ema_decay >= 1) fail("ema_decay", std::to_string(ema_decay), "must be in [0, 1)");
-  if (cond_drop_prob < 0 || cond_drop_prob > 1) fail("cond_drop_prob", std::to_string(cond_drop_prob), "must be in 0..1");
+  if (cond_drop_prob < 0 || cond_drop_prob > 1)
+    fail("cond_drop_prob", std::to_string(cond_drop_prob), "must be in 0..1");
   if (accum < 1 || accum > 1024) fail("accum", std::to_string(accum), "must be in 1..1024");
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"steps", steps}, {"warmup_steps", warmup_steps}, {"lr", lr}, {"min_lr_ratio", min_lr_ratio},
-          {"beta1", beta1}, {"beta2", beta2}, {"eps", eps}, {"weight_decay", weight_decay},
-          {"grad_clip", grad_clip}, {"ema_decay", ema_decay}, {"cond_drop_prob", cond_drop_prob}, {"seed", seed},
-          {"accum", accum}, {"bf16", bf16}};
+  return {{"steps", steps},
+          {"warmup_steps", warmup_steps},
+          {"lr", lr},
+          {"min_lr_ratio", min_lr_ratio},
+          {"beta1", beta1},
+          {"beta2", beta2},
+          {"eps", eps},
+          {"weight_decay", weight_decay},
+          {"grad_clip", grad_clip},
+          {"ema_decay", ema_decay},
+          {"cond_drop_prob", cond_drop_prob},
+          {"seed", seed},
+          {"accum", accum},
+          {"bf16", bf16}};
 }
 
 double learning_rate(const TrainConfig& c, int64_t step) {
@@ -50,7 +62,9 @@ void ema_update(UNet& ema, const UNet& net, double decay) {
   for (size_t i = 0; i < pe.size(); ++i) pe[i].mul_(decay).add_(pn[i].detach(), 1 - decay);
 }
 
-uint64_t step_seed(uint64_t seed, int64_t step) { return splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(step)); }
+uint64_t step_seed(uint64_t seed, int64_t step) {
+  return splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(step));
+}
 
 Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, torch::Device device)
     : model_cfg_(model), cfg_(train), schedule_(Schedule::from(model)), device_(device) {
@@ -62,19 +76,18 @@ Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, torch::Devi
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   net_->to(device_);
   ema_->to(device_);
-  opt_ = std::make_unique<torch::optim::AdamW>(
-      net_->parameters(), torch::optim::AdamWOptions(cfg_.lr)
-                              .betas({cfg_.beta1, cfg_.beta2})
-                              .eps(cfg_.eps)
-                              .weight_decay(cfg_.weight_decay));
+  opt_ = std::make_unique<torch::optim::AdamW>(net_->parameters(), torch::optim::AdamWOptions(cfg_.lr)
+                                                                       .betas({cfg_.beta1, cfg_.beta2})
+                                                                       .eps(cfg_.eps)
+                                                                       .weight_decay(cfg_.weight_decay));
 }
 
 double Trainer::step(const torch::Tensor& x0, const torch::Tensor& cond) {
   const int64_t B = x0.size(0);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(cfg_.seed, step_));
-  auto c = drop_conditions(cond.cpu(), cfg_.cond_drop_prob, gen);            // (B, A)
-  auto t = torch::rand({B}, gen, torch::kFloat);                              // (B)
-  auto noise = torch::randn(x0.sizes(), gen, torch::kFloat);                  // (B, 2, H, W)
+  auto c = drop_conditions(cond.cpu(), cfg_.cond_drop_prob, gen);  // (B, A)
+  auto t = torch::rand({B}, gen, torch::kFloat);                   // (B)
+  auto noise = torch::randn(x0.sizes(), gen, torch::kFloat);       // (B, 2, H, W)
   return step(x0, c, t, noise);
 }
 

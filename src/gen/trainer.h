@@ -9,13 +9,13 @@
 //   tr.save(archive); tr2.load(archive);          // weights, EMA, AdamW moments, step
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "gen/config.h"
 #include "gen/schedule.h"
@@ -43,8 +43,7 @@ class Trainer {
   // (moved to the trainer's). The batch is split into `accum` micro-batches whose gradients
   // add up to those of the whole batch's mean loss; with a reducer, the gradients are then
   // averaged across ranks. Returns the mean loss of this rank's batch.
-  double step(const torch::Tensor& x0, const torch::Tensor& cond, const torch::Tensor& t,
-              const torch::Tensor& noise);
+  double step(const torch::Tensor& x0, const torch::Tensor& cond, const torch::Tensor& t, const torch::Tensor& noise);
 
   void set_grad_reducer(GradReducer r) { reducer_ = std::move(r); }
   const torch::Device& device() const { return device_; }

@@ -22,15 +22,17 @@
 // only for outputs that are smooth (e.g. x0 estimates, few-step or strongly guided samples).
 #pragma once
 
-#include <cmath>
-
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "gen/config.h"
 
 namespace scintigen::gen {
 
-inline double anscombe(double c) { return 2.0 * std::sqrt(c + 0.375); }
+inline double anscombe(double c) {
+  return 2.0 * std::sqrt(c + 0.375);
+}
 
 // Counts -> model space (scalar).
 inline double count_to_model(double c, const TransformConfig& tc) {

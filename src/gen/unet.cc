@@ -15,16 +15,34 @@ namespace F = torch::nn::functional;
 namespace {
 
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool cpu_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
-void set_cpu_autocast(bool on) { at::autocast::set_autocast_enabled(at::kCPU, on); }
-bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
-void set_cuda_autocast(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
-void set_autocast_bf16(bool cuda) { at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, at::kBFloat16); }
+bool cpu_autocast_enabled() {
+  return at::autocast::is_autocast_enabled(at::kCPU);
+}
+void set_cpu_autocast(bool on) {
+  at::autocast::set_autocast_enabled(at::kCPU, on);
+}
+bool cuda_autocast_enabled() {
+  return at::autocast::is_autocast_enabled(at::kCUDA);
+}
+void set_cuda_autocast(bool on) {
+  at::autocast::set_autocast_enabled(at::kCUDA, on);
+}
+void set_autocast_bf16(bool cuda) {
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, at::kBFloat16);
+}
 #else
-bool cpu_autocast_enabled() { return at::autocast::is_cpu_enabled(); }
-void set_cpu_autocast(bool on) { at::autocast::set_cpu_enabled(on); }
-bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
-void set_cuda_autocast(bool on) { at::autocast::set_enabled(on); }
+bool cpu_autocast_enabled() {
+  return at::autocast::is_cpu_enabled();
+}
+void set_cpu_autocast(bool on) {
+  at::autocast::set_cpu_enabled(on);
+}
+bool cuda_autocast_enabled() {
+  return at::autocast::is_enabled();
+}
+void set_cuda_autocast(bool on) {
+  at::autocast::set_enabled(on);
+}
 void set_autocast_bf16(bool cuda) {
   if (cuda)
     at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
@@ -95,7 +113,7 @@ torch::Tensor timestep_embedding(const torch::Tensor& t, int dim) {
   auto freqs = torch::exp(-std::log(10000.0) *
                           torch::arange(half, torch::TensorOptions().dtype(torch::kFloat).device(t.device())) / half);
   auto args = (t.to(torch::kFloat) * 1000.f).unsqueeze(1) * freqs.unsqueeze(0);  // (B, half)
-  return torch::cat({torch::cos(args), torch::sin(args)}, 1);                      // (B, dim)
+  return torch::cat({torch::cos(args), torch::sin(args)}, 1);                    // (B, dim)
 }
 
 ResBlockImpl::ResBlockImpl(int in_ch, int out_ch, int emb_dim, int groups, bool scale_shift)
@@ -113,13 +131,13 @@ torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
   auto h = conv1(torch::silu(group_norm_fp32(norm1, x)));           // (B, Cout, H, W)
   auto e = emb_proj(torch::silu(emb)).unsqueeze(-1).unsqueeze(-1);  // (B, Cout or 2 Cout, 1, 1)
   if (scale_shift_) {
-    auto ss = e.chunk(2, 1);                                        // scale, shift: (B, Cout, 1, 1)
-    h = group_norm_fp32(norm2, h) * (1 + ss[0]) + ss[1];            // (B, Cout, H, W)
+    auto ss = e.chunk(2, 1);                              // scale, shift: (B, Cout, 1, 1)
+    h = group_norm_fp32(norm2, h) * (1 + ss[0]) + ss[1];  // (B, Cout, H, W)
     h = conv2(torch::silu(h));
   } else {
     h = conv2(torch::silu(group_norm_fp32(norm2, h + e)));
   }
-  return (skip ? skip(x) : x) + h;                                  // (B, Cout, H, W)
+  return (skip ? skip(x) : x) + h;  // (B, Cout, H, W)
 }
 
 AttentionImpl::AttentionImpl(int channels, int head_channels, int groups) : heads_(channels / head_channels) {
@@ -134,17 +152,18 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const int64_t T = H * W, d = C / heads_;
   // qkv channels are [q heads..., k heads..., v heads...], each head d channels.
   auto qkv_ = qkv(group_norm_fp32(norm, x)).reshape({B, 3, heads_, d, T});  // (B, 3, h, d, T)
-  auto q = qkv_.select(1, 0).transpose(2, 3);                                // (B, h, T, d)
-  auto k = qkv_.select(1, 1).transpose(2, 3);                                // (B, h, T, d)
-  auto v = qkv_.select(1, 2).transpose(2, 3);                                // (B, h, T, d)
+  auto q = qkv_.select(1, 0).transpose(2, 3);                               // (B, h, T, d)
+  auto k = qkv_.select(1, 1).transpose(2, 3);                               // (B, h, T, d)
+  auto v = qkv_.select(1, 2).transpose(2, 3);                               // (B, h, T, d)
 #if TORCH_VERSION_MAJOR >= 2
-  auto o = at::scaled_dot_product_attention(q, k, v);                        // (B, h, T, d)
+  auto o = at::scaled_dot_product_attention(q, k, v);  // (B, h, T, d)
 #else
   // Ref: Vaswani et al. 2017, softmax(q k^T / sqrt(d)) v.
-  auto w = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d)), -1);  // (B, h, T, T)
-  auto o = torch::matmul(w, v);                                              // (B, h, T, d)
+  auto w =
+      torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d)), -1);  // (B, h, T, T)
+  auto o = torch::matmul(w, v);                                                                       // (B, h, T, d)
 #endif
-  o = o.transpose(2, 3).reshape({B, C, H, W});                               // (B, C, H, W)
+  o = o.transpose(2, 3).reshape({B, C, H, W});  // (B, C, H, W)
   return x + proj(o);
 }
 
@@ -215,36 +234,36 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, 
   TORCH_CHECK(t.dim() == 1 && t.size(0) == x.size(0), "UNet: t must be (B)");
   TORCH_CHECK(cond.dim() == 2 && cond.size(0) == x.size(0) && cond.size(1) == static_cast<int64_t>(cond_embed->size()),
               "UNet: cond must be (B, ", cond_embed->size(), ")");
-  auto emb = embed(t, cond);                     // (B, E)
-  auto h = conv_in(x);                           // (B, C0, H, W)
+  auto emb = embed(t, cond);  // (B, E)
+  auto h = conv_in(x);        // (B, C0, H, W)
   std::vector<torch::Tensor> hs = {h};
   for (const auto& m : *down) {
     auto* level = m->as<LevelImpl>();
     for (size_t i = 0; i < level->res->size(); ++i) {
-      h = level->res[i]->as<ResBlockImpl>()->forward(h, emb);     // (B, C_l, H_l, W_l)
+      h = level->res[i]->as<ResBlockImpl>()->forward(h, emb);  // (B, C_l, H_l, W_l)
       if (!level->attn->is_empty()) h = level->attn[i]->as<AttentionImpl>()->forward(h);
       hs.push_back(h);
     }
     if (level->resample) {
-      h = level->resample(h);                    // (B, C_l, H_l / 2, W_l / 2)
+      h = level->resample(h);  // (B, C_l, H_l / 2, W_l / 2)
       hs.push_back(h);
     }
   }
-  h = mid_res1(h, emb);                          // (B, C_L, H_L, W_L)
+  h = mid_res1(h, emb);  // (B, C_L, H_L, W_L)
   h = mid_attn(h);
   h = mid_res2(h, emb);
   for (const auto& m : *up) {
     auto* level = m->as<LevelImpl>();
     for (size_t i = 0; i < level->res->size(); ++i) {
-      h = torch::cat({h, hs.back()}, 1);          // (B, C + C_skip, H_l, W_l)
+      h = torch::cat({h, hs.back()}, 1);  // (B, C + C_skip, H_l, W_l)
       hs.pop_back();
-      h = level->res[i]->as<ResBlockImpl>()->forward(h, emb);     // (B, C_l, H_l, W_l)
+      h = level->res[i]->as<ResBlockImpl>()->forward(h, emb);  // (B, C_l, H_l, W_l)
       if (!level->attn->is_empty()) h = level->attn[i]->as<AttentionImpl>()->forward(h);
     }
     if (level->resample) {
       h = F::interpolate(h, F::InterpolateFuncOptions()
                                 .scale_factor(std::vector<double>{2.0, 2.0})
-                                .mode(torch::kNearest));    // (B, C_l, 2 H_l, 2 W_l)
+                                .mode(torch::kNearest));  // (B, C_l, 2 H_l, 2 W_l)
       h = level->resample(h);
     }
   }
@@ -268,8 +287,8 @@ torch::Tensor condition_tensor(const std::vector<ConditionTokens>& conds, const 
     for (int64_t a = 0; a < A; ++a) {
       const int64_t tok = conds[b][a];
       if (tok < 0 || tok > static_cast<int64_t>(spec.attributes[a].values.size()))
-        throw InternalError("condition_tensor", "token " + std::to_string(tok) + " out of range for " +
-                                                    spec.attributes[a].name);
+        throw InternalError("condition_tensor",
+                            "token " + std::to_string(tok) + " out of range for " + spec.attributes[a].name);
       acc[b][a] = tok;
     }
   }

@@ -205,7 +205,8 @@ class NestingScanner {
       if (deflated) {
         uint8_t b;
         if (src->read(&b, 1) == 0) {
-          throw InputError(path_, "file is truncated", "the file ends inside an element; copy it again from the source");
+          throw InputError(path_, "file is truncated",
+                           "the file ends inside an element; copy it again from the source");
         }
         throw InputError(path_,
                          "malformed DICOM: the deflated data set does not parse after byte " +

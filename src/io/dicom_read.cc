@@ -64,9 +64,6 @@
 
 #include "io/dicom_read.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdict.h>
@@ -79,6 +76,8 @@
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
 #include <openjpeg.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -147,14 +146,17 @@ detail::NestingLimits nesting_limits(const ReadOptions& opt) {
   if (!looks_dicom) {
     throw InputError(path, "not a DICOM file", "expected a DICOM Part 10 file (or a bare data set that parses)");
   }
-  if (c == EC_StreamNotifyClient || c == EC_EndOfStream || c == EC_InvalidStream || c == EC_PrematureSequDelimitationItem ||
-      c == EC_SequDelimitationItemMissing || c == EC_ItemDelimitationItemMissing) {
+  if (c == EC_StreamNotifyClient || c == EC_EndOfStream || c == EC_InvalidStream ||
+      c == EC_PrematureSequDelimitationItem || c == EC_SequDelimitationItemMissing ||
+      c == EC_ItemDelimitationItemMissing) {
     throw InputError(path, "file is truncated", "the file ends inside an element; copy it again from the source");
   }
   throw InputError(path, std::string("malformed DICOM: ") + c.text(), "the file does not parse as DICOM");
 }
 
-bool has_dicm_preamble(const uint8_t* head, size_t n) { return n >= 132 && std::memcmp(head + 128, "DICM", 4) == 0; }
+bool has_dicm_preamble(const uint8_t* head, size_t n) {
+  return n >= 132 && std::memcmp(head + 128, "DICM", 4) == 0;
+}
 
 // Parses a file already checked by the nesting pre-scan (values above 4 KiB stay in the file).
 void load_file(const std::string& path, DcmFileFormat& ff) {
@@ -174,8 +176,10 @@ DicomObject read_parsed(const std::string& path, DcmFileFormat& ff, uint64_t fil
   check_object_kind(path, ds);
   if (!is_supported_xfer(xfer)) {
     std::string uid = get_string(ff.getMetaInfo(), DCM_TransferSyntaxUID);
-    throw InputError(path, "unsupported transfer syntax " + (uid.empty() ? std::string(DcmXfer(xfer).getXferName()) : printable(uid)),
-                     "convert the file to explicit VR little endian");
+    throw InputError(
+        path,
+        "unsupported transfer syntax " + (uid.empty() ? std::string(DcmXfer(xfer).getXferName()) : printable(uid)),
+        "convert the file to explicit VR little endian");
   }
   const PixelFormat f = check_pixel_module(path, ds, options, xfer);
   check_whole_body(path, ds, f.rows, f.cols);
@@ -191,8 +195,9 @@ DicomObject read_parsed(const std::string& path, DcmFileFormat& ff, uint64_t fil
       transforms[k] = transform_for(path, *frame_views[k].geometry);
     } else {
       if (f.cols > f.rows) {
-        throw InputError(path, "image is landscape (" + std::to_string(f.cols) + " x " + std::to_string(f.rows) +
-                                   ") and no Image Orientation (Patient) or Patient Orientation says where the head is",
+        throw InputError(path,
+                         "image is landscape (" + std::to_string(f.cols) + " x " + std::to_string(f.rows) +
+                             ") and no Image Orientation (Patient) or Patient Orientation says where the head is",
                          "a whole-body scan is stored head-up unless its orientation is given");
       }
       transforms[k].flip_cols = *frame_views[k].view == kPosterior;
@@ -212,10 +217,13 @@ DicomObject read_parsed(const std::string& path, DcmFileFormat& ff, uint64_t fil
     obj.views.push_back(std::move(v));
   }
   std::sort(obj.views.begin(), obj.views.end(), [](const DicomView& a, const DicomView& b) { return a.view < b.view; });
-  if (obj.views.size() == 2 && (obj.views[0].height != obj.views[1].height || obj.views[0].width != obj.views[1].width)) {
-    throw InputError(path, "the two views have different shapes after orientation (" + std::to_string(obj.views[0].width) + " x " +
-                               std::to_string(obj.views[0].height) + " and " + std::to_string(obj.views[1].width) + " x " +
-                               std::to_string(obj.views[1].height) + ")", "the detectors' Image Orientation (Patient) disagree");
+  if (obj.views.size() == 2 &&
+      (obj.views[0].height != obj.views[1].height || obj.views[0].width != obj.views[1].width)) {
+    throw InputError(path,
+                     "the two views have different shapes after orientation (" + std::to_string(obj.views[0].width) +
+                         " x " + std::to_string(obj.views[0].height) + " and " + std::to_string(obj.views[1].width) +
+                         " x " + std::to_string(obj.views[1].height) + ")",
+                     "the detectors' Image Orientation (Patient) disagree");
   }
 
   // PixelSpacing is [row spacing, column spacing]; a transpose swaps them.
@@ -225,8 +233,8 @@ DicomObject read_parsed(const std::string& path, DcmFileFormat& ff, uint64_t fil
   if (transforms[0].transpose) std::swap(obj.spacing_row_mm, obj.spacing_col_mm);
 
   if (clamped.n > 0) {
-    obj.warnings.push_back(std::to_string(clamped.n) + " pixel value(s) below 0 (lowest " + format_number(clamped.lowest) +
-                           ") set to 0: counts cannot be negative");
+    obj.warnings.push_back(std::to_string(clamped.n) + " pixel value(s) below 0 (lowest " +
+                           format_number(clamped.lowest) + ") set to 0: counts cannot be negative");
   }
 
   obj.scintigen_mark = read_scintigen_mark(ds);
@@ -244,7 +252,8 @@ DicomObject read_parsed(const std::string& path, DcmFileFormat& ff, uint64_t fil
 void check_dictionary(const std::string& path) {
   init_libraries();
   if (!g_dictionary_loaded) {
-    throw InternalError(path, "the DICOM data dictionary is not loaded", "install the DCMTK data package (dcmtk's dicom.dic)");
+    throw InternalError(path, "the DICOM data dictionary is not loaded",
+                        "install the DCMTK data package (dcmtk's dicom.dic)");
   }
 }
 
@@ -264,7 +273,8 @@ DicomObject read_wholebody_dicom(const std::string& path, const ReadOptions& opt
   return read_parsed(path, ff, file_size, options);
 }
 
-DicomObject read_wholebody_dicom(const uint8_t* data, size_t size, const std::string& name, const ReadOptions& options) {
+DicomObject read_wholebody_dicom(const uint8_t* data, size_t size, const std::string& name,
+                                 const ReadOptions& options) {
   check_dictionary(name);
   {
     detail::MemoryByteSource src(data, size);

@@ -14,11 +14,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/labels.h"
 #include "core/scan.h"
@@ -73,7 +72,7 @@ struct ScintigenMark {
   Origin origin = Origin::kSynthetic;  // kSimulated or kSynthetic
   std::string source;                  // Scan::source, e.g. "phantom:site=large_centre seed=1 index=3"
   nlohmann::json provenance = nlohmann::json::object();  // Scan::meta["provenance"] when present
-  std::string scintigen_version;       // of the exporting program
+  std::string scintigen_version;                         // of the exporting program
   // The attributes that carried a mark, e.g. {"Manufacturer", "ContributingEquipmentSequence",
   // "SeriesDescription", "DerivationDescription", "ImageComments"}.
   std::vector<std::string> found_in;
@@ -81,9 +80,9 @@ struct ScintigenMark {
 
 struct DicomObject {
   std::string path;
-  std::vector<DicomView> views;       // 1 or 2
-  double spacing_row_mm = 0;          // PixelSpacing[0]; 0 when absent
-  double spacing_col_mm = 0;          // PixelSpacing[1]
+  std::vector<DicomView> views;  // 1 or 2
+  double spacing_row_mm = 0;     // PixelSpacing[0]; 0 when absent
+  double spacing_col_mm = 0;     // PixelSpacing[1]
   SourceKeys keys;
   // Research attributes read from the header: sex, age (years, from PatientAge or birth date
   // and study date, capped at 90), height (cm), weight (kg), tracer (canonical).
@@ -92,7 +91,7 @@ struct DicomObject {
   // model, radionuclide, radiopharmaceutical (canonical), energy windows, scan velocity,
   // frame duration, counts accumulated, transfer syntax, bits, rescale, collimator...
   nlohmann::json meta = nlohmann::json::object();
-  std::vector<std::string> warnings;  // non-fatal oddities (e.g. "view assumed from frame order")
+  std::vector<std::string> warnings;            // non-fatal oddities (e.g. "view assumed from frame order")
   std::optional<ScintigenMark> scintigen_mark;  // set when scintigen made this object (not a patient)
 };
 

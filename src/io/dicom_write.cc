@@ -105,9 +105,9 @@ double meta_number(const nlohmann::json& meta, const char* key) {
   return it != meta.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
-// The photopeak window from meta["energy_windows_kev"] (as dicom_read writes it): a list of {"lower", "upper"[, "name"]}
-// objects (keV; "lower_kev"/"upper_kev" also accepted) or [lower, upper] pairs. The window
-// holding 140.5 keV is chosen, else the first. Returns false when there is none usable.
+// The photopeak window from meta["energy_windows_kev"] (as dicom_read writes it): a list of {"lower", "upper"[,
+// "name"]} objects (keV; "lower_kev"/"upper_kev" also accepted) or [lower, upper] pairs. The window holding 140.5 keV
+// is chosen, else the first. Returns false when there is none usable.
 bool photopeak_window(const nlohmann::json& meta, double* lower, double* upper, std::string* name) {
   auto it = meta.find("energy_windows_kev");
   if (it == meta.end()) return false;
@@ -283,10 +283,11 @@ std::string label_comments(const Labels& l) {
 // one line of JSON, ASCII only (non-ASCII escaped). LT holds 10240 characters; a provenance
 // that does not fit is replaced by a note saying so.
 std::string provenance_line(const Scan& scan) {
-  nlohmann::json j = {{"origin", to_string(scan.origin)},
-                      {"source", scan.source},
-                      {"provenance", scan.meta.contains("provenance") ? scan.meta["provenance"] : nlohmann::json::object()},
-                      {"scintigen_version", scintigen_version()}};
+  nlohmann::json j = {
+      {"origin", to_string(scan.origin)},
+      {"source", scan.source},
+      {"provenance", scan.meta.contains("provenance") ? scan.meta["provenance"] : nlohmann::json::object()},
+      {"scintigen_version", scintigen_version()}};
   const char* kPrefix = "scintigen provenance: ";
   std::string line = kPrefix + j.dump(-1, ' ', true);
   if (line.size() > 9000) {
@@ -364,8 +365,8 @@ void write_common(DatasetWriter& w, const Scan& scan, const std::string& study_u
     eq.str(DCM_ManufacturerModelName,
            scan.origin == Origin::kSimulated ? "scintigen phantom" : "scintigen generative model");
     eq.str(DCM_SoftwareVersions, "scintigen " + scintigen_version());
-    eq.str(DCM_ContributionDescription, scan.origin == Origin::kSimulated ? "SIMULATED image, not a patient"
-                                                                          : "SYNTHETIC image, not a patient");
+    eq.str(DCM_ContributionDescription,
+           scan.origin == Origin::kSimulated ? "SIMULATED image, not a patient" : "SYNTHETIC image, not a patient");
   }
   w.str(DCM_ContentQualification, "RESEARCH");
   w.str(DCM_LongitudinalTemporalInformationModified, "REMOVED");

@@ -29,7 +29,8 @@ struct DicomWriteOptions {
 
 // Writes the file(s) atomically (temporary file + rename). Returns the paths written:
 // `path` for a multi-frame object, `<stem>_ant.dcm` and `<stem>_post.dcm` otherwise.
-std::vector<std::string> write_scan_dicom(const Scan& scan, const std::string& path, const DicomWriteOptions& options = {});
+std::vector<std::string> write_scan_dicom(const Scan& scan, const std::string& path,
+                                          const DicomWriteOptions& options = {});
 
 // A DICOM UID derived from a SHA-256 of `text` (2.25.<decimal of 128 bits>), reproducible.
 std::string uid_from_text(const std::string& text);

@@ -11,10 +11,10 @@
 // calvarial rim stand out; ribs fade laterally and towards the costal cartilages.
 // Ref: Brown, O'Connor, Hung, Hayostek, "The bone scan", Semin Nucl Med 1993; Love et al.,
 // "Radionuclide bone imaging: an illustrative review", RadioGraphics 2003;23:341.
+#include "phantom/anatomy.h"
+
 #include <algorithm>
 #include <cmath>
-
-#include "phantom/anatomy.h"
 
 namespace scintigen::phantom {
 
@@ -55,8 +55,12 @@ Prim cylinder(double x, double y, double a, double b, double c, double angle, do
   return p;
 }
 
-double lerp(double a, double b, double t) { return a + (b - a) * t; }
-double clamp01(double t) { return std::min(1.0, std::max(0.0, t)); }
+double lerp(double a, double b, double t) {
+  return a + (b - a) * t;
+}
+double clamp01(double t) {
+  return std::min(1.0, std::max(0.0, t));
+}
 
 struct Pt {
   double x, y;
@@ -89,7 +93,7 @@ Anatomy build_anatomy(const PatientParams& p) {
   const bool male = p.sex != "F";
   const double bmi = p.weight_kg / (p.height_cm * p.height_cm * 1e-4);
   const double fat = std::min(1.6, std::max(-0.4, (bmi - 22) / 10));  // 0 lean .. 1 obese
-  const double sexw = male ? 1.0 : 0.93;                               // skeletal breadth
+  const double sexw = male ? 1.0 : 0.93;                              // skeletal breadth
   const double age = p.age;
   // Growth plates: open and hot below ~18 y, closed by ~22 y.
   const double physis = clamp01((22 - age) / 6);
@@ -105,7 +109,7 @@ Anatomy build_anatomy(const PatientParams& p) {
   auto gauss = [&](double sd, double lim) { return vary ? std::max(-lim, std::min(lim, sd * vr.normal())) : 0.0; };
   auto uni = [&](double lo, double hi) { return vary ? vr.uniform(lo, hi) : 0.5 * (lo + hi); };
   auto jit = [&](double sd) { return std::exp(gauss(sd, 2.5 * sd)); };
-  const double side_rel[2] = {jit(0.05), jit(0.05)};     // right, left: slight asymmetry of uptake
+  const double side_rel[2] = {jit(0.05), jit(0.05)};  // right, left: slight asymmetry of uptake
   const double side_len[2] = {1 + gauss(0.008, 0.02), 1 + gauss(0.008, 0.02)};
   auto add = [&](Prim q, double sd = 0.08) {
     q.rel *= jit(sd);
@@ -122,8 +126,8 @@ Anatomy build_anatomy(const PatientParams& p) {
     const int n = static_cast<int>(pts.size()) - 1;
     for (int k = 0; k < n; ++k) {
       const double t0 = double(k) / n, t1 = double(k + 1) / n, tm = 0.5 * (t0 + t1);
-      Prim q = capsule(pts[k].x, pts[k].y, pts[k + 1].x, pts[k + 1].y, lerp(r0, r1, t0), lerp(r0, r1, t1), lerp(z0, z1, tm),
-                       lerp(rel0, rel1, tm));
+      Prim q = capsule(pts[k].x, pts[k].y, pts[k + 1].x, pts[k + 1].y, lerp(r0, r1, t0), lerp(r0, r1, t1),
+                       lerp(z0, z1, tm), lerp(rel0, rel1, tm));
       q.round_caps = k == 0 || k == n - 1;
       if (n == 1) q.round_caps = true;
       add_side(q, s, sd);
@@ -157,7 +161,9 @@ Anatomy build_anatomy(const PatientParams& p) {
       for (double t : {0.13, 0.87}) {
         const Pt C = at(t);
         const double r = t < 0.5 ? r_end0 : r_end1;
-        add_side(capsule(C.x + dy / L * r, C.y - dx / L * r, C.x - dy / L * r, C.y + dx / L * r, 2.5, 2.5, z, 3.0 * physis), s);
+        add_side(
+            capsule(C.x + dy / L * r, C.y - dx / L * r, C.x - dy / L * r, C.y + dx / L * r, 2.5, 2.5, z, 3.0 * physis),
+            s);
       }
     }
     Prim host = capsule(P0.x, P0.y, P1.x, P1.y, r_end0 * 0.8, r_end1 * 0.8, z, 0.5 * (rel_shaft + rel_end0));
@@ -171,11 +177,16 @@ Anatomy build_anatomy(const PatientParams& p) {
   const double waist_w = (male ? 0.086 : 0.078) * jit(0.03);
   const double chest_w = 0.100 * sexw * jit(0.025);
   a.body.trunk = {
-      {0.148 * H, w(0.046, 0.3), w(0.068, 0.5)},           {0.165 * H, w(0.066 * sexw, 0.3), w(0.085, 0.5)},
-      {0.182 * H, w(0.094 * sexw, 0.25), w(0.102, 0.5)},   {0.205 * H, w(chest_w, 0.3), w(0.118, 0.5)},
-      {0.260 * H, w(chest_w - 0.004, 0.35), w(0.128, 0.55)}, {0.320 * H, w(chest_w - 0.010, 0.45), w(0.128, 0.7)},
-      {0.385 * H, w(waist_w, 0.6), w(0.118, 0.9)},         {0.440 * H, w(hip_w - 0.006, 0.5), w(0.120, 0.8)},
-      {0.490 * H, w(hip_w, 0.45), w(0.116, 0.6)},          {0.525 * H, w(hip_w - 0.010, 0.45), w(0.095, 0.5)},
+      {0.148 * H, w(0.046, 0.3), w(0.068, 0.5)},
+      {0.165 * H, w(0.066 * sexw, 0.3), w(0.085, 0.5)},
+      {0.182 * H, w(0.094 * sexw, 0.25), w(0.102, 0.5)},
+      {0.205 * H, w(chest_w, 0.3), w(0.118, 0.5)},
+      {0.260 * H, w(chest_w - 0.004, 0.35), w(0.128, 0.55)},
+      {0.320 * H, w(chest_w - 0.010, 0.45), w(0.128, 0.7)},
+      {0.385 * H, w(waist_w, 0.6), w(0.118, 0.9)},
+      {0.440 * H, w(hip_w - 0.006, 0.5), w(0.120, 0.8)},
+      {0.490 * H, w(hip_w, 0.45), w(0.116, 0.6)},
+      {0.525 * H, w(hip_w - 0.010, 0.45), w(0.095, 0.5)},
   };
   double tw, tt;
   auto trunk_t = [&](double y) {
@@ -187,12 +198,15 @@ Anatomy build_anatomy(const PatientParams& p) {
     return tw;
   };
   const double head_c = 0.056 * H;
-  a.body.parts.push_back(ellipse(0, 0.066 * H, 0.046 * H * (1 + 0.08 * fat), 0.067 * H, head_c, 0, head_c, 1, Comp::kSoft));
+  a.body.parts.push_back(
+      ellipse(0, 0.066 * H, 0.046 * H * (1 + 0.08 * fat), 0.067 * H, head_c, 0, head_c, 1, Comp::kSoft));
   // Jaw and chin soft tissue, then a neck that widens into the trapezius.
-  a.body.parts.push_back(ellipse(0, 0.112 * H, 0.037 * H * (1 + 0.2 * fat), 0.026 * H, 0.045 * H, 0, 0.05 * H, 1, Comp::kSoft));
+  a.body.parts.push_back(
+      ellipse(0, 0.112 * H, 0.037 * H * (1 + 0.2 * fat), 0.026 * H, 0.045 * H, 0, 0.05 * H, 1, Comp::kSoft));
   const double neck_r = 0.036 * H * (1 + 0.3 * fat);
   const double neck_c = 0.034 * H * (1 + 0.3 * fat);
-  a.body.parts.push_back(capsule(0, 0.115 * H, 0, 0.158 * H, neck_r, neck_r * 1.15, neck_c + 15, 1, Comp::kSoft, neck_c / neck_r));
+  a.body.parts.push_back(
+      capsule(0, 0.115 * H, 0, 0.158 * H, neck_r, neck_r * 1.15, neck_c + 15, 1, Comp::kSoft, neck_c / neck_r));
 
   // ---- Skull and face ----
   // Head flexion on the pillow brings the skull down towards the shoulders (shorter neck).
@@ -201,23 +215,26 @@ Anatomy build_anatomy(const PatientParams& p) {
   const double z_face = 2 * head_c - 28;
   add(shell(0, 0.058 * H, 0.041 * H, 0.054 * H, 0.054 * H, 7, head_c, 0.6));  // calvarium: bright rim
   a.hosts.push_back({"skull", "skull", a.prims.back(), 0, 1, 0.06});
-    for (int s : {-1, 1}) {
+  for (int s : {-1, 1}) {
     add_side(capsule(s * 0.010 * H, 0.081 * H, s * 0.034 * H, 0.069 * H, 5, 6, head_c, 0.6), s);  // petrous ridge
-    add_side(shell(s * 0.016 * H, 0.072 * H, 0.010 * H, 0.009 * H, 9, 4, z_face, 0.3), s);      // orbit rim
+    add_side(shell(s * 0.016 * H, 0.072 * H, 0.010 * H, 0.009 * H, 9, 4, z_face, 0.3), s);        // orbit rim
     add_side(ellipse(s * 0.029 * H, 0.083 * H, 0.008 * H, 0.006 * H, 8, s * 0.3, z_face - 25, 0.6), s);  // zygoma
-    chain({{s * 0.031 * H, 0.082 * H}, {s * 0.032 * H, 0.100 * H}, {s * 0.028 * H, 0.113 * H}, {s * 0.015 * H, 0.123 * H},
+    chain({{s * 0.031 * H, 0.082 * H},
+           {s * 0.032 * H, 0.100 * H},
+           {s * 0.028 * H, 0.113 * H},
+           {s * 0.015 * H, 0.123 * H},
            {s * 0.002 * H, 0.127 * H}},
           6, 5.5, head_c, z_face - 10, 0.8, 0.85, s);  // mandible: condyle, ramus, angle, body
   }
-  add(ellipse(0, 0.080 * H, 0.012 * H, 0.006 * H, 10, 0, head_c, 0.5));                  // sphenoid, clivus
-  add(capsule(0, 0.074 * H, 0, 0.087 * H, 4, 5, z_face, 0.6));                           // nasal bones
-  add(ellipse(0, 0.093 * H, 0.020 * H, 0.011 * H, 14, 0, z_face - 5, 0.95));            // maxilla, alveolar
-  add(ellipse(0, 0.109 * H, 0.017 * H, 0.006 * H, 10, 0, z_face - 10, 0.6));            // mandibular alveolar
-  add(ellipse(0, 0.126 * H, 0.008 * H, 0.005 * H, 9, 0, z_face - 5, 0.8));              // chin
+  add(ellipse(0, 0.080 * H, 0.012 * H, 0.006 * H, 10, 0, head_c, 0.5));       // sphenoid, clivus
+  add(capsule(0, 0.074 * H, 0, 0.087 * H, 4, 5, z_face, 0.6));                // nasal bones
+  add(ellipse(0, 0.093 * H, 0.020 * H, 0.011 * H, 14, 0, z_face - 5, 0.95));  // maxilla, alveolar
+  add(ellipse(0, 0.109 * H, 0.017 * H, 0.006 * H, 10, 0, z_face - 10, 0.6));  // mandibular alveolar
+  add(ellipse(0, 0.126 * H, 0.008 * H, 0.005 * H, 9, 0, z_face - 5, 0.8));    // chin
   for (size_t i = head_first; i < a.prims.size(); ++i) a.prims[i].y0 += hd, a.prims[i].y1 += hd;
   a.hosts[head_host].prim.y0 += hd;
   for (int i = 0; i < 2; ++i) a.body.parts[i].y0 += hd;  // head, jaw
-  a.body.parts[2].y0 += 0.5 * hd;                          // neck
+  a.body.parts[2].y0 += 0.5 * hd;                        // neck
 
   // ---- Spine ----
   struct Level {
@@ -259,14 +276,16 @@ Anatomy build_anatomy(const PatientParams& p) {
     a.hosts.push_back({L.name, "spine", a.prims.back(), 0, 1, cervical ? 0.004 : (lumbar ? 0.026 : 0.022)});
     if (!cervical)  // denser subchondral bone of the end plates
       for (int e : {-1, 1})
-        add(capsule(L.x - 0.8 * L.half_w, L.y + e * (L.half_h - 1.5), L.x + 0.8 * L.half_w, L.y + e * (L.half_h - 1.5), 1.8, 1.8,
-                    L.z, 0.6),
+        add(capsule(L.x - 0.8 * L.half_w, L.y + e * (L.half_h - 1.5), L.x + 0.8 * L.half_w, L.y + e * (L.half_h - 1.5),
+                    1.8, 1.8, L.z, 0.6),
             0.1);
     // Posterior elements: pedicles (the paired dots of the ladder), spinous process, and
     // transverse processes, nearer the back.
     const double zp = std::max(20.0, L.z - L.c - 14);
     for (int s : {-1, 1}) {
-      add_side(ellipse(L.x + s * 0.66 * L.half_w, L.y - 0.15 * L.half_h, 0.22 * L.half_w, 0.42 * L.half_h, 7, 0, zp, 1.0), s, 0.12);
+      add_side(
+          ellipse(L.x + s * 0.66 * L.half_w, L.y - 0.15 * L.half_h, 0.22 * L.half_w, 0.42 * L.half_h, 7, 0, zp, 1.0), s,
+          0.12);
       if (lumbar)
         add_side(capsule(L.x + s * 0.9 * L.half_w, L.y + 1, L.x + s * 1.75 * L.half_w, L.y + 3, 3.5, 2.5, zp, 0.5), s);
       else if (!cervical)  // costotransverse and costovertebral joints
@@ -282,7 +301,7 @@ Anatomy build_anatomy(const PatientParams& p) {
 
   // ---- Sacrum, sacroiliac joints, pelvis ----
   const double zs = 48 + 20 * fat;
-  const double pel = (male ? 1.0 : 1.06) * jit(0.02);  // wider female pelvis
+  const double pel = (male ? 1.0 : 1.06) * jit(0.02);                              // wider female pelvis
   add(cylinder(0, 0.452 * H, 0.018 * H * sexw, 0.008 * H, 16, 0, zs, 0.95), 0.1);  // S1 body
   a.hosts.push_back({"sacrum", "pelvis", a.prims.back(), 0, 1, 0.05});
   for (int s : {-1, 1})  // sacral alae
@@ -303,8 +322,8 @@ Anatomy build_anatomy(const PatientParams& p) {
     Prim wing = ellipse(wc.x, wc.y, 0.031 * H * pel, 0.032 * H, 9, s * 0.15, ilium_z, 0.6);
     add_side(wing, s);
     a.hosts.push_back({s < 0 ? "ilium_R" : "ilium_L", "pelvis", wing, 0, 1, 0.05});
-    chain({P(0.027, 0.437), P(0.036, 0.418), P(0.050, 0.405), P(0.066, 0.402), P(0.080, 0.410), P(0.088, 0.426)}, 7, 6.5,
-          zs + 12, trunk_t(0.43 * H) - 45, 0.8, 0.7, s);
+    chain({P(0.027, 0.437), P(0.036, 0.418), P(0.050, 0.405), P(0.066, 0.402), P(0.080, 0.410), P(0.088, 0.426)}, 7,
+          6.5, zs + 12, trunk_t(0.43 * H) - 45, 0.8, 0.7, s);
     add_side(ellipse(P(0.087, 0.428).x, P(0.087, 0.428).y, 9, 10, 10, 0, trunk_t(0.43 * H) - 40, 0.5), s);  // ASIS
     add_side(ellipse(P(0.058, 0.468).x, P(0.058, 0.468).y, 0.016 * H, 0.018 * H, 18, s * 0.3, ilium_z, 0.6), s);
     // Pelvic brim (arcuate line) from the sacroiliac joint round to the pubis.
@@ -338,7 +357,8 @@ Anatomy build_anatomy(const PatientParams& p) {
     for (int s : {-1, 1}) {
       // Each rib a little different: level, width, slope, uptake.
       const double ymid = T.y + gauss(2.5, 6);
-      const double W = std::min(rib_w[i] * H * sexw * cage_w * (1 + 0.08 * fat) * (1 + gauss(0.025, 0.06)), trunk_w(ymid + 40) - 14);
+      const double W =
+          std::min(rib_w[i] * H * sexw * cage_w * (1 + 0.08 * fat) * (1 + gauss(0.025, 0.06)), trunk_w(ymid + 40) - 14);
       const double drop = drop_ant[i] * (1 + gauss(0.08, 0.2)), slope = (20 + 2.0 * i) * (1 + gauss(0.08, 0.2));
       const double rel = 0.75 * jit(0.12) * side_rel[s < 0 ? 0 : 1];
       const int segs = 12;
@@ -365,8 +385,12 @@ Anatomy build_anatomy(const PatientParams& p) {
         q.round_caps = k == 0 || k == segs - 1;
         a.prims.push_back(q);
         const bool post_arc = k < segs / 2;
-        Host h{std::string("rib_") + (s < 0 ? "R" : "L") + std::to_string(i + 1) + (post_arc ? "_post" : "_ant"), "ribs",
-               a.prims.back(), 0, 1, 0.17 / (12 * 2 * segs)};
+        Host h{std::string("rib_") + (s < 0 ? "R" : "L") + std::to_string(i + 1) + (post_arc ? "_post" : "_ant"),
+               "ribs",
+               a.prims.back(),
+               0,
+               1,
+               0.17 / (12 * 2 * segs)};
         a.hosts.push_back(h);
       }
     }
@@ -376,8 +400,8 @@ Anatomy build_anatomy(const PatientParams& p) {
   const double zst = trunk_t(0.24 * H) - (16 + 22 * fat);
   add(ellipse(0, notch + 22, 24 * sexw, 22, 9, 0, zst, 0.8));  // manubrium
   a.hosts.push_back({"sternum", "sternum", a.prims.back(), 0, 1, 0.01});
-  add(capsule(-7 * sexw, notch + 8, 7 * sexw, notch + 8, 10, 10, zst, 0.3));                // upper manubrium breadth
-  add(capsule(-6, notch + 46, 6, notch + 46, 4, 4, zst, 0.5));                              // manubriosternal joint
+  add(capsule(-7 * sexw, notch + 8, 7 * sexw, notch + 8, 10, 10, zst, 0.3));  // upper manubrium breadth
+  add(capsule(-6, notch + 46, 6, notch + 46, 4, 4, zst, 0.5));                // manubriosternal joint
   add(capsule(0, notch + 50, 0, 0.285 * H, 14 * sexw, 11 * sexw, zst, 0.65, Comp::kBone, 0.55));
   a.hosts.push_back({"sternum", "sternum", a.prims.back(), 0, 1, 0.02});
   add(ellipse(0, 0.285 * H + 14, 6, 12, 5, 0, zst, 0.4));  // xiphoid
@@ -390,7 +414,10 @@ Anatomy build_anatomy(const PatientParams& p) {
     // Sternoclavicular joint, then an S-shaped clavicle to the acromioclavicular joint.
     add_side(ellipse(s * 20, notch + 2, 9, 8, 9, 0, zc_med, 1.05), s);
     const double wig = 4 + gauss(1.5, 3);
-    chain({{s * 20.0, notch}, {s * 0.28 * acr, notch - 8 - wig}, {s * 0.52 * acr, notch - 10}, {s * 0.75 * acr, notch - 9 + wig},
+    chain({{s * 20.0, notch},
+           {s * 0.28 * acr, notch - 8 - wig},
+           {s * 0.52 * acr, notch - 10},
+           {s * 0.75 * acr, notch - 9 + wig},
            {s * (acr - 14), acrom_y - 2}},
           7.5, 6.5, zc_med, zc_lat, 0.8, 0.75, s);
     a.hosts.push_back({s < 0 ? "clavicle_R" : "clavicle_L", "clavicle", a.prims.back(), 0, 1, 0.01});
@@ -400,17 +427,19 @@ Anatomy build_anatomy(const PatientParams& p) {
     const double sx_med = 0.045 * H * sexw + gauss(3, 8), sx_lat = acr - 0.024 * H;
     const double y_inf = 0.283 * H + gauss(5, 12);
     const Pt inf{s * (sx_med + 0.014 * H), y_inf};
-    Prim blade = ellipse(s * 0.5 * (sx_med + sx_lat) + s * 4, 0.232 * H, 0.027 * H * sexw, 0.044 * H, 5, s * 0.12, zsc, 0.28);
+    Prim blade =
+        ellipse(s * 0.5 * (sx_med + sx_lat) + s * 4, 0.232 * H, 0.027 * H * sexw, 0.044 * H, 5, s * 0.12, zsc, 0.28);
     add_side(blade, s);
     a.hosts.push_back({s < 0 ? "scapula_R" : "scapula_L", "scapula", blade, 0, 1, 0.02});
-    chain({{s * sx_med, 0.198 * H}, {s * (sx_med - 2), 0.24 * H}, inf}, 4, 4, zsc, zsc, 0.25, 0.3, s);      // medial border
-    chain({{s * (sx_lat - 4), 0.207 * H}, {s * (sx_lat - 16), 0.245 * H}, inf}, 6, 5, zsc + 6, zsc, 0.4, 0.35, s);  // lateral
+    chain({{s * sx_med, 0.198 * H}, {s * (sx_med - 2), 0.24 * H}, inf}, 4, 4, zsc, zsc, 0.25, 0.3, s);  // medial border
+    chain({{s * (sx_lat - 4), 0.207 * H}, {s * (sx_lat - 16), 0.245 * H}, inf}, 6, 5, zsc + 6, zsc, 0.4, 0.35,
+          s);  // lateral
     chain({{s * (sx_med + 2), 0.214 * H}, {s * 0.5 * (sx_med + acr), 0.200 * H}, {s * (acr - 10), acrom_y + 2}}, 5, 6.5,
-          zsc + 6, zsc + 14, 0.55, 0.8, s);  // spine of the scapula
-    add_side(ellipse(s * (acr - 8), acrom_y + 1, 13, 9, 10, 0, zsc + 20, 0.45), s);        // acromion
+          zsc + 6, zsc + 14, 0.55, 0.8, s);                                                   // spine of the scapula
+    add_side(ellipse(s * (acr - 8), acrom_y + 1, 13, 9, 10, 0, zsc + 20, 0.45), s);           // acromion
     add_side(ellipse(s * (acr - 38), 0.197 * H, 8, 7, 9, 0, trunk_t(0.2 * H) - 50, 0.6), s);  // coracoid
     add_side(ellipse(s * (acr - 28), 0.200 * H, 9, 16, 14, 0, trunk_t(0.2 * H) * 0.45, 0.5), s);  // glenoid
-    add_side(ellipse(inf.x, inf.y, 7, 8, 6, 0, zsc, 0.55), s);                                 // inferior angle
+    add_side(ellipse(inf.x, inf.y, 7, 8, 6, 0, zsc, 0.55), s);                                    // inferior angle
   }
 
   // ---- Arms ----
@@ -418,7 +447,8 @@ Anatomy build_anatomy(const PatientParams& p) {
   a.arm_z = arm_r;
   for (int s : {-1, 1}) {
     const int side = s < 0 ? 0 : 1;
-    const double L_h = 0.186 * H * side_len[side], L_f = 0.146 * H * side_len[side], L_hand = 0.108 * H * side_len[side];
+    const double L_h = 0.186 * H * side_len[side], L_f = 0.146 * H * side_len[side],
+                 L_hand = 0.108 * H * side_len[side];
     const double acr = acrom * side_len[side];
     const double sx = s * (acr - 16), sy = 0.196 * H;
     const double al = p.arm_abduction_deg * kPi / 180 + gauss(0.02, 0.05);
@@ -436,21 +466,24 @@ Anatomy build_anatomy(const PatientParams& p) {
     a.body.parts.push_back(capsule(ex, ey, wx, wy, fore_r * 1.05, fore_r * 0.7, arm_r, 1, Comp::kSoft, 0.9));
     const double fx = (wx - ex) / std::hypot(wx - ex, wy - ey), fy = (wy - ey) / std::hypot(wx - ex, wy - ey);
     const double mdx = -s * fy, mdy = s * fx;  // towards the body (the thumb side of a pronated hand)
-    a.body.parts.push_back(ellipse(wx + fx * 0.45 * L_hand, wy + fy * 0.45 * L_hand, 0.5 * L_hand, 0.016 * H * (0.5 + 0.5 * pron),
-                                   0.02 * H, std::atan2(fy, fx), arm_r, 1, Comp::kSoft));
+    a.body.parts.push_back(ellipse(wx + fx * 0.45 * L_hand, wy + fy * 0.45 * L_hand, 0.5 * L_hand,
+                                   0.016 * H * (0.5 + 0.5 * pron), 0.02 * H, std::atan2(fy, fx), arm_r, 1,
+                                   Comp::kSoft));
     // Humerus: head and greater tuberosity, tubular shaft, condyles.
     const double ux = (ex - sx) / L_h, uy = (ey - sy) / L_h;
     add_side(ellipse(sx, sy, 21, 23, 22, 0, arm_r, 0.5), s);
     add_side(ellipse(sx + s * 13, sy + 8, 9, 14, 12, 0, arm_r, 0.7), s);
-    Prim hum = long_bone({sx + ux * 14, sy + uy * 14}, {ex - ux * 6, ey - uy * 6}, 14, 9.5 * sexw, 17 * sexw, arm_r, 0.38, 0.6, 0.7, s);
+    Prim hum = long_bone({sx + ux * 14, sy + uy * 14}, {ex - ux * 6, ey - uy * 6}, 14, 9.5 * sexw, 17 * sexw, arm_r,
+                         0.38, 0.6, 0.7, s);
     a.hosts.push_back({s < 0 ? "humerus_R" : "humerus_L", "humerus", hum, 0, 0.35, 0.04});
-    add_side(ellipse(ex - ux * 6, ey - uy * 6, 28 * sexw, 10, 16, std::atan2(uy, ux) + kPi / 2, arm_r, 0.45), s);  // epicondyles
+    add_side(ellipse(ex - ux * 6, ey - uy * 6, 28 * sexw, 10, 16, std::atan2(uy, ux) + kPi / 2, arm_r, 0.45),
+             s);  // epicondyles
     // Ulna (olecranon proximal) and radius (wide distal end), side by side.
     const double nx = -fy, ny = fx;
-    long_bone({ex + s * 7 * nx + fx * 2, ey + s * 7 * ny + fy * 2}, {wx + s * 9 * nx, wy + s * 9 * ny}, 10, 5, 6.5, arm_r, 0.35, 0.5,
-              0.6, s, 0.5);
-    Prim fore = long_bone({ex - s * 7 * nx + fx * 6, ey - s * 7 * ny + fy * 6}, {wx - s * 8 * nx, wy - s * 8 * ny}, 7, 5.5, 11,
-                          arm_r, 0.35, 0.55, 0.85, s, 0.5);
+    long_bone({ex + s * 7 * nx + fx * 2, ey + s * 7 * ny + fy * 2}, {wx + s * 9 * nx, wy + s * 9 * ny}, 10, 5, 6.5,
+              arm_r, 0.35, 0.5, 0.6, s, 0.5);
+    Prim fore = long_bone({ex - s * 7 * nx + fx * 6, ey - s * 7 * ny + fy * 6}, {wx - s * 8 * nx, wy - s * 8 * ny}, 7,
+                          5.5, 11, arm_r, 0.35, 0.55, 0.85, s, 0.5);
     a.hosts.push_back({s < 0 ? "forearm_R" : "forearm_L", "limb", fore, 0, 1, 0.0});
     // Hand: two rows of carpals, five metacarpals, phalanges as short segments with joints.
     auto H2 = [&](double along, double across) {  // hand frame -> body frame
@@ -462,23 +495,26 @@ Anatomy build_anatomy(const PatientParams& p) {
         add_side(ellipse(c.x, c.y, 5.5, 5, 7, 0, arm_r, 0.9), s, 0.15);
       }
     const double flex = uni(0.6, 1.0);  // curled fingers look shorter
-    for (int j = 1; j <= 4; ++j) {  // index .. little finger
+    for (int j = 1; j <= 4; ++j) {      // index .. little finger
       const double across = (2.5 - j) * 9.0, spread = (2.5 - j) * 0.025;
       const double dxr = fx * std::cos(spread) + mdx * std::sin(spread) * pron;
       const double dyr = fy * std::cos(spread) + mdy * std::sin(spread) * pron;
-      const double lens[4] = {0.037 * H * (1 - 0.06 * std::fabs(j - 2.0)), 0.024 * H * flex, 0.014 * H * flex, 0.010 * H * flex};
+      const double lens[4] = {0.037 * H * (1 - 0.06 * std::fabs(j - 2.0)), 0.024 * H * flex, 0.014 * H * flex,
+                              0.010 * H * flex};
       const double rad[4] = {3.6, 3.1, 2.8, 2.5};
       Pt cur = H2(27, across);
       for (int b = 0; b < 4; ++b) {
         const Pt nxt{cur.x + dxr * lens[b], cur.y + dyr * lens[b]};
         add_side(capsule(cur.x, cur.y, nxt.x, nxt.y, rad[b], rad[b] * 0.85, arm_r, 0.6), s, 0.12);
-        add_side(ellipse(nxt.x + dxr * 1.5, nxt.y + dyr * 1.5, 3.5, 3.5, 4, 0, arm_r, b == 0 ? 1.0 : 0.8), s, 0.15);  // joint
+        add_side(ellipse(nxt.x + dxr * 1.5, nxt.y + dyr * 1.5, 3.5, 3.5, 4, 0, arm_r, b == 0 ? 1.0 : 0.8), s,
+                 0.15);  // joint
         cur = {nxt.x + dxr * 3, nxt.y + dyr * 3};
       }
     }
     {  // thumb
       const double ta = 0.55;
-      const double dxr = fx * std::cos(ta) + mdx * std::sin(ta) * pron, dyr = fy * std::cos(ta) + mdy * std::sin(ta) * pron;
+      const double dxr = fx * std::cos(ta) + mdx * std::sin(ta) * pron,
+                   dyr = fy * std::cos(ta) + mdy * std::sin(ta) * pron;
       const double lens[3] = {0.025 * H, 0.017 * H * flex, 0.013 * H * flex};
       Pt cur = H2(20, 17);
       for (int b = 0; b < 3; ++b) {
@@ -501,10 +537,12 @@ Anatomy build_anatomy(const PatientParams& p) {
     const double kx = s * a.knee_x, ky = a.y_knee, ax = s * (a.ankle_x + gauss(4, 10)), ay = 0.955 * H;
     a.body.parts.push_back(capsule(s * (0.047 * H + 12 * fat), 0.50 * H, kx, ky, thigh_r, 0.033 * H * (1 + 0.25 * fat),
                                    thigh_r, 1, Comp::kSoft, 0.85));
-    a.body.parts.push_back(capsule(s * (0.055 * H + 12 * fat), 0.47 * H, s * (0.05 * H + 10 * fat), 0.55 * H, 0.042 * H * (1 + 0.4 * fat),
-                                   thigh_r * 0.9, thigh_r, 1, Comp::kSoft, 0.85));  // hips and gluteal region
+    a.body.parts.push_back(capsule(s * (0.055 * H + 12 * fat), 0.47 * H, s * (0.05 * H + 10 * fat), 0.55 * H,
+                                   0.042 * H * (1 + 0.4 * fat), thigh_r * 0.9, thigh_r, 1, Comp::kSoft,
+                                   0.85));  // hips and gluteal region
     a.body.parts.push_back(capsule(kx, ky, ax, ay - 20, calf_r, 0.021 * H, calf_r, 1, Comp::kSoft));
-    a.body.parts.push_back(capsule(kx, ky + 0.05 * H, kx + (ax - kx) * 0.3, ky + 0.1 * H, calf_r * 1.12, calf_r, calf_r, 1,
+    a.body.parts.push_back(capsule(kx, ky + 0.05 * H, kx + (ax - kx) * 0.3, ky + 0.1 * H, calf_r * 1.12, calf_r, calf_r,
+                                   1,
                                    Comp::kSoft));  // calf muscle
     a.body.parts.push_back(ellipse(ax, 0.977 * H, 0.027 * H, 0.025 * H, 0.05 * H, 0, 0.05 * H, 1, Comp::kSoft));
     const double zl = thigh_r * 0.85;
@@ -527,16 +565,17 @@ Anatomy build_anatomy(const PatientParams& p) {
     // Tibia (plateau, tuberosity, shaft, medial malleolus) and fibula (head, lateral malleolus).
     add_side(cylinder(kx, ky + 13, 0.021 * H * sexw, 9, 22, 0, calf_r, 0.4), s);
     add_side(ellipse(kx + s * 3, ky + 34, 8, 10, 7, 0, 2 * calf_r - 15, 0.5), s);
-    Prim tib = long_bone({kx, ky + 18}, {ax - s * 3, ay - 6}, 20 * sexw, 11 * sexw, 15 * sexw, calf_r, 0.36, 0.5, 0.5, s);
+    Prim tib =
+        long_bone({kx, ky + 18}, {ax - s * 3, ay - 6}, 20 * sexw, 11 * sexw, 15 * sexw, calf_r, 0.36, 0.5, 0.5, s);
     a.hosts.push_back({s < 0 ? "tibia_R" : "tibia_L", "limb", tib, 0, 1, 0.005});
     add_side(ellipse(ax - s * 14, ay + 2, 8, 12, 10, 0, calf_r, 0.75), s);  // medial malleolus
     long_bone({kx + s * 25, ky + 26}, {ax + s * 21, ay}, 7, 4, 8, calf_r * 0.9, 0.3, 0.55, 0.75, s, 0.6);
     // Foot, seen end-on in the supine patient: calcaneus near the table, talus, midfoot,
     // metatarsals pointing up and out (external rotation), toes.
     const double ev = uni(0.2, 1.0);
-    add_side(ellipse(ax, ay + 14, 15, 11, 14, 0, 55, 0.8), s);                       // talus
-    add_side(ellipse(ax - s * 2, ay + 30, 17, 19, 22, 0, 30, 0.6), s);               // calcaneus
-    for (int k = -1; k <= 1; ++k)                                                        // navicular, cuneiforms
+    add_side(ellipse(ax, ay + 14, 15, 11, 14, 0, 55, 0.8), s);          // talus
+    add_side(ellipse(ax - s * 2, ay + 30, 17, 19, 22, 0, 30, 0.6), s);  // calcaneus
+    for (int k = -1; k <= 1; ++k)                                       // navicular, cuneiforms
       add_side(ellipse(ax + s * (4 + 9 * k * 0.8), ay + 36, 8, 7, 12, 0, 95, 0.8), s, 0.15);
     for (int j = 0; j < 5; ++j) {
       const double bx = ax + s * (-14 + 8 * j) * 0.8, by = ay + 38;
@@ -553,8 +592,8 @@ Anatomy build_anatomy(const PatientParams& p) {
   for (int s : {-1, 1}) {
     if ((rv == "single_left" && s < 0) || (rv == "single_right" && s > 0)) continue;
     const double scale = (rv.rfind("single", 0) == 0 ? 1.15 : 1.0) * jit(0.06);
-    double kx = s * 0.041 * H * sexw, ky = L1.y + (s < 0 ? 18 : 0) + gauss(6, 15), ang = s * 0.28 + kPi / 2 + gauss(0.08, 0.2),
-           kz = zk;
+    double kx = s * 0.041 * H * sexw, ky = L1.y + (s < 0 ? 18 : 0) + gauss(6, 15),
+           ang = s * 0.28 + kPi / 2 + gauss(0.08, 0.2), kz = zk;
     if (rv == "horseshoe") ky = level("L3").y, kx = s * 0.034 * H, ang = kPi / 2 - s * 0.35, kz = zk + 15;
     if (rv == "pelvic_right" && s < 0) ky = 0.452 * H, kx = -0.045 * H, kz = trunk_t(0.45 * H) * 0.55;
     // Bean: cortex (thick shell), medulla, and the collecting system at the medial hilum.
@@ -562,27 +601,30 @@ Anatomy build_anatomy(const PatientParams& p) {
     a.prims.push_back(shell(kx, ky, ka, kb, 24, 11, kz, 1.0, Comp::kKidney));
     a.prims.back().angle = ang;
     a.prims.push_back(ellipse(kx, ky, ka - 11, kb - 9, 13, ang, kz, 0.55, Comp::kKidney));
-    a.prims.push_back(ellipse(kx - s * 0.45 * kb, ky + 4, 10, 8, 9, 0, kz, 1.1 * jit(0.3), Comp::kKidney));  // renal pelvis
+    a.prims.push_back(
+        ellipse(kx - s * 0.45 * kb, ky + 4, 10, 8, 9, 0, kz, 1.1 * jit(0.3), Comp::kKidney));  // renal pelvis
   }
   if (rv == "horseshoe")
-    a.prims.push_back(capsule(-0.03 * H, level("L3").y + 0.022 * H, 0.03 * H, level("L3").y + 0.022 * H, 12, 12, zk + 25, 1.0,
-                              Comp::kKidney));
+    a.prims.push_back(capsule(-0.03 * H, level("L3").y + 0.022 * H, 0.03 * H, level("L3").y + 0.022 * H, 12, 12,
+                              zk + 25, 1.0, Comp::kKidney));
   const double bl_r = std::cbrt(3 * p.bladder_ml * 1000 / (4 * kPi));
   const double asp = jit(0.1);
   a.r_bladder = bl_r;
   a.y_bladder = 0.487 * H - 0.55 * bl_r;
   a.z_bladder = trunk_t(a.y_bladder) * 0.58;
-  a.prims.push_back(ellipse(gauss(4, 10), a.y_bladder, bl_r * 1.15 * asp, bl_r * 0.88 / asp, bl_r, gauss(0.1, 0.3), a.z_bladder, 1.0,
-                            Comp::kBladder));
+  a.prims.push_back(ellipse(gauss(4, 10), a.y_bladder, bl_r * 1.15 * asp, bl_r * 0.88 / asp, bl_r, gauss(0.1, 0.3),
+                            a.z_bladder, 1.0, Comp::kBladder));
   a.y_heart = level("T8").y - 0.01 * H;
   a.x_heart = 0.018 * H;
   a.z_heart = trunk_t(a.y_heart) - 70 - 12 * fat;
-  a.prims.push_back(ellipse(a.x_heart, a.y_heart, 0.036 * H, 0.027 * H, 45, 0.6, a.z_heart, 0.8, Comp::kSoft));  // blood pool
+  a.prims.push_back(
+      ellipse(a.x_heart, a.y_heart, 0.036 * H, 0.027 * H, 45, 0.6, a.z_heart, 0.8, Comp::kSoft));  // blood pool
   a.prims.push_back(ellipse(-0.045 * H, 0.322 * H, 0.058 * H, 0.038 * H, 65, -0.25, trunk_t(0.32 * H) * 0.5, 0.35,
-                            Comp::kSoft));  // liver
+                            Comp::kSoft));                                                                // liver
   a.prims.push_back(ellipse(0.055 * H, 0.305 * H, 0.020 * H, 0.032 * H, 30, 0.4, 70, 0.3, Comp::kSoft));  // spleen
   for (int s : {-1, 1})  // great vessels of the groin (blood pool)
-    a.prims.push_back(capsule(s * 0.04 * H, 0.47 * H, s * 0.05 * H, 0.56 * H, 6, 5, trunk_t(0.5 * H) - 40, 0.4, Comp::kSoft));
+    a.prims.push_back(
+        capsule(s * 0.04 * H, 0.47 * H, s * 0.05 * H, 0.56 * H, 6, 5, trunk_t(0.5 * H) - 40, 0.4, Comp::kSoft));
   if (!male) {
     const double br = (45 + 35 * std::max(0.0, fat)) * jit(0.1), bt = (25 + 40 * std::max(0.0, fat)) * jit(0.1);
     for (int s : {-1, 1}) {

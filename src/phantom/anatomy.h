@@ -33,17 +33,17 @@ struct Prim {
   double wall = 0;
   double z = 0;  // height of the centre above the table (mm)
   Comp comp = Comp::kBone;
-  double rel = 1;  // relative concentration (kAbsolute: MBq)
+  double rel = 1;        // relative concentration (kAbsolute: MBq)
   bool textured = true;  // kBone/kBoneExtra: modulated by the patient's bone-turnover texture
 };
 
 // A bone that can host a lesion or a finding.
 struct Host {
-  std::string name;    // "T7", "rib_R5_post", "femur_L", "skull", ...
-  std::string region;  // spine | pelvis | ribs | femur | humerus | skull | sternum | scapula | clavicle | limb
-  Prim prim;           // geometry of the host (capsule or ellipse or shell)
+  std::string name;           // "T7", "rib_R5_post", "femur_L", "skull", ...
+  std::string region;         // spine | pelvis | ribs | femur | humerus | skull | sternum | scapula | clavicle | limb
+  Prim prim;                  // geometry of the host (capsule or ellipse or shell)
   double t_lo = 0, t_hi = 1;  // usable part of a capsule (proximal femur: 0..0.35)
-  double weight = 0;   // metastasis predilection weight
+  double weight = 0;          // metastasis predilection weight
 };
 
 // Soft-tissue outline: trunk keyframes plus capsule/ellipse limbs, head and neck. The
@@ -53,8 +53,8 @@ struct TrunkKey {
 };
 
 struct Body {
-  std::vector<TrunkKey> trunk;    // increasing y
-  std::vector<Prim> parts;        // shape with c = half thickness; z = mid-plane height
+  std::vector<TrunkKey> trunk;  // increasing y
+  std::vector<Prim> parts;      // shape with c = half thickness; z = mid-plane height
 };
 
 // Photon attenuation not otherwise modelled: breast tissue in front of the chest (anterior view
@@ -67,9 +67,9 @@ struct Attenuator {
 
 struct Anatomy {
   double height_mm = 1750;
-  double pivot_y = 875;           // rotation centre (pelvis)
+  double pivot_y = 875;  // rotation centre (pelvis)
   Body body;
-  std::vector<Prim> prims;        // skeleton and organs
+  std::vector<Prim> prims;  // skeleton and organs
   std::vector<Host> hosts;
   std::vector<Attenuator> attenuators;
   // Landmarks used by pathology and findings.
@@ -96,7 +96,7 @@ void add_pathology_prims(const PatientParams& p, const Anatomy& a, double bone_f
 
 // Tracer kinetics of one tracer (fractions of the injected activity, decay corrected).
 struct Kinetics {
-  double bone;          // skeletal plateau
+  double bone;                         // skeletal plateau
   double soft0, tau_soft_h, soft_inf;  // soft tissue: soft0 * exp(-t/tau) + soft_inf
   double kidney0, tau_kidney_h;
   double amyloid_affinity;  // myocardial ATTR uptake relative to DPD

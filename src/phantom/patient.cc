@@ -15,7 +15,9 @@ constexpr double kPi = 3.14159265358979323846;
 // Ref: 99mTc half-life 6.0067 h (NNDC / ENSDF).
 constexpr double kTc99mHalfLifeH = 6.0067;
 
-double clampd(double x, double lo, double hi) { return std::min(hi, std::max(lo, x)); }
+double clampd(double x, double lo, double hi) {
+  return std::min(hi, std::max(lo, x));
+}
 
 double truncated_normal(Rng& rng, double mean, double sd, double lo, double hi) {
   for (int i = 0; i < 64; ++i) {
@@ -62,7 +64,8 @@ void point_in_host(const Host& h, Rng& rng, double* x, double* y) {
     *x = p.x0 + t * dx - dy / len * off;
     *y = p.y0 + t * dy + dx / len * off;
   } else {
-    double ang = rng.uniform(0, 2 * kPi), rad = p.shape == Shape::kShell ? rng.uniform(0.55, 0.95) : std::sqrt(rng.uniform()) * 0.6;
+    double ang = rng.uniform(0, 2 * kPi),
+           rad = p.shape == Shape::kShell ? rng.uniform(0.55, 0.95) : std::sqrt(rng.uniform()) * 0.6;
     const double ex = rad * p.r0 * std::cos(ang), ey = rad * p.r1 * std::sin(ang);
     *x = p.x0 + ex * std::cos(p.angle) - ey * std::sin(p.angle);
     *y = p.y0 + ex * std::sin(p.angle) + ey * std::cos(p.angle);
@@ -139,7 +142,8 @@ std::map<std::string, double> compartment_activity_mbq(const PatientParams& p) {
   const double t = p.uptake_h;
   const double bladder = std::max(0.0, urine(t) - urine(std::max(0.0, t - p.void_h))) * f.bladder;
   const double a = p.activity_mbq * std::exp2(-t / kTc99mHalfLifeH);
-  return {{"bone", a * bone(t)}, {"soft", a * std::min(soft(t), 0.6)}, {"kidney", a * kidney(t)}, {"bladder", a * bladder}};
+  return {
+      {"bone", a * bone(t)}, {"soft", a * std::min(soft(t), 0.6)}, {"kidney", a * kidney(t)}, {"bladder", a * bladder}};
 }
 
 PatientParams sample_patient(const SiteProfile& site, const PrevalenceOverride& prev, Rng& rng) {
@@ -220,7 +224,8 @@ PatientParams sample_patient(const SiteProfile& site, const PrevalenceOverride& 
   }
 
   // Confounders.
-  auto add = [&](const std::string& kind, const std::string& where, double x, double y, double z, double size, double inten) {
+  auto add = [&](const std::string& kind, const std::string& where, double x, double y, double z, double size,
+                 double inten) {
     p.findings.push_back({kind, x, y, z, size, inten, where});
   };
   const double H = p.height_cm * 10;
@@ -234,8 +239,8 @@ PatientParams sample_patient(const SiteProfile& site, const PrevalenceOverride& 
       add("degenerative", "shoulder" + side, s * ((p.sex == "M" ? 0.115 : 0.108) * H - 20), 0.186 * H, 80,
           rng.uniform(12, 20), rng.uniform(0.5, 2.0));
     if (rng.bernoulli(deg_p * 0.4))
-      add("degenerative", "hand" + side, a.wrist_x[s < 0 ? 0 : 1] + s * rng.uniform(-5, 15), a.wrist_y[s < 0 ? 0 : 1] + rng.uniform(15, 60),
-          a.arm_z, rng.uniform(8, 14), rng.uniform(0.6, 2.0));
+      add("degenerative", "hand" + side, a.wrist_x[s < 0 ? 0 : 1] + s * rng.uniform(-5, 15),
+          a.wrist_y[s < 0 ? 0 : 1] + rng.uniform(15, 60), a.arm_z, rng.uniform(8, 14), rng.uniform(0.6, 2.0));
   }
   if (rng.bernoulli(deg_p * 0.9)) {  // lower lumbar facet joints, usually one side
     const Host* h = nullptr;
@@ -254,7 +259,8 @@ PatientParams sample_patient(const SiteProfile& site, const PrevalenceOverride& 
     const bool post = rng.bernoulli(0.5);
     const double frac = rng.uniform(0.15, 0.85);
     for (int r = first; r < std::min(13, first + n); ++r) {
-      const std::string name = std::string("rib_") + (s < 0 ? "R" : "L") + std::to_string(r) + (post ? "_post" : "_ant");
+      const std::string name =
+          std::string("rib_") + (s < 0 ? "R" : "L") + std::to_string(r) + (post ? "_post" : "_ant");
       std::vector<const Host*> segs;
       for (const Host& h : a.hosts)
         if (h.name == name) segs.push_back(&h);
@@ -274,8 +280,8 @@ PatientParams sample_patient(const SiteProfile& site, const PrevalenceOverride& 
   if (rng.bernoulli(cf.urine_contamination)) {
     const double bl = compartment_activity_mbq(p).at("bladder");
     const int s = rng.bernoulli(0.5) ? -1 : 1;
-    add("urine_contamination", "groin", s * rng.uniform(0, 0.06) * H, rng.uniform(0.50, 0.60) * H, 150, rng.uniform(8, 30),
-        bl * rng.log_uniform(0.005, 0.06));
+    add("urine_contamination", "groin", s * rng.uniform(0, 0.06) * H, rng.uniform(0.50, 0.60) * H, 150,
+        rng.uniform(8, 30), bl * rng.log_uniform(0.005, 0.06));
   }
   if (rng.bernoulli(cf.joint_replacement * (p.age > 55 ? 1.6 : 0.2))) {
     const int s = rng.bernoulli(0.5) ? -1 : 1;
@@ -313,14 +319,16 @@ void add_pathology_prims(const PatientParams& p, const Anatomy& a, double bone_f
       const double r = 0.5 * (hp.r0 + hp.r1);
       const double ang = std::atan2(hp.y1 - hp.y0, hp.x1 - hp.x0);
       const double across = l.cold ? 0.85 * r : std::min(s, r + 4);
-      q = blob(l.x_mm, l.y_mm, l.cold ? std::min(s, 2 * r) : s, across, std::min(s, r * hp.depth_scale * (l.cold ? 0.9 : 1.3)),
-               ang, hp.z, l.intensity * hp.rel, Comp::kBoneExtra);
+      q = blob(l.x_mm, l.y_mm, l.cold ? std::min(s, 2 * r) : s, across,
+               std::min(s, r * hp.depth_scale * (l.cold ? 0.9 : 1.3)), ang, hp.z, l.intensity * hp.rel,
+               Comp::kBoneExtra);
     } else if (hp.shape == Shape::kShell) {
-      q = blob(l.x_mm, l.y_mm, s, s, std::min(s, 12.0), 0, hp.z, l.intensity * hp.rel * (l.cold ? 0.6 : 1), Comp::kBoneExtra);
+      q = blob(l.x_mm, l.y_mm, s, s, std::min(s, 12.0), 0, hp.z, l.intensity * hp.rel * (l.cold ? 0.6 : 1),
+               Comp::kBoneExtra);
     } else {
       const double f = l.cold ? 0.8 : 1.3;
-      q = blob(l.x_mm, l.y_mm, std::min(s, hp.r0 * f), std::min(s, hp.r1 * f), std::min(s, hp.c * (l.cold ? 0.9 : 1.2)), hp.angle,
-               hp.z, l.intensity * hp.rel, Comp::kBoneExtra);
+      q = blob(l.x_mm, l.y_mm, std::min(s, hp.r0 * f), std::min(s, hp.r1 * f), std::min(s, hp.c * (l.cold ? 0.9 : 1.2)),
+               hp.angle, hp.z, l.intensity * hp.rel, Comp::kBoneExtra);
     }
     prims->push_back(q);
   }
@@ -341,7 +349,8 @@ void add_pathology_prims(const PatientParams& p, const Anatomy& a, double bone_f
     static const double kVisual[4] = {0, 0.45, 1.15, 2.3};
     const double affinity = tracer_kinetics(p.tracer).amyloid_affinity;
     const double wall = 17;
-    const double rel = kVisual[p.cardiac_grade] * affinity * a.rib_rel * (2 * a.rib_radius) / (2.4 * wall) / bone_factor;
+    const double rel =
+        kVisual[p.cardiac_grade] * affinity * a.rib_rel * (2 * a.rib_radius) / (2.4 * wall) / bone_factor;
     const double H = a.height_mm;
     Prim m = blob(a.x_heart, a.y_heart, 0.036 * H, 0.027 * H, 45, 0.6, a.z_heart, rel, Comp::kBoneExtra);
     m.shape = Shape::kShell;
@@ -392,12 +401,22 @@ nlohmann::json PatientParams::to_json() const {
   auto r3 = [](double x) { return std::round(x * 1000) / 1000; };
   nlohmann::json lesions_j = nlohmann::json::array();
   for (const Lesion& l : lesions)
-    lesions_j.push_back({{"x_mm", r1(l.x_mm)}, {"y_mm", r1(l.y_mm)}, {"depth_mm", r1(l.z_mm)}, {"size_mm", r1(l.size_mm)},
-                         {"intensity", r3(l.intensity)}, {"cold", l.cold}, {"bone", l.bone}});
+    lesions_j.push_back({{"x_mm", r1(l.x_mm)},
+                         {"y_mm", r1(l.y_mm)},
+                         {"depth_mm", r1(l.z_mm)},
+                         {"size_mm", r1(l.size_mm)},
+                         {"intensity", r3(l.intensity)},
+                         {"cold", l.cold},
+                         {"bone", l.bone}});
   nlohmann::json findings_j = nlohmann::json::array();
   for (const Finding& f : findings)
-    findings_j.push_back({{"kind", f.kind}, {"where", f.where}, {"x_mm", r1(f.x_mm)}, {"y_mm", r1(f.y_mm)},
-                          {"depth_mm", r1(f.z_mm)}, {"size_mm", r1(f.size_mm)}, {"intensity", r3(f.intensity)}});
+    findings_j.push_back({{"kind", f.kind},
+                          {"where", f.where},
+                          {"x_mm", r1(f.x_mm)},
+                          {"y_mm", r1(f.y_mm)},
+                          {"depth_mm", r1(f.z_mm)},
+                          {"size_mm", r1(f.size_mm)},
+                          {"intensity", r3(f.intensity)}});
   return {{"sex", sex},
           {"age", r1(age)},
           {"height_cm", r1(height_cm)},

@@ -27,11 +27,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/scan.h"
 #include "phantom/rng.h"
@@ -47,24 +46,24 @@ struct Range {
 // ---- Site profile (configs/sites/<name>.json; every field documented in docs/SIMULATOR.md) ----
 
 struct CameraConfig {
-  int width = 256;                       // matrix columns
-  int height = 1024;                     // matrix rows
-  double pixel_mm = 2.26;                // square pixels
-  double fwhm_mm_at_0 = 3.8;             // system resolution at the collimator face
-  double fwhm_mm_at_100 = 7.5;           // at 10 cm (LEHR approx. 7-8 mm)
-  double sensitivity_cps_per_mbq = 90;   // LEHR, 140 keV, 15-20% window
-  double fov_axial_mm = 400;             // detector length along the table (sets dwell time)
-  double scatter_fraction = 0.25;        // fraction of window counts that are scattered photons
-  double scatter_fwhm_mm = 60;           // width of the scatter kernel
-  double gap_mm = 30;                    // body-contour distance between skin and collimator
-  double mu_per_cm = 0.15;               // effective linear attenuation of tissue at 140 keV
+  int width = 256;                      // matrix columns
+  int height = 1024;                    // matrix rows
+  double pixel_mm = 2.26;               // square pixels
+  double fwhm_mm_at_0 = 3.8;            // system resolution at the collimator face
+  double fwhm_mm_at_100 = 7.5;          // at 10 cm (LEHR approx. 7-8 mm)
+  double sensitivity_cps_per_mbq = 90;  // LEHR, 140 keV, 15-20% window
+  double fov_axial_mm = 400;            // detector length along the table (sets dwell time)
+  double scatter_fraction = 0.25;       // fraction of window counts that are scattered photons
+  double scatter_fwhm_mm = 60;          // width of the scatter kernel
+  double gap_mm = 30;                   // body-contour distance between skin and collimator
+  double mu_per_cm = 0.15;              // effective linear attenuation of tissue at 140 keV
 };
 
 struct AcquisitionConfig {
-  Range activity_mbq{550, 740};   // injected activity
-  Range uptake_h{2.5, 4.0};       // time from injection to scan
-  Range speed_cm_min{10, 15};     // table speed
-  Range void_h{0.5, 1.5};         // time since the patient last voided (bladder filling)
+  Range activity_mbq{550, 740};  // injected activity
+  Range uptake_h{2.5, 4.0};      // time from injection to scan
+  Range speed_cm_min{10, 15};    // table speed
+  Range void_h{0.5, 1.5};        // time since the patient last voided (bladder filling)
 };
 
 struct PopulationConfig {
@@ -79,14 +78,14 @@ struct PopulationConfig {
 struct PrevalenceConfig {
   double metastasis = 0.3;
   std::array<double, 4> cardiac_grade{0.96, 0.02, 0.012, 0.008};  // Perugini 0..3, sums to 1
-  double superscan = 0.05;  // fraction of metastatic patients with a superscan
+  double superscan = 0.05;                                        // fraction of metastatic patients with a superscan
 };
 
 struct DifficultyConfig {
-  Range lesion_contrast{0.4, 4.0};   // excess uptake relative to the host bone, log-uniform
-  Range lesion_size_mm{10, 50};      // lesion diameter
-  double lesion_count_mean = 5;      // mean number of lesions of a metastatic patient (>= 1)
-  double cold_fraction = 0.08;       // probability that a lesion is lytic (photopenic)
+  Range lesion_contrast{0.4, 4.0};  // excess uptake relative to the host bone, log-uniform
+  Range lesion_size_mm{10, 50};     // lesion diameter
+  double lesion_count_mean = 5;     // mean number of lesions of a metastatic patient (>= 1)
+  double cold_fraction = 0.08;      // probability that a lesion is lytic (photopenic)
 };
 
 struct ConfounderConfig {  // probabilities per patient (degenerative: multiplier of the age curve)
@@ -99,13 +98,13 @@ struct ConfounderConfig {  // probabilities per patient (degenerative: multiplie
 };
 
 struct OutcomeConfig {
-  Range followup_days{365, 1825};         // administrative censoring, uniform
-  double baseline_hazard_per_year = 0.04; // at age 65, no disease
+  Range followup_days{365, 1825};          // administrative censoring, uniform
+  double baseline_hazard_per_year = 0.04;  // at age 65, no disease
   double age_log_hr_per_year = 0.06;
   double hr_metastasis = 3.0;
   double log_hr_per_lesion = 0.03;
   double hr_superscan = 2.5;
-  double hr_cardiac_grade2 = 2.0;         // grade >= 2 (ATTR cardiomyopathy)
+  double hr_cardiac_grade2 = 2.0;  // grade >= 2 (ATTR cardiomyopathy)
   double hr_cardiac_grade3 = 3.0;
 };
 
@@ -155,14 +154,14 @@ struct GridSize {
 };
 
 struct SimConfig {
-  uint64_t n = 10;        // scans in the whole (unsharded) run: indices 0..n-1
+  uint64_t n = 10;  // scans in the whole (unsharded) run: indices 0..n-1
   uint64_t seed = 0;
-  int shard_index = 0;    // this shard takes indices shard_index, shard_index + shard_count, ...
+  int shard_index = 0;  // this shard takes indices shard_index, shard_index + shard_count, ...
   int shard_count = 1;
-  GridSize size;          // output grid; rendered directly on it (pixel size scaled)
-  int threads = 0;        // 0: all cores
+  GridSize size;    // output grid; rendered directly on it (pixel size scaled)
+  int threads = 0;  // 0: all cores
   PrevalenceOverride prevalence;
-  bool noise = true;      // false: store the noiseless expectation (float)
+  bool noise = true;  // false: store the noiseless expectation (float)
 
   void validate() const;  // throws ConfigError naming the flag
   nlohmann::json to_json() const;
@@ -182,7 +181,7 @@ struct Lesion {
   double size_mm = 0;                   // diameter
   double intensity = 0;                 // excess uptake relative to the host bone (< 0: cold)
   bool cold = false;
-  std::string bone;                     // host, e.g. "L3", "rib_R7_post", "femur_L"
+  std::string bone;  // host, e.g. "L3", "rib_R7_post", "femur_L"
 };
 
 // Non-metastatic findings that a classifier must not call metastases.

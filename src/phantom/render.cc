@@ -37,9 +37,7 @@ struct Frame {  // body frame <-> image (mm), small in-plane rotation about the 
 struct Box {
   int r0 = 1 << 30, r1 = -1, c0 = 1 << 30, c1 = -1;
   bool empty() const { return r1 < r0 || c1 < c0; }
-  void add(int r, int c) {
-    r0 = std::min(r0, r), r1 = std::max(r1, r), c0 = std::min(c0, c), c1 = std::max(c1, c);
-  }
+  void add(int r, int c) { r0 = std::min(r0, r), r1 = std::max(r1, r), c0 = std::min(c0, c), c1 = std::max(c1, c); }
   void add(const Box& b) {
     if (!b.empty()) add(b.r0, b.c0), add(b.r1, b.c1);
   }
@@ -120,7 +118,8 @@ void rasterise(const Prim& p, const Frame& f, Emit&& emit) {
     const double ca = std::cos(p.angle), sa = std::sin(p.angle);
     const double ia = 1 / p.r0, ib = 1 / p.r1;
     const bool is_shell = p.shape == Shape::kShell;
-    const double wa = is_shell ? 1 / std::max(1e-6, p.r0 - p.wall) : 0, wb = is_shell ? 1 / std::max(1e-6, p.r1 - p.wall) : 0;
+    const double wa = is_shell ? 1 / std::max(1e-6, p.r0 - p.wall) : 0,
+                 wb = is_shell ? 1 / std::max(1e-6, p.r1 - p.wall) : 0;
     const double ci = is_shell ? std::max(0.0, p.c - p.wall) : 0;
     for (int r = b.r0; r <= b.r1; ++r) {
       const double du = (b.c0 + 0.5) * f.pc - f.u0, dv = (r + 0.5) * f.pr - f.v0;
@@ -147,9 +146,9 @@ struct Workspace {
   std::vector<float> layer[2][kLayers];
   Box layer_box[2][kLayers];
   std::vector<float> thick, mid, sum[2], tmp;
-  std::vector<float> bone_tex, soft_mod;       // (H, W) multiplicative fields, mean ~1
-  std::vector<uint32_t> px_index;              // rasterised primitives: pixel index ...
-  std::vector<float> px_path;                  // ... and path length (x texture), all prims
+  std::vector<float> bone_tex, soft_mod;  // (H, W) multiplicative fields, mean ~1
+  std::vector<uint32_t> px_index;         // rasterised primitives: pixel index ...
+  std::vector<float> px_path;             // ... and path length (x texture), all prims
   void ensure(int h, int w, int pad) {
     if (h == H && w == W && pad <= P) return;
     H = h, W = w, P = pad, Hp = h + 2 * pad, Wp = w + 2 * pad;
@@ -232,9 +231,9 @@ std::vector<float> gaussian_kernel(double sigma_px, int* radius) {
 // Compiled for AVX2 as well as the baseline ISA (picked at run time). Both clones do the same
 // IEEE float operations in the same order per pixel (no FMA contraction: AVX2 does not imply
 // FMA), so the pixels, and their hashes, do not depend on the machine.
-__attribute__((target_clones("avx2", "default")))
-void blur_add(Workspace& ws, const float* in, float* out, const Box& b, const std::vector<float>& kr, int Rr,
-              const std::vector<float>& kc, int Rc) {
+__attribute__((target_clones("avx2", "default"))) void blur_add(Workspace& ws, const float* in, float* out,
+                                                                const Box& b, const std::vector<float>& kr, int Rr,
+                                                                const std::vector<float>& kc, int Rc) {
   const int Wp = ws.Wp, P = ws.P;
   float* tmp = ws.tmp.data();
   const int ncol = b.c1 - b.c0 + 1;
@@ -489,7 +488,8 @@ Scan render_expected_unhashed(const PatientParams& patient, const SiteProfile& s
     const Prim& p = prims[i];
     // Lesions and other bone findings follow the texture of their host (their intensity is relative
     // to the host's local uptake); the myocardium does not (textured = false).
-    const float* tex = (p.comp == Comp::kBone || p.comp == Comp::kBoneExtra) && p.textured ? ws.bone_tex.data() : nullptr;
+    const float* tex =
+        (p.comp == Comp::kBone || p.comp == Comp::kBoneExtra) && p.textured ? ws.bone_tex.data() : nullptr;
     double s = 0;
     rasterise(p, f, [&](int r, int c, double path) {
       const size_t j = static_cast<size_t>(r) * W + c;
@@ -554,7 +554,8 @@ Scan render_expected_unhashed(const PatientParams& patient, const SiteProfile& s
     const double cx = p.shape == Shape::kCapsule ? 0.5 * (p.x0 + p.x1) : p.x0;
     const double cy = p.shape == Shape::kCapsule ? 0.5 * (p.y0 + p.y1) : p.y0;
     f.to_image(cx, cy, &u, &v);
-    const int pr_ = std::min(H - 1, std::max(0, static_cast<int>(v / f.pr))), pc_ = std::min(W - 1, std::max(0, static_cast<int>(u / f.pc)));
+    const int pr_ = std::min(H - 1, std::max(0, static_cast<int>(v / f.pr))),
+              pc_ = std::min(W - 1, std::max(0, static_cast<int>(u / f.pc)));
     const size_t pi = static_cast<size_t>(pr_) * W + pc_;
     const double T = ws.thick[pi], cz = ws.mid[pi];
     const double depth_ant = T > 0 ? std::max(2.0, cz + T / 2 - p.z) : 2.0;
@@ -608,8 +609,8 @@ Scan render_expected_unhashed(const PatientParams& patient, const SiteProfile& s
       Box b = ws.layer_box[view][k];
       if (b.empty()) continue;
       b.r0 = std::max(b.r0, 0), b.c0 = std::max(b.c0, 0), b.r1 = std::min(b.r1, H - 1), b.c1 = std::min(b.c1, W - 1);
-      (options.reference_blur ? blur_add_reference : blur_add)(ws, ws.layer[view][k].data(), sum, b, kr[k], Rr[k], kc[k],
-                                                              Rc[k]);
+      (options.reference_blur ? blur_add_reference : blur_add)(ws, ws.layer[view][k].data(), sum, b, kr[k], Rr[k],
+                                                               kc[k], Rc[k]);
       Box grown = b;
       grown.r0 -= Rr[k], grown.r1 += Rr[k], grown.c0 -= Rc[k], grown.c1 += Rc[k];
       all.add(grown);

@@ -1,8 +1,8 @@
 // Whole runs: deterministic per (site, seed, index), parallel, sharded.
 #include "core/error.h"
-#include "core/splitmix.h"
 #include "core/parallel.h"
 #include "core/random_streams.h"
+#include "core/splitmix.h"
 #include "phantom/anatomy.h"
 #include "phantom/phantom.h"
 

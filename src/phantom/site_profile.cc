@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <set>
 
-#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/labels.h"
+#include "core/resources.h"
 #include "phantom/phantom.h"
 
 namespace fs = std::filesystem;
@@ -120,8 +120,7 @@ std::string join(const std::vector<std::string>& v) {
 struct Checker {
   const std::string& where;
   void fail(const std::string& field, const std::string& value, const std::string& allow) const {
-    throw ConfigError(where, "field '" + field + "' is " + value + ", outside the allowed range",
-                      "allowed: " + allow);
+    throw ConfigError(where, "field '" + field + "' is " + value + ", outside the allowed range", "allowed: " + allow);
   }
   void number(const char* g, const char* k, double& x, double lo, double hi, const char* unit) {
     if (!(x >= lo && x <= hi)) fail(std::string(g) + "." + k, num(x), allowed(lo, hi, unit));
@@ -133,8 +132,9 @@ struct Checker {
     const std::string f = std::string(g) + "." + k;
     const std::string v = "[" + num(r.lo) + ", " + num(r.hi) + "]";
     if (!(r.lo >= lo && r.hi <= hi)) fail(f, v, "[low, high] within " + allowed(lo, hi, unit));
-    if (!(r.lo <= r.hi)) throw ConfigError(where, "field '" + f + "' is " + v + ": low is above high",
-                                           "give [low, high] with low <= high");
+    if (!(r.lo <= r.hi))
+      throw ConfigError(where, "field '" + f + "' is " + v + ": low is above high",
+                        "give [low, high] with low <= high");
   }
   void grades(const char* g, const char* k, std::array<double, 4>& p) {
     const std::string f = std::string(g) + "." + k;
@@ -172,7 +172,8 @@ struct Reader {
   }
   void integer(const char* g, const char* k, int& x, int lo, int hi, const char* unit) {
     if (auto* v = field(g, k)) {
-      const bool ok = v->is_number_integer() || (v->is_number_float() && v->get<double>() == std::floor(v->get<double>()));
+      const bool ok =
+          v->is_number_integer() || (v->is_number_float() && v->get<double>() == std::floor(v->get<double>()));
       if (!ok) type_error(std::string(g) + "." + k, *v, "an integer in " + allowed(lo, hi, unit));
       const double d = v->get<double>();
       x = d > 1e9 ? 1000000000 : d < -1e9 ? -1000000000 : static_cast<int>(d);
@@ -199,7 +200,9 @@ struct Reader {
 struct KeyLister {  // the allowed keys of each group, for "unknown field" messages
   std::map<std::string, std::vector<std::string>> keys;
   template <typename T>
-  void add(const char* g, const char* k) { keys[g].push_back(k); }
+  void add(const char* g, const char* k) {
+    keys[g].push_back(k);
+  }
   void number(const char* g, const char* k, double&, double, double, const char*) { add<double>(g, k); }
   void integer(const char* g, const char* k, int&, int, int, const char*) { add<int>(g, k); }
   void range(const char* g, const char* k, Range&, double, double, const char*) { add<Range>(g, k); }
@@ -225,14 +228,17 @@ void SiteProfile::validate(const std::string& where) const {
     throw ConfigError(where, "field 'name' is '" + name + "', not a valid site code",
                       "1-64 characters from A-Z a-z 0-9 _ . -");
   if (camera.fwhm_mm_at_100 < camera.fwhm_mm_at_0)
-    throw ConfigError(where, "field 'camera.fwhm_mm_at_100' (" + num(camera.fwhm_mm_at_100) +
-                                 ") is below camera.fwhm_mm_at_0 (" + num(camera.fwhm_mm_at_0) + ")",
+    throw ConfigError(where,
+                      "field 'camera.fwhm_mm_at_100' (" + num(camera.fwhm_mm_at_100) +
+                          ") is below camera.fwhm_mm_at_0 (" + num(camera.fwhm_mm_at_0) + ")",
                       "collimator blur grows with distance: give fwhm_mm_at_100 >= fwhm_mm_at_0");
-  if (tracer_mix.empty()) throw ConfigError(where, "field 'tracer_mix' is empty", "give weights for " + join(tracers()));
+  if (tracer_mix.empty())
+    throw ConfigError(where, "field 'tracer_mix' is empty", "give weights for " + join(tracers()));
   double sum = 0;
   for (const auto& [t, w] : tracer_mix) {
     if (std::find(tracers().begin(), tracers().end(), t) == tracers().end())
-      throw ConfigError(where, "field 'tracer_mix." + t + "' is not a known tracer", "allowed tracers: " + join(tracers()));
+      throw ConfigError(where, "field 'tracer_mix." + t + "' is not a known tracer",
+                        "allowed tracers: " + join(tracers()));
     if (!(w >= 0 && w <= 1000))
       throw ConfigError(where, "field 'tracer_mix." + t + "' is " + num(w) + ", outside the allowed range",
                         "allowed: a weight 0..1000");
@@ -302,7 +308,9 @@ SiteProfile site_profile_from_json(const nlohmann::json& j, const std::string& w
   return s;
 }
 
-std::string sites_dir() { return resource_dir(Resource::kSites); }
+std::string sites_dir() {
+  return resource_dir(Resource::kSites);
+}
 
 std::vector<std::string> available_sites() {
   std::vector<std::string> names;
@@ -344,14 +352,17 @@ void SimConfig::validate() const {
   if (n < 1 || n > 100000000ull)
     throw ConfigError("--n", "is " + std::to_string(n) + ", outside the allowed range", "allowed: 1..100000000 scans");
   if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
-    throw ConfigError("--shard", "is " + std::to_string(shard_index) + "/" + std::to_string(shard_count) + ", not a valid shard",
+    throw ConfigError("--shard",
+                      "is " + std::to_string(shard_index) + "/" + std::to_string(shard_count) + ", not a valid shard",
                       "give i/n with 0 <= i < n, e.g. 0/4");
   if ((size.width == 0) != (size.height == 0) || size.width < 0 || size.height < 0 || size.width > 8192 ||
       size.height > 8192 || (size.width > 0 && (size.width < 16 || size.height < 64)))
-    throw ConfigError("--size", "is " + std::to_string(size.width) + "x" + std::to_string(size.height) + ", not a valid grid",
+    throw ConfigError("--size",
+                      "is " + std::to_string(size.width) + "x" + std::to_string(size.height) + ", not a valid grid",
                       "give WIDTHxHEIGHT with width 16..8192 and height 64..8192, e.g. 256x1024");
   if (threads < 0 || threads > 1024)
-    throw ConfigError("--threads", "is " + std::to_string(threads) + ", outside the allowed range", "allowed: 0 (all cores)..1024");
+    throw ConfigError("--threads", "is " + std::to_string(threads) + ", outside the allowed range",
+                      "allowed: 0 (all cores)..1024");
 }
 
 nlohmann::json SimConfig::to_json() const {

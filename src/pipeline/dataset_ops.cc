@@ -1,12 +1,12 @@
 #include "pipeline/dataset_ops.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/fs_util.h"
@@ -61,13 +61,17 @@ void SplitConfig::validate() const {
   double total = 0;
   std::set<std::string> names;
   for (const auto& [n, f] : fractions) {
-    if (n.empty() || !names.insert(n).second) throw ConfigError("--fractions", "empty or repeated split name '" + n + "'");
-    if (!(f >= 0 && f <= 1)) throw ConfigError("--fractions", fmt::format("fraction of '{}' is {}", n, f), "each in 0..1");
+    if (n.empty() || !names.insert(n).second)
+      throw ConfigError("--fractions", "empty or repeated split name '" + n + "'");
+    if (!(f >= 0 && f <= 1))
+      throw ConfigError("--fractions", fmt::format("fraction of '{}' is {}", n, f), "each in 0..1");
     total += f;
   }
   if (std::fabs(total - 1) > 1e-6) throw ConfigError("--fractions", fmt::format("fractions sum to {}, not 1", total));
   for (const auto& s : stratify)
-    if (!is_label_field(s)) throw ConfigError("--stratify", "unknown label '" + s + "'", "use label fields such as metastasis, cardiac_grade, site");
+    if (!is_label_field(s))
+      throw ConfigError("--stratify", "unknown label '" + s + "'",
+                        "use label fields such as metastasis, cardiac_grade, site");
 }
 
 nlohmann::json SplitConfig::to_json() const {
@@ -87,7 +91,8 @@ std::vector<std::pair<std::string, double>> parse_fractions(const std::string& t
     char* end = nullptr;
     const double f = eq == std::string::npos ? NAN : std::strtod(item.c_str() + eq + 1, &end);
     if (eq == std::string::npos || eq == 0 || !end || *end != '\0' || !std::isfinite(f))
-      throw ConfigError(flag, "cannot read '" + item + "'", "give name=fraction pairs, e.g. train=0.8,val=0.1,test=0.1");
+      throw ConfigError(flag, "cannot read '" + item + "'",
+                        "give name=fraction pairs, e.g. train=0.8,val=0.1,test=0.1");
     out.emplace_back(item.substr(0, eq), f);
     pos = comma + 1;
   }
@@ -176,8 +181,13 @@ ExportFormat export_format_from_string(const std::string& s) {
 }
 
 nlohmann::json ExportConfig::to_json() const {
-  return {{"command", "dataset export"}, {"format", name_of(kExportFormatNames, format)}, {"two_instances", two_instances},
-          {"ids", ids}, {"split", split}, {"limit", limit}, {"columns", columns}};
+  return {{"command", "dataset export"},
+          {"format", name_of(kExportFormatNames, format)},
+          {"two_instances", two_instances},
+          {"ids", ids},
+          {"split", split},
+          {"limit", limit},
+          {"columns", columns}};
 }
 
 std::string caption_of(const ScanRecord& r) {
@@ -197,7 +207,8 @@ ExportResult export_dataset(const std::string& dir, const ExportConfig& cfg, Eve
   if (!cfg.ids.empty()) {
     for (const auto& id : cfg.ids) {
       auto r = ds.find(id);
-      if (!r) throw InputError(dir, "no scan with id '" + id + "'", "list ids with: scintigen dataset info --ids " + dir);
+      if (!r)
+        throw InputError(dir, "no scan with id '" + id + "'", "list ids with: scintigen dataset info --ids " + dir);
       chosen.push_back(*r);
     }
   } else {
@@ -205,7 +216,8 @@ ExportResult export_dataset(const std::string& dir, const ExportConfig& cfg, Eve
       if (cfg.split.empty() || r.split == cfg.split) chosen.push_back(std::move(r));
   }
   if (cfg.limit && chosen.size() > cfg.limit) chosen.resize(cfg.limit);
-  if (chosen.empty()) throw InputError(dir, "no scans to export" + (cfg.split.empty() ? std::string() : " in split '" + cfg.split + "'"));
+  if (chosen.empty())
+    throw InputError(dir, "no scans to export" + (cfg.split.empty() ? std::string() : " in split '" + cfg.split + "'"));
   std::error_code ec;
   fs::create_directories(cfg.out, ec);
   if (ec) throw InputError(cfg.out, "cannot create folder: " + ec.message());
@@ -259,12 +271,8 @@ ExportResult export_dataset(const std::string& dir, const ExportConfig& cfg, Eve
     }
   }
   progress.finish();
-  nlohmann::json manifest = {{"config", cfg.to_json()},
-                             {"dataset_uid", uid_seed},
-                             {"created", utc_now_iso8601()},
-                             {"versions", core_versions()},
-                             {"scans", result.scans},
-                             {"failures", result.failures}};
+  nlohmann::json manifest = {{"config", cfg.to_json()},     {"dataset_uid", uid_seed}, {"created", utc_now_iso8601()},
+                             {"versions", core_versions()}, {"scans", result.scans},   {"failures", result.failures}};
   write_file_atomic(cfg.out + "/export.json", manifest.dump(2) + "\n");
   return result;
 }

@@ -6,11 +6,10 @@
 //   ExportResult r = export_dataset("ds", ExportConfig{"out", ExportFormat::kDicom});
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/progress.h"
 
@@ -54,7 +53,7 @@ ExportFormat export_format_from_string(const std::string& s);
 struct ExportConfig {
   std::string out;
   ExportFormat format = ExportFormat::kDicom;
-  bool two_instances = false;  // DICOM: two single-frame instances instead of one two-frame object
+  bool two_instances = false;    // DICOM: two single-frame instances instead of one two-frame object
   std::vector<std::string> ids;  // empty: all
   std::string split;             // only this split
   size_t limit = 0;              // 0: no limit

@@ -1,16 +1,16 @@
 #include "pipeline/ingest.h"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstring>
-#include <memory>
-#include <unistd.h>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/fs_util.h"
@@ -21,8 +21,8 @@
 #include "core/sha256.h"
 #include "core/version.h"
 #include "data/dataset.h"
-#include "pipeline/labels_csv.h"
 #include "io/dicom_read.h"
+#include "pipeline/labels_csv.h"
 
 namespace fs = std::filesystem;
 
@@ -37,19 +37,24 @@ const char* deidentification_method() {
 }
 
 void IngestConfig::validate() const {
-  if (inputs.empty()) throw ConfigError("ingest", "no input files or folders given", "scintigen ingest PATH... --out DATASET");
-  if (out.empty() && !dry_run) throw ConfigError("--out", "no output dataset folder given", "or check the files only with --dry-run");
+  if (inputs.empty())
+    throw ConfigError("ingest", "no input files or folders given", "scintigen ingest PATH... --out DATASET");
+  if (out.empty() && !dry_run)
+    throw ConfigError("--out", "no output dataset folder given", "or check the files only with --dry-run");
   if (dry_run && append) throw ConfigError("--dry-run", "cannot be combined with --append");
   if ((target_width > 0) != (target_height > 0) || target_width < 0 || target_height < 0 || target_width > 8192 ||
       target_height > 8192)
     throw ConfigError("--target-size", fmt::format("invalid size {}x{}", target_width, target_height),
                       "give WxH with 1..8192 each, e.g. 256x1024");
-  if (threads < 0 || threads > 256) throw ConfigError("--threads", fmt::format("invalid value {}", threads), "0 (all cores) to 256");
+  if (threads < 0 || threads > 256)
+    throw ConfigError("--threads", fmt::format("invalid value {}", threads), "0 (all cores) to 256");
   if (commit_every < 1) throw ConfigError("--commit-every", "must be at least 1");
   if (!(decode_timeout_s > 0 && decode_timeout_s <= 86400))
-    throw ConfigError("--decode-timeout", fmt::format("invalid value {}", decode_timeout_s), "seconds per file, more than 0 and at most 86400");
+    throw ConfigError("--decode-timeout", fmt::format("invalid value {}", decode_timeout_s),
+                      "seconds per file, more than 0 and at most 86400");
   if (decode_memory_mib < 64 || decode_memory_mib > (1ull << 20))
-    throw ConfigError("--decode-memory", fmt::format("invalid value {}", decode_memory_mib), "MiB per decoding worker, 64 to 1048576");
+    throw ConfigError("--decode-memory", fmt::format("invalid value {}", decode_memory_mib),
+                      "MiB per decoding worker, 64 to 1048576");
 }
 
 nlohmann::json IngestConfig::to_json() const {
@@ -63,8 +68,9 @@ nlohmann::json IngestConfig::to_json() const {
           {"allow_synthetic", allow_synthetic},
           {"dry_run", dry_run},
           {"seed", seed},
-          {"isolation", isolate ? nlohmann::json{{"decode_timeout_s", decode_timeout_s}, {"decode_memory_mib", decode_memory_mib}}
-                                : nlohmann::json("off")},
+          {"isolation",
+           isolate ? nlohmann::json{{"decode_timeout_s", decode_timeout_s}, {"decode_memory_mib", decode_memory_mib}}
+                   : nlohmann::json("off")},
           {"decoders", io_versions()},
           {"deidentification", deidentification_method()}};
 }
@@ -86,7 +92,8 @@ std::vector<ReasonCount> count_reasons(const std::vector<Rejection>& rejected) {
     if (fresh) out.push_back({r.reason, 0, r.path});
     ++out[it->second].count;
   }
-  std::stable_sort(out.begin(), out.end(), [](const ReasonCount& a, const ReasonCount& b) { return a.count > b.count; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ReasonCount& a, const ReasonCount& b) { return a.count > b.count; });
   return out;
 }
 
@@ -120,10 +127,17 @@ nlohmann::json IngestResult::to_json() const {
   nlohmann::json by_reason = nlohmann::json::array();
   for (const auto& rc : count_reasons(rejected))
     by_reason.push_back({{"reason", rc.reason}, {"count", rc.count}, {"first_file", rc.first}});
-  return {{"files_seen", files_seen},     {"files_skipped_not_dicom", files_skipped},     {"files_accepted", files_accepted}, {"scans_added", scans_added},
-          {"two_view_scans", two_view_scans}, {"single_view_scans", single_view_scans},
+  return {{"files_seen", files_seen},
+          {"files_skipped_not_dicom", files_skipped},
+          {"files_accepted", files_accepted},
+          {"scans_added", scans_added},
+          {"two_view_scans", two_view_scans},
+          {"single_view_scans", single_view_scans},
           {"made_by_scintigen", {{"simulated", simulated_scans}, {"synthetic", synthetic_scans}}},
-          {"rejected_by_reason", by_reason}, {"rejected", rej},               {"label_errors", label_errors},      {"warnings", warnings}};
+          {"rejected_by_reason", by_reason},
+          {"rejected", rej},
+          {"label_errors", label_errors},
+          {"warnings", warnings}};
 }
 
 int IngestResult::exit_code() const {
@@ -147,8 +161,8 @@ bool is_scintigen_dataset(const fs::path& dir) {
 }
 
 bool is_known_non_dicom(const fs::path& p) {
-  static const char* kExtensions[] = {".json", ".csv", ".txt", ".md", ".png", ".jpg", ".jpeg", ".pdf",
-                                      ".xml", ".html", ".htm", ".log", ".db", ".bin", ".zip", ".gz"};
+  static const char* kExtensions[] = {".json", ".csv",  ".txt", ".md",  ".png", ".jpg", ".jpeg", ".pdf",
+                                      ".xml",  ".html", ".htm", ".log", ".db",  ".bin", ".zip",  ".gz"};
   std::string ext = p.extension().string();
   for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const char* e : kExtensions)
@@ -174,7 +188,8 @@ std::vector<InputFile> collect_files(const std::vector<std::string>& inputs, siz
         // A scintigen dataset inside the folder (e.g. `generate --format dicom` writes OUT/dataset
         // beside OUT/dicom) holds no DICOM: its files count as skipped side files.
         if (it->is_directory() && is_scintigen_dataset(it->path())) {
-          for (auto& f : fs::recursive_directory_iterator(it->path(), fs::directory_options::skip_permission_denied, ec))
+          for (auto& f :
+               fs::recursive_directory_iterator(it->path(), fs::directory_options::skip_permission_denied, ec))
             if (f.is_regular_file()) ++*skipped;
           it.disable_recursion_pending();
           continue;
@@ -433,21 +448,28 @@ ReadOutcome deserialise(const std::string& bytes) {
   return r;
 }
 
-std::string format_seconds(double s) { return fmt::format("{:g}", s); }
+std::string format_seconds(double s) {
+  return fmt::format("{:g}", s);
+}
 
 // The rejection reason for a file whose worker did not return a result.
 std::string describe_failure(const IsolatedOutcome& o, const IsolationLimits& limits) {
   switch (o.status) {
-    case IsolatedOutcome::Status::kOk: break;
-    case IsolatedOutcome::Status::kCrashed: return fmt::format("decoder crashed (signal {})", o.signal);
+    case IsolatedOutcome::Status::kOk:
+      break;
+    case IsolatedOutcome::Status::kCrashed:
+      return fmt::format("decoder crashed (signal {})", o.signal);
     case IsolatedOutcome::Status::kTimedOut:
-      return fmt::format("decoder timed out after {} s (hint: a file this slow is probably malformed; if it is just large, "
-                         "raise --decode-timeout)",
-                         format_seconds(limits.timeout_s));
+      return fmt::format(
+          "decoder timed out after {} s (hint: a file this slow is probably malformed; if it is just large, "
+          "raise --decode-timeout)",
+          format_seconds(limits.timeout_s));
     case IsolatedOutcome::Status::kOverMemory:
-      return fmt::format("decoder went over the memory limit ({} MiB) (hint: if the file is just large, raise --decode-memory)",
-                         limits.memory_mib);
-    case IsolatedOutcome::Status::kFailed: return "decoder failed: " + o.payload;
+      return fmt::format(
+          "decoder went over the memory limit ({} MiB) (hint: if the file is just large, raise --decode-memory)",
+          limits.memory_mib);
+    case IsolatedOutcome::Status::kFailed:
+      return "decoder failed: " + o.payload;
   }
   return "decoder failed";
 }
@@ -510,8 +532,10 @@ class Ingester {
           },
           [&](size_t i, IsolatedOutcome&& o) {
             ReadOutcome r;
-            if (o.status == IsolatedOutcome::Status::kOk) r = deserialise(o.payload);
-            else r.error = describe_failure(o, limits);
+            if (o.status == IsolatedOutcome::Status::kOk)
+              r = deserialise(o.payload);
+            else
+              r.error = describe_failure(o, limits);
             consume(i, std::move(r));
           });
     } else {
@@ -534,14 +558,16 @@ class Ingester {
       if (!unmatched.empty()) {
         std::string examples;
         for (size_t k = 0; k < std::min<size_t>(3, unmatched.size()); ++k)
-          examples += fmt::format("{}{}'{}' (line {})", k ? ", " : "", k ? "" : std::string(to_string(labels_->key)) + " ",
-                                  unmatched[k]->key, unmatched[k]->line);
+          examples +=
+              fmt::format("{}{}'{}' (line {})", k ? ", " : "", k ? "" : std::string(to_string(labels_->key)) + " ",
+                          unmatched[k]->key, unmatched[k]->line);
         if (unmatched.size() > 3) examples += fmt::format(" and {} more", unmatched.size() - 3);
-        result_.unmatched_labels =
-            fmt::format("{}: {} {} no ingested scan: {}", labels_->path, unmatched.size(),
-                        unmatched.size() == 1 ? "row matches" : "rows match", examples);
+        result_.unmatched_labels = fmt::format("{}: {} {} no ingested scan: {}", labels_->path, unmatched.size(),
+                                               unmatched.size() == 1 ? "row matches" : "rows match", examples);
         if (labels_->key == LabelKey::kFile)
-          result_.unmatched_labels += " (hint: file keys are paths relative to the folder given on the command line, or the file name of a file given directly)";
+          result_.unmatched_labels +=
+              " (hint: file keys are paths relative to the folder given on the command line, or the file name of a "
+              "file given directly)";
       }
     }
     if (cfg_.dry_run) {
@@ -661,12 +687,18 @@ class Ingester {
 
   std::string key_of(const DicomObject& o, size_t file_index) const {
     switch (labels_->key) {
-      case LabelKey::kFile: return (*files_)[file_index].rel;
-      case LabelKey::kStudyUid: return o.keys.study_uid;
-      case LabelKey::kSeriesUid: return o.keys.series_uid;
-      case LabelKey::kSopUid: return o.keys.sop_uid;
-      case LabelKey::kAccessionNumber: return o.keys.accession_number;
-      case LabelKey::kPatientId: return o.keys.patient_id;
+      case LabelKey::kFile:
+        return (*files_)[file_index].rel;
+      case LabelKey::kStudyUid:
+        return o.keys.study_uid;
+      case LabelKey::kSeriesUid:
+        return o.keys.series_uid;
+      case LabelKey::kSopUid:
+        return o.keys.sop_uid;
+      case LabelKey::kAccessionNumber:
+        return o.keys.accession_number;
+      case LabelKey::kPatientId:
+        return o.keys.patient_id;
     }
     return "";
   }
@@ -690,7 +722,8 @@ class Ingester {
     }
     auto dup = hashes_.find(rec.pixel_sha256);
     if (dup != hashes_.end())
-      result_.warnings.push_back(fmt::format("{}: identical pixels to {} (the same image ingested twice?)", rec.id, dup->second));
+      result_.warnings.push_back(
+          fmt::format("{}: identical pixels to {} (the same image ingested twice?)", rec.id, dup->second));
     else
       hashes_[rec.pixel_sha256] = rec.id;
     if (!cfg_.key_file.empty())
@@ -698,7 +731,8 @@ class Ingester {
         const SourceKeys& keys = parts[k]->keys;
         key_rows_.push_back(fmt::format("{},{},{},{},{},{},{},{}", rec.id, csv_cell((*files_)[file_index[k]].path),
                                         csv_cell(keys.study_uid), csv_cell(keys.series_uid), csv_cell(keys.sop_uid),
-                                        csv_cell(keys.patient_id), csv_cell(keys.accession_number), parts[k]->views.size()));
+                                        csv_cell(keys.patient_id), csv_cell(keys.accession_number),
+                                        parts[k]->views.size()));
       }
     const bool both = rec.views == ViewSet::kBoth;
     if (rec.origin == Origin::kSimulated) ++result_.simulated_scans;
@@ -736,6 +770,8 @@ class Ingester {
 
 }  // namespace
 
-IngestResult ingest(const IngestConfig& config, EventSink* events) { return Ingester(config, events).run(); }
+IngestResult ingest(const IngestConfig& config, EventSink* events) {
+  return Ingester(config, events).run();
+}
 
 }  // namespace scintigen

@@ -7,18 +7,16 @@
 //   // r.rejected lists files that failed, with reasons; r.scans_added the scans written
 //
 // Files are read in parallel (worker processes, or threads with isolate = false) and committed
-// in file order (sorted paths), so scan ids depend neither on the worker count nor on isolation. Two single-view instances of one series (anterior and
-// posterior, same size) become one two-view scan. De-identification is by construction: only
-// pixels and a whitelist of non-identifying attributes are read out of a file (see
-// docs/PRIVACY.md); identifying keys live in memory only, or in the optional key file. Files
-// that scintigen exported itself are refused unless allow_synthetic (apply_origin). See
-// docs/INGEST.md for crash isolation and messages.
+// in file order (sorted paths), so scan ids depend neither on the worker count nor on isolation. Two single-view
+// instances of one series (anterior and posterior, same size) become one two-view scan. De-identification is by
+// construction: only pixels and a whitelist of non-identifying attributes are read out of a file (see docs/PRIVACY.md);
+// identifying keys live in memory only, or in the optional key file. Files that scintigen exported itself are refused
+// unless allow_synthetic (apply_origin). See docs/INGEST.md for crash isolation and messages.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/progress.h"
 #include "core/scan.h"
@@ -27,19 +25,19 @@
 namespace scintigen {
 
 struct IngestConfig {
-  std::vector<std::string> inputs;  // files and folders (walked recursively)
-  std::string out;                  // dataset folder to create (or extend with append)
-  bool append = false;              // add to an existing dataset
-  bool dry_run = false;             // decode and check every file, write no dataset
-  std::string labels_csv;           // optional labels CSV (ingest/labels_csv.h)
+  std::vector<std::string> inputs;                 // files and folders (walked recursively)
+  std::string out;                                 // dataset folder to create (or extend with append)
+  bool append = false;                             // add to an existing dataset
+  bool dry_run = false;                            // decode and check every file, write no dataset
+  std::string labels_csv;                          // optional labels CSV (ingest/labels_csv.h)
   std::vector<std::string> labels_ignore_columns;  // CSV columns that are not label fields
-  int target_width = 0;             // 0: keep the native grid
+  int target_width = 0;                            // 0: keep the native grid
   int target_height = 0;
-  std::string key_file;             // optional re-identification key (CSV), outside `out`
-  std::string report;               // default: <out>/ingest_report.json
-  int threads = 0;                  // 0: all cores
-  int commit_every = 64;            // scans per transaction
-  uint64_t seed = 0;                // recorded; ingest itself draws nothing at random
+  std::string key_file;   // optional re-identification key (CSV), outside `out`
+  std::string report;     // default: <out>/ingest_report.json
+  int threads = 0;        // 0: all cores
+  int commit_every = 64;  // scans per transaction
+  uint64_t seed = 0;      // recorded; ingest itself draws nothing at random
   // Files that scintigen exported itself (simulated or synthetic scans) are refused unless
   // this is set; then they keep their origin, source and provenance (see apply_origin).
   bool allow_synthetic = false;
@@ -47,7 +45,7 @@ struct IngestConfig {
   // supervised worker process, so that a decoder that crashes, hangs or balloons on one file
   // rejects that file only. Off (--no-isolation): decoded on threads of this process.
   bool isolate = true;
-  double decode_timeout_s = 60;     // per file, in a worker
+  double decode_timeout_s = 60;       // per file, in a worker
   uint64_t decode_memory_mib = 2048;  // per worker, beyond its size at start
 
   void validate() const;  // throws ConfigError naming the flag

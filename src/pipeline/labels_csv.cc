@@ -1,8 +1,8 @@
 #include "pipeline/labels_csv.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/csv.h"
 #include "core/error.h"
@@ -11,12 +11,18 @@ namespace scintigen {
 
 const char* to_string(LabelKey k) {
   switch (k) {
-    case LabelKey::kFile: return "file";
-    case LabelKey::kStudyUid: return "study_uid";
-    case LabelKey::kSeriesUid: return "series_uid";
-    case LabelKey::kSopUid: return "sop_uid";
-    case LabelKey::kAccessionNumber: return "accession_number";
-    case LabelKey::kPatientId: return "patient_id";
+    case LabelKey::kFile:
+      return "file";
+    case LabelKey::kStudyUid:
+      return "study_uid";
+    case LabelKey::kSeriesUid:
+      return "series_uid";
+    case LabelKey::kSopUid:
+      return "sop_uid";
+    case LabelKey::kAccessionNumber:
+      return "accession_number";
+    case LabelKey::kPatientId:
+      return "patient_id";
   }
   return "?";
 }
@@ -75,7 +81,8 @@ LabelsTable read_labels_csv(const std::string& path, const std::vector<std::stri
         Labels probe;
         set_label(probe, c, "", header_where);  // throws: unknown label, naming the known ones
       } catch (const InputError& e) {
-        throw in_context<InputError>(e, header_where, "", fmt::format("or skip the column with --labels-ignore-columns {}", c));
+        throw in_context<InputError>(e, header_where, "",
+                                     fmt::format("or skip the column with --labels-ignore-columns {}", c));
       }
     }
     header_cols.push_back(c);
@@ -89,8 +96,10 @@ LabelsTable read_labels_csv(const std::string& path, const std::vector<std::stri
     if (row.key.empty()) throw InputError(where, fmt::format("empty {} key", to_string(t.key)));
     for (size_t i = 0; i < header_cols.size(); ++i) {
       if (header_cols[i].empty()) continue;  // an ignored column
-      if (header_cols[i] == "split") row.split = row_cells[i + 1];
-      else set_label(row.labels, header_cols[i], row_cells[i + 1], where);
+      if (header_cols[i] == "split")
+        row.split = row_cells[i + 1];
+      else
+        set_label(row.labels, header_cols[i], row_cells[i + 1], where);
     }
     if (t.index.count(row.key))
       throw InputError(where, fmt::format("duplicate {} '{}'", to_string(t.key), row.key),

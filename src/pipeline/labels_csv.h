@@ -24,10 +24,10 @@ enum class LabelKey { kFile, kStudyUid, kSeriesUid, kSopUid, kAccessionNumber, k
 const char* to_string(LabelKey k);
 
 struct LabelsRow {
-  int line = 0;                       // 1-based line in the CSV, for messages
+  int line = 0;  // 1-based line in the CSV, for messages
   std::string key;
-  Labels labels;                      // the columns given, validated
-  std::vector<std::string> columns;   // which label columns this table sets
+  Labels labels;                     // the columns given, validated
+  std::vector<std::string> columns;  // which label columns this table sets
   std::string split;
   bool matched = false;
 };
@@ -35,7 +35,7 @@ struct LabelsRow {
 struct LabelsTable {
   std::string path;
   LabelKey key = LabelKey::kFile;
-  std::vector<std::string> columns;   // label columns, in file order (without key and split)
+  std::vector<std::string> columns;  // label columns, in file order (without key and split)
   bool has_split = false;
   std::vector<LabelsRow> rows;
   std::map<std::string, size_t> index;  // key -> row

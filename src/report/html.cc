@@ -1,15 +1,15 @@
 #include "report/html.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 
-#include <fmt/format.h>
-
-#include "core/resources.h"
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/resources.h"
 #include "stats/json.h"
 #include "stats/roc.h"
 
@@ -34,9 +34,15 @@ std::string error_html(const json& j) {
 }
 
 // A number with `digits` decimals; "–" when not defined (not finite, unset, null).
-std::string num(double v, int digits = 3) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "–"; }
-std::string num(const std::optional<double>& v) { return v ? num(*v) : "–"; }
-std::string num(const json& v, int digits = 3) { return v.is_number() ? num(v.get<double>(), digits) : "–"; }
+std::string num(double v, int digits = 3) {
+  return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "–";
+}
+std::string num(const std::optional<double>& v) {
+  return v ? num(*v) : "–";
+}
+std::string num(const json& v, int digits = 3) {
+  return v.is_number() ? num(v.get<double>(), digits) : "–";
+}
 
 // A p-value as "0.012", "< 0.001" or "–" (plain text).
 std::string p_text(double p) {
@@ -494,7 +500,9 @@ auto reading_report(F&& f) {
 
 }  // namespace
 
-std::string web_dir() { return resource_dir(Resource::kWeb); }
+std::string web_dir() {
+  return resource_dir(Resource::kWeb);
+}
 
 WebAssets load_web_assets(const std::string& dir) {
   WebAssets assets;

@@ -9,11 +9,10 @@
 // and script errors, are listed on the page (#plot-problems), so a broken plot shows.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace scintigen::report {
 

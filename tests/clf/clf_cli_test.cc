@@ -18,12 +18,13 @@ using scintigen::testing::run_command;
 using scintigen::testing::scintigen_binary;
 using scintigen::testing::TempDir;
 
-
 TEST(ClassifyCli, UnknownTask) {
   TempDir t;
   auto r = run_command(scintigen_binary() + " classify train --task bone --train " + t.path() + " --out " + (t / "o"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("error: --task: unknown task 'bone' (hint: expected metastasis | cardiac)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("error: --task: unknown task 'bone' (hint: expected metastasis | cardiac)"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(ClassifyCli, DatasetWithoutLabels) {
@@ -32,7 +33,8 @@ TEST(ClassifyCli, DatasetWithoutLabels) {
   spec.n = 6;
   spec.metastasis_labels = false;
   make_blob_dataset(t / "ds", spec);
-  auto r = run_command(scintigen_binary() + " classify train --task metastasis --train " + (t / "ds") + " --out " + (t / "o") + " --quiet");
+  auto r = run_command(scintigen_binary() + " classify train --task metastasis --train " + (t / "ds") + " --out " +
+                       (t / "o") + " --quiet");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("no scan carries the label needed by task 'metastasis'"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(t / "o"));
@@ -44,7 +46,8 @@ TEST(ClassifyCli, OneClassOnly) {
   spec.n = 8;
   spec.prevalence = 0.0;
   make_blob_dataset(t / "ds", spec);
-  auto r = run_command(scintigen_binary() + " classify train --task metastasis --train " + (t / "ds") + " --out " + (t / "o") + " --quiet");
+  auto r = run_command(scintigen_binary() + " classify train --task metastasis --train " + (t / "ds") + " --out " +
+                       (t / "o") + " --quiet");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("0 of them positive: both classes are needed"), std::string::npos) << r.output;
 }
@@ -54,10 +57,12 @@ TEST(ClassifyCli, MissingModelFolder) {
   testing::BlobDatasetSpec spec;
   spec.n = 4;
   make_blob_dataset(t / "ds", spec);
-  auto r = run_command(scintigen_binary() + " classify eval --model " + (t / "nope") + " --data " + (t / "ds") + " --out " + (t / "r.json"));
+  auto r = run_command(scintigen_binary() + " classify eval --model " + (t / "nope") + " --data " + (t / "ds") +
+                       " --out " + (t / "r.json"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("no such classifier folder"), std::string::npos) << r.output;
-  r = run_command(scintigen_binary() + " classify eval --model " + (t / "ds") + " --data " + (t / "ds") + " --out " + (t / "r.json"));
+  r = run_command(scintigen_binary() + " classify eval --model " + (t / "ds") + " --data " + (t / "ds") + " --out " +
+                  (t / "r.json"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("not a classifier folder"), std::string::npos) << r.output;
 }
@@ -91,7 +96,8 @@ TEST(ClassifyCli, MixAndResumeThroughTheBinary) {
   // Full flags with a changed setting: refused, naming it.
   r = run_command(train + " --mix 1,2 --epochs 4 --resume");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("error: " + (t / "o") + ": --resume with a changed setting: mix was [1.0,1.0], now [1.0,2.0] (hint: "),
+  EXPECT_NE(r.output.find("error: " + (t / "o") +
+                          ": --resume with a changed setting: mix was [1.0,1.0], now [1.0,2.0] (hint: "),
             std::string::npos)
       << r.output;
   // Bad --mix: wrong count, not a number, all zero.
@@ -116,8 +122,9 @@ TEST(ClassifyCli, KillNineThenResumeEqualsAnUninterruptedRun) {
   testing::BlobDatasetSpec spec;
   spec.n = 200;
   make_blob_dataset(t / "ds", spec);
-  const std::string flags = " classify train --task metastasis --train " + (t / "ds") +
-                            " --height 128 --width 32 --base-width 8 --batch 8 --threads 1 --epochs 10 --patience 10 --seed 4 --quiet --out ";
+  const std::string flags =
+      " classify train --task metastasis --train " + (t / "ds") +
+      " --height 128 --width 32 --base-width 8 --batch 8 --threads 1 --epochs 10 --patience 10 --seed 4 --quiet --out ";
   auto r = run_command(scintigen_binary() + flags + (t / "full"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string out = t / "killed";

@@ -13,7 +13,7 @@ namespace scintigen::clf::testing {
 struct BlobDatasetSpec {
   int n = 120;
   int height = 128, width = 32;
-  double prevalence = 0.5;      // fraction with metastasis = 1 (every other one up to this rate)
+  double prevalence = 0.5;  // fraction with metastasis = 1 (every other one up to this rate)
   bool metastasis_labels = true;
   bool cardiac_labels = false;  // cardiac_grade 3 for blob scans, 0 otherwise
   bool outcomes = true;         // positives die sooner

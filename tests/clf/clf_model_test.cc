@@ -1,9 +1,9 @@
 // The classifier network against tests/ref/clf_reference.py (plain PyTorch functional ops in
 // float64 on the same weights and input), plus shapes, the input transform and save/load.
-#include <fstream>
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <fstream>
 
 #include "clf/model.h"
 #include "core/error.h"
@@ -35,8 +35,8 @@ ClassifierNetConfig small_config(const std::string& norm) {
   c.base_width = 8;
   c.blocks = {1, 2, 1};
   c.norm = norm;
-  c.pool = norm == "batch" ? "avgmax" : "avg";            // both poolings and both transforms
-  c.transform = norm == "batch" ? "anscombe" : "log";      // against the reference
+  c.pool = norm == "batch" ? "avgmax" : "avg";         // both poolings and both transforms
+  c.transform = norm == "batch" ? "anscombe" : "log";  // against the reference
   return c;
 }
 
@@ -84,7 +84,8 @@ TEST_P(ReferenceTest, ForwardAndEmbedMatchPlainPyTorch) {
   index["input"] = {{"file", "input.bin"}, {"shape", x.sizes().vec()}};
   std::ofstream(dir / "index.json") << index.dump(1);
 
-  auto r = testing::run_command(testing::python() + " " + testing::source_path("tests/ref/clf_reference.py") + " " + dir.path());
+  auto r = testing::run_command(testing::python() + " " + testing::source_path("tests/ref/clf_reference.py") + " " +
+                                dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   torch::NoGradGuard g;
@@ -96,7 +97,8 @@ TEST_P(ReferenceTest, ForwardAndEmbedMatchPlainPyTorch) {
   auto ref_emb = read_f32(dir / "embed.bin", {3, cfg.embedding_dim()});
   // Tolerance: float32 LibTorch against the float64 reference, |a - b| <= 1e-4 + 1e-4 |b|.
   EXPECT_TRUE(torch::allclose(logits, ref_logits, 1e-4, 1e-4))
-      << logits << "\nvs\n" << ref_logits << "\nmax diff " << (logits - ref_logits).abs().max().item<float>();
+      << logits << "\nvs\n"
+      << ref_logits << "\nmax diff " << (logits - ref_logits).abs().max().item<float>();
   EXPECT_TRUE(torch::allclose(emb, ref_emb, 1e-4, 1e-4)) << "max diff " << (emb - ref_emb).abs().max().item<float>();
 }
 

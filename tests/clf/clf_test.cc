@@ -1,9 +1,9 @@
 // Classifier data handling without LibTorch: augmentation, the balanced sampler, resampling to
 // the input grid, task labels, configs and calibration.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <numeric>
-
-#include <gtest/gtest.h>
 
 #include "clf/augment.h"
 #include "clf/eval.h"
@@ -13,9 +13,13 @@
 namespace scintigen::clf {
 namespace {
 
-double total(const std::vector<float>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+double total(const std::vector<float>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0);
+}
 
-std::vector<float> flat_scan(int h, int w, float value) { return std::vector<float>(2 * static_cast<size_t>(h) * w, value); }
+std::vector<float> flat_scan(int h, int w, float value) {
+  return std::vector<float>(2 * static_cast<size_t>(h) * w, value);
+}
 
 TEST(Augment, ScalingMultipliesTotalCounts) {
   std::vector<float> v = flat_scan(16, 8, 7.0f);
@@ -114,8 +118,8 @@ TEST(BalancedSampler, MixingWeightsSetEachSourcesShareOfAClass) {
     pos += labels[i];
     pos_from_1 += labels[i] && sources[i] == 1;
   }
-  EXPECT_NEAR(static_cast<double>(pos) / n, 0.5, 5 * 0.0025);                 // sd 0.0025
-  EXPECT_NEAR(static_cast<double>(pos_from_1) / pos, 0.75, 5 * 0.0031);       // sd sqrt(.75*.25/20000)
+  EXPECT_NEAR(static_cast<double>(pos) / n, 0.5, 5 * 0.0025);            // sd 0.0025
+  EXPECT_NEAR(static_cast<double>(pos_from_1) / pos, 0.75, 5 * 0.0031);  // sd sqrt(.75*.25/20000)
   const auto shares = s.source_shares();
   ASSERT_EQ(shares.size(), 2u);
   EXPECT_NEAR(shares[0], 0.5 + 0.5 * 0.25, 1e-12);

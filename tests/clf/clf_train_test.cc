@@ -1,8 +1,8 @@
 // A tiny training run on synthesised blob scans (clf_fixtures.h): it learns, it is
 // deterministic for a seed, and the eval report's numbers are src/stats' numbers of its scores.
-#include <fstream>
-
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "clf/eval.h"
 #include "clf/train.h"
@@ -37,7 +37,9 @@ ClassifierConfig tiny_config(const std::string& data, const std::string& out) {
   return c;
 }
 
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_file(path));
+}
 
 class TinyTraining : public ::testing::Test {
  protected:
@@ -223,7 +225,8 @@ TEST_F(TinyTraining, CardiacTaskAndSplitColumn) {
   {
     Dataset ds = Dataset::open(t / "cardiac", true);
     std::vector<std::pair<std::string, std::string>> splits;
-    for (const auto& r : ds.records()) splits.push_back({r.id, splits.size() % 4 == 0 ? "val" : (splits.size() % 4 == 1 ? "test" : "train")});
+    for (const auto& r : ds.records())
+      splits.push_back({r.id, splits.size() % 4 == 0 ? "val" : (splits.size() % 4 == 1 ? "test" : "train")});
     ds.set_splits(splits);
   }
   ClassifierConfig c = tiny_config(t / "cardiac", t / "clf");
@@ -241,7 +244,8 @@ TEST_F(TinyTraining, CardiacTaskAndSplitColumn) {
     train_classifier(c);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(e.reason().find("no scan carries the label needed by task 'metastasis'"), std::string::npos) << e.describe();
+    EXPECT_NE(e.reason().find("no scan carries the label needed by task 'metastasis'"), std::string::npos)
+        << e.describe();
   }
 }
 

@@ -2,7 +2,6 @@
 // runs of the foundation (ingest of the public sample, malformed inputs alone and in a batch,
 // labels CSV, privacy grep, export validated by dciodvfy and pydicom, kill -9 during ingest).
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <unistd.h>
 
@@ -28,9 +27,13 @@ using testing::shared_data;
 using testing::source_path;
 using testing::TempDir;
 
-std::string bin() { return testing::scintigen_binary(); }
+std::string bin() {
+  return testing::scintigen_binary();
+}
 
-testing::CommandResult sg(const std::string& args) { return run_command(bin() + " " + args); }
+testing::CommandResult sg(const std::string& args) {
+  return run_command(bin() + " " + args);
+}
 
 std::vector<std::string> files_in(const std::string& dir) {
   std::vector<std::string> out;
@@ -41,9 +44,12 @@ std::vector<std::string> files_in(const std::string& dir) {
 
 std::string pydicom_sha256_of(const std::string& file) {
   // float32 little-endian of pydicom's decoded (rescaled) pixels: the pixel_sha256 definition.
-  auto r = run_command(python() + " -c \"import sys,hashlib,numpy as np,pydicom;d=pydicom.dcmread(sys.argv[1]);"
-                                  "a=d.pixel_array.astype(np.float64)*float(getattr(d,'RescaleSlope',1) or 1)+float(getattr(d,'RescaleIntercept',0) or 0);"
-                                  "print(hashlib.sha256(a.astype('<f4').tobytes()).hexdigest())\" " + file);
+  auto r = run_command(python() +
+                       " -c \"import sys,hashlib,numpy as np,pydicom;d=pydicom.dcmread(sys.argv[1]);"
+                       "a=d.pixel_array.astype(np.float64)*float(getattr(d,'RescaleSlope',1) or "
+                       "1)+float(getattr(d,'RescaleIntercept',0) or 0);"
+                       "print(hashlib.sha256(a.astype('<f4').tobytes()).hexdigest())\" " +
+                       file);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return r.output.substr(0, 64);
 }
@@ -55,14 +61,17 @@ TEST(Cli, UsageHelpAndSuggestions) {
   EXPECT_EQ(sg("--help").exit_code, 0);
   r = sg("ingets x");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("error: scintigen: unknown command 'ingets' (hint: did you mean 'ingest'?)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("error: scintigen: unknown command 'ingets' (hint: did you mean 'ingest'?)"),
+            std::string::npos)
+      << r.output;
   r = sg("dataset inf x");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("did you mean 'info'?"), std::string::npos) << r.output;
   r = sg("ingest x --out y --sed 3");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("did you mean '--seed'?"), std::string::npos) << r.output;
-  for (const char* sub : {"ingest", "dataset", "dataset info", "dataset split", "dataset merge", "dataset export", "demo", "version"}) {
+  for (const char* sub :
+       {"ingest", "dataset", "dataset info", "dataset split", "dataset merge", "dataset export", "demo", "version"}) {
     r = sg(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << r.output;
     EXPECT_GT(r.output.size(), 50u) << sub;
@@ -130,7 +139,8 @@ TEST(Cli, LabelsCsvIsJoinedAndValidated) {
     std::ofstream csv(t / "labels.csv");
     csv << "file,metastasis,cardiac_grade,tracer,age,split\nNM1_UNC.dcm,1,2,DPD,71,test\nNM1_RLE.dcm,0,,,,train\n";
   }
-  auto r = sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") + " --labels " + (t / "labels.csv") + " -q");
+  auto r = sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") + " --labels " + (t / "labels.csv") +
+              " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   Dataset ds = Dataset::open(t / "ds");
   int labelled = 0;
@@ -148,16 +158,19 @@ TEST(Cli, LabelsCsvIsJoinedAndValidated) {
   auto bad = [&](const std::string& text, const std::string& expect, int code) {
     TempDir u;
     std::ofstream(u / "l.csv") << text;
-    auto rr = sg("ingest " + shared_data("dicom/wholebody") + " --out " + (u / "ds") + " --labels " + (u / "l.csv") + " -q");
+    auto rr =
+        sg("ingest " + shared_data("dicom/wholebody") + " --out " + (u / "ds") + " --labels " + (u / "l.csv") + " -q");
     EXPECT_EQ(rr.exit_code, code) << text << rr.output;
     EXPECT_NE(rr.output.find(expect), std::string::npos) << rr.output;
   };
   bad("file,grade\nNM1_UNC.dcm,1\n", ":1: unknown label 'grade' (hint: known labels: metastasis", 2);
-  bad("file,cardiac_grade\nNM1_UNC.dcm,5\n", ":2: label 'cardiac_grade' has invalid value '5' (hint: allowed: Perugini grade 0, 1, 2 or 3)", 2);
+  bad("file,cardiac_grade\nNM1_UNC.dcm,5\n",
+      ":2: label 'cardiac_grade' has invalid value '5' (hint: allowed: Perugini grade 0, 1, 2 or 3)", 2);
   bad("patient,metastasis\nx,1\n", "first column 'patient' is not a join key", 2);
   bad("file,metastasis\nNM1_UNC.dcm,1,3\n", ":2: 3 cells, the header has 2", 2);
   bad("file,metastasis\nnot_there.dcm,1\n",
-      "/l.csv: 1 row matches no ingested scan: file 'not_there.dcm' (line 2) (hint: file keys are paths relative to the "
+      "/l.csv: 1 row matches no ingested scan: file 'not_there.dcm' (line 2) (hint: file keys are paths relative to "
+      "the "
       "folder given on the command line, or the file name of a file given directly)\n",
       1);
   bad("file,grade\nNM1_UNC.dcm,1\n", "; or skip the column with --labels-ignore-columns grade)", 2);
@@ -167,14 +180,16 @@ TEST(Cli, LabelsCsvIsJoinedAndValidated) {
 // can be ignored by name.
 TEST(Cli, UnmatchedLabelRowsAreOneSummaryLineAndColumnsCanBeIgnored) {
   TempDir t;
-  std::ofstream(t / "l.csv") << "file,metastasis,comment\nNM1_UNC.dcm,1,ok\na.dcm,0,x\nb.dcm,0,x\nc.dcm,0,x\nd.dcm,0,x\ne.dcm,0,x\n";
+  std::ofstream(t / "l.csv")
+      << "file,metastasis,comment\nNM1_UNC.dcm,1,ok\na.dcm,0,x\nb.dcm,0,x\nc.dcm,0,x\nd.dcm,0,x\ne.dcm,0,x\n";
   auto r = sg("ingest " + shared_data("dicom/wholebody") + " --dry-run --labels " + (t / "l.csv") +
               " --labels-ignore-columns comment -q");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_EQ(r.output, "error: " + (t / "l.csv") +
-                          ": 5 rows match no ingested scan: file 'a.dcm' (line 3), 'b.dcm' (line 4), 'c.dcm' (line 5) and 2 "
-                          "more (hint: file keys are paths relative to the folder given on the command line, or the file "
-                          "name of a file given directly)\n");
+  EXPECT_EQ(r.output,
+            "error: " + (t / "l.csv") +
+                ": 5 rows match no ingested scan: file 'a.dcm' (line 3), 'b.dcm' (line 4), 'c.dcm' (line 5) and 2 "
+                "more (hint: file keys are paths relative to the folder given on the command line, or the file "
+                "name of a file given directly)\n");
   r = sg("ingest " + shared_data("dicom/wholebody") + " --dry-run --labels " + (t / "l.csv") + " -q");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(":1: unknown label 'comment'"), std::string::npos) << r.output;
@@ -183,10 +198,12 @@ TEST(Cli, UnmatchedLabelRowsAreOneSummaryLineAndColumnsCanBeIgnored) {
 // The rejection summary (count by reason, first file of each) comes before the per-file lines.
 TEST(Cli, RejectionSummaryComesFirst) {
   TempDir t;
-  auto r = sg("ingest " + shared_data("dicom/wholebody") + " " + shared_data("dicom/malformed") + " --out " + (t / "ds"));
+  auto r =
+      sg("ingest " + shared_data("dicom/wholebody") + " " + shared_data("dicom/malformed") + " --out " + (t / "ds"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const size_t n_bad = files_in(shared_data("dicom/malformed")).size();
-  const std::string head = "error: " + std::to_string(n_bad) + " of " + std::to_string(n_bad + 5) + " files rejected, by reason:\n  2 x Modality is missing, not NM";
+  const std::string head = "error: " + std::to_string(n_bad) + " of " + std::to_string(n_bad + 5) +
+                           " files rejected, by reason:\n  2 x Modality is missing, not NM";
   EXPECT_EQ(r.output.rfind(head, 0), 0u) << r.output;
   const size_t first_file_line = r.output.find("error: " + shared_data("dicom/malformed/"));
   EXPECT_NE(first_file_line, std::string::npos) << r.output;
@@ -194,7 +211,8 @@ TEST(Cli, RejectionSummaryComesFirst) {
   // Under --quiet: the summary, no per-file lines.
   r = sg("ingest " + shared_data("dicom/malformed") + " --dry-run -q");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output.rfind("error: " + std::to_string(n_bad) + " of " + std::to_string(n_bad) + " files rejected", 0), 0u);
+  EXPECT_EQ(r.output.rfind("error: " + std::to_string(n_bad) + " of " + std::to_string(n_bad) + " files rejected", 0),
+            0u);
   EXPECT_EQ(r.output.find("error: " + shared_data("dicom/malformed/")), std::string::npos) << r.output;
 }
 
@@ -203,44 +221,51 @@ TEST(Cli, RejectionSummaryComesFirst) {
 // that the memory limit trips under it.
 TEST(Cli, DecoderCrashHangAndBalloonRejectOnlyTheirFile) {
   TempDir t;
-  auto r = run_command("SCINTIGEN_TEST_DECODER_FAULT=crash:NM1_RLE.dcm,hang:NM1_JLSL.dcm,balloon:NM1_J2KR.dcm " + bin() +
-                       " ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") +
+  auto r = run_command("SCINTIGEN_TEST_DECODER_FAULT=crash:NM1_RLE.dcm,hang:NM1_JLSL.dcm,balloon:NM1_J2KR.dcm " +
+                       bin() + " ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") +
                        " --decode-timeout 2 --decode-memory 300 --threads 2");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const std::string wb = shared_data("dicom/wholebody/");
-  for (const std::string& line : std::vector<std::string>
-       {std::string("error: 3 of 5 files rejected, by reason:\n"),
-        "  1 x decoder went over the memory limit (300 MiB) (hint: if the file is just large, raise --decode-memory) (first: " +
-            wb + "NM1_J2KR.dcm)\n",
-        "error: " + wb + "NM1_J2KR.dcm: decoder went over the memory limit (300 MiB) (hint: if the file is just large, raise "
-            "--decode-memory)\n",
-        "error: " + wb + "NM1_JLSL.dcm: decoder timed out after 2 s (hint: a file this slow is probably malformed; if it is "
-            "just large, raise --decode-timeout)\n",
-        "error: " + wb + "NM1_RLE.dcm: decoder crashed (signal 11)\n",
-        "ingested 2 scans (0 two-view, 2 single-view) from 2 of 5 files into " + (t / "ds") + "\n"})
+  for (const std::string& line : std::vector<std::string>{
+           std::string("error: 3 of 5 files rejected, by reason:\n"),
+           "  1 x decoder went over the memory limit (300 MiB) (hint: if the file is just large, raise "
+           "--decode-memory) (first: " +
+               wb + "NM1_J2KR.dcm)\n",
+           "error: " + wb +
+               "NM1_J2KR.dcm: decoder went over the memory limit (300 MiB) (hint: if the file is just large, raise "
+               "--decode-memory)\n",
+           "error: " + wb +
+               "NM1_JLSL.dcm: decoder timed out after 2 s (hint: a file this slow is probably malformed; if it is "
+               "just large, raise --decode-timeout)\n",
+           "error: " + wb + "NM1_RLE.dcm: decoder crashed (signal 11)\n",
+           "ingested 2 scans (0 two-view, 2 single-view) from 2 of 5 files into " + (t / "ds") + "\n"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n---\n" << r.output;
   Dataset ds = Dataset::open(t / "ds");
   EXPECT_EQ(ds.size(), 2u);
   // The same files in process: the same pixels under the same ids.
-  ASSERT_EQ(sg("ingest " + wb + "NM1_JPLL.dcm " + wb + "NM1_UNC.dcm --no-isolation -q --out " + (t / "ref")).exit_code, 0);
+  ASSERT_EQ(sg("ingest " + wb + "NM1_JPLL.dcm " + wb + "NM1_UNC.dcm --no-isolation -q --out " + (t / "ref")).exit_code,
+            0);
   const auto a = ds.records(), b = Dataset::open(t / "ref").records();
   ASSERT_EQ(b.size(), 2u);
   for (size_t i = 0; i < 2; ++i) EXPECT_EQ(a[i].id + a[i].pixel_sha256, b[i].id + b[i].pixel_sha256);
   // --dry-run is isolated, too.
   r = run_command("SCINTIGEN_TEST_DECODER_FAULT=crash:NM1_UNC.dcm " + bin() + " ingest " + wb + " --dry-run -q");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("  1 x decoder crashed (signal 11) (first: " + wb + "NM1_UNC.dcm)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  1 x decoder crashed (signal 11) (first: " + wb + "NM1_UNC.dcm)"), std::string::npos)
+      << r.output;
 }
 
 TEST(Cli, IngestHelpNamesTheIsolationAndLabelsFlags) {
   auto r = sg("ingest --help");
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* flag : {"--decode-timeout", "--decode-memory", "--no-isolation", "--labels-ignore-columns", "--allow-synthetic"})
+  for (const char* flag :
+       {"--decode-timeout", "--decode-memory", "--no-isolation", "--labels-ignore-columns", "--allow-synthetic"})
     EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
   r = sg("ingest x --dry-run --decode-timeout 0");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("error: --decode-timeout: invalid value 0 (hint: seconds per file, more than 0 and at most 86400)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("error: --decode-timeout: invalid value 0 (hint: seconds per file, more than 0 and at most 86400)"),
+      std::string::npos)
       << r.output;
 }
 
@@ -249,21 +274,27 @@ TEST(Cli, IngestHelpNamesTheIsolationAndLabelsFlags) {
 // dataset or of any export.
 TEST(Cli, NothingIdentifyingSurvivesIngestOrExport) {
   TempDir t;
-  auto ids = run_command(python() + " " + source_path("tests/ref/identifying_values.py") + " " +
-                         shared_data("dicom/wholebody/NM1_UNC.dcm") + " " + shared_data("dicom/wholebody/NM1_J2KR.dcm"));
+  auto ids =
+      run_command(python() + " " + source_path("tests/ref/identifying_values.py") + " " +
+                  shared_data("dicom/wholebody/NM1_UNC.dcm") + " " + shared_data("dicom/wholebody/NM1_J2KR.dcm"));
   ASSERT_EQ(ids.exit_code, 0) << ids.output;
   std::vector<std::string> needles;
   std::istringstream in(ids.output);
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) needles.push_back(line);
-  ASSERT_NE(std::find(needles.begin(), needles.end(), "BERRA,JAMES"), needles.end()) << "the private-tag name is among the needles";
+  ASSERT_NE(std::find(needles.begin(), needles.end(), "BERRA,JAMES"), needles.end())
+      << "the private-tag name is among the needles";
   ASSERT_NE(std::find(needles.begin(), needles.end(), "CompressedSamples^NM1"), needles.end());
   needles.push_back("BERRA");
   needles.push_back("JAMES");
 
   ASSERT_LE(sg("ingest " + shared_data("dicom/wholebody") + " --out " + (t / "ds") + " -q").exit_code, 1);
   for (const char* fmt : {"dicom", "png16", "preview", "sheet"})
-    ASSERT_EQ(sg(std::string("dataset export ") + (t / "ds") + " --format " + fmt + " --out " + (t / "ex") + "/" + fmt + " -q").exit_code, 0) << fmt;
+    ASSERT_EQ(sg(std::string("dataset export ") + (t / "ds") + " --format " + fmt + " --out " + (t / "ex") + "/" + fmt +
+                 " -q")
+                  .exit_code,
+              0)
+        << fmt;
   ASSERT_EQ(sg("dataset export " + (t / "ds") + " --two-instances --out " + (t / "ex/dicom2") + " -q").exit_code, 0);
   size_t files = 0;
   for (auto& e : fs::recursive_directory_iterator(t.path())) {
@@ -335,7 +366,10 @@ TEST(Cli, KillDuringIngestLeavesAValidDataset) {
 TEST(Cli, TargetSizeResamplesPreservingCounts) {
   TempDir t;
   ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --out " + (t / "a") + " -q").exit_code, 0);
-  ASSERT_EQ(sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --target-size 64x256 --out " + (t / "b") + " -q").exit_code, 0);
+  ASSERT_EQ(
+      sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " --target-size 64x256 --out " + (t / "b") + " -q")
+          .exit_code,
+      0);
   Dataset a = Dataset::open(t / "a"), b = Dataset::open(t / "b");
   Scan sa = a.load(a.records()[0].id), sb = b.load(b.records()[0].id);
   EXPECT_EQ(sb.width, 64);
@@ -356,7 +390,8 @@ TEST(Cli, SplitMergeAndExportFormats) {
   // The five sample files share one patient: by default the subject stays in one split.
   auto r = sg("dataset split " + (t / "a") + " --fractions train=0.6,test=0.4 --seed 3");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(r.output.find("train    5") != std::string::npos || r.output.find("test     5") != std::string::npos) << r.output;
+  EXPECT_TRUE(r.output.find("train    5") != std::string::npos || r.output.find("test     5") != std::string::npos)
+      << r.output;
   r = sg("dataset split " + (t / "a") + " --fractions train=0.6,test=0.4 --seed 3 --ignore-subjects");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("train    3"), std::string::npos) << r.output;
@@ -372,7 +407,8 @@ TEST(Cli, SplitMergeAndExportFormats) {
   EXPECT_TRUE(fs::exists(t / "s/contact_sheet.png"));
   r = sg("dataset export " + (t / "m") + " --format jpeg --out " + (t / "s"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("error: --format: unknown format 'jpeg' (hint: allowed: dicom, png16, preview, sheet)"), std::string::npos);
+  EXPECT_NE(r.output.find("error: --format: unknown format 'jpeg' (hint: allowed: dicom, png16, preview, sheet)"),
+            std::string::npos);
   r = sg("dataset info " + (t / "nope"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("error: " + (t / "nope")), std::string::npos) << r.output;

@@ -31,7 +31,9 @@ namespace {
 using testing::run_command;
 using testing::TempDir;
 
-testing::CommandResult sg(const std::string& args) { return run_command(testing::scintigen_binary() + " " + args); }
+testing::CommandResult sg(const std::string& args) {
+  return run_command(testing::scintigen_binary() + " " + args);
+}
 
 // A small simulated dataset at 32 x 128, shared by the tests of this file.
 const std::string& sim_dataset() {
@@ -46,7 +48,8 @@ const std::string& sim_dataset() {
 }
 
 const std::string kTrainFlags =
-    " --preset tiny --steps 12 --batch 8 --log-every 2 --checkpoint-every 2 --val-every 0 --sample-every 0 --threads 1 -q";
+    " --preset tiny --steps 12 --batch 8 --log-every 2 --checkpoint-every 2 --val-every 0 --sample-every 0 --threads 1 "
+    "-q";
 
 int free_port() {
   int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -71,8 +74,8 @@ TEST(GenCli, TrainThenGenerateDicomWithLabelsProvenanceAndASheet) {
   for (const char* f : {"model.json", "ema.pt", "raw.pt", "MODEL_CARD.md", "metrics.jsonl", "run.json",
                         "samples/step_000006.png", "samples/step_000012.png"})
     EXPECT_TRUE(fs::exists(t / "m" + "/" + f)) << f;
-  r = sg("generate --model " + (t / "m") + " --n 4 --condition metastasis=1,tracer=DPD --steps 4 --seed 9 --format dicom -q --out " +
-         (t / "g"));
+  r = sg("generate --model " + (t / "m") +
+         " --n 4 --condition metastasis=1,tracer=DPD --steps 4 --seed 9 --format dicom -q --out " + (t / "g"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(t / "g/contact_sheet.png"));
   EXPECT_EQ(std::distance(fs::directory_iterator(t / "g/dicom"), fs::directory_iterator()), 5);  // 4 + export.json
@@ -89,9 +92,10 @@ TEST(GenCli, TrainThenGenerateDicomWithLabelsProvenanceAndASheet) {
 
 TEST(GenCli, BadInputGetsOneClearErrorLineAndExitTwo) {
   TempDir t;
-  ASSERT_EQ(sg("train --data " + sim_dataset() + " --out " + (t / "m") + " --preset tiny --steps 2 --batch 4 --threads 1 -q")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      sg("train --data " + sim_dataset() + " --out " + (t / "m") + " --preset tiny --steps 2 --batch 4 --threads 1 -q")
+          .exit_code,
+      0);
   auto r = sg("generate --model " + (t / "m") + " --n 2 --condition cardiac_grade=5 --out " + (t / "g"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("error: --condition: value '5' is not allowed for cardiac_grade (hint: allowed values of "
@@ -100,9 +104,10 @@ TEST(GenCli, BadInputGetsOneClearErrorLineAndExitTwo) {
       << r.output;
   r = sg("generate --model " + (t / "m") + " --n 2 --condition grade=2 --out " + (t / "g"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("unknown condition 'grade' (hint: allowed conditions: metastasis, cardiac_grade, tracer, sex, "
-                          "age_band)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("unknown condition 'grade' (hint: allowed conditions: metastasis, cardiac_grade, tracer, sex, "
+                    "age_band)"),
+      std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(t / "g"));
   fs::copy(t / "m", t / "trunc", fs::copy_options::recursive);
@@ -133,7 +138,8 @@ TEST(GenCli, KillNineThenResumeEqualsAnUninterruptedRun) {
   const std::string out = t / "killed";
   pid_t pid = fork();
   if (pid == 0) {
-    const std::string cmd = testing::scintigen_binary() + " train --data " + sim_dataset() + " --out " + out + kTrainFlags;
+    const std::string cmd =
+        testing::scintigen_binary() + " train --data " + sim_dataset() + " --out " + out + kTrainFlags;
     execl("/bin/sh", "sh", "-c", ("exec " + cmd + " >/dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -169,7 +175,8 @@ TEST(GenCli, KillNineThenResumeEqualsAnUninterruptedRun) {
   // a resume with another learning rate is refused, naming it
   r = sg("train --data " + sim_dataset() + " --out " + (t / "full") + kTrainFlags + " --resume --lr 1e-3");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("error: " + (t / "full") + ": --resume with a changed setting: train.lr was 0.0002, now 0.001 (hint: "),
+  EXPECT_NE(r.output.find("error: " + (t / "full") +
+                          ": --resume with a changed setting: train.lr was 0.0002, now 0.001 (hint: "),
             std::string::npos)
       << r.output;
 }
@@ -236,7 +243,8 @@ TEST(GenCli, GenerateKilledWithKillNineThenResumedEqualsAnUninterruptedRun) {
   // a changed setting is refused, naming it
   r = sg("generate" + flags + " --out " + out + " --resume --guidance 1.5");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find(": --resume with a changed setting: sampler.guidance was 2.0, now 1.5"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(": --resume with a changed setting: sampler.guidance was 2.0, now 1.5"), std::string::npos)
+      << r.output;
   // DICOM output: stopped after one batch, resumed, exported once complete
   const std::string dflags =
       " --model " + (t / "m") + " --n 4 --batch 2 --steps 2 --format dicom --threads 1 -q --out " + (t / "d");
@@ -281,7 +289,8 @@ TEST(GenCli, TrainResumeWithMoreStepsExtendsAFinishedRun) {
   EXPECT_NE(read_file(t / "m/MODEL_CARD.md").find("extended at step 12 from 12 to 20 total steps"), std::string::npos);
   r = sg("train" + flags + " --steps 30 --resume --lr 1e-3");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("--resume with a changed setting: train.lr was 0.0002, now 0.001"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--resume with a changed setting: train.lr was 0.0002, now 0.001"), std::string::npos)
+      << r.output;
 }
 
 // Fine-tuning the shipped model on 64 scans of a site it never saw (small_centre: another
@@ -322,8 +331,10 @@ TEST(GenCli, TwoRanksOnLoopbackMatchOneProcessWithTheSameGlobalBatch) {
   auto r = sg("train --data " + sim_dataset() + " --out " + (t / "one") + flags);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const int port = free_port();
-  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 SCINTIGEN_DIST_TIMEOUT=120 ";
-  const std::string cmd = testing::scintigen_binary() + " train --data " + sim_dataset() + " --out " + (t / "two") + flags;
+  const std::string env =
+      "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 SCINTIGEN_DIST_TIMEOUT=120 ";
+  const std::string cmd =
+      testing::scintigen_binary() + " train --data " + sim_dataset() + " --out " + (t / "two") + flags;
   pid_t pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", (env + "RANK=1 exec " + cmd + " >" + (t / "rank1.log") + " 2>&1").c_str(),
@@ -375,7 +386,8 @@ TEST(Builtin, ShippedModelObeysItsConditions) {
   TempDir t;
   auto r = sg("simulate --site generator_train --n 400 --seed 77 --size 64x256 -q --out " + (t / "ref"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = sg("model check builtin --reference " + (t / "ref") + " --n 24 --steps 20 --seed 3 -q --out " + (t / "check.json"));
+  r = sg("model check builtin --reference " + (t / "ref") + " --n 24 --steps 20 --seed 3 -q --out " +
+         (t / "check.json"));
   const std::string report = fs::exists(t / "check.json") ? read_file(t / "check.json") : "";
   std::printf("%s\n", report.c_str());
   ASSERT_EQ(r.exit_code, 0) << r.output << report;

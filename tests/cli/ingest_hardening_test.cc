@@ -17,7 +17,9 @@ using testing::run_command;
 using testing::shared_data;
 using testing::TempDir;
 
-testing::CommandResult sg(const std::string& args) { return run_command(testing::scintigen_binary() + " " + args); }
+testing::CommandResult sg(const std::string& args) {
+  return run_command(testing::scintigen_binary() + " " + args);
+}
 
 // The two crash classes of the issue, written by the io fixtures: sequences nested 20,000
 // deep (closed and truncated), and 16-bit signed lossy JPEG 2000 whole-body images.
@@ -38,9 +40,11 @@ TEST_F(CrashFiles, EachAloneFailsCleanlyOrGoesIn) {
     for (const std::string& mode : {std::string("--dry-run"), "--out " + (t_ / ("ds_" + name))}) {
       auto r = sg("ingest " + file(name) + " " + mode + " -q");
       EXPECT_EQ(r.exit_code, 2) << name << " " << mode << "\n" << r.output;
-      EXPECT_EQ(r.output,
-                "error: 1 of 1 files rejected, by reason:\n  1 x sequences nested deeper than 64 levels (hint: no image "
-                "needs this; the file is corrupt or crafted) (first: " + file(name) + ")\n");
+      EXPECT_EQ(
+          r.output,
+          "error: 1 of 1 files rejected, by reason:\n  1 x sequences nested deeper than 64 levels (hint: no image "
+          "needs this; the file is corrupt or crafted) (first: " +
+              file(name) + ")\n");
     }
   for (const std::string name : {"signed_jp2k_1024x256.dcm", "signed_jp2k_256x1024.dcm"})
     for (const std::string& mode : {std::string("--dry-run"), "--out " + (t_ / ("ds_" + name))}) {
@@ -92,7 +96,8 @@ TEST(OwnExports, SimulatedAndSyntheticScansKeepTheirOriginThroughDicom) {
     const std::string kind = dir == "sim_dcm" ? "simulated" : "synthetic";
     auto r = sg("ingest " + (t / dir) + " -q --out " + (t / (dir + "_refused")));
     EXPECT_EQ(r.exit_code, 2) << r.output;
-    EXPECT_NE(r.output.find("a " + kind + " scan made by scintigen, not a patient's (hint: ingest it with --allow-synthetic)"),
+    EXPECT_NE(r.output.find("a " + kind +
+                            " scan made by scintigen, not a patient's (hint: ingest it with --allow-synthetic)"),
               std::string::npos)
         << r.output;
     EXPECT_FALSE(fs::exists(t / (dir + "_refused")));

@@ -17,7 +17,9 @@ using testing::run_command;
 using testing::shared_data;
 using testing::TempDir;
 
-testing::CommandResult sg(const std::string& args) { return run_command(testing::scintigen_binary() + " " + args); }
+testing::CommandResult sg(const std::string& args) {
+  return run_command(testing::scintigen_binary() + " " + args);
+}
 
 // One small simulated dataset (two classes present), shared by the tests below.
 class OutPaths : public ::testing::Test {
@@ -37,7 +39,9 @@ class OutPaths : public ::testing::Test {
 };
 TempDir* OutPaths::dir_ = nullptr;
 
-TEST_F(OutPaths, SimulateCreatesParents) { EXPECT_TRUE(fs::exists(sim() + "/dataset.json")); }
+TEST_F(OutPaths, SimulateCreatesParents) {
+  EXPECT_TRUE(fs::exists(sim() + "/dataset.json"));
+}
 
 TEST_F(OutPaths, IngestDatasetReportAndKeyFile) {
   auto r = sg("ingest " + shared_data("dicom/wholebody/NM1_UNC.dcm") + " -q --out " + (t_ / "a/b/ds") + " --report " +
@@ -65,13 +69,15 @@ TEST_F(OutPaths, DatasetExportAndMerge) {
 }
 
 TEST_F(OutPaths, TrainGenerateAndModelCheck) {
-  auto r = sg("train --data " + sim() + " --preset tiny --steps 2 --batch 4 --threads 1 -q --out " + (t_ / "a/b/model"));
+  auto r =
+      sg("train --data " + sim() + " --preset tiny --steps 2 --batch 4 --threads 1 -q --out " + (t_ / "a/b/model"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(t_ / "a/b/model/model.json"));
   r = sg("generate --model " + (t_ / "a/b/model") + " --n 2 --steps 2 --seed 1 -q --out " + (t_ / "c/d/gen"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(t_ / "c/d/gen/dataset.json"));
-  r = sg("generate --model " + (t_ / "a/b/model") + " --n 2 --steps 2 --seed 1 --format dicom -q --out " + (t_ / "e/f/dcm"));
+  r = sg("generate --model " + (t_ / "a/b/model") + " --n 2 --steps 2 --seed 1 --format dicom -q --out " +
+         (t_ / "e/f/dcm"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(t_ / "e/f/dcm"));
 }

@@ -1,7 +1,7 @@
 // Errors keep reason and hint apart when context is added, and never repeat the place.
-#include <gtest/gtest.h>
-
 #include "core/error.h"
+
+#include <gtest/gtest.h>
 
 namespace scintigen {
 namespace {
@@ -23,8 +23,9 @@ TEST(ErrorContext, KeepsReasonAndHintApartAndTakesTheNewClass) {
   EXPECT_EQ(outer.where(), "mix.txt:2");
   EXPECT_EQ(outer.reason(), "value '5' is not allowed for cardiac_grade");
   EXPECT_EQ(outer.hint(), "allowed values of cardiac_grade: 0, 1, 2, 3");
-  EXPECT_EQ(outer.describe(),
-            "mix.txt:2: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: 0, 1, 2, 3)");
+  EXPECT_EQ(
+      outer.describe(),
+      "mix.txt:2: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: 0, 1, 2, 3)");
   EXPECT_EQ(outer.exit_code(), kExitBadInput);
 
   const InternalError internal = in_context<InternalError>(inner, "model.json", "model_config: ", "or retrain");

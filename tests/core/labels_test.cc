@@ -33,7 +33,8 @@ TEST(Labels, RejectsOutOfRangeWithFieldAndAllowedValues) {
     set_label(l, "cardiac_grade", "5", "labels.csv:3");
     FAIL() << "no throw";
   } catch (const InputError& e) {
-    EXPECT_EQ(e.describe(), "labels.csv:3: label 'cardiac_grade' has invalid value '5' (hint: allowed: Perugini grade 0, 1, 2 or 3)");
+    EXPECT_EQ(e.describe(),
+              "labels.csv:3: label 'cardiac_grade' has invalid value '5' (hint: allowed: Perugini grade 0, 1, 2 or 3)");
     EXPECT_EQ(e.exit_code(), 2);
   }
   EXPECT_THROW(set_label(l, "metastasis", "yes", "t"), InputError);

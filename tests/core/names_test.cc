@@ -1,8 +1,9 @@
 // Enum name tables: both directions, aliases, and the exact error text.
+#include "core/names.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "core/names.h"
 #include "core/scan.h"
 
 namespace scintigen {

@@ -1,10 +1,10 @@
 // core/shuffle.h and core/split.h against tests/ref/shuffle_reference.py, an independent Python
 // implementation: permutations, bounded draws, quotas and whole splits must match exactly.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "core/fs_util.h"
 #include "core/random_streams.h"

@@ -8,7 +8,9 @@
 namespace scintigen {
 namespace {
 
-double sum(const std::vector<float>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+double sum(const std::vector<float>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0);
+}
 
 TEST(Resample, PreservesTotalCountsForAnyRatio) {
   std::mt19937 rng(7);

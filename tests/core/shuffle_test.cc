@@ -1,5 +1,9 @@
 // The portable shuffle (core/shuffle.h) and the named streams (core/random_streams.h): golden
 // values from tests/ref/shuffle_reference.py, uniformity, and stream independence.
+#include "core/shuffle.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -7,11 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "core/fs_util.h"
 #include "core/random_streams.h"
-#include "core/shuffle.h"
 #include "test_util.h"
 
 namespace scintigen {

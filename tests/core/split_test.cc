@@ -1,5 +1,9 @@
 // The grouped stratified split (core/split.h): quotas, tie-breaks, groups kept whole, strata
 // balanced, independence of strata, determinism per seed and stream.
+#include "core/split.h"
+
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <map>
 #include <set>
@@ -7,10 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "core/shuffle.h"
-#include "core/split.h"
 
 namespace scintigen {
 namespace {

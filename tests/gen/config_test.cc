@@ -104,8 +104,9 @@ TEST(GenCondition, ParsesAnySubset) {
 }
 
 TEST(GenCondition, ErrorsListWhatIsAllowed) {
-  EXPECT_EQ(parse_error("cardiac_grade=5"),
-            "--condition: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: 0, 1, 2, 3)");
+  EXPECT_EQ(
+      parse_error("cardiac_grade=5"),
+      "--condition: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: 0, 1, 2, 3)");
   EXPECT_EQ(parse_error("grade=2"),
             "--condition: unknown condition 'grade' (hint: allowed conditions: metastasis, cardiac_grade, tracer, sex, "
             "age_band)");

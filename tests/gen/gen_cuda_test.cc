@@ -53,7 +53,8 @@ TEST(Cuda, TrainingStepMatchesTheCpu) {
     for (auto& p : pc) gmax = std::max(gmax, p.grad().abs().max().item<double>());
     for (size_t k = 0; k < pc.size(); ++k) {
       const double scale = pc[k].grad().abs().max().item<double>();
-      EXPECT_LE(testing::max_abs_diff(pc[k].grad(), pg[k].grad().cpu()), 1e-3 * scale + 1e-6 * gmax) << "parameter " << k;
+      EXPECT_LE(testing::max_abs_diff(pc[k].grad(), pg[k].grad().cpu()), 1e-3 * scale + 1e-6 * gmax)
+          << "parameter " << k;
     }
   }
   at::globalContext().setAllowTF32CuDNN(tf32);
@@ -89,7 +90,8 @@ TEST(Cuda, SamplingMatchesTheCpu) {
   sc.steps = 8;
   sc.seed = 3;
   auto cond = torch::ones({2, 5}, torch::kLong);
-  auto a = sample(with_guidance(model_denoiser(net, Schedule::from(cfg)), 2.0), Schedule::from(cfg), sc, cond, {2, 2, 64, 16});
+  auto a = sample(with_guidance(model_denoiser(net, Schedule::from(cfg)), 2.0), Schedule::from(cfg), sc, cond,
+                  {2, 2, 64, 16});
   net->to(torch::kCUDA);
   auto b = sample(with_guidance(model_denoiser(net, Schedule::from(cfg)), 2.0), Schedule::from(cfg), sc,
                   cond.to(torch::kCUDA), {2, 2, 64, 16});

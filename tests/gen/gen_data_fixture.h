@@ -56,7 +56,8 @@ inline void make_dataset(const std::string& dir, int n, const std::string& witho
   ds.commit();
 }
 
-inline TrainRunConfig micro_run(const std::string& dir, const std::string& data, const std::string& out, int64_t steps) {
+inline TrainRunConfig micro_run(const std::string& dir, const std::string& data, const std::string& out,
+                                int64_t steps) {
   TrainRunConfig c;
   c.data.datasets = {data};
   c.data.val_fraction = 0.1;

@@ -60,7 +60,7 @@ TEST(GenReference, UNetForwardGradientsLossAndStepMatchPyTorch) {
                     {"noise", write_tensor(dir.path(), "noise.bin", noise)},
                     {"t_train", write_tensor(dir.path(), "t_train.bin", t_train)},
                     {"cond_train", write_tensor(dir.path(), "cond_train.bin", cond_train)}};
-  idx["train"] = {{"lr", learning_rate(tc, 0)}, {"beta1", tc.beta1}, {"beta2", tc.beta2}, {"eps", tc.eps},
+  idx["train"] = {{"lr", learning_rate(tc, 0)},      {"beta1", tc.beta1},        {"beta2", tc.beta2}, {"eps", tc.eps},
                   {"weight_decay", tc.weight_decay}, {"grad_clip", tc.grad_clip}};
   std::vector<std::pair<std::string, torch::Tensor>> params;
   int i = 0;

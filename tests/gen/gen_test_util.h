@@ -2,11 +2,11 @@
 // tests/ref/gen_unet_reference.py, and deterministic non-trivial weights.
 #pragma once
 
-#include <fstream>
-#include <string>
-
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "gen/model_weights.h"
 #include "gen/unet.h"

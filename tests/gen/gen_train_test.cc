@@ -28,9 +28,9 @@ namespace fs = std::filesystem;
 namespace scintigen::gen {
 namespace {
 
-using scintigen::testing::TempDir;
 using gen::testing::make_dataset;
 using gen::testing::micro_run;
+using scintigen::testing::TempDir;
 
 TEST(DataOrder, EveryEpochIsAPermutationAndTheOrderIsAFunctionOfSeedAndStep) {
   const int64_t n = 10, batch = 4;
@@ -44,7 +44,8 @@ TEST(DataOrder, EveryEpochIsAPermutationAndTheOrderIsAFunctionOfSeedAndStep) {
   std::set<int64_t> e0(seq.begin(), seq.begin() + n), e1(seq.begin() + n, seq.begin() + 2 * n);
   EXPECT_EQ(e0.size(), 10u);
   EXPECT_EQ(e1.size(), 10u);
-  EXPECT_NE(std::vector<int64_t>(seq.begin(), seq.begin() + n), std::vector<int64_t>(seq.begin() + n, seq.begin() + 2 * n));
+  EXPECT_NE(std::vector<int64_t>(seq.begin(), seq.begin() + n),
+            std::vector<int64_t>(seq.begin() + n, seq.begin() + 2 * n));
   EXPECT_NE(batch_indices(n, 42, 0, batch), batch_indices(n, 43, 0, batch));
 }
 
@@ -82,8 +83,8 @@ TEST(DataOrder, ValidationIsASeededRoundedFractionCappedByValMax) {
   EXPECT_EQ(a.train.size(), 22);
   EXPECT_TRUE(torch::equal(a.val.x, load(t / "d25", 0.1, 256, 1).val.x));
   EXPECT_FALSE(torch::equal(a.val.x, load(t / "d25", 0.1, 256, 2).val.x));
-  EXPECT_EQ(load(t / "d25", 0.1, 2, 1).val.size(), 2);   // val_max
-  EXPECT_EQ(load(t / "d25", 0.3, 256, 1).val.size(), 8);  // 7.5 -> 8
+  EXPECT_EQ(load(t / "d25", 0.1, 2, 1).val.size(), 2);                          // val_max
+  EXPECT_EQ(load(t / "d25", 0.3, 256, 1).val.size(), 8);                        // 7.5 -> 8
   EXPECT_EQ(load(t / "d25", 0.01, 256, 1).val_source, "none (too few scans)");  // 0.25 -> 0
   const TrainingData c = load(t / "d19", 0.5, 256, 1);
   EXPECT_EQ(c.val_source, "none (too few scans)");
@@ -111,9 +112,10 @@ TEST(Mix, FileErrorsNameTheLine) {
     read_mix_file(t / "bad.txt", spec);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.describe(), (t / "bad.txt").string() +
-                                ":2: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: "
-                                "0, 1, 2, 3)");
+    EXPECT_EQ(e.describe(),
+              (t / "bad.txt").string() +
+                  ":2: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: "
+                  "0, 1, 2, 3)");
   }
   write_file_atomic(t / "w.txt", "x metastasis=1\n");
   EXPECT_THROW(read_mix_file(t / "w.txt", spec), InputError);
@@ -156,7 +158,8 @@ TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
   // The model folder is complete and its card names the data.
   EXPECT_TRUE(fs::exists(t / "part/MODEL_CARD.md"));
   EXPECT_NE(read_file(t / "part/MODEL_CARD.md").find("metastasis"), std::string::npos);
-  EXPECT_EQ(run::find_checkpoint(t / "part")->state["step"], 8) << "a finished run keeps its training state, to be extended";
+  EXPECT_EQ(run::find_checkpoint(t / "part")->state["step"], 8)
+      << "a finished run keeps its training state, to be extended";
 }
 
 // The (metrics.jsonl) learning rate of each logged step, in step order.
@@ -249,7 +252,8 @@ TEST(TrainLoop, ExtendingAFinishedRunRecomputesTheScheduleOverTheNewTotal) {
     run_training(c);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(e.describe().find(": --resume with a changed setting: train.lr was 0.0002, now 0.001 (hint:"), std::string::npos)
+    EXPECT_NE(e.describe().find(": --resume with a changed setting: train.lr was 0.0002, now 0.001 (hint:"),
+              std::string::npos)
         << e.describe();
   }
   c.train.lr = 2e-4;

@@ -197,10 +197,11 @@ TEST_F(Gen, SamplersSolveTheGaussianProbabilityFlowOde) {
   for (int steps : {10, 25, 100}) {
     const double e_ddim = error(SamplerKind::kDdim, steps, TimeSpacing::kTimeQuadratic);
     const double e_dpm = error(SamplerKind::kDpmpp2m, steps, TimeSpacing::kTimeQuadratic);
-    std::printf("steps %3d (quadratic t): max error DDIM %.3g, DPM-Solver++(2M) %.3g; DPM++ uniform t %.3g, "
-                "uniform logSNR %.3g\n",
-                steps, e_ddim, e_dpm, error(SamplerKind::kDpmpp2m, steps, TimeSpacing::kTimeUniform),
-                error(SamplerKind::kDpmpp2m, steps, TimeSpacing::kLogSnrUniform));
+    std::printf(
+        "steps %3d (quadratic t): max error DDIM %.3g, DPM-Solver++(2M) %.3g; DPM++ uniform t %.3g, "
+        "uniform logSNR %.3g\n",
+        steps, e_ddim, e_dpm, error(SamplerKind::kDpmpp2m, steps, TimeSpacing::kTimeUniform),
+        error(SamplerKind::kDpmpp2m, steps, TimeSpacing::kLogSnrUniform));
     EXPECT_LT(e_ddim, prev_ddim);
     EXPECT_LT(e_dpm, prev_dpm);
     EXPECT_LT(e_dpm, e_ddim);

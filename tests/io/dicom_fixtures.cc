@@ -2,18 +2,6 @@
 
 #include "io/dicom_fixtures.h"
 
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
-#include <fstream>
-#include <iterator>
-#include <cmath>
-#include <cstring>
-#include <mutex>
-#include <random>
-#include <stdexcept>
-
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -30,7 +18,18 @@
 #include <dcmtk/dcmjpls/djrparam.h>
 #include <dcmtk/oflog/oflog.h>
 #include <openjpeg.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <random>
+#include <stdexcept>
 
 namespace scintigen::testing {
 namespace {
@@ -129,7 +128,8 @@ std::vector<uint8_t> encode_j2k(const std::vector<uint16_t>& frame, const Fixtur
   params.tcp_rates[0] = 0;  // lossless
   params.cp_disto_alloc = 1;
   // Small matrices need fewer wavelet levels than the default 6 (each halves the smaller side).
-  while (params.numresolution > 1 && (1 << (params.numresolution - 1)) > std::min(spec.rows, spec.cols)) --params.numresolution;
+  while (params.numresolution > 1 && (1 << (params.numresolution - 1)) > std::min(spec.rows, spec.cols))
+    --params.numresolution;
   if (spec.syntax == FixtureSyntax::kJpeg2000Lossy) {
     params.tcp_rates[0] = 20;  // compression ratio
     params.irreversible = 1;   // 9/7 wavelet
@@ -154,7 +154,8 @@ std::vector<uint8_t> encode_j2k(const std::vector<uint16_t>& frame, const Fixtur
   return out.data;
 }
 
-void put_jpeg2000_pixel_data(DcmDataset* ds, const FixtureSpec& spec, const std::vector<std::vector<uint16_t>>& frames) {
+void put_jpeg2000_pixel_data(DcmDataset* ds, const FixtureSpec& spec,
+                             const std::vector<std::vector<uint16_t>>& frames) {
   auto* seq = new DcmPixelSequence(DCM_PixelSequenceTag);
   auto* table = new DcmPixelItem(DCM_PixelItemTag);
   seq->insert(table);
@@ -183,16 +184,26 @@ void put_jpeg2000_pixel_data(DcmDataset* ds, const FixtureSpec& spec, const std:
 
 E_TransferSyntax xfer_of(FixtureSyntax s) {
   switch (s) {
-    case FixtureSyntax::kExplicitLE: return EXS_LittleEndianExplicit;
-    case FixtureSyntax::kImplicitLE: return EXS_LittleEndianImplicit;
-    case FixtureSyntax::kExplicitBE: return EXS_BigEndianExplicit;
-    case FixtureSyntax::kDeflated: return EXS_DeflatedLittleEndianExplicit;
-    case FixtureSyntax::kRle: return EXS_RLELossless;
-    case FixtureSyntax::kJpegLossless: return EXS_JPEGProcess14SV1;
-    case FixtureSyntax::kJpegBaseline: return EXS_JPEGProcess1;
-    case FixtureSyntax::kJpegLsLossless: return EXS_JPEGLSLossless;
-    case FixtureSyntax::kJpeg2000Lossless: return EXS_JPEG2000LosslessOnly;
-    case FixtureSyntax::kJpeg2000Lossy: return EXS_JPEG2000;
+    case FixtureSyntax::kExplicitLE:
+      return EXS_LittleEndianExplicit;
+    case FixtureSyntax::kImplicitLE:
+      return EXS_LittleEndianImplicit;
+    case FixtureSyntax::kExplicitBE:
+      return EXS_BigEndianExplicit;
+    case FixtureSyntax::kDeflated:
+      return EXS_DeflatedLittleEndianExplicit;
+    case FixtureSyntax::kRle:
+      return EXS_RLELossless;
+    case FixtureSyntax::kJpegLossless:
+      return EXS_JPEGProcess14SV1;
+    case FixtureSyntax::kJpegBaseline:
+      return EXS_JPEGProcess1;
+    case FixtureSyntax::kJpegLsLossless:
+      return EXS_JPEGLSLossless;
+    case FixtureSyntax::kJpeg2000Lossless:
+      return EXS_JPEG2000LosslessOnly;
+    case FixtureSyntax::kJpeg2000Lossy:
+      return EXS_JPEG2000;
   }
   return EXS_LittleEndianExplicit;
 }
@@ -201,21 +212,32 @@ E_TransferSyntax xfer_of(FixtureSyntax s) {
 
 const char* to_string(FixtureSyntax s) {
   switch (s) {
-    case FixtureSyntax::kExplicitLE: return "explicit_le";
-    case FixtureSyntax::kImplicitLE: return "implicit_le";
-    case FixtureSyntax::kExplicitBE: return "explicit_be";
-    case FixtureSyntax::kDeflated: return "deflated";
-    case FixtureSyntax::kRle: return "rle";
-    case FixtureSyntax::kJpegLossless: return "jpeg_lossless";
-    case FixtureSyntax::kJpegBaseline: return "jpeg_baseline";
-    case FixtureSyntax::kJpegLsLossless: return "jpeg_ls_lossless";
-    case FixtureSyntax::kJpeg2000Lossless: return "jpeg2000_lossless";
-    case FixtureSyntax::kJpeg2000Lossy: return "jpeg2000_lossy";
+    case FixtureSyntax::kExplicitLE:
+      return "explicit_le";
+    case FixtureSyntax::kImplicitLE:
+      return "implicit_le";
+    case FixtureSyntax::kExplicitBE:
+      return "explicit_be";
+    case FixtureSyntax::kDeflated:
+      return "deflated";
+    case FixtureSyntax::kRle:
+      return "rle";
+    case FixtureSyntax::kJpegLossless:
+      return "jpeg_lossless";
+    case FixtureSyntax::kJpegBaseline:
+      return "jpeg_baseline";
+    case FixtureSyntax::kJpegLsLossless:
+      return "jpeg_ls_lossless";
+    case FixtureSyntax::kJpeg2000Lossless:
+      return "jpeg2000_lossless";
+    case FixtureSyntax::kJpeg2000Lossy:
+      return "jpeg2000_lossy";
   }
   return "?";
 }
 
-void write_nm_fixture(const std::string& path, const FixtureSpec& spec, const std::vector<std::vector<uint16_t>>& frames) {
+void write_nm_fixture(const std::string& path, const FixtureSpec& spec,
+                      const std::vector<std::vector<uint16_t>>& frames) {
   register_encoders();
   const size_t n_frames = frames.size();
   const size_t n = static_cast<size_t>(spec.rows) * spec.cols;
@@ -317,8 +339,8 @@ void write_nm_fixture(const std::string& path, const FixtureSpec& spec, const st
     }
     if (spec.view_encoding == ViewEncoding::kOrientation || spec.view_encoding == ViewEncoding::kBoth) {
       // Camera view: anterior rows toward L, posterior rows toward R; columns toward F.
-      std::array<double, 6> iop = posterior ? std::array<double, 6>{-1, 0, 0, 0, 0, -1}
-                                            : std::array<double, 6>{1, 0, 0, 0, 0, -1};
+      std::array<double, 6> iop =
+          posterior ? std::array<double, 6>{-1, 0, 0, 0, 0, -1} : std::array<double, 6>{1, 0, 0, 0, 0, -1};
       if (k < spec.orientation.size()) iop = spec.orientation[k];
       std::string text;
       for (int i = 0; i < 6; ++i) text += (i ? "\\" : "") + ds_text(iop[i]);
@@ -366,7 +388,8 @@ void write_nm_fixture(const std::string& path, const FixtureSpec& spec, const st
     if (spec.syntax == FixtureSyntax::kJpegBaseline) param = &lossy;
     if (spec.syntax == FixtureSyntax::kJpegLsLossless) param = &jpeg_ls;
     if (DcmXfer(xfer).isEncapsulated()) check(ds->chooseRepresentation(xfer, param), "encode pixel data");
-    if (!ds->canWriteXfer(xfer)) throw std::runtime_error(std::string("dicom fixture: cannot write ") + to_string(spec.syntax));
+    if (!ds->canWriteXfer(xfer))
+      throw std::runtime_error(std::string("dicom fixture: cannot write ") + to_string(spec.syntax));
   }
   check(ff.saveFile(path.c_str(), xfer), "save " + path);
 }
@@ -398,18 +421,18 @@ std::vector<uint16_t> synthetic_counts(int h, int w, uint32_t seed) {
   };
   std::vector<uint16_t> out(static_cast<size_t>(h) * w);
   for (int r = 0; r < h; ++r) {
-    const double y = (r + 0.5) / h;                // 0 head .. 1 feet
+    const double y = (r + 0.5) / h;  // 0 head .. 1 feet
     for (int c = 0; c < w; ++c) {
-      const double x = ((c + 0.5) / w - 0.5) * 2;  // -1 .. 1
-      double v = 0.5;                              // room background
-      v += 30 * blob(x, y - 0.07, 0.22 * scale, 0.06);                                  // head
-      v += 14 * blob(x, y - 0.33, 0.62 * scale, 0.22);                                  // trunk
+      const double x = ((c + 0.5) / w - 0.5) * 2;       // -1 .. 1
+      double v = 0.5;                                   // room background
+      v += 30 * blob(x, y - 0.07, 0.22 * scale, 0.06);  // head
+      v += 14 * blob(x, y - 0.33, 0.62 * scale, 0.22);  // trunk
       v += 12 * (blob(x - 0.17, y - 0.76, 0.13 * scale, 0.24) + blob(x + 0.17, y - 0.76, 0.13 * scale, 0.24));  // legs
-      v += 10 * (blob(x - 0.55, y - 0.35, 0.07, 0.2) + blob(x + 0.55, y - 0.35, 0.07, 0.2));  // arms
-      v += 40 * uptake * blob(x, y - 0.35, 0.05, 0.22);                                 // spine
+      v += 10 * (blob(x - 0.55, y - 0.35, 0.07, 0.2) + blob(x + 0.55, y - 0.35, 0.07, 0.2));                    // arms
+      v += 40 * uptake * blob(x, y - 0.35, 0.05, 0.22);                                                         // spine
       v += 35 * uptake * (blob(x - 0.22, y - 0.49, 0.2, 0.05) + blob(x + 0.22, y - 0.49, 0.2, 0.05));  // pelvis
-      v += 25 * (blob(x - 0.16, y - 0.36, 0.07, 0.03) + blob(x + 0.16, y - 0.36, 0.07, 0.03));  // kidneys
-      v += 200 * blob(x, y - 0.53, 0.09, 0.02);                                         // bladder
+      v += 25 * (blob(x - 0.16, y - 0.36, 0.07, 0.03) + blob(x + 0.16, y - 0.36, 0.07, 0.03));         // kidneys
+      v += 200 * blob(x, y - 0.53, 0.09, 0.02);                                                        // bladder
       out[static_cast<size_t>(r) * w + c] = poisson(v);
     }
   }
@@ -619,9 +642,10 @@ std::vector<std::string> write_seed_files(const std::string& dir) {
   FixtureSpec base;
   base.rows = 64;
   base.cols = 16;
-  for (FixtureSyntax x : {FixtureSyntax::kExplicitLE, FixtureSyntax::kImplicitLE, FixtureSyntax::kExplicitBE,
-                          FixtureSyntax::kDeflated, FixtureSyntax::kRle, FixtureSyntax::kJpegLossless,
-                          FixtureSyntax::kJpegLsLossless, FixtureSyntax::kJpeg2000Lossless, FixtureSyntax::kJpeg2000Lossy}) {
+  for (FixtureSyntax x :
+       {FixtureSyntax::kExplicitLE, FixtureSyntax::kImplicitLE, FixtureSyntax::kExplicitBE, FixtureSyntax::kDeflated,
+        FixtureSyntax::kRle, FixtureSyntax::kJpegLossless, FixtureSyntax::kJpegLsLossless,
+        FixtureSyntax::kJpeg2000Lossless, FixtureSyntax::kJpeg2000Lossy}) {
     FixtureSpec s = base;
     s.syntax = x;
     seed(std::string("two_frames_") + to_string(x), s);

@@ -22,16 +22,16 @@
 namespace scintigen::testing {
 
 enum class FixtureSyntax {
-  kExplicitLE,      // 1.2.840.10008.1.2.1
-  kImplicitLE,      // 1.2.840.10008.1.2
-  kExplicitBE,      // 1.2.840.10008.1.2.2
-  kDeflated,        // 1.2.840.10008.1.2.1.99
-  kRle,             // 1.2.840.10008.1.2.5
-  kJpegLossless,    // 1.2.840.10008.1.2.4.70 (process 14, SV1)
-  kJpegBaseline,    // 1.2.840.10008.1.2.4.50 (8-bit data only; lossy)
-  kJpegLsLossless,  // 1.2.840.10008.1.2.4.80
-  kJpeg2000Lossless, // 1.2.840.10008.1.2.4.90 (encoded with OpenJPEG)
-  kJpeg2000Lossy     // 1.2.840.10008.1.2.4.91 (OpenJPEG, about 20:1: values change)
+  kExplicitLE,        // 1.2.840.10008.1.2.1
+  kImplicitLE,        // 1.2.840.10008.1.2
+  kExplicitBE,        // 1.2.840.10008.1.2.2
+  kDeflated,          // 1.2.840.10008.1.2.1.99
+  kRle,               // 1.2.840.10008.1.2.5
+  kJpegLossless,      // 1.2.840.10008.1.2.4.70 (process 14, SV1)
+  kJpegBaseline,      // 1.2.840.10008.1.2.4.50 (8-bit data only; lossy)
+  kJpegLsLossless,    // 1.2.840.10008.1.2.4.80
+  kJpeg2000Lossless,  // 1.2.840.10008.1.2.4.90 (encoded with OpenJPEG)
+  kJpeg2000Lossy      // 1.2.840.10008.1.2.4.91 (OpenJPEG, about 20:1: values change)
 };
 
 const char* to_string(FixtureSyntax s);
@@ -45,53 +45,53 @@ enum class ViewEncoding {
 };
 
 struct FixtureSpec {
-  int rows = 1024;                                   // stored matrix of every frame
+  int rows = 1024;  // stored matrix of every frame
   int cols = 256;
   std::vector<View> views = {kAnterior, kPosterior};  // one per frame, in frame order
   ViewEncoding view_encoding = ViewEncoding::kViewCode;
   // Per-frame overrides (empty: derived from `views`).
-  std::vector<std::array<double, 6>> orientation;     // Image Orientation (Patient), LPS
-  std::vector<std::array<std::string, 3>> view_codes; // {CodeValue, CodingScheme, CodeMeaning}
-  std::vector<int> detector_vector;                   // 1-based detector item per frame
-  std::string patient_orientation;                    // top-level (0020,0020), e.g. "L\\F"
-  std::string image_id;                               // (0054,0400), e.g. "WB_ANT"
+  std::vector<std::array<double, 6>> orientation;      // Image Orientation (Patient), LPS
+  std::vector<std::array<std::string, 3>> view_codes;  // {CodeValue, CodingScheme, CodeMeaning}
+  std::vector<int> detector_vector;                    // 1-based detector item per frame
+  std::string patient_orientation;                     // top-level (0020,0020), e.g. "L\\F"
+  std::string image_id;                                // (0054,0400), e.g. "WB_ANT"
 
   FixtureSyntax syntax = FixtureSyntax::kExplicitLE;
-  int bits_allocated = 16;                            // 8 or 16
+  int bits_allocated = 16;  // 8 or 16
   int bits_stored = 16;
-  bool is_signed = false;                             // PixelRepresentation 1
-  bool write_rescale = false;                         // write Rescale Slope/Intercept
+  bool is_signed = false;      // PixelRepresentation 1
+  bool write_rescale = false;  // write Rescale Slope/Intercept
   double slope = 1.0;
   double intercept = 0.0;
   std::string photometric = "MONOCHROME2";
-  std::string number_of_frames;                       // text override ("" = number of frames)
-  int declared_rows = 0;                              // Rows/Columns written to the header when
-  int declared_cols = 0;                              // > 0 (a header that lies about the data)
-  int jpeg2000_fragments_per_frame = 1;               // split each codestream into fragments
-  bool jpeg2000_offset_table = true;                  // fill the Basic Offset Table
+  std::string number_of_frames;          // text override ("" = number of frames)
+  int declared_rows = 0;                 // Rows/Columns written to the header when
+  int declared_cols = 0;                 // > 0 (a header that lies about the data)
+  int jpeg2000_fragments_per_frame = 1;  // split each codestream into fragments
+  bool jpeg2000_offset_table = true;     // fill the Basic Offset Table
 
   std::string modality = "NM";
   std::string sop_class_uid = "1.2.840.10008.5.1.4.1.1.20";  // NM Image Storage
   std::vector<std::string> image_type = {"ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"};
   std::string body_part = "WHOLE BODY";
-  bool whole_body_technique = true;                   // (0018,1301) "1PS"
+  bool whole_body_technique = true;  // (0018,1301) "1PS"
 
   // Identifying attributes (fake) that a reader must never copy into research metadata.
   std::string patient_name = "Fakename^Fixture";
   std::string patient_id = "FIXTURE-ID-4711";
   std::string birth_date = "19520314";
-  std::string patient_age;                            // e.g. "067Y"; "" = absent
+  std::string patient_age;  // e.g. "067Y"; "" = absent
   std::string patient_sex = "F";
   std::string study_date = "20210609";
   std::string accession_number = "ACC-FIXTURE-99";
   std::string institution = "Fixture Institute of Testing";
   std::string uid_root = "1.2.826.0.1.3680043.10.1234";  // UIDs are <root>.<n>
-  std::string study_uid;                              // "" = a new one (two instances of one
-  std::string series_uid;                             // series share these)
-  double patient_size_m = 1.68;                       // 0 = absent
-  double patient_weight_kg = 71.5;                    // 0 = absent
-  std::string radiopharmaceutical = "Tc99m MDP";      // "" = no Radiopharmaceutical Info
-  bool private_tag = true;                            // (0009,1040) PN with a fake name
+  std::string study_uid;                                 // "" = a new one (two instances of one
+  std::string series_uid;                                // series share these)
+  double patient_size_m = 1.68;                          // 0 = absent
+  double patient_weight_kg = 71.5;                       // 0 = absent
+  std::string radiopharmaceutical = "Tc99m MDP";         // "" = no Radiopharmaceutical Info
+  bool private_tag = true;                               // (0009,1040) PN with a fake name
 };
 
 // Writes one NM object. `frames` holds spec.views.size() frames of rows x cols stored values.

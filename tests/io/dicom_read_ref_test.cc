@@ -4,9 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/scan.h"
 #include "io/dicom_fixtures.h"
@@ -18,8 +17,8 @@ namespace {
 
 using testing::FixtureSpec;
 using testing::FixtureSyntax;
-using testing::TempDir;
 using testing::shared_data;
+using testing::TempDir;
 
 // pydicom's description of each file (see pydicom_pixels.py), keyed by path.
 std::map<std::string, nlohmann::json> pydicom_describe(const std::vector<std::string>& files) {

@@ -1,6 +1,8 @@
 // Tests of read_wholebody_dicom: transfer syntaxes, views and orientation, rejections with
 // their exact reasons, header labels and the privacy of meta. Fixtures are built in memory
 // (dicom_fixtures.h); the real samples come from ../shared/data/dicom.
+#include "io/dicom_read.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include "core/error.h"
 #include "core/scan.h"
 #include "io/dicom_fixtures.h"
-#include "io/dicom_read.h"
 #include "io/read_test_util.h"
 #include "test_util.h"
 
@@ -21,13 +22,13 @@ namespace {
 
 using testing::FixtureSpec;
 using testing::FixtureSyntax;
-using testing::TempDir;
-using testing::reason_of;
-using testing::ViewEncoding;
 using testing::mirror_columns;
+using testing::reason_of;
 using testing::shared_data;
 using testing::synthetic_counts;
+using testing::TempDir;
 using testing::to_float;
+using testing::ViewEncoding;
 using testing::write_nm_fixture;
 
 // A small whole-body matrix (aspect 4:1) keeps the tests fast.
@@ -46,7 +47,6 @@ std::vector<std::vector<uint16_t>> make_frames(const FixtureSpec& s, uint32_t se
   for (size_t k = 0; k < s.views.size(); ++k) frames.push_back(synthetic_counts(s.rows, s.cols, seed + k));
   return frames;
 }
-
 
 std::string fixture_reason(const FixtureSpec& spec, const ReadOptions& opt = {}) {
   TempDir dir;
@@ -119,7 +119,8 @@ INSTANTIATE_TEST_SUITE_P(
                       SyntaxCase{FixtureSyntax::kExplicitBE, true}, SyntaxCase{FixtureSyntax::kDeflated, false},
                       SyntaxCase{FixtureSyntax::kRle, false}, SyntaxCase{FixtureSyntax::kRle, true},
                       SyntaxCase{FixtureSyntax::kJpegLossless, false}, SyntaxCase{FixtureSyntax::kJpegLossless, true},
-                      SyntaxCase{FixtureSyntax::kJpegLsLossless, false}, SyntaxCase{FixtureSyntax::kJpegLsLossless, true},
+                      SyntaxCase{FixtureSyntax::kJpegLsLossless, false},
+                      SyntaxCase{FixtureSyntax::kJpegLsLossless, true},
                       SyntaxCase{FixtureSyntax::kJpeg2000Lossless, false},
                       SyntaxCase{FixtureSyntax::kJpeg2000Lossless, true}),
     [](const ::testing::TestParamInfo<SyntaxCase>& info) {
@@ -418,11 +419,13 @@ TEST(DicomReadReject, FloodImage) {
   spec.image_type = {"ORIGINAL", "PRIMARY", "EMISSION"};
   spec.body_part = "";
   spec.whole_body_technique = false;
-  EXPECT_EQ(fixture_reason(spec),
-            "static spot view / flood image — not a whole-body scan (ImageType ORIGINAL\\PRIMARY\\EMISSION, 256 x 256)");
+  EXPECT_EQ(
+      fixture_reason(spec),
+      "static spot view / flood image — not a whole-body scan (ImageType ORIGINAL\\PRIMARY\\EMISSION, 256 x 256)");
   spec.image_type = {"ORIGINAL", "PRIMARY", "STATIC", "EMISSION"};
-  EXPECT_EQ(fixture_reason(spec),
-            "ImageType ORIGINAL\\PRIMARY\\STATIC\\EMISSION is a static spot view / flood image — not a whole-body scan");
+  EXPECT_EQ(
+      fixture_reason(spec),
+      "ImageType ORIGINAL\\PRIMARY\\STATIC\\EMISSION is a static spot view / flood image — not a whole-body scan");
 }
 
 TEST(DicomReadReject, AcceptsWholeBodyTechniqueWithLongMatrixOnly) {
@@ -460,16 +463,21 @@ TEST(DicomReadReject, RowsBeyondTheLimit) {
   EXPECT_EQ(fixture_reason(spec), "Rows x Columns 65535 x 64 exceeds the limit 8192 x 8192");
   ReadOptions small;
   small.max_decoded_bytes = 1000;
-  EXPECT_EQ(fixture_reason(small_spec(), small),
-            "decoded pixel data would take 65536 bytes, more than the limit 1000");
+  EXPECT_EQ(fixture_reason(small_spec(), small), "decoded pixel data would take 65536 bytes, more than the limit 1000");
 }
 
 // Rewrites the first explicit-VR-LE US element (group, element) of a file in place.
 void patch_us(const std::string& path, uint16_t group, uint16_t element, uint16_t value) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const char tag[] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8),
-                      static_cast<char>(element & 0xff), static_cast<char>(element >> 8), 'U', 'S', 2, 0};
+  const char tag[] = {static_cast<char>(group & 0xff),
+                      static_cast<char>(group >> 8),
+                      static_cast<char>(element & 0xff),
+                      static_cast<char>(element >> 8),
+                      'U',
+                      'S',
+                      2,
+                      0};
   const size_t at = bytes.find(std::string(tag, sizeof tag));
   ASSERT_NE(at, std::string::npos);
   f.seekp(static_cast<std::streamoff>(at + sizeof tag));
@@ -523,10 +531,12 @@ TEST(DicomReadReject, NotDicomAndMissing) {
 }
 
 TEST(DicomReadReject, SharedMalformedAndOtherNmFilesFailCleanly) {
-  const std::vector<std::string> files = {
-      "dicom/malformed/orthanc_oob_monochrome_65535.dcm", "dicom/malformed/pydicom_MR_truncated.dcm",
-      "dicom/malformed/pydicom_badVR.dcm",                "dicom/malformed/pydicom_meta_missing_tsyntax.dcm",
-      "dicom/malformed/pydicom_no_meta.dcm",              "dicom/other-nm/nmqc_UNIFORMIDAD_1.dcm"};
+  const std::vector<std::string> files = {"dicom/malformed/orthanc_oob_monochrome_65535.dcm",
+                                          "dicom/malformed/pydicom_MR_truncated.dcm",
+                                          "dicom/malformed/pydicom_badVR.dcm",
+                                          "dicom/malformed/pydicom_meta_missing_tsyntax.dcm",
+                                          "dicom/malformed/pydicom_no_meta.dcm",
+                                          "dicom/other-nm/nmqc_UNIFORMIDAD_1.dcm"};
   for (const std::string& rel : files) {
     const std::string reason = reason_of(shared_data(rel));
     EXPECT_NE(reason, "no error") << rel;
@@ -587,9 +597,9 @@ TEST(DicomReadLabels, MetaIsAWhitelistWithoutIdentifiers) {
   spec.patient_age = "067Y";
   const DicomObject o = read_fixture(spec);
   const std::string meta = o.meta.dump();
-  for (const char* secret : {"Fakename", "Fixture^", "FIXTURE-ID", "4711", "ACC-FIXTURE", "19520314", "20210609",
-                             "1.2.826.0.1.3680043", "Institute", "FIXSTATION", "SN-FIXTURE", "Privatename", "Secret",
-                             "fixture for", "067Y"}) {
+  for (const char* secret :
+       {"Fakename", "Fixture^", "FIXTURE-ID", "4711", "ACC-FIXTURE", "19520314", "20210609", "1.2.826.0.1.3680043",
+        "Institute", "FIXSTATION", "SN-FIXTURE", "Privatename", "Secret", "fixture for", "067Y"}) {
     EXPECT_EQ(meta.find(secret), std::string::npos) << secret << " in " << meta;
   }
   EXPECT_EQ(o.meta["manufacturer"], "SCINTIGEN");

@@ -22,8 +22,8 @@ namespace {
 
 using testing::FixtureSpec;
 using testing::FixtureSyntax;
-using testing::TempDir;
 using testing::reason_of;
+using testing::TempDir;
 using testing::ViewEncoding;
 
 std::string write_bytes(const TempDir& dir, const std::string& name, const std::string& bytes) {
@@ -31,7 +31,6 @@ std::string write_bytes(const TempDir& dir, const std::string& name, const std::
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
 }
-
 
 // The same, reading the bytes from memory.
 std::string memory_reason_of(const std::string& bytes, const ReadOptions& opt = {}) {

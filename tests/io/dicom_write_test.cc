@@ -62,7 +62,9 @@ TEST(WriteScanDicom, MultiframeHoldsBothViewsWithPosteriorUnmirrored) {
   EXPECT_EQ(get_string(ds, DCM_PatientAge), "067Y");
   EXPECT_EQ(get_string(ds, DCM_PatientID), s.id);
   EXPECT_EQ(get_string(ds, DCM_SeriesDescription), "SIMULATED - scintigen phantom, not a patient");
-  EXPECT_EQ(get_string(ds, DCM_ImageComments).rfind("scintigen labels: {\"cardiac_grade\":2}\r\nscintigen provenance: {", 0), 0u);
+  EXPECT_EQ(
+      get_string(ds, DCM_ImageComments).rfind("scintigen labels: {\"cardiac_grade\":2}\r\nscintigen provenance: {", 0),
+      0u);
   EXPECT_EQ(get_string(ds, DCM_RescaleSlope), "<absent>");  // integer counts: no rescale
   EXPECT_EQ(get_string(ds, DCM_PatientBirthDate), "");
   EXPECT_EQ(get_string(ds, DCM_StudyDate), "");
@@ -185,7 +187,6 @@ TEST(WriteScanDicom, ErrorsNameThePath) {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------
 // Provenance marks: what scintigen made stays marked through export -> read.
 
@@ -197,8 +198,12 @@ Scan marked_scan(Origin origin) {
     s.source = "phantom:site=large_centre seed=1 index=3";
   } else {
     s.source = "model:0123456789abcdef seed=7 k=42";
-    s.meta["provenance"] = {{"model_sha256", std::string(64, 'a')}, {"seed", 7}, {"index", 42},
-                            {"sampler", "dpmpp_2m"}, {"steps", 24}, {"guidance", 2.5},
+    s.meta["provenance"] = {{"model_sha256", std::string(64, 'a')},
+                            {"seed", 7},
+                            {"index", 42},
+                            {"sampler", "dpmpp_2m"},
+                            {"steps", 24},
+                            {"guidance", 2.5},
                             {"generated_as", "sex=F age=70 tracer=HDP \"quoted\" \\ back\\slash, \u00e9"}};
   }
   s.labels.metastasis = 1;
@@ -221,8 +226,9 @@ TEST(ScintigenMark, SimulatedAndSyntheticScansReadBackMarked) {
         EXPECT_EQ(m.source, s.source);
         EXPECT_EQ(m.provenance, s.meta.value("provenance", nlohmann::json::object()));
         EXPECT_EQ(m.scintigen_version, scintigen_version());
-        EXPECT_EQ(m.found_in, (std::vector<std::string>{"Manufacturer", "ContributingEquipmentSequence", "SeriesDescription",
-                                                        "DerivationDescription", "ImageComments"}));
+        EXPECT_EQ(m.found_in,
+                  (std::vector<std::string>{"Manufacturer", "ContributingEquipmentSequence", "SeriesDescription",
+                                            "DerivationDescription", "ImageComments"}));
         EXPECT_TRUE(o.warnings.empty()) << o.warnings.front();
       }
     }
@@ -258,8 +264,9 @@ TEST(ScintigenMark, AnyOneMarkIsEnough) {
   // Only the series description left: still marked, origin from its first word, with a warning.
   {
     const std::string path = write_scan_dicom(s, dir / "a.dcm").at(0);
-    const DicomObject o = read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
-                                              DCM_DerivationDescription, DCM_ImageComments});
+    const DicomObject o =
+        read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
+                            DCM_DerivationDescription, DCM_ImageComments});
     ASSERT_TRUE(o.scintigen_mark.has_value());
     EXPECT_EQ(o.scintigen_mark->origin, Origin::kSimulated);
     EXPECT_EQ(o.scintigen_mark->found_in, std::vector<std::string>{"SeriesDescription"});
@@ -270,8 +277,9 @@ TEST(ScintigenMark, AnyOneMarkIsEnough) {
   // Only the Image Comments line: every field from its JSON.
   {
     const std::string path = write_scan_dicom(s, dir / "b.dcm").at(0);
-    const DicomObject o = read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
-                                              DCM_DerivationDescription, DCM_SeriesDescription, DCM_SoftwareVersions});
+    const DicomObject o =
+        read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
+                            DCM_DerivationDescription, DCM_SeriesDescription, DCM_SoftwareVersions});
     ASSERT_TRUE(o.scintigen_mark.has_value());
     EXPECT_EQ(o.scintigen_mark->origin, Origin::kSimulated);
     EXPECT_EQ(o.scintigen_mark->source, s.source);
@@ -280,8 +288,9 @@ TEST(ScintigenMark, AnyOneMarkIsEnough) {
   // Only Derivation Description: the source comes from its parentheses.
   {
     const std::string path = write_scan_dicom(s, dir / "c.dcm").at(0);
-    const DicomObject o = read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
-                                              DCM_SeriesDescription, DCM_ImageComments});
+    const DicomObject o =
+        read_without(path, {DCM_Manufacturer, DCM_ManufacturerModelName, DCM_ContributingEquipmentSequence,
+                            DCM_SeriesDescription, DCM_ImageComments});
     ASSERT_TRUE(o.scintigen_mark.has_value());
     EXPECT_EQ(o.scintigen_mark->source, s.source);
     EXPECT_EQ(o.scintigen_mark->found_in, std::vector<std::string>{"DerivationDescription"});

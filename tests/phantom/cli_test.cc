@@ -1,6 +1,5 @@
 // `scintigen simulate`: datasets, shards, and bad input that leaves nothing behind.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -76,7 +75,8 @@ TEST(SimulateCli, BadInputExitsTwoAndLeavesNothing) {
     std::FILE* f = std::fopen((t / "bad.json").c_str(), "w");
     std::fputs("{\"name\": \"bad\", \"camera\": {\"pixel_mm\": 0.1}}", f);
     std::fclose(f);
-    const auto r = run_command(scintigen_binary() + " simulate --n 1 --quiet --site " + t / "bad.json" + " --out " + out);
+    const auto r =
+        run_command(scintigen_binary() + " simulate --n 1 --quiet --site " + t / "bad.json" + " --out " + out);
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.output.find("error: " + t / "bad.json" +
                             ": field 'camera.pixel_mm' is 0.1, outside the allowed range (hint: allowed: 0.5..6 mm)"),

@@ -4,8 +4,8 @@
 //   phantom_realism auc N              AUC of trivial scores (max pixel, total counts) for metastasis
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 

@@ -1,11 +1,11 @@
 // Determinism, sharding, threads, labels and ground truth of the simulator.
+#include "phantom/phantom.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
 #include <set>
-
-#include "phantom/phantom.h"
 
 namespace scintigen::phantom {
 namespace {

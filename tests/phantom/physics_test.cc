@@ -52,7 +52,7 @@ TEST(Physics, TotalCountsMatchActivityTimesSensitivityTimesDwell) {
   // 650 MBq, 3 h: 460 MBq at scan time; about 40% in bone, 20% soft tissue, the rest excreted.
   EXPECT_GT(mbq, 0.4 * 460);
   EXPECT_LT(mbq, 0.85 * 460);
-  const double expected = mbq * counts_per_mbq(p, site);  // 90 cps/MBq x 400 mm / (12 cm/min)
+  const double expected = mbq * counts_per_mbq(p, site);   // 90 cps/MBq x 400 mm / (12 cm/min)
   EXPECT_NEAR(total(s, kAnterior) / expected, 1.0, 0.01);  // blur truncation at the edges only
   EXPECT_NEAR(total(s, kPosterior) / expected, 1.0, 0.01);
   // Noisy totals: Poisson with that mean (5 sigma).
@@ -144,9 +144,9 @@ TEST(Physics, HeartToRibRatioRisesWithGradeAndIsLowWithMdp) {
   EXPECT_LT(ratio[1][3] - ratio[1][0], 0.25 * (ratio[0][3] - ratio[0][0]))
       << "MDP " << ratio[1][0] << ".." << ratio[1][3] << " DPD " << ratio[0][0] << ".." << ratio[0][3];
   RecordProperty("heart_to_rib_dpd", std::to_string(ratio[0][0]) + " " + std::to_string(ratio[0][1]) + " " +
-                                          std::to_string(ratio[0][2]) + " " + std::to_string(ratio[0][3]));
-  std::printf("heart/rib DPD %.2f %.2f %.2f %.2f  MDP %.2f %.2f %.2f %.2f\n", ratio[0][0], ratio[0][1], ratio[0][2], ratio[0][3],
-              ratio[1][0], ratio[1][1], ratio[1][2], ratio[1][3]);
+                                         std::to_string(ratio[0][2]) + " " + std::to_string(ratio[0][3]));
+  std::printf("heart/rib DPD %.2f %.2f %.2f %.2f  MDP %.2f %.2f %.2f %.2f\n", ratio[0][0], ratio[0][1], ratio[0][2],
+              ratio[0][3], ratio[1][0], ratio[1][1], ratio[1][2], ratio[1][3]);
 }
 
 TEST(Physics, MetastasesRaiseAndLyticLesionsLowerLocalCounts) {

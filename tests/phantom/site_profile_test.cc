@@ -19,7 +19,9 @@ std::string error_of(const nlohmann::json& j) {
   return "(no error)";
 }
 
-nlohmann::json base() { return {{"name", "t"}}; }
+nlohmann::json base() {
+  return {{"name", "t"}};
+}
 
 TEST(SiteProfile, ShippedProfilesLoadAndRoundTrip) {
   const auto names = available_sites();
@@ -39,7 +41,8 @@ TEST(SiteProfile, ExternalSitesDifferInTracerCameraAndPopulation) {
   for (const char* n : {"ext_a", "ext_b", "ext_c", "ext_d"}) {
     const SiteProfile s = load_site_profile(n);
     tracers.insert(s.tracer_mix.begin()->first);
-    grids.insert(std::to_string(s.camera.width) + "x" + std::to_string(s.camera.height) + "@" + std::to_string(s.camera.pixel_mm));
+    grids.insert(std::to_string(s.camera.width) + "x" + std::to_string(s.camera.height) + "@" +
+                 std::to_string(s.camera.pixel_mm));
     fwhm.insert(s.camera.fwhm_mm_at_100);
     pop.insert(s.population.age_mean * 1000 + s.population.bmi_mean);
   }
@@ -58,28 +61,33 @@ TEST(SiteProfile, UnknownKeysAreRejectedWithTheAllowedOnes) {
             "gap_mm, mu_per_cm)");
   j = base();
   j["colour"] = 1;
-  EXPECT_EQ(error_of(j),
-            "bad.json: unknown field 'colour' (hint: allowed fields: name, description, tracer_mix, camera, acquisition, "
-            "population, prevalence, difficulty, confounders, outcome)");
+  EXPECT_EQ(
+      error_of(j),
+      "bad.json: unknown field 'colour' (hint: allowed fields: name, description, tracer_mix, camera, acquisition, "
+      "population, prevalence, difficulty, confounders, outcome)");
 }
 
 TEST(SiteProfile, OutOfRangeValuesNameTheFieldAndRange) {
   nlohmann::json j = base();
   j["camera"] = {{"pixel_mm", 0.1}};
-  EXPECT_EQ(error_of(j), "bad.json: field 'camera.pixel_mm' is 0.1, outside the allowed range (hint: allowed: 0.5..6 mm)");
+  EXPECT_EQ(error_of(j),
+            "bad.json: field 'camera.pixel_mm' is 0.1, outside the allowed range (hint: allowed: 0.5..6 mm)");
   j = base();
   j["acquisition"] = {{"activity_mbq", {100, 5000}}};
-  EXPECT_EQ(error_of(j),
-            "bad.json: field 'acquisition.activity_mbq' is [100, 5000], outside the allowed range (hint: allowed: [low, "
-            "high] within 50..1500 MBq)");
+  EXPECT_EQ(
+      error_of(j),
+      "bad.json: field 'acquisition.activity_mbq' is [100, 5000], outside the allowed range (hint: allowed: [low, "
+      "high] within 50..1500 MBq)");
   j = base();
   j["prevalence"] = {{"cardiac_grade", {0.5, 0.2, 0.2, 0.2}}};
-  EXPECT_EQ(error_of(j),
-            "bad.json: field 'prevalence.cardiac_grade' sums to 1.1, not 1 (hint: four probabilities for Perugini grades "
-            "0-3 that sum to 1)");
+  EXPECT_EQ(
+      error_of(j),
+      "bad.json: field 'prevalence.cardiac_grade' sums to 1.1, not 1 (hint: four probabilities for Perugini grades "
+      "0-3 that sum to 1)");
   j = base();
   j["tracer_mix"] = {{"FDG", 1}};
-  EXPECT_EQ(error_of(j), "bad.json: field 'tracer_mix.FDG' is not a known tracer (hint: allowed tracers: MDP, HDP, DPD, PYP)");
+  EXPECT_EQ(error_of(j),
+            "bad.json: field 'tracer_mix.FDG' is not a known tracer (hint: allowed tracers: MDP, HDP, DPD, PYP)");
   j = base();
   j["camera"] = {{"fwhm_mm_at_0", 9.0}, {"fwhm_mm_at_100", 7.0}};
   EXPECT_EQ(error_of(j),
@@ -90,19 +98,22 @@ TEST(SiteProfile, OutOfRangeValuesNameTheFieldAndRange) {
 TEST(SiteProfile, WrongTypesAreRejected) {
   nlohmann::json j = base();
   j["camera"] = {{"width", "wide"}};
-  EXPECT_EQ(error_of(j),
-            "bad.json: field 'camera.width' must be an integer in 16..4096 pixels, got a string (hint: allowed: an integer "
-            "in 16..4096 pixels)");
+  EXPECT_EQ(
+      error_of(j),
+      "bad.json: field 'camera.width' must be an integer in 16..4096 pixels, got a string (hint: allowed: an integer "
+      "in 16..4096 pixels)");
   j = base();
   j["population"] = {{"age", 60}};
-  EXPECT_EQ(error_of(j),
-            "bad.json: field 'population.age' must be [low, high] within 1..110 years, got a number (hint: allowed: [low, "
-            "high] within 1..110 years)");
+  EXPECT_EQ(
+      error_of(j),
+      "bad.json: field 'population.age' must be [low, high] within 1..110 years, got a number (hint: allowed: [low, "
+      "high] within 1..110 years)");
   j = base();
   j["difficulty"] = 3;
-  EXPECT_EQ(error_of(j),
-            "bad.json: field 'difficulty' must be an object, got a number (hint: allowed: an object with lesion_contrast, "
-            "lesion_size_mm, lesion_count_mean, cold_fraction)");
+  EXPECT_EQ(
+      error_of(j),
+      "bad.json: field 'difficulty' must be an object, got a number (hint: allowed: an object with lesion_contrast, "
+      "lesion_size_mm, lesion_count_mean, cold_fraction)");
 }
 
 TEST(SiteProfile, UnknownSiteListsTheAvailableOnes) {
@@ -112,13 +123,15 @@ TEST(SiteProfile, UnknownSiteListsTheAvailableOnes) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.where(), "--site");
     EXPECT_EQ(e.reason(), "unknown site profile 'nowhere'");
-    EXPECT_NE(e.hint().find("available: ext_a, ext_b, ext_c, ext_d, generator_train, large_centre, small_centre"), std::string::npos)
+    EXPECT_NE(e.hint().find("available: ext_a, ext_b, ext_c, ext_d, generator_train, large_centre, small_centre"),
+              std::string::npos)
         << e.hint();
   }
 }
 
 TEST(Prevalence, ParsesAndRejects) {
-  const PrevalenceOverride o = parse_prevalence("metastasis=0.3,cardiac_grade=0:0.9/1:0.04/2:0.03/3:0.03,superscan=0.1");
+  const PrevalenceOverride o =
+      parse_prevalence("metastasis=0.3,cardiac_grade=0:0.9/1:0.04/2:0.03/3:0.03,superscan=0.1");
   EXPECT_DOUBLE_EQ(*o.metastasis, 0.3);
   EXPECT_DOUBLE_EQ((*o.cardiac_grade)[2], 0.03);
   EXPECT_DOUBLE_EQ(*o.superscan, 0.1);
@@ -139,7 +152,8 @@ TEST(Prevalence, ParsesAndRejects) {
 
 TEST(Shard, ParsesAndRejects) {
   EXPECT_EQ(parse_shard("2/5"), std::make_pair(2, 5));
-  for (const char* bad : {"5/5", "-1/2", "1/0", "a/b", "3", "1/2/3"}) EXPECT_THROW(parse_shard(bad), ConfigError) << bad;
+  for (const char* bad : {"5/5", "-1/2", "1/0", "a/b", "3", "1/2/3"})
+    EXPECT_THROW(parse_shard(bad), ConfigError) << bad;
   EXPECT_EQ(shard_indices(7, 1, 3), (std::vector<uint64_t>{1, 4}));
 }
 

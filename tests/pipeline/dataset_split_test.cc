@@ -1,13 +1,13 @@
 // `scintigen dataset split` (split_dataset) on a small dataset with subjects and labels: subjects
 // stay whole, every stratum is cut within one unit of its quotas, the same seed gives the same
 // split, another seed another one, and --ignore-subjects splits scans one by one.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/labels.h"
 #include "core/scan.h"

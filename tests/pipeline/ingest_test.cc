@@ -19,7 +19,9 @@ namespace {
 using testing::FixtureSpec;
 using testing::TempDir;
 
-std::vector<float> as_float(const std::vector<uint16_t>& v) { return {v.begin(), v.end()}; }
+std::vector<float> as_float(const std::vector<uint16_t>& v) {
+  return {v.begin(), v.end()};
+}
 
 // Writes `n` scans as pairs of single-frame instances (anterior, posterior) of one series each,
 // posterior first for odd scans, so pairing cannot rely on file order.
@@ -206,7 +208,8 @@ TEST(Ingest, SignedNegativeSamplesAreClampedNotCrashed) {
     EXPECT_TRUE(r.rejected.empty());
     // One clamp warning per signed file (other warnings, e.g. the view assumed, may come too).
     size_t clamped = 0;
-    for (const auto& w : r.warnings) clamped += w.find("1 pixel value(s) below 0 (lowest -2) set to 0") != std::string::npos;
+    for (const auto& w : r.warnings)
+      clamped += w.find("1 pixel value(s) below 0 (lowest -2) set to 0") != std::string::npos;
     EXPECT_EQ(clamped, 2u) << nlohmann::json(r.warnings).dump(1);
   }
   EXPECT_EQ(Dataset::open(t / "ds").size(), 3u);
@@ -252,11 +255,13 @@ TEST(Ingest, ScintigenOwnExportsAreRefusedUnlessAllowedAndKeepTheirProvenance) {
 TEST(Ingest, RejectionSummaryCountsByReasonMostCommonFirst) {
   IngestResult r;
   r.files_seen = 9;
-  r.rejected = {{"a.dcm", "not DICOM"}, {"b.dcm", "decoder crashed (signal 11)"}, {"c.dcm", "decoder crashed (signal 11)"},
-                {"d.dcm", "not DICOM"}, {"e.dcm", "decoder crashed (signal 11)"}, {"f.dcm", "truncated"}};
-  EXPECT_EQ(rejection_summary(r), (std::vector<std::string>{"6 of 9 files rejected, by reason:",
-                                                            "  3 x decoder crashed (signal 11) (first: b.dcm)",
-                                                            "  2 x not DICOM (first: a.dcm)", "  1 x truncated (first: f.dcm)"}));
+  r.rejected = {
+      {"a.dcm", "not DICOM"}, {"b.dcm", "decoder crashed (signal 11)"}, {"c.dcm", "decoder crashed (signal 11)"},
+      {"d.dcm", "not DICOM"}, {"e.dcm", "decoder crashed (signal 11)"}, {"f.dcm", "truncated"}};
+  EXPECT_EQ(
+      rejection_summary(r),
+      (std::vector<std::string>{"6 of 9 files rejected, by reason:", "  3 x decoder crashed (signal 11) (first: b.dcm)",
+                                "  2 x not DICOM (first: a.dcm)", "  1 x truncated (first: f.dcm)"}));
   EXPECT_EQ(r.to_json()["rejected_by_reason"][0],
             (nlohmann::json{{"reason", "decoder crashed (signal 11)"}, {"count", 3}, {"first_file", "b.dcm"}}));
   EXPECT_TRUE(rejection_summary(IngestResult()).empty());
@@ -266,7 +271,8 @@ TEST(Ingest, UnmatchedLabelRowsAreOneLine) {
   testing::TempDir t;
   std::vector<std::vector<uint16_t>> ant, post;
   write_pairs(t / "in", 1, &ant, &post);
-  std::ofstream(t / "l.csv") << "file,metastasis,reader\nscan0_a.dcm,1,X\nx1.dcm,0,Y\nx2.dcm,0,Y\nx3.dcm,1,Y\nx4.dcm,1,Y\n";
+  std::ofstream(t / "l.csv")
+      << "file,metastasis,reader\nscan0_a.dcm,1,X\nx1.dcm,0,Y\nx2.dcm,0,Y\nx3.dcm,1,Y\nx4.dcm,1,Y\n";
   IngestConfig cfg;
   cfg.inputs = {t / "in"};
   cfg.dry_run = true;
@@ -275,10 +281,11 @@ TEST(Ingest, UnmatchedLabelRowsAreOneLine) {
   IngestResult r = ingest(cfg);
   EXPECT_EQ(r.exit_code(), 1);
   EXPECT_EQ(r.label_errors.size(), 4u);  // every row, for the report
-  EXPECT_EQ(r.unmatched_labels, t / "l.csv" +
-                                    ": 4 rows match no ingested scan: file 'x1.dcm' (line 3), 'x2.dcm' (line 4), 'x3.dcm' "
-                                    "(line 5) and 1 more (hint: file keys are paths relative to the folder given on the "
-                                    "command line, or the file name of a file given directly)");
+  EXPECT_EQ(r.unmatched_labels,
+            t / "l.csv" +
+                ": 4 rows match no ingested scan: file 'x1.dcm' (line 3), 'x2.dcm' (line 4), 'x3.dcm' "
+                "(line 5) and 1 more (hint: file keys are paths relative to the folder given on the "
+                "command line, or the file name of a file given directly)");
 }
 
 }  // namespace

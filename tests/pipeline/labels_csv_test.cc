@@ -12,7 +12,8 @@ namespace {
 
 TEST(LabelsCsv, QuotedCellsCrlfBomAndEmptyCells) {
   testing::TempDir t;
-  std::ofstream(t / "l.csv") << "\xEF\xBB\xBF" "file,metastasis,site,split\r\n\"a,b.dcm\",1,\"ext_a\",train\r\nc.dcm,,,\r\n";
+  std::ofstream(t / "l.csv") << "\xEF\xBB\xBF"
+                                "file,metastasis,site,split\r\n\"a,b.dcm\",1,\"ext_a\",train\r\nc.dcm,,,\r\n";
   LabelsTable tab = read_labels_csv(t / "l.csv");
   EXPECT_EQ(tab.key, LabelKey::kFile);
   ASSERT_EQ(tab.rows.size(), 2u);
@@ -42,7 +43,8 @@ TEST(LabelsCsv, ErrorsNameFileLineAndProblem) {
   const std::string f = t / "e.csv";
   EXPECT_EQ(err("file,metastasis\na.dcm,1\na.dcm,0\n"), f + ":3: duplicate file 'a.dcm' (hint: first given on line 2)");
   EXPECT_EQ(err("file,age\na.dcm,130\n"), f + ":2: label 'age' has invalid value '130' (hint: allowed: years 0..120)");
-  EXPECT_EQ(err("file,metastasis\n\"a.dcm,1\n"), f + ":2: unterminated quoted cell (hint: close the quote or remove it)");
+  EXPECT_EQ(err("file,metastasis\n\"a.dcm,1\n"),
+            f + ":2: unterminated quoted cell (hint: close the quote or remove it)");
   EXPECT_EQ(err(""), f + ": the labels file is empty (hint: the first line names the columns)");
   EXPECT_EQ(err("file,metastasis,metastasis\n"), f + ":1: column 'metastasis' appears twice");
   EXPECT_EQ(err("file,metastasis\n,1\n"), f + ":2: empty file key");

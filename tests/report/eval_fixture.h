@@ -3,9 +3,9 @@
 // (a few seconds on 2 cores), so the report has per-site rows, a comparison and survival.
 #pragma once
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "clf/clf_fixtures.h"
 #include "test_util.h"

@@ -2,9 +2,9 @@
 // with marks, and no Vega, Vega-Lite or script error appears on the page (the page lists them in
 // #plot-problems). A page with a broken library must fail these checks. Skipped when chromium
 // is not installed (scripts/install-deps.sh installs it).
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "core/fs_util.h"
 #include "report/eval_fixture.h"

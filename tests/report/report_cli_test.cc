@@ -1,8 +1,8 @@
 // `classify eval` writes the HTML summary beside the JSON report: --html, --no-html, and a
 // missing plotting library (exit 1, the JSON kept).
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "core/fs_util.h"
 #include "report/eval_fixture.h"

@@ -3,9 +3,8 @@
 // (positives only), a compared model and outcomes; the second one site, no outcomes.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "stats/json.h"
 

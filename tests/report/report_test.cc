@@ -1,10 +1,10 @@
 // The HTML summary of a `classify eval` report, without a browser: escaping, error statistics
 // shown as text, the embedded charts (ROC points from stats::roc_curve), and the asset loader's
 // errors. The JavaScript is a stub here; tests/report/report_browser_test.cc renders the real one.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "core/fs_util.h"
