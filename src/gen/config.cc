@@ -176,39 +176,50 @@ void ModelConfig::validate() const {
   }
 }
 
+namespace {
+
+// The plain fields of a model config, each with its JSON key: one list drives to_json, from_json
+// and the unknown-key check. `conditions` and `transform` have shapes of their own.
+template <typename Config, typename F>
+void visit_plain_fields(Config& c, F&& f) {
+  f("preset", c.preset);
+  f("in_channels", c.in_channels);
+  f("height", c.height);
+  f("width", c.width);
+  f("base_channels", c.base_channels);
+  f("channel_mult", c.channel_mult);
+  f("res_blocks", c.res_blocks);
+  f("attention_levels", c.attention_levels);
+  f("head_channels", c.head_channels);
+  f("groups", c.groups);
+  f("time_embed_dim", c.time_embed_dim);
+  f("scale_shift", c.scale_shift);
+  f("logsnr_min", c.logsnr_min);
+  f("logsnr_max", c.logsnr_max);
+  f("schedule_shift", c.schedule_shift);
+}
+
+}  // namespace
+
 nlohmann::json ModelConfig::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  visit_plain_fields(*this, [&](const char* key, const auto& value) { j[key] = value; });
   nlohmann::json conds = nlohmann::json::array();
   for (const auto& a : conditions.attributes) conds.push_back({{"name", a.name}, {"values", a.values}});
-  return {{"preset", preset},
-          {"in_channels", in_channels},
-          {"height", height},
-          {"width", width},
-          {"base_channels", base_channels},
-          {"channel_mult", channel_mult},
-          {"res_blocks", res_blocks},
-          {"attention_levels", attention_levels},
-          {"head_channels", head_channels},
-          {"groups", groups},
-          {"time_embed_dim", time_embed_dim},
-          {"scale_shift", scale_shift},
-          {"logsnr_min", logsnr_min},
-          {"logsnr_max", logsnr_max},
-          {"schedule_shift", schedule_shift},
-          {"conditions", conds},
-          {"transform", {{"kind", "anscombe"}, {"count_max", transform.count_max}}}};
+  j["conditions"] = conds;
+  j["transform"] = {{"kind", "anscombe"}, {"count_max", transform.count_max}};
+  return j;
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw ConfigError(where, "model config is not a JSON object");
   ModelConfig c;
-  static const std::set<std::string> known = {
-      "preset",     "in_channels",      "height",         "width",      "base_channels",  "channel_mult",
-      "res_blocks", "attention_levels", "head_channels",  "groups",     "time_embed_dim", "scale_shift",
-      "logsnr_min", "logsnr_max",       "schedule_shift", "conditions", "transform"};
+  std::set<std::string> known = {"conditions", "transform"};
+  visit_plain_fields(c, [&](const char* key, const auto&) { known.insert(key); });
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key()))
       throw ConfigError(where, "unknown key '" + it.key() + "' in model config", "remove it or fix its spelling");
-  auto get = [&](const char* key, auto& out) {
+  visit_plain_fields(c, [&](const char* key, auto& out) {
     if (!j.contains(key)) return;
     try {
       out = j.at(key).get<std::decay_t<decltype(out)>>();
@@ -216,22 +227,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
       throw ConfigError(where, std::string("key '") + key + "' has the wrong type: " + j.at(key).dump(),
                         "see docs/MODEL.md for the config fields");
     }
-  };
-  get("preset", c.preset);
-  get("in_channels", c.in_channels);
-  get("height", c.height);
-  get("width", c.width);
-  get("base_channels", c.base_channels);
-  get("channel_mult", c.channel_mult);
-  get("res_blocks", c.res_blocks);
-  get("attention_levels", c.attention_levels);
-  get("head_channels", c.head_channels);
-  get("groups", c.groups);
-  get("time_embed_dim", c.time_embed_dim);
-  get("scale_shift", c.scale_shift);
-  get("logsnr_min", c.logsnr_min);
-  get("logsnr_max", c.logsnr_max);
-  get("schedule_shift", c.schedule_shift);
+  });
   if (j.contains("conditions")) {
     c.conditions.attributes.clear();
     try {
