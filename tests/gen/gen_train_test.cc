@@ -74,7 +74,6 @@ TEST(DataOrder, ValidationIsASeededRoundedFractionCappedByValMax) {
     dc.val_max = val_max;
     dc.seed = seed;
     dc.threads = 1;
-    dc.quiet = true;
     return load_training_data(dc, cfg);
   };
   const TrainingData a = load(t / "d25", 0.1, 256, 1);  // 2.5 -> 3
@@ -113,7 +112,7 @@ TEST(Mix, FileErrorsNameTheLine) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_EQ(e.describe(),
-              (t / "bad.txt").string() +
+              t / "bad.txt" +
                   ":2: value '5' is not allowed for cardiac_grade (hint: allowed values of cardiac_grade: "
                   "0, 1, 2, 3)");
   }
