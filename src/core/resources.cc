@@ -48,10 +48,11 @@ std::string executable_dir() {
 
 ResourceLookup find_resource(Resource r) {
   const Entry e = entry(r);
-  ResourceLookup l{e.relative, e.variable, std::nullopt, {}};
+  ResourceLookup l{e.relative, e.variable, std::nullopt, {}, false};
   if (const char* env = std::getenv(e.variable); env && *env) {
     // An explicit choice is final: a wrong variable must not silently fall back elsewhere.
     l.searched.push_back(env);
+    l.from_variable = true;
     if (fs::is_directory(env)) l.found = env;
     return l;
   }
@@ -71,6 +72,7 @@ ResourceLookup find_resource(Resource r) {
 std::string resource_dir(Resource r) {
   const ResourceLookup l = find_resource(r);
   if (l.found) return *l.found;
+  if (l.from_variable) return l.searched.front();
   std::string places;
   for (const auto& s : l.searched) places += (places.empty() ? "" : ", ") + s;
   throw ConfigError(l.relative, "not found (searched: " + places + ")",

@@ -25,11 +25,14 @@ struct ResourceLookup {
   std::string variable;               // "SCINTIGEN_BUILTIN_MODEL"
   std::optional<std::string> found;   // the folder used, if any
   std::vector<std::string> searched;  // the candidates, in order
+  bool from_variable = false;         // the variable was set (its folder is the only candidate)
 };
 
 ResourceLookup find_resource(Resource r);
 
-// The folder of `r`; throws ConfigError naming every place searched and the variable to set.
+// The folder of `r`. A folder named by the variable is returned as given even when it does not
+// exist, so that the consumer names the file it lacks; otherwise, when no candidate exists,
+// throws ConfigError naming every place searched and the variable to set.
 std::string resource_dir(Resource r);
 
 // The source tree this binary was built from ("" when unknown); it may have moved since.
