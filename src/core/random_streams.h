@@ -44,6 +44,14 @@ enum class RandomStream : uint64_t {
   // Generator training (src/gen/train_data.cc), seed = --seed.
   kGenValSplit = 31,   // index = stratum (core/split.h): the random validation fraction
   kGenDataOrder = 32,  // index = epoch: the permutation of the training scans in that epoch
+  // Audit (src/audit), seed = --seed.
+  kAuditHalves = 41,     // index = stratum (core/split.h): the two halves of --real (baseline)
+  kAuditFolds = 42,      // index = stratum (core/split.h): cross-validation folds by subject
+  kAuditBootstrap = 43,  // index = replicate: bootstrap resampling of a metric
+  kAuditSubsets = 44,    // index = subset: the kernel distance's subsets
+  kAuditSubsample = 45,  // index = use: a seeded subsample (matched sizes, capped sets)
+  kAuditNoise = 46,      // index = time x draw: the membership attack's fixed diffusion noise
+  kAuditEncoder = 47,    // index = use: the encoder's held-out split and probe folds
 };
 
 // The generator of (seed, stream, index): independent of every other (seed, stream, index).
