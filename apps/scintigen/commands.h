@@ -28,6 +28,7 @@ int cmd_ingest(int argc, char** argv);
 int cmd_simulate(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
+int cmd_audit(int argc, char** argv);
 int cmd_train_model(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_model(int argc, char** argv);

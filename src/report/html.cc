@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/resources.h"
+#include "report/page_parts.h"
 #include "stats/json.h"
 #include "stats/roc.h"
 
@@ -19,41 +20,20 @@ using nlohmann::json;
 
 namespace {
 
+using page::axis;
+using page::Chart;
+using page::ci_html;
+using page::diagonal_layer;
+using page::error_html;
+using page::is_error;
+using page::legend_bottom;
+using page::num;
+using page::p_text;
+using page::tip;
+
 const char* const kInstallHint = "run scripts/install-deps.sh (npm ci in web/)";
-const char* const kVegaLiteSchema = "https://vega.github.io/schema/vega-lite/v5.json";
 
 // ---- formatting of report values -------------------------------------------------------------
-
-bool is_error(const json& j) {
-  return j.is_object() && j.contains("error");
-}
-
-std::string error_html(const json& j) {
-  const json& e = j.at("error");
-  return "<span class=\"err\">" + html_escape(e.is_string() ? e.get<std::string>() : e.dump()) + "</span>";
-}
-
-// A number with `digits` decimals; "–" when not defined (not finite, unset, null).
-std::string num(double v, int digits = 3) {
-  return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "–";
-}
-std::string num(const std::optional<double>& v) {
-  return v ? num(*v) : "–";
-}
-std::string num(const json& v, int digits = 3) {
-  return v.is_number() ? num(v.get<double>(), digits) : "–";
-}
-
-// A p-value as "0.012", "< 0.001" or "–" (plain text).
-std::string p_text(double p) {
-  if (!std::isfinite(p)) return "–";
-  return p < 0.001 ? "< 0.001" : fmt::format("{:.3f}", p);
-}
-
-// The CI of an estimate, "[0.781, 0.903]", on a line of its own.
-std::string ci_html(const std::string& lower, const std::string& upper) {
-  return fmt::format("<br><span class=\"ci\">[{}, {}]</span>", lower, upper);
-}
 
 std::string auc_cell(const json& j) {
   if (is_error(j)) return "<td>" + error_html(j) + "</td>";
@@ -70,17 +50,6 @@ std::string proportion_cell(const stats::Proportion& p) {
 std::string conf_text(const json& report) {
   const json& config = report.value("config", json::object());
   return fmt::format("{:g}% CI", 100.0 * config.value("conf_level", 0.95));
-}
-
-// Flattens {"torch": {"libtorch": "2.1"}} to "torch.libtorch 2.1".
-void flatten_versions(const json& j, const std::string& prefix, std::vector<std::string>& out) {
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it->is_object())
-      flatten_versions(*it, key, out);
-    else
-      out.push_back(html_escape(key) + " " + html_escape(it->is_string() ? it->get<std::string>() : it->dump()));
-  }
 }
 
 // ---- tables ----------------------------------------------------------------------------------
@@ -137,39 +106,6 @@ std::string metrics_table(const json& report, const json& d, bool compare) {
 }
 
 // ---- charts ----------------------------------------------------------------------------------
-
-struct Chart {
-  std::string id;
-  json spec;                       // Vega-Lite
-  std::vector<std::string> notes;  // shown under the plot (HTML)
-};
-
-json axis(const char* field, const char* title, bool unit_domain = true) {
-  json a = {{"field", field}, {"type", "quantitative"}, {"title", title}};
-  if (unit_domain) a["scale"] = {{"domain", {0, 1}}};
-  return a;
-}
-
-json diagonal_layer(const json& x, const json& y) {
-  return {{"data", {{"values", json::array({{{x["field"], 0}, {y["field"], 0}}, {{x["field"], 1}, {y["field"], 1}}})}}},
-          {"mark", {{"type", "line"}, {"color", "#aaa"}, {"strokeDash", {4, 4}}, {"strokeWidth", 1}}},
-          {"encoding", {{"x", x}, {"y", y}}}};
-}
-
-// A tooltip entry; `format` (d3-format) and `title` when not empty.
-json tip(const char* field, const char* type, const char* format = "", const char* title = "") {
-  json t = {{"field", field}, {"type", type}};
-  if (*format) t["format"] = format;
-  if (*title) t["title"] = title;
-  return t;
-}
-
-// Legends under the plot, one entry a line, drawn as line segments.
-json legend_bottom(bool line_symbols = false) {
-  json l = {{"orient", "bottom"}, {"direction", "vertical"}, {"title", nullptr}, {"labelLimit", 400}};
-  if (line_symbols) l.update({{"symbolType", "stroke"}, {"symbolOpacity", 1}, {"symbolStrokeWidth", 2}});
-  return l;
-}
 
 // The groups drawn per dataset: all scans, plus each site when there are several.
 struct Group {
@@ -254,7 +190,8 @@ Chart roc_chart(const std::string& id, const json& d, bool compare) {
          {"encoding", {{"x", x}, {"y", y}, {"tooltip", json::array({tip("label", "nominal")})}}}});
     c.notes.push_back("&#9670; operating point of all scans at the validation threshold");
   }
-  c.spec = {{"$schema", kVegaLiteSchema}, {"title", "ROC curves"}, {"width", 270}, {"height", 270}, {"layer", layers}};
+  c.spec = {
+      {"$schema", page::kVegaLiteSchema}, {"title", "ROC curves"}, {"width", 270}, {"height", 270}, {"layer", layers}};
   return c;
 }
 
@@ -298,7 +235,7 @@ Chart calibration_chart(const std::string& id, const json& d) {
                                                  tip("n", "quantitative"), tip("predicted", "quantitative", ".3f"),
                                                  tip("observed", "quantitative", ".3f")})}}}});
   }
-  c.spec = {{"$schema", kVegaLiteSchema},
+  c.spec = {{"$schema", page::kVegaLiteSchema},
             {"title", fmt::format("Calibration ({} bins)", bins)},
             {"width", 270},
             {"height", 270},
@@ -371,7 +308,7 @@ Chart survival_chart(const std::string& id, const json& s) {
                       {"encoding", {{"x", x}, {"y", y}, {"color", color}}}});
     c.notes.push_back("Bands: pointwise CIs (Greenwood, log); + censored.");
   }
-  c.spec = {{"$schema", kVegaLiteSchema}, {"title", title}, {"width", 320}, {"height", 270}, {"layer", layers}};
+  c.spec = {{"$schema", page::kVegaLiteSchema}, {"title", title}, {"width", 320}, {"height", 270}, {"layer", layers}};
   return c;
 }
 
@@ -387,58 +324,11 @@ std::vector<Chart> dataset_charts(const json& d, size_t index, bool compare) {
 
 // ---- the page --------------------------------------------------------------------------------
 
-const char* const kStyle = R"(
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #222; max-width: 1300px; }
-h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 8px 0; }
-th, td { padding: 3px 8px; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }
-table.metrics { font-size: 13px; } table.metrics td, table.metrics th { white-space: nowrap; font-variant-numeric: tabular-nums; }
-table.meta th { font-weight: 600; padding-right: 16px; }
-.ci, .count, .muted { color: #666; } .count { font-size: 12px; }
-.err { color: #a33; font-style: italic; } table.metrics .err { white-space: normal; display: inline-block; max-width: 220px; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; } figure { margin: 0; }
-.chart-note { font-size: 12px; color: #666; max-width: 400px; }
-#plot-problems { color: #a33; border: 1px solid #a33; padding: 8px 24px; }
-footer { margin-top: 32px; font-size: 12px; color: #666; }
-)";
-
-// vega and vega-lite report problems on the console: show them on the page too (and thereby to
-// tests/report/report_browser_test.cc); data-plots="done" marks the end of rendering.
-const char* const kCaptureScript = R"(
-(function () {
-  const list = document.getElementById('plot-problems');
-  window.scintigenProblem = function (kind, args) {
-    const li = document.createElement('li');
-    li.textContent = kind + ': ' + Array.from(args).join(' ');
-    list.appendChild(li);
-    list.hidden = false;
-  };
-  for (const kind of ['error', 'warn']) {
-    const original = console[kind];
-    console[kind] = function () { window.scintigenProblem(kind, arguments); original.apply(console, arguments); };
-  }
-  window.addEventListener('error', function (e) { window.scintigenProblem('script error', [e.message]); });
-})();
-)";
-
-const char* const kEmbedScript = R"(
-(function () {
-  const charts = JSON.parse(document.getElementById('scintigen-charts').textContent);
-  const options = {renderer: 'svg', actions: {export: true, source: false, compiled: false, editor: false}};
-  Promise.allSettled(charts.map(function (c) {
-    return vegaEmbed('#' + c.id, c.spec, options).catch(function (e) { window.scintigenProblem('error', [c.id + ': ' + e]); });
-  })).then(function () { document.body.dataset.plots = 'done'; });
-})();
-)";
-
-std::string page(const json& report, const WebAssets& assets) {
+std::string classify_page(const json& report, const WebAssets& assets) {
   const bool compare = report.contains("compare_model");
   const std::string task = report.at("task").get<std::string>();
   const json& model = report.at("model");
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  h += fmt::format("<title>scintigen classify eval: {} classifier {}</title>\n", html_escape(task),
-                   html_escape(model.value("path", "")));
-  h += "<style>" + std::string(kStyle) + "</style>\n</head>\n<body>\n";
+  std::string h = page::head(fmt::format("scintigen classify eval: {} classifier {}", task, model.value("path", "")));
   h += fmt::format("<h1>Classifier evaluation: {}</h1>\n", html_escape(task));
   h += "<ul id=\"plot-problems\" hidden></ul>\n";
   h += "<table class=\"meta\">\n";
@@ -463,39 +353,21 @@ std::string page(const json& report, const WebAssets& assets) {
                        d["survival"].at("n").get<size_t>(), num(model.at("threshold"), 4));
     h += "</p>\n" + metrics_table(report, d, compare) + "<div class=\"charts\">\n";
     for (Chart& c : dataset_charts(d, index++, compare)) {
-      h += fmt::format("<figure><div class=\"chart\" id=\"{}\"></div>", c.id);
-      for (const auto& note : c.notes) h += "<figcaption class=\"chart-note\">" + note + "</figcaption>";
-      h += "</figure>\n";
+      h += page::figure(c);
       charts.push_back({{"id", c.id}, {"spec", std::move(c.spec)}});
     }
     h += "</div>\n</section>\n";
   }
 
-  std::vector<std::string> versions;
-  flatten_versions(report.value("versions", json::object()), "", versions);
-  for (const auto& s : assets.scripts) versions.push_back(html_escape(s.package + " " + s.version));
-  h += "<footer>Versions: ";
-  for (size_t i = 0; i < versions.size(); ++i) h += (i ? ", " : "") + versions[i];
-  h += ".<br>Report written by <code>scintigen classify eval</code>; plots by Vega-Lite. Numbers: "
-       "docs/CLASSIFY.md.</footer>\n";
-
-  h += "<script type=\"application/json\" id=\"scintigen-charts\">" + json_for_script(charts) + "</script>\n";
-  h += "<script>" + std::string(kCaptureScript) + "</script>\n";
-  for (const auto& s : assets.scripts)
-    h += fmt::format("<script>/* {} {} */\n{}\n</script>\n", s.package, s.version, s.js);
-  h += "<script>" + std::string(kEmbedScript) + "</script>\n</body>\n</html>\n";
-  return h;
+  h += page::footer(report.value("versions", json::object()), assets, "scintigen classify eval", "docs/CLASSIFY.md");
+  return h + page::scripts(charts, assets);
 }
 
 // Runs `f`; a missing or mistyped report field (nlohmann's exceptions) becomes an InputError.
 template <typename F>
 auto reading_report(F&& f) {
-  try {
-    return f();
-  } catch (const json::exception& e) {
-    throw InputError("report", std::string("not a classify eval report: ") + e.what(),
-                     "pass the JSON of scintigen classify eval");
-  }
+  return page::reading_json("report", "not a classify eval report", "pass the JSON of scintigen classify eval",
+                            std::forward<F>(f));
 }
 
 }  // namespace
@@ -529,7 +401,7 @@ WebAssets load_web_assets(const std::string& dir) {
 }
 
 std::string classify_report_html(const json& report, const WebAssets& assets) {
-  return reading_report([&] { return page(report, assets); });
+  return reading_report([&] { return classify_page(report, assets); });
 }
 
 json classify_report_charts(const json& report) {

@@ -1,0 +1,361 @@
+#include "audit/encoder.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "audit/linear.h"
+#include "audit/scan_sets.h"
+#include "clf/model.h"
+#include "clf/train.h"
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "core/parallel.h"
+#include "core/resample.h"
+#include "core/sha256.h"
+#include "core/version.h"
+#include "run/run.h"
+#include "run/torch.h"
+#include "stats/json.h"
+#include "stats/roc.h"
+
+namespace scintigen::audit {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Member {
+  const char* task;    // clf task name
+  const char* folder;  // sub-folder of the encoder
+};
+constexpr Member kMembers[] = {{"metastasis", "metastasis"}, {"cardiac", "cardiac"}};
+
+std::string file_sha256(const std::string& path) {
+  const std::string bytes = read_file(path, 1ull << 32);
+  return sha256_hex(bytes);
+}
+
+// The feature map's identity: SHA-256 of its canonical JSON (sorted keys, nlohmann's dump).
+std::string feature_map_sha256(const nlohmann::json& map) {
+  return sha256_hex(map.dump());
+}
+
+std::string card(const nlohmann::json& info) {
+  std::string s = "# Audit encoder\n\n";
+  s += fmt::format("Identity (SHA-256 of the feature map): `{}`\n\n", info["sha256"].get<std::string>());
+  s += fmt::format(
+      "Supervised on real scans of `{}`: one classifier per task (src/clf), their penultimate embeddings "
+      "concatenated ({} values per scan) and standardised by the training scans' mean and sd.\n\n",
+      info["config"]["data"].get<std::string>(), info["feature_map"]["dim"].get<size_t>());
+  s += "## Linear probes on held-out real scans\n\n| label | AUC | 95% CI | positives | negatives "
+       "|\n|---|---|---|---|---|\n";
+  for (const auto& [name, probe] : info["probes"].items()) {
+    if (probe.contains("error")) {
+      s += fmt::format("| {} | not computed: {} | | | |\n", name, probe["error"].get<std::string>());
+      continue;
+    }
+    const auto& ci = probe["ci"];
+    s += fmt::format("| {} | {:.3f} | {:.3f}-{:.3f} | {} | {} |\n", name, probe["estimate"].get<double>(),
+                     ci.is_null() ? NAN : ci["lower"].get<double>(), ci.is_null() ? NAN : ci["upper"].get<double>(),
+                     probe["positives"].get<size_t>(), probe["negatives"].get<size_t>());
+  }
+  s += "\n## What the features capture, and what they may miss\n\nThe networks were trained to see metastases and "
+       "cardiac uptake, with augmentations (Poisson resampling, shifts, count scaling) that teach them to ignore "
+       "counting noise, small shifts and dose. Differences a generator makes in exactly those respects (noise "
+       "texture, total counts) are therefore weak in this space; the audit's image statistics and pixel-space "
+       "measures cover them (docs/AUDIT.md).\n";
+  return s;
+}
+
+}  // namespace
+
+// ---- Encoder ----------------------------------------------------------------------------------
+
+struct Encoder::Impl {
+  std::string dir, sha256;
+  nlohmann::json info;
+  std::vector<clf::LoadedClassifier> members;
+  std::vector<double> mean, sd;
+  int height = 0, width = 0;
+  size_t dim = 0;
+  torch::Device device{torch::kCPU};
+};
+
+Encoder::Encoder() = default;
+Encoder::Encoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Encoder::Encoder(Encoder&&) noexcept = default;
+Encoder& Encoder::operator=(Encoder&&) noexcept = default;
+Encoder::~Encoder() = default;
+const std::string& Encoder::dir() const {
+  return impl_->dir;
+}
+const std::string& Encoder::sha256() const {
+  return impl_->sha256;
+}
+const nlohmann::json& Encoder::info() const {
+  return impl_->info;
+}
+size_t Encoder::dim() const {
+  return impl_->dim;
+}
+int Encoder::height() const {
+  return impl_->height;
+}
+int Encoder::width() const {
+  return impl_->width;
+}
+
+namespace {
+
+// Raw (unstandardised) embeddings of the scans by the loaded classifiers.
+Features raw_embeddings(const std::vector<clf::LoadedClassifier>& members, int height, int width,
+                        const torch::Device& device, const std::vector<Scan>& scans, int batch, EventSink* events,
+                        const std::string& task) {
+  size_t dim = 0;
+  for (const auto& m : members) dim += static_cast<size_t>(m.net->config().embedding_dim());
+  Features out(scans.size(), dim);
+  Progress progress(events, task, scans.size());
+  torch::NoGradGuard no_grad;
+  std::vector<clf::ClassifierNet> nets;  // holders share the modules; embed() is not const
+  for (const auto& m : members) nets.push_back(m.net), nets.back()->eval();
+  const size_t per_scan = 2 * static_cast<size_t>(height) * width;
+  std::vector<float> buf;
+  for (size_t i = 0; i < scans.size(); i += static_cast<size_t>(batch)) {
+    const size_t b = std::min<size_t>(static_cast<size_t>(batch), scans.size() - i);
+    buf.assign(b * per_scan, 0.f);
+    for (size_t k = 0; k < b; ++k) {
+      const std::vector<float> g = scan_to_grid(scans[i + k], height, width);
+      std::copy(g.begin(), g.end(), buf.begin() + static_cast<std::ptrdiff_t>(k * per_scan));
+    }
+    auto x = torch::from_blob(buf.data(), {static_cast<int64_t>(b), 2, height, width}, torch::kFloat32).to(device);
+    size_t col = 0;
+    for (auto& net : nets) {
+      auto e = net->embed(x).to(torch::kCPU).to(torch::kFloat64).contiguous();  // (b, D)
+      const int64_t d = e.size(1);
+      const double* p = e.data_ptr<double>();
+      for (size_t k = 0; k < b; ++k)
+        for (int64_t j = 0; j < d; ++j) out.at(i + k, col + static_cast<size_t>(j)) = p[k * d + j];
+      col += static_cast<size_t>(d);
+    }
+    progress.advance(b);
+  }
+  progress.finish();
+  return out;
+}
+
+void standardise(Features& f, const std::vector<double>& mean, const std::vector<double>& sd) {
+  for (size_t i = 0; i < f.n; ++i)
+    for (size_t j = 0; j < f.d; ++j) f.at(i, j) = (f.at(i, j) - mean[j]) / sd[j];
+}
+
+nlohmann::json probe(const Features& train_x, const std::vector<std::optional<int>>& train_y, const Features& test_x,
+                     const std::vector<std::optional<int>>& test_y, double c, const std::string& where) {
+  std::vector<size_t> tr, te;
+  std::vector<int> ytr, yte;
+  for (size_t i = 0; i < train_y.size(); ++i)
+    if (train_y[i]) tr.push_back(i), ytr.push_back(*train_y[i]);
+  for (size_t i = 0; i < test_y.size(); ++i)
+    if (test_y[i]) te.push_back(i), yte.push_back(*test_y[i]);
+  try {
+    const LogisticModel model = fit_logistic(train_x.rows(tr), ytr, c);
+    const std::vector<double> p = predict_proba(model, test_x.rows(te));
+    return stats::to_json(stats::delong_auc(yte, p, 0.95, where));
+  } catch (const Error& e) {
+    return {{"error", e.reason()}};
+  }
+}
+
+}  // namespace
+
+Encoder load_encoder(const std::string& dir, const std::string& device, int threads) {
+  const std::string json_path = (fs::path(dir) / "encoder.json").string();
+  if (!fs::is_regular_file(json_path))
+    throw InputError(dir, "not an encoder folder (no encoder.json)", "make one with `scintigen audit encoder`");
+  auto impl = std::make_unique<Encoder::Impl>();
+  impl->dir = dir;
+  try {
+    impl->info = nlohmann::json::parse(read_file(json_path));
+    if (impl->info.at("format").get<std::string>() != kEncoderFormat)
+      throw InputError(json_path, "not an encoder description (format is not scintigen-encoder)");
+    if (impl->info.at("format_version").get<int>() != kEncoderFormatVersion)
+      throw InputError(
+          json_path,
+          fmt::format("format version {} is not {}", impl->info["format_version"].dump(), kEncoderFormatVersion),
+          "it was written by another scintigen");
+    const auto& map = impl->info.at("feature_map");
+    impl->height = map.at("height").get<int>();
+    impl->width = map.at("width").get<int>();
+    impl->dim = map.at("dim").get<size_t>();
+    impl->mean = map.at("mean").get<std::vector<double>>();
+    impl->sd = map.at("sd").get<std::vector<double>>();
+    impl->sha256 = impl->info.at("sha256").get<std::string>();
+    if (feature_map_sha256(map) != impl->sha256)
+      throw InputError(json_path, "the feature map does not match its SHA-256", "the file was edited or damaged");
+    if (impl->mean.size() != impl->dim || impl->sd.size() != impl->dim)
+      throw InputError(json_path, "feature_map mean/sd do not have dim values");
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(json_path, fmt::format("cannot read: {}", e.what()), "is it a scintigen encoder folder?");
+  }
+  at::set_num_threads(resolve_threads(threads));
+  impl->device = run::resolve_device(device);
+  size_t dim = 0;
+  for (const auto& m : impl->info["feature_map"]["members"]) {
+    const std::string sub = (fs::path(dir) / m.at("folder").get<std::string>()).string();
+    const std::string weights = (fs::path(sub) / "best.pt").string();
+    if (!fs::is_regular_file(weights)) throw InputError(weights, "missing", "the encoder folder is incomplete");
+    if (file_sha256(weights) != m.at("best_pt_sha256").get<std::string>())
+      throw InputError(weights, "SHA-256 differs from encoder.json", "the weights were replaced or damaged");
+    impl->members.push_back(clf::load_classifier(sub, impl->device));
+    impl->members.back().net->eval();
+    dim += static_cast<size_t>(impl->members.back().net->config().embedding_dim());
+    if (impl->members.back().net->config().height != impl->height ||
+        impl->members.back().net->config().width != impl->width)
+      throw InputError(sub, "its grid differs from the encoder's", "the encoder folder is inconsistent");
+  }
+  if (dim != impl->dim)
+    throw InputError(json_path, fmt::format("members embed {} values, dim says {}", dim, impl->dim));
+  return Encoder(std::move(impl));
+}
+
+Features encode_scans(const Encoder& encoder, const std::vector<Scan>& scans, int batch, EventSink* events,
+                      const std::string& task) {
+  const auto& im = encoder.impl();
+  Features f = raw_embeddings(im.members, im.height, im.width, im.device, scans, batch, events, task);
+  standardise(f, im.mean, im.sd);
+  return f;
+}
+
+// ---- Training -----------------------------------------------------------------------------------
+
+void EncoderConfig::validate() const {
+  if (data.empty()) throw ConfigError("--data", "is required", "a dataset of real, labelled scans");
+  if (out.empty()) throw ConfigError("--out", "is required", "the encoder folder to create");
+  if (epochs < 1) throw ConfigError("--epochs", fmt::format("{} is not >= 1", epochs));
+  if (batch < 2) throw ConfigError("--batch", fmt::format("{} is not >= 2", batch));
+  if (!(lr > 0) || !std::isfinite(lr)) throw ConfigError("--lr", "must be a positive number");
+  if (!(probe_c > 0) || !std::isfinite(probe_c)) throw ConfigError("--probe-c", "must be a positive number");
+  run::parse_device_name(device);
+}
+
+nlohmann::json EncoderConfig::to_json() const {
+  return {{"data", data}, {"heldout", heldout}, {"out", out},   {"epochs", epochs}, {"batch", batch},
+          {"lr", lr},     {"threads", threads}, {"seed", seed}, {"device", device}, {"probe_c", probe_c}};
+}
+
+nlohmann::json EncoderResult::to_json() const {
+  return {{"out", out}, {"sha256", sha256}, {"dim", dim}, {"probes", probes}};
+}
+
+EncoderResult train_encoder(const EncoderConfig& config, EventSink* events) {
+  config.validate();
+  run::check_new_out_folder(config.out);
+  // Read the data before creating anything: a refused run leaves no trace.
+  ScanSet data = load_scan_set(config.data, "--data");
+  ScanSet heldout;
+  if (!config.heldout.empty()) {
+    heldout = load_scan_set(config.heldout, "--heldout");
+  } else {
+    heldout = data.take_split("test");
+    if (heldout.scans.empty())
+      throw InputError(config.data, "holds no scans of split \"test\" to hold out for the linear probes",
+                       "split it first (scintigen dataset split DS --fractions train=0.7,val=0.1,test=0.2) or "
+                       "give --heldout DS");
+  }
+  data.drop_split("test");
+  check_same_grid({&data, &heldout});
+  const int height = data.height(), width = data.width();
+
+  run::create_out_folder(config.out);
+  nlohmann::json members = nlohmann::json::array();
+  nlohmann::json training = nlohmann::json::object();
+  for (const Member& m : kMembers) {
+    clf::ClassifierConfig c;
+    c.task = m.task;
+    c.train = {config.data};
+    c.out = (fs::path(config.out) / m.folder).string();
+    c.height = height;
+    c.width = width;
+    c.epochs = config.epochs;
+    c.batch = config.batch;
+    c.lr = config.lr;
+    c.seed = config.seed;
+    c.threads = config.threads;
+    c.device = config.device;
+    note(events, fmt::format("encoder: training the {} classifier", m.task));
+    const clf::TrainResult r = clf::train_classifier(c, events);
+    training[m.task] = {{"best_epoch", r.best_epoch},
+                        {"best_val_auc", r.best_val_auc},
+                        {"train_scans", r.train_scans},
+                        {"val_scans", r.val_scans},
+                        {"val_source", r.val_source}};
+    members.push_back({{"task", m.task},
+                       {"folder", m.folder},
+                       {"best_pt_sha256", file_sha256((fs::path(c.out) / "best.pt").string())}});
+  }
+
+  // The standardisation: mean and sd of the raw embeddings over the training scans.
+  const torch::Device device = run::resolve_device(config.device);
+  std::vector<clf::LoadedClassifier> nets;
+  for (const Member& m : kMembers)
+    nets.push_back(clf::load_classifier((fs::path(config.out) / m.folder).string(), device));
+  Features train_f = raw_embeddings(nets, height, width, device, data.scans, 64, events, "encode training scans");
+  Features held_f = raw_embeddings(nets, height, width, device, heldout.scans, 64, events, "encode held-out scans");
+  std::vector<double> mean(train_f.d, 0.0), sd(train_f.d, 0.0);
+  for (size_t j = 0; j < train_f.d; ++j) {
+    double s = 0, ss = 0;
+    for (size_t i = 0; i < train_f.n; ++i) s += train_f.at(i, j);
+    const double mu = s / static_cast<double>(train_f.n);
+    for (size_t i = 0; i < train_f.n; ++i) ss += (train_f.at(i, j) - mu) * (train_f.at(i, j) - mu);
+    const double v = train_f.n > 1 ? ss / static_cast<double>(train_f.n - 1) : 0.0;
+    mean[j] = mu;
+    sd[j] = v > 1e-24 ? std::sqrt(v) : 1.0;  // a constant dimension passes through centred
+  }
+  standardise(train_f, mean, sd);
+  standardise(held_f, mean, sd);
+
+  nlohmann::json map = {{"height", height},   {"width", width}, {"dim", train_f.d},
+                        {"members", members}, {"mean", mean},   {"sd", sd}};
+  EncoderResult result;
+  result.out = config.out;
+  result.sha256 = feature_map_sha256(map);
+  result.dim = train_f.d;
+
+  auto labels_of = [](const ScanSet& s, const std::function<std::optional<int>(const Labels&)>& f) {
+    std::vector<std::optional<int>> y;
+    for (const auto& scan : s.scans) y.push_back(f(scan.labels));
+    return y;
+  };
+  auto met = [](const Labels& l) { return l.metastasis; };
+  auto perugini = [](const Labels& l) -> std::optional<int> {
+    if (!l.cardiac_grade) return std::nullopt;
+    return *l.cardiac_grade >= 2 ? 1 : 0;
+  };
+  result.probes = {{"metastasis", probe(train_f, labels_of(data, met), held_f, labels_of(heldout, met), config.probe_c,
+                                        "metastasis probe")},
+                   {"perugini_ge2", probe(train_f, labels_of(data, perugini), held_f, labels_of(heldout, perugini),
+                                          config.probe_c, "Perugini >= 2 probe")}};
+
+  nlohmann::json info = {{"format", kEncoderFormat},
+                         {"format_version", kEncoderFormatVersion},
+                         {"kind", "supervised: metastasis + cardiac classifiers (src/clf), embeddings concatenated"},
+                         {"config", config.to_json()},
+                         {"feature_map", map},
+                         {"sha256", result.sha256},
+                         {"training", training},
+                         {"data",
+                          {{"train_scans", data.scans.size()},
+                           {"heldout_scans", heldout.scans.size()},
+                           {"heldout_source", config.heldout.empty() ? "split test of --data" : "--heldout"}}},
+                         {"probes", result.probes},
+                         {"created", utc_now_iso8601()},
+                         {"versions", core_versions()},
+                         {"torch", clf::torch_versions()}};
+  write_file_atomic((fs::path(config.out) / "ENCODER_CARD.md").string(), card(info));
+  write_file_atomic((fs::path(config.out) / "encoder.json").string(), info.dump(2) + "\n");
+  return result;
+}
+
+}  // namespace scintigen::audit
