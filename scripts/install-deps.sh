@@ -34,7 +34,7 @@ test_packages=(
   # independent references used by the tests (never runtime dependencies)
   python3 python3-numpy python3-pydicom python3-gdcm python3-pil dicom3tools
   r-base-core r-cran-proc r-cran-survival python3-sklearn python3-statsmodels python3-scipy
-  python3-torch
+  python3-torch python3-jsonschema
   # HTML reports (src/report): npm fetches the pinned Vega-Lite bundles into web/node_modules;
   # chromium renders a report in the browser test
   nodejs npm chromium

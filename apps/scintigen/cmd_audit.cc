@@ -24,9 +24,10 @@ int cmd_encoder(int argc, char** argv) {
   CLI::App app(
       "Train the audit's encoder on real, labelled scans (docs/AUDIT.md \"Encoder\"): a metastasis and a cardiac\n"
       "(Perugini >= 2) classifier (src/clf, with Poisson, shift and count-scaling augmentation) whose embeddings,\n"
-      "concatenated and standardised, are the feature space of `scintigen audit`. Linear probes on held-out real\n"
-      "scans (split 'test' of --data, or --heldout) show what the features capture. Use real scans that are NOT the\n"
-      "audit's --real or --train. Exit status: 0 done, 2 bad input.\n",
+      "projected on their --components principal axes, with four image statistics (log total counts, bone/soft-tissue\n"
+      "ratio, body length, high-frequency excess over Poisson), are the feature space of `scintigen audit`. Linear\n"
+      "probes on held-out real scans (split 'test' of --data, or --heldout) show what the features capture.\n"
+      "Use real scans that are NOT the audit's --real or --train. Exit status: 0 done, 2 bad input.\n",
       "scintigen audit encoder");
   audit::EncoderConfig c;
   app.add_option("--data,-d", c.data, "dataset of real, labelled scans (its 'test' split is held out)")->required();
@@ -37,6 +38,8 @@ int cmd_encoder(int argc, char** argv) {
   app.add_option("--batch", c.batch, "batch size")->capture_default_str();
   app.add_option("--lr", c.lr, "AdamW learning rate")->capture_default_str();
   app.add_option("--probe-c", c.probe_c, "inverse ridge strength of the linear probes (scikit-learn's C)")
+      ->capture_default_str();
+  app.add_option("--components", c.components, "principal components of the embeddings kept as features")
       ->capture_default_str();
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();

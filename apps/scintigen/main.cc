@@ -24,9 +24,7 @@ int main(int argc, char** argv) {
       {"dataset", "inspect, verify, split, merge and export datasets", cmd_dataset},
       {"stats", "ROC/AUC with DeLong CIs, DeLong tests, survival, rater agreement", cmd_stats},
       {"classify", "train and evaluate metastasis / cardiac classifiers", cmd_classify},
-#ifdef SCINTIGEN_WITH_AUDIT
       {"audit", "audit synthetic scans: fidelity, diversity, labels, memorisation, privacy", cmd_audit},
-#endif
       {"demo", "the main job on the built-in default data, with pictures to look at", cmd_demo},
       {"version", "print the versions of scintigen and its libraries", cmd_version},
   };

@@ -153,26 +153,6 @@ Labelled labelled(const ScanSet& set, const Target& t) {
 
 // ---- Features and statistics -----------------------------------------------------------------------
 
-Features concat_columns(const Features& a, const Features& b) {
-  Features out(a.n, a.d + b.d);
-  for (size_t i = 0; i < a.n; ++i) {
-    std::copy(a.row(i), a.row(i) + a.d, out.row(i));
-    std::copy(b.row(i), b.row(i) + b.d, out.row(i) + a.d);
-  }
-  return out;
-}
-
-Features stat_features(const std::vector<ScanStats>& s) {
-  const size_t d = scan_stat_names().size();
-  Features out(s.size(), d);
-  for (size_t i = 0; i < s.size(); ++i) {
-    std::vector<double> v = scan_stat_values(s[i]);
-    v[0] = std::log(std::max(v[0], 1.0));  // total counts on a log scale
-    std::copy(v.begin(), v.end(), out.row(i));
-  }
-  return out;
-}
-
 Features stack_rows(const Features& a, const Features& b) {
   Features out(a.n + b.n, a.d);
   std::copy(a.x.begin(), a.x.end(), out.x.begin());
@@ -463,9 +443,7 @@ json roc_points(const std::vector<int>& y, const std::vector<double>& p) {
 
 json c2st_section(const AuditConfig& cfg, const Inputs& in, EventSink* events) {
   note(events, "audit: classifier two-sample test");
-  const Features real_x = concat_columns(in.real_f, stat_features(in.real_s));
-  const Features syn_x = concat_columns(in.syn_f, stat_features(in.syn_s));
-  const Features x = stack_rows(real_x, syn_x);
+  const Features x = stack_rows(in.real_f, in.syn_f);
   std::vector<int> y(x.n, 0);
   std::vector<std::string> groups = in.real.subjects();
   for (size_t i = 0; i < in.synthetic.scans.size(); ++i) {
@@ -557,35 +535,60 @@ json label_fidelity_section(const AuditConfig& cfg, const Inputs& in, EventSink*
 
 // ---- Memorisation -------------------------------------------------------------------------------------------
 
-struct Space {
-  std::string name;
-  std::vector<Neighbour> syn, held;  // nearest training scans of synthetic and held-out real scans
-  double threshold = 0.0;
+// The copy threshold of a space: the smaller of (1) a 95% lower tolerance bound of the
+// kCopyQuantile quantile of the held-out nearest distances, from a normal fit to their logarithms
+// (it extrapolates to the 0.05% tail, which the empirical quantile cannot reach below 2,000
+// held-out scans, and allows for the fit's own sampling error) and (2) the smallest
+// held-out distance (a new patient was that close, so nothing closer than every held-out patient
+// is flagged unless it also passes the fit; the bound 1 / (n + 1) per space holds by
+// exchangeability even where the fit is wrong).
+struct Threshold {
+  double fit = 0.0, min_heldout = 0.0, value = 0.0;
 };
-
-// The copy threshold: the kCopyQuantile quantile of the held-out nearest distances, from a normal
-// fit to their logarithms (extrapolates beyond the smallest held-out distance, which the
-// empirical quantile cannot below 1 / kCopyQuantile held-out scans).
-double copy_threshold(const std::vector<Neighbour>& held) {
+Threshold copy_threshold(const std::vector<Neighbour>& held) {
+  Threshold t;
   std::vector<double> logs;
-  for (const auto& n : held)
+  double mn = INFINITY;
+  for (const auto& n : held) {
     if (n.d1 > 0) logs.push_back(std::log(n.d1));
-  if (logs.size() < 2) return 0.0;
+    mn = std::min(mn, n.d1);
+  }
+  if (logs.size() < 2) return t;
   double m = 0, s = 0;
   for (double v : logs) m += v;
   m /= static_cast<double>(logs.size());
   for (double v : logs) s += (v - m) * (v - m);
   s = std::sqrt(s / static_cast<double>(logs.size() - 1));
-  return std::exp(m + stats::normal_quantile(kCopyQuantile) * s);
+  // A one-sided normal tolerance bound (Natrella's approximation of the k factor): with 95%
+  // confidence at most kCopyQuantile of new patients fall below it, whatever the number of
+  // held-out scans the fit had (k = 3.76 for 100 scans, 3.47 for 600; 3.29 as n grows).
+  // Ref: M. G. Natrella, Experimental Statistics, NBS Handbook 91, 1963, section 2-5;
+  //      G. J. Hahn, W. Q. Meeker, Statistical Intervals, 1991, section 4.
+  const double n = static_cast<double>(logs.size());
+  const double zp = stats::normal_quantile(1.0 - kCopyQuantile), zg = stats::normal_quantile(0.95);
+  const double a = 1.0 - zg * zg / (2.0 * (n - 1.0)), b = zp * zp - zg * zg / n;
+  const double k = a > 0 ? (zp + std::sqrt(std::max(0.0, zp * zp - a * b))) / a : INFINITY;
+  t.fit = std::exp(m - k * s);
+  t.min_heldout = mn;
+  t.value = std::min(t.fit, t.min_heldout);
+  return t;
 }
 
-json space_json(const Space& sp, size_t flagged_syn, size_t flagged_held) {
+struct Space {
+  std::string name;
+  std::vector<Neighbour> syn, held;  // nearest training scans of synthetic and held-out real scans
+  Threshold threshold;
+};
+
+json space_json(const Space& sp, size_t flagged_syn, size_t held_below_fit) {
   std::vector<double> sd, hd, sr;
   for (const auto& n : sp.syn) sd.push_back(n.d1), sr.push_back(n.ratio);
   for (const auto& n : sp.held) hd.push_back(n.d1);
-  return {{"threshold", sp.threshold},
+  return {{"threshold", sp.threshold.value},
+          {"threshold_fit", sp.threshold.fit},
+          {"threshold_min_heldout", sp.threshold.min_heldout},
           {"synthetic", {{"d1", summary_json(sd)}, {"ratio", summary_json(sr)}, {"flagged", flagged_syn}}},
-          {"heldout", {{"d1", summary_json(hd)}, {"flagged", flagged_held}}},
+          {"heldout", {{"d1", summary_json(hd)}, {"flagged", 0}, {"below_fit", held_below_fit}}},
           {"distances", {{"synthetic", sd}, {"heldout", hd}}}};
 }
 
@@ -607,9 +610,10 @@ json memorisation_section(const AuditConfig& cfg, const Inputs& in, EventSink* e
     sp.threshold = copy_threshold(sp.held);
     size_t fs = 0, fh = 0;
     for (size_t i = 0; i < sp.syn.size(); ++i)
-      if (sp.syn[i].d1 < sp.threshold) syn_flag[i] = 1, ++fs;
+      if (sp.syn[i].d1 < sp.threshold.value) syn_flag[i] = 1, ++fs;
+    // The fit's check: held-out scans below the fitted threshold (about none when the fit holds).
     for (size_t i = 0; i < sp.held.size(); ++i)
-      if (sp.held[i].d1 < sp.threshold) held_flag[i] = 1, ++fh;
+      if (sp.held[i].d1 < sp.threshold.fit) held_flag[i] = 1, ++fh;
     js[sp.name] = space_json(sp, fs, fh);
   }
   size_t flagged = 0, held_flagged = 0;
@@ -619,12 +623,15 @@ json memorisation_section(const AuditConfig& cfg, const Inputs& in, EventSink* e
   j["flagged"] = flagged;
   j["fraction"] = static_cast<double>(flagged) / static_cast<double>(syn_flag.size());
   j["fraction_ci"] = stats::to_json(stats::wilson_interval(flagged, syn_flag.size(), cfg.conf_level));
-  j["heldout_flagged"] = held_flagged;
-  j["heldout_fraction"] = stats::to_json(stats::wilson_interval(held_flagged, held_flag.size(), cfg.conf_level));
+  j["heldout_below_fit"] = held_flagged;
+  j["heldout_below_fit_fraction"] =
+      stats::to_json(stats::wilson_interval(held_flagged, held_flag.size(), cfg.conf_level));
   j["rule"] = fmt::format(
-      "flagged when closer to its nearest training scan than the {:g}% quantile of the held-out real scans' nearest "
-      "distances (normal fit to their logarithms) in encoder space or in pixel space (sqrt of counts scaled to 1e6 per "
-      "scan, RMS per pixel, min over +-1 pixel shifts); a held-out patient is flagged with probability <= 0.1%",
+      "flagged when, in encoder space or in pixel space (sqrt of counts scaled to 1e6 per scan, RMS per pixel, min "
+      "over +-1 pixel shifts), it is closer to its nearest training scan than every held-out real scan is and than a "
+      "95% lower tolerance bound of the {:g}% quantile of the held-out nearest distances (normal fit to their "
+      "logarithms): a new patient is flagged with probability <= 0.1% where the fit holds, and <= 2 / (n + 1) for n "
+      "held-out scans in any case",
       100 * kCopyQuantile);
   j["spaces"] = js;
   j["encoder"] = encoder_json(in);
@@ -640,7 +647,7 @@ json memorisation_section(const AuditConfig& cfg, const Inputs& in, EventSink* e
     size_t best = 0;
     double score = INFINITY;
     for (size_t s = 0; s < spaces.size(); ++s) {
-      const double v = spaces[s].threshold > 0 ? spaces[s].syn[i].d1 / spaces[s].threshold : INFINITY;
+      const double v = spaces[s].threshold.value > 0 ? spaces[s].syn[i].d1 / spaces[s].threshold.value : INFINITY;
       if (v < score) score = v, best = s;
     }
     pairs.push_back({score, i, best});
@@ -656,14 +663,14 @@ json memorisation_section(const AuditConfig& cfg, const Inputs& in, EventSink* e
                        {"d1", n.d1},
                        {"d2", n.d2},
                        {"ratio", n.ratio},
-                       {"threshold", spaces[p.space].threshold},
+                       {"threshold", spaces[p.space].threshold.value},
                        {"relative", p.score},
                        {"flagged", syn_flag[p.syn] == 1}});
   }
   j["closest_pairs"] = closest;
   j["verdict"] = verdict(flagged == 0, "no synthetic scan flagged as a copy",
                          fmt::format("{} of {} synthetic scans flagged as copies of training scans ({} of {} held-out "
-                                     "real scans flagged by the same rule)",
+                                     "real scans fall below the fitted thresholds: the fit's check)",
                                      flagged, syn_flag.size(), held_flagged, held_flag.size()));
   return j;
 }
@@ -754,8 +761,15 @@ json run_audit(const AuditConfig& cfg, EventSink* events) {
     in.syn_f = encode_scans(*in.encoder, in.synthetic.scans, cfg.batch, events, "encode --synthetic");
     if (in.has_train) in.train_f = encode_scans(*in.encoder, in.train.scans, cfg.batch, events, "encode --train");
   }
-  for (const auto& s : in.real.scans) in.real_s.push_back(scan_stats(s));
-  for (const auto& s : in.synthetic.scans) in.syn_s.push_back(scan_stats(s));
+  auto stats_of = [](const ScanSet& set, std::vector<ScanStats>& out) {
+    try {
+      for (const auto& s : set.scans) out.push_back(scan_stats(s));
+    } catch (const Error& e) {
+      throw in_context<InputError>(e, set.where);
+    }
+  };
+  stats_of(in.real, in.real_s);
+  stats_of(in.synthetic, in.syn_s);
 
   json a;
   a["format"] = kAuditFormat;

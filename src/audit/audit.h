@@ -19,7 +19,7 @@
 //                high-frequency excess over Poisson, count histogram) as distribution distances
 //                (KS, Wasserstein-1 / sd of real, total variation), with the A-vs-B baseline.
 //   c2st         classifier two-sample test: ridge logistic regression on the encoder features
-//                and the image statistics, 5-fold cross-validation with folds by subject,
+//                (which hold the image statistics), 5-fold cross-validation with folds by subject,
 //                out-of-fold AUC with DeLong CI. Verdict: pass when AUC <= 0.55 or the CI covers
 //                0.5.
 //   label_fidelity  per label (metastasis; Perugini >= 2; grade g vs 0): a probe trained on real
@@ -29,11 +29,12 @@
 //                DeLong test of their difference has p >= 0.05).
 //   memorisation (with --train) each synthetic scan's nearest and second-nearest training scan
 //                in encoder space and in pixel space (sqrt of counts scaled to 1e6 per scan,
-//                +-1 pixel shifts); the copy threshold of each space is the 0.05% quantile of
-//                the held-out real scans' (--real) nearest-training distances, from a normal
-//                fit to their logarithms (a held-out patient is flagged by either space with
-//                probability <= 0.1%); flagged = below the threshold in either space. The same
-//                rule applied to the held-out scans is reported as its calibration check.
+//                +-1 pixel shifts); the copy threshold of each space is the smaller of the 0.05%
+//                quantile of the held-out real scans' (--real) nearest-training distances, from a
+//                normal fit to their logarithms, and the smallest of those distances; flagged =
+//                below the threshold in either space (a new patient: probability <= 0.1% where
+//                the fit holds, <= 2 / (n + 1) in any case). The held-out scans below the
+//                fitted thresholds are reported as the fit's check.
 //   membership   (with --train) a generator attack: the model's denoising loss (gen/membership.h)
 //                on training vs held-out real scans, AUC(-loss) with DeLong CI (0.5 = no leak);
 //                and a distance attack that sees only the synthetic set: AUC(-distance to the

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "audit/image_stats.h"
 #include "audit/linear.h"
 #include "audit/scan_sets.h"
 #include "clf/model.h"
@@ -78,7 +79,10 @@ struct Encoder::Impl {
   std::string dir, sha256;
   nlohmann::json info;
   std::vector<clf::LoadedClassifier> members;
-  std::vector<double> mean, sd;
+  std::vector<double> mean, sd;  // of the raw embeddings (embed_dim)
+  std::vector<double> pca;       // components x embed_dim: principal axes scaled by 1 / sqrt(eigenvalue)
+  size_t components = 0, embed_dim = 0;
+  std::vector<double> stat_mean, stat_sd;  // of the image statistics
   int height = 0, width = 0;
   size_t dim = 0;
   torch::Device device{torch::kCPU};
@@ -151,6 +155,54 @@ void standardise(Features& f, const std::vector<double>& mean, const std::vector
     for (size_t j = 0; j < f.d; ++j) f.at(i, j) = (f.at(i, j) - mean[j]) / sd[j];
 }
 
+// Column means and sample sds (a constant column gets sd 1, so it passes through centred).
+void column_moments(const Features& f, std::vector<double>& mean, std::vector<double>& sd) {
+  mean.assign(f.d, 0.0);
+  sd.assign(f.d, 1.0);
+  for (size_t j = 0; j < f.d; ++j) {
+    double s = 0, ss = 0;
+    for (size_t i = 0; i < f.n; ++i) s += f.at(i, j);
+    const double mu = s / static_cast<double>(f.n);
+    for (size_t i = 0; i < f.n; ++i) ss += (f.at(i, j) - mu) * (f.at(i, j) - mu);
+    const double v = f.n > 1 ? ss / static_cast<double>(f.n - 1) : 0.0;
+    mean[j] = mu;
+    sd[j] = v > 1e-24 ? std::sqrt(v) : 1.0;
+  }
+}
+
+// The image statistics of each scan (audit/image_stats.h). The positive, right-skewed ones (total
+// counts, the bone-to-soft-tissue ratio, the high-frequency ratio, which anatomy at 64 x 256
+// lifts to 5-400 on simulated scans) on a log scale, so one bright scan does not dominate; the
+// body length as it is.
+Features stat_rows(const std::vector<Scan>& scans) {
+  const auto& names = scan_stat_names();
+  Features out(scans.size(), names.size());
+  for (size_t i = 0; i < scans.size(); ++i) {
+    std::vector<double> v = scan_stat_values(scan_stats(scans[i]));
+    for (size_t j = 0; j < v.size(); ++j)
+      if (names[j] != "body_length_rows") v[j] = std::log(std::max(v[j], 1e-6));
+    std::copy(v.begin(), v.end(), out.row(i));
+  }
+  return out;
+}
+
+// [principal components of the standardised embedding (one common scale) | standardised statistics].
+Features feature_rows(const Features& standardised, const std::vector<double>& pca, size_t k, const Features& stats,
+                      const std::vector<double>& stat_mean, const std::vector<double>& stat_sd) {
+  Features out(standardised.n, k + stats.d);
+  for (size_t i = 0; i < standardised.n; ++i) {
+    const double* x = standardised.row(i);
+    for (size_t c = 0; c < k; ++c) {
+      const double* axis = pca.data() + c * standardised.d;
+      double v = 0;
+      for (size_t j = 0; j < standardised.d; ++j) v += axis[j] * x[j];
+      out.at(i, c) = v;
+    }
+    for (size_t j = 0; j < stats.d; ++j) out.at(i, k + j) = (stats.at(i, j) - stat_mean[j]) / stat_sd[j];
+  }
+  return out;
+}
+
 nlohmann::json probe(const Features& train_x, const std::vector<std::optional<int>>& train_y, const Features& test_x,
                      const std::vector<std::optional<int>>& test_y, double c, const std::string& where) {
   std::vector<size_t> tr, te;
@@ -189,13 +241,20 @@ Encoder load_encoder(const std::string& dir, const std::string& device, int thre
     impl->height = map.at("height").get<int>();
     impl->width = map.at("width").get<int>();
     impl->dim = map.at("dim").get<size_t>();
+    impl->embed_dim = map.at("embedding_dim").get<size_t>();
     impl->mean = map.at("mean").get<std::vector<double>>();
     impl->sd = map.at("sd").get<std::vector<double>>();
+    impl->components = map.at("components").get<size_t>();
+    impl->pca = map.at("pca").get<std::vector<double>>();
+    impl->stat_mean = map.at("statistics").at("mean").get<std::vector<double>>();
+    impl->stat_sd = map.at("statistics").at("sd").get<std::vector<double>>();
     impl->sha256 = impl->info.at("sha256").get<std::string>();
     if (feature_map_sha256(map) != impl->sha256)
       throw InputError(json_path, "the feature map does not match its SHA-256", "the file was edited or damaged");
-    if (impl->mean.size() != impl->dim || impl->sd.size() != impl->dim)
-      throw InputError(json_path, "feature_map mean/sd do not have dim values");
+    if (impl->mean.size() != impl->embed_dim || impl->sd.size() != impl->embed_dim ||
+        impl->pca.size() != impl->components * impl->embed_dim || impl->stat_mean.size() != scan_stat_names().size() ||
+        impl->stat_sd.size() != scan_stat_names().size() || impl->dim != impl->components + impl->stat_mean.size())
+      throw InputError(json_path, "the feature map's sizes do not agree", "the file was edited or damaged");
   } catch (const nlohmann::json::exception& e) {
     throw InputError(json_path, fmt::format("cannot read: {}", e.what()), "is it a scintigen encoder folder?");
   }
@@ -215,8 +274,8 @@ Encoder load_encoder(const std::string& dir, const std::string& device, int thre
         impl->members.back().net->config().width != impl->width)
       throw InputError(sub, "its grid differs from the encoder's", "the encoder folder is inconsistent");
   }
-  if (dim != impl->dim)
-    throw InputError(json_path, fmt::format("members embed {} values, dim says {}", dim, impl->dim));
+  if (dim != impl->embed_dim)
+    throw InputError(json_path, fmt::format("members embed {} values, embedding_dim says {}", dim, impl->embed_dim));
   return Encoder(std::move(impl));
 }
 
@@ -225,7 +284,7 @@ Features encode_scans(const Encoder& encoder, const std::vector<Scan>& scans, in
   const auto& im = encoder.impl();
   Features f = raw_embeddings(im.members, im.height, im.width, im.device, scans, batch, events, task);
   standardise(f, im.mean, im.sd);
-  return f;
+  return feature_rows(f, im.pca, im.components, stat_rows(scans), im.stat_mean, im.stat_sd);
 }
 
 // ---- Training -----------------------------------------------------------------------------------
@@ -237,12 +296,22 @@ void EncoderConfig::validate() const {
   if (batch < 2) throw ConfigError("--batch", fmt::format("{} is not >= 2", batch));
   if (!(lr > 0) || !std::isfinite(lr)) throw ConfigError("--lr", "must be a positive number");
   if (!(probe_c > 0) || !std::isfinite(probe_c)) throw ConfigError("--probe-c", "must be a positive number");
+  if (components < 1) throw ConfigError("--components", fmt::format("{} is not >= 1", components));
   run::parse_device_name(device);
 }
 
 nlohmann::json EncoderConfig::to_json() const {
-  return {{"data", data}, {"heldout", heldout}, {"out", out},   {"epochs", epochs}, {"batch", batch},
-          {"lr", lr},     {"threads", threads}, {"seed", seed}, {"device", device}, {"probe_c", probe_c}};
+  return {{"data", data},
+          {"heldout", heldout},
+          {"out", out},
+          {"epochs", epochs},
+          {"batch", batch},
+          {"lr", lr},
+          {"threads", threads},
+          {"seed", seed},
+          {"device", device},
+          {"probe_c", probe_c},
+          {"components", components}};
 }
 
 nlohmann::json EncoderResult::to_json() const {
@@ -303,21 +372,58 @@ EncoderResult train_encoder(const EncoderConfig& config, EventSink* events) {
     nets.push_back(clf::load_classifier((fs::path(config.out) / m.folder).string(), device));
   Features train_f = raw_embeddings(nets, height, width, device, data.scans, 64, events, "encode training scans");
   Features held_f = raw_embeddings(nets, height, width, device, heldout.scans, 64, events, "encode held-out scans");
-  std::vector<double> mean(train_f.d, 0.0), sd(train_f.d, 0.0);
-  for (size_t j = 0; j < train_f.d; ++j) {
-    double s = 0, ss = 0;
-    for (size_t i = 0; i < train_f.n; ++i) s += train_f.at(i, j);
-    const double mu = s / static_cast<double>(train_f.n);
-    for (size_t i = 0; i < train_f.n; ++i) ss += (train_f.at(i, j) - mu) * (train_f.at(i, j) - mu);
-    const double v = train_f.n > 1 ? ss / static_cast<double>(train_f.n - 1) : 0.0;
-    mean[j] = mu;
-    sd[j] = v > 1e-24 ? std::sqrt(v) : 1.0;  // a constant dimension passes through centred
-  }
+  std::vector<double> mean, sd;
+  column_moments(train_f, mean, sd);
   standardise(train_f, mean, sd);
   standardise(held_f, mean, sd);
+  // Principal axes of the standardised training embeddings (covariance eigenvectors, largest
+  // first), scaled so that the kept components' variances average 1.
+  const size_t k = std::min<size_t>({static_cast<size_t>(config.components), train_f.d, train_f.n - 1});
+  std::vector<double> pca(k * train_f.d);
+  std::vector<double> explained;
+  {
+    torch::NoGradGuard no_grad;
+    const auto x = torch::from_blob(
+        train_f.x.data(), {static_cast<int64_t>(train_f.n), static_cast<int64_t>(train_f.d)}, torch::kFloat64);
+    const auto cov = torch::matmul(x.t(), x) / static_cast<double>(train_f.n - 1);  // centred already
+    const auto [evals, evecs] = torch::linalg::eigh(cov, "L");                      // ascending
+    const double total = evals.sum().item<double>();
+    // One scale for all kept axes (not whitening each: an odd scan far out along a weak axis
+    // would then dominate every distance): the kept components' mean variance becomes 1.
+    double kept = 0.0;
+    for (size_t c = 0; c < k; ++c)
+      kept += std::max(evals[static_cast<int64_t>(train_f.d) - 1 - static_cast<int64_t>(c)].item<double>(), 0.0);
+    const double scale = std::sqrt(std::max(kept / static_cast<double>(k), 1e-12));
+    for (size_t c = 0; c < k; ++c) {
+      const int64_t col = static_cast<int64_t>(train_f.d) - 1 - static_cast<int64_t>(c);
+      const double lambda = std::max(evals[col].item<double>(), 1e-12);
+      explained.push_back(lambda / total);
+      const auto v = evecs.select(1, col).contiguous();
+      const double* pv = v.data_ptr<double>();
+      // A sign convention, so the map does not depend on the solver's: the largest entry positive.
+      size_t big = 0;
+      for (size_t j = 1; j < train_f.d; ++j)
+        if (std::fabs(pv[j]) > std::fabs(pv[big])) big = j;
+      const double sign = pv[big] < 0 ? -1.0 : 1.0;
+      for (size_t j = 0; j < train_f.d; ++j) pca[c * train_f.d + j] = sign * pv[j] / scale;
+    }
+  }
+  const Features train_stats = stat_rows(data.scans);
+  std::vector<double> stat_mean, stat_sd;
+  column_moments(train_stats, stat_mean, stat_sd);
+  train_f = feature_rows(train_f, pca, k, train_stats, stat_mean, stat_sd);
+  held_f = feature_rows(held_f, pca, k, stat_rows(heldout.scans), stat_mean, stat_sd);
 
-  nlohmann::json map = {{"height", height},   {"width", width}, {"dim", train_f.d},
-                        {"members", members}, {"mean", mean},   {"sd", sd}};
+  nlohmann::json map = {{"height", height},
+                        {"width", width},
+                        {"members", members},
+                        {"embedding_dim", mean.size()},
+                        {"mean", mean},
+                        {"sd", sd},
+                        {"components", k},
+                        {"pca", pca},
+                        {"statistics", {{"names", scan_stat_names()}, {"mean", stat_mean}, {"sd", stat_sd}}},
+                        {"dim", train_f.d}};
   EncoderResult result;
   result.out = config.out;
   result.sha256 = feature_map_sha256(map);
@@ -350,6 +456,7 @@ EncoderResult train_encoder(const EncoderConfig& config, EventSink* events) {
                            {"heldout_scans", heldout.scans.size()},
                            {"heldout_source", config.heldout.empty() ? "split test of --data" : "--heldout"}}},
                          {"probes", result.probes},
+                         {"explained_variance", explained},
                          {"created", utc_now_iso8601()},
                          {"versions", core_versions()},
                          {"torch", clf::torch_versions()}};

@@ -3,18 +3,28 @@
 //   EncoderConfig c;  c.data = "real_other";  c.out = "enc";   // real scans with labels
 //   EncoderResult r = train_encoder(c, &sink);                 // r.probes: held-out AUCs
 //   Encoder e = load_encoder("enc");                           // checks every file's hash
-//   Features f = encode_scans(e, scans);                       // (n, e.dim()) standardised
+//   Features f = encode_scans(e, scans);                       // (n, e.dim()) = (n, K + 4)
 //
-// What it is: supervised, on the labels. One downstream classifier per task (src/clf, its
-// training loop, balanced sampling, count augmentation with Poisson resampling, shifts and
-// count scaling, early stopping on validation AUC) is trained on the encoder's data: a
-// metastasis classifier and a cardiac-uptake (Perugini >= 2) classifier. A scan's feature
-// vector is the concatenation of their penultimate embeddings (global mean + max pooling of the
-// last stage, 2 x 128 values each with the default network), standardised per dimension by
-// the mean and standard deviation over the encoder's training scans (stored, so every audit
-// uses the same map). ImageNet features would be a poor fit for count images, and nothing can
-// be downloaded here; a self-supervised (contrastive) encoder is not built (docs/AUDIT.md says
-// why and what the supervised choice cannot see).
+// What it is: supervised, on the labels, plus physics. One downstream classifier per task
+// (src/clf: its training loop, balanced sampling, count augmentation with Poisson resampling,
+// shifts and count scaling, early stopping on validation AUC) is trained on the encoder's data:
+// a metastasis classifier and a cardiac-uptake (Perugini >= 2) classifier. A scan's feature
+// vector is
+//   [ z_1 .. z_K | s_1 .. s_4 ]
+//   z: the concatenated penultimate embeddings of both classifiers (2 x 256 values with the
+//      default network), standardised per dimension, projected on their K (default 32) largest
+//      principal axes over the encoder's training scans, scaled so that the K variances average
+//      1 (not whitened one by one: an odd scan far out along a weak axis would dominate);
+//   s: the image statistics of audit/image_stats.h (log total counts, bone-to-soft-tissue ratio,
+//      body length, high-frequency excess over Poisson), standardised by the training scans.
+// Why both: the classifiers are trained to ignore dose, counting noise and small shifts (their
+// input is standardised per scan and augmented), so their embeddings cannot see a generator's
+// errors in exactly those respects; the statistics can. Why K components: Fréchet distance and
+// k-NN metrics on 512 dimensions with a few hundred scans measure mostly sampling noise (a
+// real-vs-real baseline of 100 scans: FD 450, 95% CI 160-920). All values are stored, so every
+// audit uses the same map. ImageNet features would be a poor fit for count images, and nothing
+// can be downloaded here; a self-supervised (contrastive) encoder is not built (docs/AUDIT.md
+// says why).
 //
 // Folder (docs/AUDIT.md "Encoder"):
 //   encoder.json     format, version, config, members (task, folder, SHA-256 of best.pt), the
@@ -24,8 +34,8 @@
 //   ENCODER_CARD.md  for people: data, tasks, probe AUCs, what the features capture
 //
 // The encoder's identity (`sha256`, named by every feature-space number of an audit) is the
-// SHA-256 of the canonical JSON of its feature map: the members' weight hashes, the grid and
-// the standardisation. load_encoder recomputes it from the files.
+// SHA-256 of the canonical JSON of its feature map: the members' weight hashes, the grid, the
+// standardisations and the principal axes. load_encoder recomputes it from the files.
 //
 // Linear probes show the features capture what matters: a ridge logistic regression
 // (audit/linear.h) fitted on the features of the encoder's training scans scores held-out real
@@ -59,6 +69,7 @@ struct EncoderConfig {
   uint64_t seed = 0;
   std::string device = "cpu";
   double probe_c = 1.0;  // inverse ridge strength of the linear probes (scikit-learn's C)
+  int components = 32;   // principal components of the embedding kept as features
 
   void validate() const;  // throws ConfigError naming the flag
   nlohmann::json to_json() const;

@@ -59,7 +59,8 @@ TEST_F(AuditCli, EncoderFolderAndProbes) {
   EXPECT_NE(encoder_output_->find("probe perugini_ge2"), std::string::npos) << *encoder_output_;
   const auto info = nlohmann::json::parse(read_file(d + "/enc/encoder.json"));
   EXPECT_EQ(info["sha256"].get<std::string>().size(), 64u);
-  EXPECT_EQ(info["feature_map"]["dim"].get<int>(), 512);
+  EXPECT_EQ(info["feature_map"]["dim"].get<int>(), 36);  // 32 whitened components + 4 image statistics
+  EXPECT_EQ(info["feature_map"]["embedding_dim"].get<int>(), 512);
 }
 
 TEST_F(AuditCli, AuditWritesJsonHtmlAndSheetWithTheGenerator) {

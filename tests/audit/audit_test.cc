@@ -5,14 +5,16 @@
 //   (b) "synthetic" = training scans (exact copies, copies with fresh Poisson noise, 1-pixel
 //       shifts): >= 95% flagged.
 //   (c) degraded real scans (3x3 blur, then counts halved by a Poisson draw at half the mean):
-//       C2ST AUC >= 0.9; matched FD above the baseline's CI upper bound and at least twice the
-//       baseline estimate ("far above").
+//       C2ST AUC >= 0.9. The issue also asks for FD far above the baseline; that does not hold
+//       at these sizes (see the test), and precision/recall below the baseline's are asserted
+//       instead, as what the audit does detect.
 //   (d) another site's scans (ext_a: another camera and population) as "synthetic": C2ST
 //       detects them (CI above 0.5).
 // (e), membership inference against an overfitted generator, is tests/gen/membership_test.cc.
 //
-// One encoder is trained for the suite on a third simulated draw of the site (4 epochs per
-// classifier), so these tests take a few minutes (label slow).
+// Sets of 240 scans (halves of 120): FD needs several times more scans than the encoder's 36
+// dimensions. One encoder is trained for the suite on another simulated draw of the site (4
+// epochs per classifier), so these tests take a few minutes (label slow).
 #include "audit/audit.h"
 
 #include <gtest/gtest.h>
@@ -95,10 +97,10 @@ class AuditKnownAnswers : public ::testing::Test {
     sc.fractions = {{"train", 0.6}, {"val", 0.2}, {"test", 0.2}};
     sc.seed = 1;
     split_dataset(d + "/enc_data", sc);
-    simulate("generator_train", 100, 102, d + "/real");
-    simulate("generator_train", 100, 103, d + "/real2");
-    simulate("generator_train", 100, 104, d + "/train");
-    simulate("ext_a", 100, 105, d + "/other_site");
+    simulate("generator_train", 240, 102, d + "/real");
+    simulate("generator_train", 240, 103, d + "/real2");
+    simulate("generator_train", 240, 104, d + "/train");
+    simulate("ext_a", 240, 105, d + "/other_site");
     EncoderConfig ec;
     ec.data = d + "/enc_data";
     ec.out = d + "/enc";
@@ -179,11 +181,22 @@ TEST_F(AuditKnownAnswers, DegradedScansAreDetected) {
                     [&](const Scan& s, size_t) { return blur_and_halve(s, rng); });
   const json a = run_audit(config(dir_->path() + "/degraded", "c"));
   print_headline("degraded", a);
+  const json& f = a["sections"]["fidelity"];
+  std::printf("  kd %s matched %s baseline %s ci %s\n", a["kd"].dump().c_str(),
+              f["matched"]["kernel"]["estimate"].dump().c_str(), f["baseline"]["kernel"]["estimate"].dump().c_str(),
+              f["baseline"]["kernel"]["ci"].dump().c_str());
   EXPECT_GE(a["c2st"]["auc"].get<double>(), 0.9);
-  const json& base = a["sections"]["fidelity"]["baseline"]["frechet"];
-  EXPECT_GT(a["fd_matched"].get<double>(), base["ci"]["upper"].get<double>());
-  EXPECT_GE(a["fd_matched"].get<double>(), 2 * base["estimate"].get<double>());
   EXPECT_FALSE(a["verdicts"]["c2st"]["pass"].get<bool>());
+  // The k-NN metrics see the degraded set leave the real manifold: matched precision and recall
+  // below the real-vs-real baseline's CI lower bounds, so the fidelity verdict fails.
+  EXPECT_LT(f["matched"]["precision"]["estimate"].get<double>(),
+            f["baseline"]["precision"]["ci"]["lower"].get<double>());
+  EXPECT_LT(f["matched"]["recall"]["estimate"].get<double>(), f["baseline"]["recall"]["ci"]["lower"].get<double>());
+  EXPECT_FALSE(a["verdicts"]["fidelity"]["pass"].get<bool>());
+  // Not asserted, because it does not hold (issue 13's "FD far above the baseline"): at 120 vs
+  // 120 scans in the encoder's 36 dimensions, FD's sampling spread is as large as the
+  // degradation's effect (measured: matched FD 34 against a real-vs-real baseline of 11 with CI
+  // up to 56, and 38 for another real-vs-real draw). docs/AUDIT.md reports this.
 }
 
 TEST_F(AuditKnownAnswers, AnotherSiteIsDetected) {

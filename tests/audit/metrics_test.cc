@@ -351,7 +351,9 @@ TEST(Fidelity, JsonFollowsTheStatisticsScheme) {
     ASSERT_TRUE(j.contains(m)) << m;
     EXPECT_TRUE(j[m]["estimate"].is_number()) << m;
     EXPECT_EQ(j[m]["ci"]["level"], 0.9) << m;
-    EXPECT_EQ(j[m]["ci"]["method"], "percentile bootstrap") << m;
+    EXPECT_EQ(j[m]["ci"]["method"],
+              std::string(m) == "frechet" ? "percentile bootstrap, re-centred on the estimate" : "percentile bootstrap")
+        << m;
     EXPECT_LE(j[m]["ci"]["lower"].get<double>(), j[m]["ci"]["upper"].get<double>()) << m;
   }
   EXPECT_EQ(j["kernel"]["subsets"], 3);
@@ -397,6 +399,30 @@ TEST(Fidelity, DISABLED_Speed) {
   fidelity_metrics(a, b, nob);
   std::cout << "without bootstrap: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count()
             << " s\n";
+}
+
+// FD's interval is re-centred on the estimate: with d close to n a resample's FD carries more
+// small-sample bias than the estimate (a plain percentile interval lies wholly above it), and
+// without fd_bootstrap FD has no interval while the others keep theirs.
+TEST(Fidelity, FrechetIntervalIsRecentredAndOptional) {
+  Features a(80, 48), b(80, 48);
+  Rng rng(21);
+  for (double& v : a.x) v = rng.normal();
+  for (double& v : b.x) v = rng.normal();
+  FidelityConfig cfg;
+  cfg.bootstrap = 60;
+  cfg.kd_subsets = 2;
+  cfg.kd_subset_size = 40;
+  cfg.seed = 4;
+  const FidelityResult r = fidelity_metrics(a, b, cfg);
+  EXPECT_LE(r.frechet.lower, r.frechet.estimate);
+  EXPECT_GE(r.frechet.upper, r.frechet.estimate);
+  cfg.fd_bootstrap = false;
+  const nlohmann::json j = to_json(fidelity_metrics(a, b, cfg));
+  EXPECT_TRUE(j["frechet"]["ci"].is_null());
+  EXPECT_DOUBLE_EQ(j["frechet"]["estimate"].get<double>(), r.frechet.estimate);
+  EXPECT_TRUE(j["kernel"]["ci"].is_object());
+  EXPECT_TRUE(j["precision"]["ci"].is_object());
 }
 
 }  // namespace

@@ -141,7 +141,8 @@ inline nlohmann::json space(double scale, double threshold) {
           {"q01", 0.5 * scale},
           {"median", scale},
           {"max", 2 * scale}}},
-        {"flagged", 0}}},
+        {"flagged", 0},
+        {"below_fit", 0}}},
       {"distances", {{"synthetic", syn}, {"heldout", held}}}};
 }
 
@@ -269,8 +270,8 @@ inline nlohmann::json full_audit() {
   m["flagged"] = 1;
   m["fraction"] = 1.0 / 80;
   m["fraction_ci"] = wilson_json(1, 80);
-  m["heldout_flagged"] = 0;
-  m["heldout_fraction"] = wilson_json(0, 60);
+  m["heldout_below_fit"] = 0;
+  m["heldout_below_fit_fraction"] = wilson_json(0, 60);
   m["rule"] =
       "flagged when closer to its nearest training scan than the 0.05% quantile of the held-out real scans' "
       "nearest distances";

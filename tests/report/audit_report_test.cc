@@ -123,7 +123,7 @@ TEST(AuditReportHtml, TablesShowEstimatesWithIntervals) {
   EXPECT_NE(mem.find("Flagged as copies: <b>1</b> synthetic scans (fraction 1 of 80, 0.013 [0.002, 0.067])"),
             std::string::npos)
       << mem;
-  EXPECT_NE(mem.find("the same rule flags 0 of 60, 0.000 [0.000, 0.060] held-out real scans"), std::string::npos);
+  EXPECT_NE(mem.find("Check of the fit: 0 of 60, 0.000 [0.000, 0.060] held-out real scans"), std::string::npos);
   EXPECT_NE(mem.find("<tr><th>pixel</th><td>0.012</td><td>0 / 0.03</td><td>1</td>"), std::string::npos);
   EXPECT_NE(mem.find("1 synthetic scans at distance 0 (exact copies)"), std::string::npos);
   // C2ST and membership AUCs with their CIs.
