@@ -5,9 +5,8 @@
 //   (b) "synthetic" = training scans (exact copies, copies with fresh Poisson noise, 1-pixel
 //       shifts): >= 95% flagged.
 //   (c) degraded real scans (3x3 blur, then counts halved by a Poisson draw at half the mean):
-//       C2ST AUC >= 0.9. The issue also asks for FD far above the baseline; that does not hold
-//       at these sizes (see the test), and precision/recall below the baseline's are asserted
-//       instead, as what the audit does detect.
+//       C2ST AUC >= 0.9; matched FD above the baseline's CI upper bound and at least twice the
+//       baseline estimate ("far above"); matched precision and recall below the baseline's CIs.
 //   (d) another site's scans (ext_a: another camera and population) as "synthetic": C2ST
 //       detects them (CI above 0.5).
 // (e), membership inference against an overfitted generator, is tests/gen/membership_test.cc.
@@ -193,10 +192,10 @@ TEST_F(AuditKnownAnswers, DegradedScansAreDetected) {
             f["baseline"]["precision"]["ci"]["lower"].get<double>());
   EXPECT_LT(f["matched"]["recall"]["estimate"].get<double>(), f["baseline"]["recall"]["ci"]["lower"].get<double>());
   EXPECT_FALSE(a["verdicts"]["fidelity"]["pass"].get<bool>());
-  // Not asserted, because it does not hold (issue 13's "FD far above the baseline"): at 120 vs
-  // 120 scans in the encoder's 36 dimensions, FD's sampling spread is as large as the
-  // degradation's effect (measured: matched FD 34 against a real-vs-real baseline of 11 with CI
-  // up to 56, and 38 for another real-vs-real draw). docs/AUDIT.md reports this.
+  // FD far above the baseline: above its CI upper bound and at least twice its estimate.
+  const json& base = f["baseline"]["frechet"];
+  EXPECT_GT(a["fd_matched"].get<double>(), base["ci"]["upper"].get<double>());
+  EXPECT_GE(a["fd_matched"].get<double>(), 2 * base["estimate"].get<double>());
 }
 
 TEST_F(AuditKnownAnswers, AnotherSiteIsDetected) {
