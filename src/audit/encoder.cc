@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -186,6 +187,11 @@ Features stat_rows(const std::vector<Scan>& scans) {
   return out;
 }
 
+// Every feature is clipped to +-kFeatureClip (in units of the training scans' spread): one odd scan
+// must not dominate the covariances, the cubic kernel and the neighbour radii (measured before the
+// clip: a kernel distance of -160,000 between two draws of one simulated site).
+constexpr double kFeatureClip = 10.0;
+
 // [principal components of the standardised embedding (one common scale) | standardised statistics].
 Features feature_rows(const Features& standardised, const std::vector<double>& pca, size_t k, const Features& stats,
                       const std::vector<double>& stat_mean, const std::vector<double>& stat_sd) {
@@ -196,9 +202,10 @@ Features feature_rows(const Features& standardised, const std::vector<double>& p
       const double* axis = pca.data() + c * standardised.d;
       double v = 0;
       for (size_t j = 0; j < standardised.d; ++j) v += axis[j] * x[j];
-      out.at(i, c) = v;
+      out.at(i, c) = std::clamp(v, -kFeatureClip, kFeatureClip);
     }
-    for (size_t j = 0; j < stats.d; ++j) out.at(i, k + j) = (stats.at(i, j) - stat_mean[j]) / stat_sd[j];
+    for (size_t j = 0; j < stats.d; ++j)
+      out.at(i, k + j) = std::clamp((stats.at(i, j) - stat_mean[j]) / stat_sd[j], -kFeatureClip, kFeatureClip);
   }
   return out;
 }
@@ -374,6 +381,15 @@ EncoderResult train_encoder(const EncoderConfig& config, EventSink* events) {
   Features held_f = raw_embeddings(nets, height, width, device, heldout.scans, 64, events, "encode held-out scans");
   std::vector<double> mean, sd;
   column_moments(train_f, mean, sd);
+  // A floor under each sd: a ReLU channel that is almost always 0 on the training scans has a
+  // tiny sd, and a scan that does light it up would land thousands of sds out and dominate every
+  // distance and the cubic kernel. Floor: 1% of the median sd.
+  {
+    std::vector<double> sorted = sd;
+    std::sort(sorted.begin(), sorted.end());
+    const double floor = 0.01 * sorted[sorted.size() / 2];
+    for (double& v : sd) v = std::max(v, floor);
+  }
   standardise(train_f, mean, sd);
   standardise(held_f, mean, sd);
   // Principal axes of the standardised training embeddings (covariance eigenvectors, largest

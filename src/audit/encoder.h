@@ -16,7 +16,9 @@
 //      principal axes over the encoder's training scans, scaled so that the K variances average
 //      1 (not whitened one by one: an odd scan far out along a weak axis would dominate);
 //   s: the image statistics of audit/image_stats.h (log total counts, bone-to-soft-tissue ratio,
-//      body length, high-frequency excess over Poisson), standardised by the training scans.
+//      body length, high-frequency excess over Poisson), standardised by the training scans;
+//   every value clipped to +-10 (a floor of 1% of the median sd under each embedding sd, so a
+//   channel almost always dark in training cannot put a scan thousands of sds out).
 // Why both: the classifiers are trained to ignore dose, counting noise and small shifts (their
 // input is standardised per scan and augmented), so their embeddings cannot see a generator's
 // errors in exactly those respects; the statistics can. Why K components: Fréchet distance and
