@@ -34,7 +34,8 @@
 //                normal fit to their logarithms, and the smallest of those distances; flagged =
 //                below the threshold in either space (a new patient: probability <= 0.1% where
 //                the fit holds, <= 2 / (n + 1) in any case). The held-out scans below the
-//                fitted thresholds are reported as the fit's check.
+//                fitted thresholds are reported as the fit's check. Verdict: pass unless more scans
+//                are flagged than new patients would be (binomial tail, rate 0.1%, p < 0.05).
 //   membership   (with --train) a generator attack: the model's denoising loss (gen/membership.h)
 //                on training vs held-out real scans, AUC(-loss) with DeLong CI (0.5 = no leak);
 //                and a distance attack that sees only the synthetic set: AUC(-distance to the
