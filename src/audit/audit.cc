@@ -772,12 +772,7 @@ json run_audit(const AuditConfig& cfg, EventSink* events) {
   }
   check_inputs(cfg, in);
   make_halves(cfg, in);
-  if (!cfg.encoder.empty()) {
-    in.encoder = load_encoder(cfg.encoder, cfg.device, cfg.threads);
-    in.real_f = encode_scans(*in.encoder, in.real.scans, cfg.batch, events, "encode --real");
-    in.syn_f = encode_scans(*in.encoder, in.synthetic.scans, cfg.batch, events, "encode --synthetic");
-    if (in.has_train) in.train_f = encode_scans(*in.encoder, in.train.scans, cfg.batch, events, "encode --train");
-  }
+  // Image statistics once per scan: the image_stats section and the encoder's features use them.
   auto stats_of = [](const ScanSet& set, std::vector<ScanStats>& out) {
     try {
       for (const auto& s : set.scans) out.push_back(scan_stats(s));
@@ -787,6 +782,16 @@ json run_audit(const AuditConfig& cfg, EventSink* events) {
   };
   stats_of(in.real, in.real_s);
   stats_of(in.synthetic, in.syn_s);
+  if (!cfg.encoder.empty()) {
+    in.encoder = load_encoder(cfg.encoder, cfg.device, cfg.threads);
+    in.real_f = encode_scans(*in.encoder, in.real.scans, in.real_s, cfg.batch, events, "encode --real");
+    in.syn_f = encode_scans(*in.encoder, in.synthetic.scans, in.syn_s, cfg.batch, events, "encode --synthetic");
+    if (in.has_train) {
+      std::vector<ScanStats> train_s;
+      stats_of(in.train, train_s);
+      in.train_f = encode_scans(*in.encoder, in.train.scans, train_s, cfg.batch, events, "encode --train");
+    }
+  }
 
   json a;
   a["format"] = kAuditFormat;

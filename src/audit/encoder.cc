@@ -35,11 +35,6 @@ struct Member {
 };
 constexpr Member kMembers[] = {{"metastasis", "metastasis"}, {"cardiac", "cardiac"}};
 
-std::string file_sha256(const std::string& path) {
-  const std::string bytes = read_file(path, 1ull << 32);
-  return sha256_hex(bytes);
-}
-
 // The feature map's identity: SHA-256 of its canonical JSON (sorted keys, nlohmann's dump).
 std::string feature_map_sha256(const nlohmann::json& map) {
   return sha256_hex(map.dump());
@@ -175,15 +170,22 @@ void column_moments(const Features& f, std::vector<double>& mean, std::vector<do
 // counts, the bone-to-soft-tissue ratio, the high-frequency ratio, which anatomy at 64 x 256
 // lifts to 5-400 on simulated scans) on a log scale, so one bright scan does not dominate; the
 // body length as it is.
-Features stat_rows(const std::vector<Scan>& scans) {
+Features stat_rows(const std::vector<ScanStats>& stats) {
   const auto& names = scan_stat_names();
-  Features out(scans.size(), names.size());
-  for (size_t i = 0; i < scans.size(); ++i) {
-    std::vector<double> v = scan_stat_values(scan_stats(scans[i]));
+  Features out(stats.size(), names.size());
+  for (size_t i = 0; i < stats.size(); ++i) {
+    std::vector<double> v = scan_stat_values(stats[i]);
     for (size_t j = 0; j < v.size(); ++j)
       if (names[j] != "body_length_rows") v[j] = std::log(std::max(v[j], 1e-6));
     std::copy(v.begin(), v.end(), out.row(i));
   }
+  return out;
+}
+
+std::vector<ScanStats> stats_of(const std::vector<Scan>& scans) {
+  std::vector<ScanStats> out;
+  out.reserve(scans.size());
+  for (const auto& s : scans) out.push_back(scan_stats(s));
   return out;
 }
 
@@ -272,7 +274,7 @@ Encoder load_encoder(const std::string& dir, const std::string& device, int thre
     const std::string sub = (fs::path(dir) / m.at("folder").get<std::string>()).string();
     const std::string weights = (fs::path(sub) / "best.pt").string();
     if (!fs::is_regular_file(weights)) throw InputError(weights, "missing", "the encoder folder is incomplete");
-    if (file_sha256(weights) != m.at("best_pt_sha256").get<std::string>())
+    if (sha256_file(weights) != m.at("best_pt_sha256").get<std::string>())
       throw InputError(weights, "SHA-256 differs from encoder.json", "the weights were replaced or damaged");
     impl->members.push_back(clf::load_classifier(sub, impl->device));
     impl->members.back().net->eval();
@@ -288,10 +290,17 @@ Encoder load_encoder(const std::string& dir, const std::string& device, int thre
 
 Features encode_scans(const Encoder& encoder, const std::vector<Scan>& scans, int batch, EventSink* events,
                       const std::string& task) {
+  return encode_scans(encoder, scans, stats_of(scans), batch, events, task);
+}
+
+Features encode_scans(const Encoder& encoder, const std::vector<Scan>& scans, const std::vector<ScanStats>& stats,
+                      int batch, EventSink* events, const std::string& task) {
+  if (stats.size() != scans.size())
+    throw InternalError("encode_scans", fmt::format("{} statistics for {} scans", stats.size(), scans.size()));
   const auto& im = encoder.impl();
   Features f = raw_embeddings(im.members, im.height, im.width, im.device, scans, batch, events, task);
   standardise(f, im.mean, im.sd);
-  return feature_rows(f, im.pca, im.components, stat_rows(scans), im.stat_mean, im.stat_sd);
+  return feature_rows(f, im.pca, im.components, stat_rows(stats), im.stat_mean, im.stat_sd);
 }
 
 // ---- Training -----------------------------------------------------------------------------------
@@ -369,7 +378,7 @@ EncoderResult train_encoder(const EncoderConfig& config, EventSink* events) {
                         {"val_source", r.val_source}};
     members.push_back({{"task", m.task},
                        {"folder", m.folder},
-                       {"best_pt_sha256", file_sha256((fs::path(c.out) / "best.pt").string())}});
+                       {"best_pt_sha256", sha256_file((fs::path(c.out) / "best.pt").string())}});
   }
 
   // The standardisation: mean and sd of the raw embeddings over the training scans.
@@ -424,11 +433,11 @@ EncoderResult train_encoder(const EncoderConfig& config, EventSink* events) {
       for (size_t j = 0; j < train_f.d; ++j) pca[c * train_f.d + j] = sign * pv[j] / scale;
     }
   }
-  const Features train_stats = stat_rows(data.scans);
+  const Features train_stats = stat_rows(stats_of(data.scans));
   std::vector<double> stat_mean, stat_sd;
   column_moments(train_stats, stat_mean, stat_sd);
   train_f = feature_rows(train_f, pca, k, train_stats, stat_mean, stat_sd);
-  held_f = feature_rows(held_f, pca, k, stat_rows(heldout.scans), stat_mean, stat_sd);
+  held_f = feature_rows(held_f, pca, k, stat_rows(stats_of(heldout.scans)), stat_mean, stat_sd);
 
   nlohmann::json map = {{"height", height},
                         {"width", width},

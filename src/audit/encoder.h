@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "audit/features.h"
+#include "audit/image_stats.h"
 #include "core/progress.h"
 #include "core/scan.h"
 
@@ -118,5 +119,9 @@ Encoder load_encoder(const std::string& dir, const std::string& device = "cpu", 
 // eval mode without gradients. Reports progress to `events` under `task`.
 Features encode_scans(const Encoder& encoder, const std::vector<Scan>& scans, int batch = 64,
                       EventSink* events = nullptr, const std::string& task = "encode");
+// The same with the scans' image statistics already computed (scan_stats, one per scan, in
+// order), for a caller that needs them anyway.
+Features encode_scans(const Encoder& encoder, const std::vector<Scan>& scans, const std::vector<ScanStats>& stats,
+                      int batch = 64, EventSink* events = nullptr, const std::string& task = "encode");
 
 }  // namespace scintigen::audit

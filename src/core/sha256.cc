@@ -2,6 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <fstream>
+#include <vector>
+
 #include "core/error.h"
 
 namespace scintigen {
@@ -46,6 +49,19 @@ std::string sha256_hex(const void* data, std::size_t n) {
 
 std::string sha256_hex(const std::string& s) {
   return sha256_hex(s.data(), s.size());
+}
+
+std::string sha256_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  Sha256 h;
+  std::vector<char> buf(4 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) h.update(buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) return "";
+  return h.hex_digest();
 }
 
 }  // namespace scintigen

@@ -1,6 +1,7 @@
 // SHA-256 of byte buffers (OpenSSL's libcrypto).
 //
 //   Sha256 h; h.update(data, n); std::string hex = h.hex_digest();
+//   std::string weights = sha256_file("model/ema.pt");
 #pragma once
 
 #include <cstddef>
@@ -26,5 +27,7 @@ class Sha256 {
 
 std::string sha256_hex(const void* data, std::size_t n);
 std::string sha256_hex(const std::string& s);
+// SHA-256 of a file's bytes, read in 4 MiB pieces; "" when it cannot be read.
+std::string sha256_file(const std::string& path);
 
 }  // namespace scintigen

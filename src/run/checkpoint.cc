@@ -23,20 +23,6 @@ std::string checkpoint_dir(const std::string& out) {
   return (fs::path(out) / kCheckpointDir).string();
 }
 
-// SHA-256 of a file, read in 4 MiB pieces; "" when it cannot be read.
-std::string file_sha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  Sha256 h;
-  std::vector<char> buf(4 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) h.update(buf.data(), static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) return "";
-  return h.hex_digest();
-}
-
 // The sequence number of an archive name "tensors-NNNNNN.pt", or -1.
 long long archive_number(const std::string& name) {
   if (name.size() < 12 || name.rfind("tensors-", 0) != 0 || name.substr(name.size() - 3) != ".pt") return -1;
@@ -108,7 +94,7 @@ std::optional<Checkpoint> find_checkpoint(const std::string& out) {
   c.state = j["state"];
   c.time = j.value("time", std::string());
   if (!fs::is_regular_file(c.tensors, ec)) throw InputError(c.tensors, "is missing", hint);
-  if (file_sha256(c.tensors) != j.value("tensors_sha256", std::string()))
+  if (sha256_file(c.tensors) != j.value("tensors_sha256", std::string()))
     throw InputError(c.tensors, "SHA-256 differs from the one in state.json: the file is truncated or corrupt", hint);
   return c;
 }

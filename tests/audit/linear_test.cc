@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "audit/audit_test_util.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/shuffle.h"
@@ -41,11 +42,7 @@ Data two_classes(size_t n, size_t d, double shift, uint64_t seed) {
   return out;
 }
 
-nlohmann::json rows_json(const Features& f) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (size_t i = 0; i < f.n; ++i) rows.push_back(std::vector<double>(f.row(i), f.row(i) + f.d));
-  return rows;
-}
+using audit_testing::rows_json;
 
 struct Case {
   std::string name;
@@ -69,14 +66,9 @@ TEST(LogisticReference, MatchesScikitLearn) {
   for (const Case& c : cases)
     in["logistic"].push_back(
         {{"x", rows_json(c.train.x)}, {"y", c.train.y}, {"C", c.C}, {"x_test", rows_json(c.test)}});
-  testing::TempDir dir;
-  std::ofstream(dir / "cases.json") << in.dump();
-  const auto r =
-      testing::run_command(testing::python() + " " + testing::source_path("tests/ref/audit_metrics_reference.py") +
-                           " " + (dir / "cases.json") + " > " + (dir / "ref.json"));
+  const audit_testing::Reference r = audit_testing::run_reference(in);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream f(dir / "ref.json");
-  const nlohmann::json ref = nlohmann::json::parse(f);
+  const nlohmann::json& ref = r.values;
 
   for (size_t c = 0; c < cases.size(); ++c) {
     const Case& cs = cases[c];

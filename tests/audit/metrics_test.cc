@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "audit/audit_test_util.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "test_util.h"
@@ -33,11 +34,7 @@ Features grid(size_t n, size_t d, uint64_t seed, int levels) {
   return f;
 }
 
-nlohmann::json rows_json(const Features& f) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (size_t i = 0; i < f.n; ++i) rows.push_back(std::vector<double>(f.row(i), f.row(i) + f.d));
-  return rows;
-}
+using audit_testing::rows_json;
 
 struct Case {
   std::string name;
@@ -71,14 +68,9 @@ class MetricsReference : public ::testing::Test {
     for (const Case& c : *cases_)
       in["metrics"].push_back(
           {{"real", rows_json(c.real)}, {"fake", rows_json(c.fake)}, {"k_pr", c.k_pr}, {"k_dc", c.k_dc}});
-    testing::TempDir dir;
-    std::ofstream(dir / "cases.json") << in.dump();
-    const auto r =
-        testing::run_command(testing::python() + " " + testing::source_path("tests/ref/audit_metrics_reference.py") +
-                             " " + (dir / "cases.json") + " > " + (dir / "ref.json"));
+    const audit_testing::Reference r = audit_testing::run_reference(in);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    std::ifstream f(dir / "ref.json");
-    ref_ = new nlohmann::json(nlohmann::json::parse(f));
+    ref_ = new nlohmann::json(r.values);
   }
   static void TearDownTestSuite() {
     delete cases_;

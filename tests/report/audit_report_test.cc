@@ -13,6 +13,7 @@
 #include "core/fs_util.h"
 #include "report/audit_fixture.h"
 #include "report/audit_html.h"
+#include "report/page_test_util.h"
 #include "report/report_fixtures.h"
 #include "test_util.h"
 
@@ -25,23 +26,10 @@ using scintigen::testing::run_command;
 using scintigen::testing::source_path;
 using scintigen::testing::TempDir;
 using testing::count_substrings;
+using testing::embedded_charts;
 using testing::full_audit;
 using testing::skipped_audit;
-
-WebAssets stub_assets() {
-  return {{{"vega", "5.0.0", "/* vega */"},
-           {"vega-lite", "5.0.0", "/* vega-lite */"},
-           {"vega-embed", "6.0.0", "/* embed */"}}};
-}
-
-// The JSON of the <script type="application/json"> element holding the charts.
-json embedded_charts(const std::string& html) {
-  const std::string open = "<script type=\"application/json\" id=\"scintigen-charts\">";
-  const size_t begin = html.find(open);
-  EXPECT_NE(begin, std::string::npos);
-  const size_t end = html.find("</script>", begin);
-  return json::parse(html.substr(begin + open.size(), end - begin - open.size()));
-}
+using testing::stub_assets;
 
 // The row of the summary table for `section`.
 std::string summary_row(const std::string& html, const std::string& section) {

@@ -9,6 +9,7 @@
 #include "core/fs_util.h"
 #include "report/eval_fixture.h"
 #include "report/html.h"
+#include "report/page_test_util.h"
 #include "report/report_fixtures.h"
 #include "test_util.h"
 
@@ -18,48 +19,12 @@ namespace {
 using scintigen::testing::run_command;
 using scintigen::testing::TempDir;
 using testing::count_substrings;
-
-bool have_chromium() {
-  return run_command("command -v chromium").exit_code == 0;
-}
-
-// The DOM of `html` after its scripts ran (virtual time, so no real waiting for timers).
-std::string render(const TempDir& t, const std::string& html) {
-  const std::string log = t / "chromium.log";
-  const auto r = run_command("{ chromium --headless --no-sandbox --disable-gpu --user-data-dir=" + (t / "profile") +
-                             " --virtual-time-budget=10000 --dump-dom file://" + html + " 2>" + log + "; }");
-  EXPECT_EQ(r.exit_code, 0) << r.output << read_file(log);
-  return r.output;
-}
-
-// What the page shows after rendering.
-struct Rendered {
-  bool done = false;    // the embedding script finished
-  size_t problems = 0;  // entries in #plot-problems
-  std::vector<std::string> charts_with_svg, charts_without_svg;
-};
-
-Rendered inspect(const std::string& dom) {
-  Rendered r;
-  r.done = dom.find("data-plots=\"done\"") != std::string::npos;
-  const size_t list = dom.find("id=\"plot-problems\"");
-  if (list != std::string::npos) r.problems = count_substrings(dom.substr(list, dom.find("</ul>", list) - list), "<li");
-  // Each chart's stretch of the DOM (from its id="chart-..."), up to the next chart.
-  const std::string mark = "id=\"chart-";
-  for (size_t at = dom.find(mark); at != std::string::npos;) {
-    const size_t next = dom.find(mark, at + mark.size());
-    const std::string part = dom.substr(at, next == std::string::npos ? std::string::npos : next - at);
-    const std::string name = part.substr(4, part.find('"', 4) - 4);
-    const bool ok = count_substrings(part, "class=\"marks\"") == 1 && part.find("role-mark") != std::string::npos &&
-                    part.find("mark-line") != std::string::npos;
-    (ok ? r.charts_with_svg : r.charts_without_svg).push_back(name);
-    at = next;
-  }
-  return r;
-}
+using testing::have_chromium;
+using testing::render;
+using testing::Rendered;
 
 void expect_all_rendered(const std::string& dom, size_t charts) {
-  const Rendered r = inspect(dom);
+  const Rendered r = testing::inspect(dom, "mark-line");
   EXPECT_TRUE(r.done) << "the embedding script did not finish";
   EXPECT_EQ(r.problems, 0u) << dom.substr(dom.find("id=\"plot-problems\""), 2000);
   EXPECT_EQ(r.charts_with_svg.size(), charts);
@@ -99,7 +64,7 @@ TEST(ReportBrowser, BrokenScriptIsCaught) {
   WebAssets assets = load_web_assets();
   assets.scripts[2].js.resize(assets.scripts[2].js.size() / 2);
   write_classify_report_html(t / "r.html", testing::small_report(), assets);
-  const Rendered r = inspect(render(t, t / "r.html"));
+  const Rendered r = testing::inspect(render(t, t / "r.html"), "mark-line");
   EXPECT_FALSE(r.done);
   EXPECT_GE(r.problems, 1u);
   EXPECT_TRUE(r.charts_with_svg.empty());

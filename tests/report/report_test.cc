@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "report/html.h"
+#include "report/page_test_util.h"
 #include "report/report_fixtures.h"
 #include "stats/roc.h"
 #include "test_util.h"
@@ -19,22 +20,9 @@ namespace {
 using nlohmann::json;
 using scintigen::testing::TempDir;
 using testing::count_substrings;
+using testing::embedded_charts;
 using testing::small_report;
-
-WebAssets stub_assets() {
-  return {{{"vega", "5.0.0", "/* vega */"},
-           {"vega-lite", "5.0.0", "/* vega-lite */"},
-           {"vega-embed", "6.0.0", "/* embed */"}}};
-}
-
-// The JSON of the <script type="application/json"> element holding the charts.
-json embedded_charts(const std::string& html) {
-  const std::string open = "<script type=\"application/json\" id=\"scintigen-charts\">";
-  const size_t begin = html.find(open);
-  EXPECT_NE(begin, std::string::npos);
-  const size_t end = html.find("</script>", begin);
-  return json::parse(html.substr(begin + open.size(), end - begin - open.size()));
-}
+using testing::stub_assets;
 
 TEST(ReportHtml, EscapesNamesInTextAndScripts) {
   const std::string html = classify_report_html(small_report(), stub_assets());
