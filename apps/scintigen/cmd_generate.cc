@@ -34,7 +34,7 @@ int cmd_generate(int argc, char** argv) {
       "Exit status: 0 done (or stopped at --stop-after), 2 bad input.\n",
       "scintigen generate");
   gen::GenerateConfig g;
-  std::string format = "dataset", sampler = "dpmpp2m", spacing = "quadratic", shard, counts = "round";
+  std::string format = "dataset", sampler = "dpmpp2m", spacing = "quadratic", shard, counts = "auto";
   bool no_fill = false, no_channels_last = false;
   app.add_option("--model,-m", g.model, "model folder, or 'builtin' (the shipped model)")->capture_default_str();
   app.add_option("--n", g.n, "number of scans (over all shards)")->capture_default_str();
@@ -54,7 +54,11 @@ int cmd_generate(int argc, char** argv) {
   app.add_option("--seed", g.sampler.seed, "seed: scan k starts from noise seeded by (seed, k)")->capture_default_str();
   app.add_option("--batch", g.batch, "scans per network batch")->capture_default_str();
   app.add_option("--shard", shard, "i/n: generate only scans k = i, i+n, i+2n, ... (default 0/1)");
-  app.add_option("--counts", counts, "round (integer counts, as a camera stores) | continuous")->capture_default_str();
+  app.add_option("--counts", counts,
+                 "auto (the model's own: round for a counts model, poisson for an expected-count model) | round\n"
+                 "(integer counts, as a camera stores) | poisson (exact Poisson draws around the generated image) |\n"
+                 "continuous (the generated image itself)")
+      ->capture_default_str();
   app.add_flag("--no-fill", no_fill, "leave attributes the condition does not name unlabelled");
   app.add_flag("--bf16", g.bf16, "bf16 autocast for the network");
   app.add_flag("--no-channels-last", no_channels_last, "keep the default memory layout on the CPU");
@@ -72,12 +76,7 @@ int cmd_generate(int argc, char** argv) {
   if (!shard.empty()) std::tie(g.shard_index, g.shard_count) = phantom::parse_shard(shard);
   g.fill_labels = !no_fill;
   g.channels_last = !no_channels_last;
-  if (counts == "round")
-    g.counts = gen::CountOutput::kRound;
-  else if (counts == "continuous")
-    g.counts = gen::CountOutput::kContinuous;
-  else
-    throw ConfigError("--counts", "'" + counts + "'", "allowed: round, continuous");
+  g.counts = gen::count_output_from_string(counts);
   if (format != "dataset" && format != "dicom" && format != "png")
     throw ConfigError("--format", "'" + format + "'", "allowed: dataset, dicom, png");
 

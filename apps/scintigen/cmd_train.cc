@@ -59,6 +59,10 @@ int cmd_train_model(int argc, char** argv) {
   app.add_option("--count-max", c.count_max,
                  "counts mapped to +1 by the Anscombe transform (0 = fit: 99.5th percentile)")
       ->capture_default_str();
+  app.add_option("--target", c.target,
+                 "what the model generates: counts (Poisson noise included, learned) | expected (noiseless\n"
+                 "expected counts, trained on `simulate --noiseless` scans; generate draws the Poisson counts)\n"
+                 "(default: the preset's, counts for the shipped presets)");
   app.add_option("--val-fraction", c.data.val_fraction, "held-out fraction when no scan has split 'val'")
       ->capture_default_str();
   app.add_option("--val-max", c.data.val_max, "at most this many random validation scans")->capture_default_str();

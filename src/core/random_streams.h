@@ -44,6 +44,8 @@ enum class RandomStream : uint64_t {
   // Generator training (src/gen/train_data.cc), seed = --seed.
   kGenValSplit = 31,   // index = stratum (core/split.h): the random validation fraction
   kGenDataOrder = 32,  // index = epoch: the permutation of the training scans in that epoch
+  // Generation (src/gen/generate.cc), seed = the scan's seed step_seed(--seed, k), index 0.
+  kGenCounts = 33,  // a generated scan's Poisson counts around its generated expectation
   // Audit (src/audit), seed = --seed.
   kAuditHalves = 41,     // index = stratum (core/split.h): the two halves of --real (baseline)
   kAuditFolds = 42,      // index = stratum (core/split.h): cross-validation folds by subject

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/names.h"
 #include "core/text.h"
 
 namespace scintigen::gen {
@@ -17,7 +18,35 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
   return s;
 }
 
+constexpr NamedValue<ModelTarget> kTargetNames[] = {{ModelTarget::kCounts, "counts"},
+                                                    {ModelTarget::kExpected, "expected"}};
+constexpr NamedValue<CountOutput> kCountOutputNames[] = {{CountOutput::kAuto, "auto"},
+                                                         {CountOutput::kRound, "round"},
+                                                         {CountOutput::kContinuous, "continuous"},
+                                                         {CountOutput::kPoisson, "poisson"}};
+
 }  // namespace
+
+const char* to_string(ModelTarget t) {
+  return name_of(kTargetNames, t);
+}
+
+ModelTarget model_target_from_string(const std::string& s, const std::string& where) {
+  return value_named<ConfigError>(kTargetNames, s, where, "model target");
+}
+
+const char* to_string(CountOutput c) {
+  return name_of(kCountOutputNames, c);
+}
+
+CountOutput count_output_from_string(const std::string& s, const std::string& where) {
+  return value_named<ConfigError>(kCountOutputNames, s, where, "count output");
+}
+
+CountOutput resolve_count_output(CountOutput c, ModelTarget t) {
+  if (c != CountOutput::kAuto) return c;
+  return t == ModelTarget::kExpected ? CountOutput::kPoisson : CountOutput::kRound;
+}
 
 int ConditionSpec::index_of(const std::string& name) const {
   for (size_t i = 0; i < attributes.size(); ++i)
@@ -207,7 +236,7 @@ nlohmann::json ModelConfig::to_json() const {
   nlohmann::json conds = nlohmann::json::array();
   for (const auto& a : conditions.attributes) conds.push_back({{"name", a.name}, {"values", a.values}});
   j["conditions"] = conds;
-  j["transform"] = {{"kind", "anscombe"}, {"count_max", transform.count_max}};
+  j["transform"] = {{"kind", "anscombe"}, {"count_max", transform.count_max}, {"target", to_string(transform.target)}};
   return j;
 }
 
@@ -242,8 +271,15 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
     const auto& t = j.at("transform");
     if (!t.is_object() || t.value("kind", "anscombe") != "anscombe" || !t.contains("count_max") ||
         !t.at("count_max").is_number())
-      throw ConfigError(where, "key 'transform' is malformed", "expected {\"kind\": \"anscombe\", \"count_max\": N}");
+      throw ConfigError(where, "key 'transform' is malformed",
+                        "expected {\"kind\": \"anscombe\", \"count_max\": N, \"target\": \"counts\"}");
     c.transform.count_max = t.at("count_max").get<double>();
+    // Models made before the target existed learned counts.
+    if (t.contains("target")) {
+      if (!t.at("target").is_string())
+        throw ConfigError(where, "key 'transform.target' is not a string", "allowed: counts, expected");
+      c.transform.target = model_target_from_string(t.at("target").get<std::string>(), where + ": transform.target");
+    }
   }
   c.validate();
   return c;

@@ -63,13 +63,30 @@ ConditionTokens condition_from_labels(const Labels& labels, const ConditionSpec&
 // Anscombe intensity transform parameters (see transform.h): counts c map to
 // y = 2 (A(c) - A(0)) / (A(count_max) - A(0)) - 1, A(c) = 2 sqrt(c + 3/8), so c in
 // [0, count_max] maps to [-1, 1]; brighter pixels exceed 1 (no clipping on the way in).
+// What the model's images are (docs/MODEL.md, "Noise as physics"):
+// kCounts: the counts a camera stores, Poisson noise included (the network learns the noise
+// pixel by pixel); kExpected: the noiseless expected counts (trained on `simulate --noiseless`
+// scans), and generation draws the Poisson counts from the generated expectation.
+enum class ModelTarget { kCounts, kExpected };
+const char* to_string(ModelTarget t);
+// "counts" | "expected"; throws ConfigError (where) listing them.
+ModelTarget model_target_from_string(const std::string& s, const std::string& where = "--target");
+
 struct TransformConfig {
   double count_max = 100.0;
+  ModelTarget target = ModelTarget::kCounts;
 };
 
 // What a generated model-space image becomes on the count scale (transform.h): kContinuous
-// (float counts), kRound (nearest integer, what a camera stores), kPoissonResample.
-enum class CountOutput { kContinuous, kRound, kPoissonResample };
+// (float counts), kRound (nearest integer, what a camera stores), kPoisson (exact Poisson
+// draws around the generated image, each scan from its own seeded stream: the camera's noise
+// for a kExpected model), kAuto (the model's own: kRound for kCounts, kPoisson for kExpected).
+enum class CountOutput { kContinuous, kRound, kPoisson, kAuto };
+const char* to_string(CountOutput c);
+// "continuous" | "round" | "poisson" | "auto"; throws ConfigError (where) listing them.
+CountOutput count_output_from_string(const std::string& s, const std::string& where = "--counts");
+// kAuto resolved for a model of target `t`; any other value as given.
+CountOutput resolve_count_output(CountOutput c, ModelTarget t);
 
 struct ModelConfig {
   std::string preset = "tiny";

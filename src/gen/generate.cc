@@ -16,6 +16,8 @@
 #include "core/fs_util.h"
 #include "core/parallel.h"
 #include "core/progress.h"
+#include "core/random_streams.h"
+#include "core/rng.h"
 #include "core/sha256.h"
 #include "core/split.h"
 #include "core/splitmix.h"
@@ -104,9 +106,7 @@ json GenerateConfig::to_json() const {
           {"batch", batch},
           {"shard", fmt::format("{}/{}", shard_index, shard_count)},
           {"fill_labels", fill_labels},
-          {"counts", counts == CountOutput::kRound        ? "round"
-                     : counts == CountOutput::kContinuous ? "continuous"
-                                                          : "poisson"},
+          {"counts", to_string(counts)},
           {"device", device},
           {"threads", threads},
           {"bf16", bf16},
@@ -136,8 +136,22 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
   Denoise guided = with_guidance(d, sampler.guidance);
   torch::Tensor x0 = sampler.kind == SamplerKind::kDdim ? sample_ddim(guided, s, x_T, cond, times)
                                                         : sample_dpmpp_2m(guided, s, x_T, cond, times);
-  auto g = at::make_generator<at::CPUGeneratorImpl>(seeds.empty() ? 0 : seeds[0] ^ 0x9015u);
-  return model_to_counts(x0.cpu(), cfg.transform, mode, g);
+  mode = resolve_count_output(mode, cfg.transform.target);
+  auto counts = model_to_counts(x0.cpu(), cfg.transform, mode).contiguous();
+  if (mode == CountOutput::kPoisson) draw_poisson_counts(counts, seeds);
+  return counts;
+}
+
+void draw_poisson_counts(torch::Tensor& counts, const std::vector<uint64_t>& seeds) {
+  if (!counts.is_contiguous() || counts.scalar_type() != torch::kFloat || !counts.device().is_cpu() ||
+      counts.size(0) != static_cast<int64_t>(seeds.size()))
+    throw InternalError("draw_poisson_counts", "needs contiguous float CPU counts with one seed per scan");
+  const size_t per_scan = static_cast<size_t>(counts.numel() / std::max<int64_t>(1, counts.size(0)));
+  float* p = counts.data_ptr<float>();
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    Rng rng = stream_rng(seeds[i], RandomStream::kGenCounts);
+    poisson_fill(p + i * per_scan, per_scan, rng);
+  }
 }
 
 Scan scan_from_counts(const torch::Tensor& counts, const ConditionTokens& tokens, const ConditionSpec& spec) {
@@ -207,13 +221,10 @@ bool fill(ConditionTokens& named, const JointTable& t, double u) {
 }
 
 // The settings of two generate runs that may differ, because they do not change a scan: paths,
-// the model's location (its SHA-256 is compared), threads and (except for Poisson resampling,
-// whose generator is seeded per batch) the batch size.
-std::vector<std::string> may_change_on_resume(const json& stored, const json& now) {
-  std::vector<std::string> fields = {"out", "model", "model_dir", "threads"};
-  if (stored.value("counts", std::string()) != "poisson" && now.value("counts", std::string()) != "poisson")
-    fields.push_back("batch");
-  return fields;
+// the model's location (its SHA-256 is compared), threads and the batch size (every draw of
+// scan k, its Poisson counts included, comes from seeds of k alone).
+std::vector<std::string> may_change_on_resume() {
+  return {"out", "model", "model_dir", "threads", "batch"};
 }
 
 // The dataset of an interrupted run, checked against this run's settings and opened for
@@ -246,7 +257,7 @@ Dataset open_for_resume(const std::string& out, const json& cfg_json, const json
                      "give the --out of an interrupted generate run");
   const json stored = info.value("config", json::object());
   run::refuse_changed_settings(
-      out, stored, cfg_json, may_change_on_resume(stored, cfg_json),
+      out, stored, cfg_json, may_change_on_resume(),
       "resume with the same flags (--batch and --threads may differ), or generate into a new --out");
   return ds;
 }
@@ -302,7 +313,9 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
 
   std::vector<int64_t> indices;  // this shard's k: shard_index, shard_index + count, ...
   for (int64_t k = config.shard_index; k < config.n; k += config.shard_count) indices.push_back(k);
+  const CountOutput count_output = resolve_count_output(config.counts, m.config.transform.target);
   json cfg_json = config.to_json();
+  cfg_json["counts"] = to_string(count_output);  // what the scans are, auto resolved
   cfg_json["model_sha256"] = m.ema_sha256;
   cfg_json["model_dir"] = m.dir;
   if (!config.mix.empty()) cfg_json["mix_sha256"] = sha256_hex(read_file(config.mix, 64 << 20));
@@ -344,7 +357,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
       seeds.push_back(step_seed(config.sampler.seed, k));
     }
     auto counts = generate_counts(m.net, m.config, config.sampler, tokens, seeds, device, config.bf16,
-                                  config.channels_last, config.counts);  // (b, 2, H, W)
+                                  config.channels_last, count_output);  // (b, 2, H, W)
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t k = todo[i];
       Scan s = scan_from_counts(counts[i - i0], tokens[i - i0], spec);
@@ -358,6 +371,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
                               {"spacing", to_string(config.sampler.spacing)},
                               {"steps", config.sampler.steps},
                               {"guidance", config.sampler.guidance},
+                              {"counts", to_string(count_output)},
                               {"requested", requested[k]},
                               {"generated_as", condition_to_string(tokens[i - i0], spec)}};
       ds.add(s);

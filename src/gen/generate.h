@@ -57,8 +57,8 @@ struct GenerateConfig {
   int batch = 16;
   int shard_index = 0, shard_count = 1;
   bool fill_labels = true;
-  CountOutput counts = CountOutput::kRound;
-  std::string device = "cpu";  // cpu | cuda | auto
+  CountOutput counts = CountOutput::kAuto;  // auto: round for a counts model, poisson for an expected one
+  std::string device = "cpu";               // cpu | cuda | auto
   int threads = 0;
   bool bf16 = false;          // bf16 autocast for the network
   bool channels_last = true;  // channels-last weights and inputs on the CPU

@@ -15,10 +15,15 @@
 namespace scintigen::gen {
 
 // Counts (B, 2, H, W) on the CPU for the given per-scan tokens and seeds (x_T of scan i from a
-// generator seeded with seeds[i]).
+// generator seeded with seeds[i]); `mode` kAuto is resolved for cfg's target, and kPoisson's
+// draws come from draw_poisson_counts with the same seeds.
 torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
                               const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
                               const torch::Device& device, bool bf16, bool channels_last, CountOutput mode);
+
+// counts[i] <- exact Poisson draws around counts[i] (float, CPU, (B, 2, H, W)), scan i from the
+// stream (seeds[i], kGenCounts): a function of that seed alone, whatever the batch.
+void draw_poisson_counts(torch::Tensor& counts, const std::vector<uint64_t>& seeds);
 
 // A Scan of one generated (2, H, W) counts tensor, labelled from its tokens.
 Scan scan_from_counts(const torch::Tensor& counts, const ConditionTokens& tokens, const ConditionSpec& spec);

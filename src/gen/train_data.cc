@@ -81,7 +81,7 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
   for (size_t d = 0; d < dc.datasets.size(); ++d) {
     datasets.push_back(Dataset::open(dc.datasets[d]));
     const auto& ds = datasets.back();
-    size_t used = 0;
+    size_t used = 0, integer_scans = 0;
     for (auto& r : ds.records()) {
       if (r.views != ViewSet::kBoth) {
         ++out.skipped_single_view;
@@ -92,8 +92,17 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
         continue;
       }
       ++used;
+      if (r.dtype == PixelDtype::kUint16) ++integer_scans;
       (r.split == "val" ? val_items : train_items).push_back({d, std::move(r)});
     }
+    // A model of expected counts must not learn Poisson noise as if it were the expectation:
+    // integer-count scans are camera (or simulate) draws, noiseless simulations are float.
+    if (cfg.transform.target == ModelTarget::kExpected && used > 0 && integer_scans == used)
+      throw InputError(dc.datasets[d],
+                       "holds integer counts (Poisson draws), but the model's target is 'expected': it learns "
+                       "noiseless expected-count images and draws the Poisson counts itself",
+                       "train it on noiseless scans (scintigen simulate --noiseless), or train a counts model "
+                       "(--target counts)");
     // what made the dataset: "simulate (site generator_train)", "ingest", "generate"...
     const nlohmann::json cfg = ds.info().value("config", nlohmann::json::object());
     std::string made_by = cfg.value("command", "");

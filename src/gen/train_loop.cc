@@ -59,6 +59,7 @@ void TrainRunConfig::validate() const {
     throw ConfigError("--sample-steps", std::to_string(sample_steps), "must be in 1..1000");
   if (count_max < 0)
     throw ConfigError("--count-max", std::to_string(count_max), "must be > 0, or 0 to fit it to the data");
+  if (!target.empty()) model_target_from_string(target);
   train.validate();
   data.validate();
   run::parse_device_name(device);
@@ -75,6 +76,7 @@ json TrainRunConfig::to_json() const {
             {"device", device},
             {"world_size", world}};
   if (!init_from.empty()) j["init_from"] = init_from;  // absent for runs from scratch (and runs made before it)
+  if (!target.empty()) j["target"] = target;           // absent when the preset decides (and in older runs)
   return j;
 }
 
@@ -104,6 +106,7 @@ ModelConfig resolve_model_config(const TrainRunConfig& c, const std::vector<std:
   }
   cfg.conditions = all;
   cfg.transform.count_max = c.count_max;  // 0: fit to the data
+  if (!c.target.empty()) cfg.transform.target = model_target_from_string(c.target);
   return cfg;
 }
 
@@ -201,7 +204,7 @@ void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& 
   SamplerConfig sc;
   sc.steps = c.sample_steps;
   sc.guidance = 2.0;
-  auto counts = generate_counts(ema, cfg, sc, tokens, seeds, device, c.train.bf16, false, CountOutput::kRound);
+  auto counts = generate_counts(ema, cfg, sc, tokens, seeds, device, c.train.bf16, false, CountOutput::kAuto);
   std::vector<Scan> scans;
   for (size_t i = 0; i < tokens.size(); ++i) scans.push_back(scan_from_counts(counts[i], tokens[i], cfg.conditions));
   fs::create_directories(c.out + "/samples");
@@ -242,6 +245,10 @@ ModelConfig init_model_config(const TrainRunConfig& c, const LoadedModel& base) 
     throw ConfigError("--count-max",
                       fmt::format("{} differs from the count_max {} of {}", c.count_max, cfg.transform.count_max, what),
                       "leave --count-max out: the weights are trained for their model's intensity transform");
+  if (!c.target.empty() && model_target_from_string(c.target) != cfg.transform.target)
+    throw ConfigError(
+        "--target", fmt::format("{} differs from the target {} of {}", c.target, to_string(cfg.transform.target), what),
+        "leave --target out: a fine-tuned model keeps what its starting model generates");
   return cfg;
 }
 

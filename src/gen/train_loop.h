@@ -64,6 +64,7 @@ struct TrainRunConfig {
   int64_t sample_every = 1000;          // steps per sample grid (0 = only at the end)
   int sample_steps = 20;                // sampler steps for the grids
   double count_max = 0;                 // 0: fit to the data (train_data.h)
+  std::string target;                   // counts | expected ("" = the preset's or starting model's)
   std::vector<std::string> conditions;  // attributes to condition on (empty: the defaults)
   bool condition_on_site = false;       // add the datasets' sites as an attribute
   std::string device = "cpu";           // cpu | cuda | cuda:N | auto

@@ -29,8 +29,10 @@ inline std::string write_micro_config(const std::string& dir) {
 }
 
 // n labelled scans of smooth shapes plus Poisson noise; labels cycle through the vocabulary.
-// without: a label field left unset on every scan; site: the site label of every scan.
-inline void make_dataset(const std::string& dir, int n, const std::string& without = "", const std::string& site = "") {
+// without: a label field left unset on every scan; site: the site label of every scan;
+// noiseless: the expected counts (float, as `simulate --noiseless` stores) instead of draws.
+inline void make_dataset(const std::string& dir, int n, const std::string& without = "", const std::string& site = "",
+                         bool noiseless = false) {
   Dataset ds = Dataset::create(dir, {{"command", "test"}});
   std::mt19937 rng(7);
   for (int i = 0; i < n; ++i) {
@@ -41,7 +43,8 @@ inline void make_dataset(const std::string& dir, int n, const std::string& witho
         for (int c = 0; c < 16; ++c) {
           double lam = 20.0 * std::exp(-std::pow((c - 7.5) / 4.0, 2)) + (met && r == 20 + i % 20 ? 80 : 0) +
                        (r > 15 && r < 22 && c < 8 ? 10.0 * grade : 0);
-          s.pixels[(v * 64 + r) * 16 + c] = static_cast<float>(std::poisson_distribution<int>(lam)(rng));
+          s.pixels[(v * 64 + r) * 16 + c] = static_cast<float>(
+              noiseless ? lam + 0.25 : static_cast<double>(std::poisson_distribution<int>(lam)(rng)));
         }
     s.id = "s" + std::to_string(i);
     s.origin = Origin::kSimulated;

@@ -509,6 +509,64 @@ TEST(Generate, ShardsAndBatchSizeDoNotChangeScansAndLabelsAreFilled) {
   EXPECT_FALSE(fs::exists(t / "bad"));
 }
 
+// A model of expected counts (docs/MODEL.md, "Noise as physics"): refused on integer-count
+// data, trained on noiseless data; its scans are exact Poisson draws (integers), a function of
+// (seed, k) whatever the batch; --counts continuous gives the generated expectation itself.
+TEST(Generate, AnExpectedCountModelLearnsNoiselessScansAndDrawsItsPoissonCounts) {
+  TempDir t;
+  make_dataset(t / "noisy", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "noisy", t / "m", 2);
+  c.target = "expected";
+  try {
+    run_training(c);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.describe(), t / "noisy" +
+                                ": holds integer counts (Poisson draws), but the model's target is 'expected': it "
+                                "learns noiseless expected-count images and draws the Poisson counts itself (hint: "
+                                "train it on noiseless scans (scintigen simulate --noiseless), or train a counts "
+                                "model (--target counts))");
+  }
+  EXPECT_FALSE(fs::exists(t / "m/model.json"));
+  make_dataset(t / "clean", 24, "", "", /*noiseless=*/true);
+  c.data.datasets = {t / "clean"};
+  c.out = t / "m2";
+  ASSERT_TRUE(run_training(c).finished);
+  const LoadedModel m = load_model(t / "m2");
+  EXPECT_EQ(m.config.transform.target, ModelTarget::kExpected);
+
+  GenerateConfig g = gen::testing::micro_generate(t / "m2", 4, "metastasis=1", 3);
+  g.out = t / "a";
+  generate_dataset(g);
+  g.batch = 1;
+  g.out = t / "b";
+  generate_dataset(g);
+  g.counts = CountOutput::kContinuous;
+  g.out = t / "c";
+  generate_dataset(g);
+  Dataset a = Dataset::open(t / "a"), b = Dataset::open(t / "b"), cont = Dataset::open(t / "c");
+  EXPECT_EQ(a.info().at("config").at("config").at("counts"), "poisson") << a.info().dump();
+  bool any_fraction = false;
+  const auto ra = a.records(), rb = b.records(), rc = cont.records();
+  ASSERT_EQ(ra.size(), 4u);
+  for (size_t i = 0; i < ra.size(); ++i) {
+    const ScanRecord& r = ra[i];
+    EXPECT_EQ(r.dtype, PixelDtype::kUint16) << "Poisson draws are integers";
+    EXPECT_EQ(r.meta.at("provenance").at("counts"), "poisson");
+    EXPECT_EQ(r.pixel_sha256, rb[i].pixel_sha256) << "the batch does not change a scan";
+    const Scan e = cont.load(rc[i]), p = a.load(r);
+    double sum_e = 0, sum_p = 0;
+    for (size_t j = 0; j < e.pixels.size(); ++j) {
+      sum_e += e.pixels[j];
+      sum_p += p.pixels[j];
+      any_fraction = any_fraction || e.pixels[j] != std::round(e.pixels[j]);
+    }
+    // Poisson total around the expectation's: within 5 standard deviations.
+    EXPECT_NEAR(sum_p, sum_e, 5 * std::sqrt(sum_e) + 1) << r.id;
+  }
+  EXPECT_TRUE(any_fraction) << "continuous output is the expectation, not counts";
+}
+
 // A run stopped part way (as a killed one leaves it: whole batches) and resumed equals an
 // uninterrupted run; a complete run resumes to nothing; a changed setting is refused.
 TEST(Generate, ResumeCompletesAnInterruptedRunAsIfUninterrupted) {

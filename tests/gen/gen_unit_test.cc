@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "gen/gen_test_util.h"
+#include "gen/generate_tensors.h"
 #include "gen/objective.h"
 #include "gen/sampler.h"
 #include "gen/trainer.h"
@@ -61,10 +62,51 @@ TEST_F(Gen, AnscombeStabilisesPoissonVariance) {
     auto a = 2 * torch::sqrt(c + 0.375);
     EXPECT_NEAR(a.std().item<double>(), 1.0, 0.05) << lam;
   }
-  // Poisson resampling keeps the mean.
-  auto y = counts_to_model(torch::full({20000}, 50.0f), TransformConfig{});
-  auto n = model_to_counts(y, TransformConfig{}, CountOutput::kPoissonResample, gen);
-  EXPECT_NEAR(n.mean().item<double>(), 50.0, 0.5);
+}
+
+TEST_F(Gen, PoissonCountsAreDrawnPerScanFromItsSeed) {
+  // Two scans of means 50 and 800: exact Poisson draws (mean and variance within 5 standard
+  // errors), scan i a function of seeds[i] alone (the same seed in another batch position gives
+  // the same counts), and integer valued.
+  auto c = torch::stack({torch::full({2, 64, 64}, 50.0f), torch::full({2, 64, 64}, 800.0f)}).contiguous();
+  auto a = c.clone();
+  draw_poisson_counts(a, {11, 12});
+  for (int i = 0; i < 2; ++i) {
+    const double lam = i ? 800.0 : 50.0, n = 2 * 64 * 64;
+    EXPECT_NEAR(a[i].mean().item<double>(), lam, 5 * std::sqrt(lam / n)) << lam;
+    EXPECT_NEAR(a[i].var().item<double>() / lam, 1.0, 5 * std::sqrt(2.0 / n)) << lam;
+    EXPECT_TRUE(torch::equal(a[i], torch::round(a[i])));
+  }
+  auto b = torch::stack({torch::full({2, 64, 64}, 800.0f), torch::full({2, 64, 64}, 50.0f)}).contiguous();
+  draw_poisson_counts(b, {12, 99});
+  EXPECT_TRUE(torch::equal(b[0], a[1]));
+  EXPECT_FALSE(torch::equal(b[1], a[0]));
+  auto wrong = c.clone();
+  EXPECT_THROW(draw_poisson_counts(wrong, {1}), InternalError);
+}
+
+TEST_F(Gen, CountOutputAndTargetNames) {
+  EXPECT_EQ(resolve_count_output(CountOutput::kAuto, ModelTarget::kCounts), CountOutput::kRound);
+  EXPECT_EQ(resolve_count_output(CountOutput::kAuto, ModelTarget::kExpected), CountOutput::kPoisson);
+  EXPECT_EQ(resolve_count_output(CountOutput::kContinuous, ModelTarget::kExpected), CountOutput::kContinuous);
+  for (auto c : {CountOutput::kAuto, CountOutput::kRound, CountOutput::kContinuous, CountOutput::kPoisson})
+    EXPECT_EQ(count_output_from_string(to_string(c)), c);
+  EXPECT_EQ(model_target_from_string("expected"), ModelTarget::kExpected);
+  try {
+    count_output_from_string("noisy");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.describe(), "--counts: unknown count output 'noisy' (hint: allowed: auto, round, continuous, poisson)");
+  }
+  // The target round-trips through the model config; a config without it (older models) is counts.
+  ModelConfig m = model_preset("tiny");
+  m.transform.target = ModelTarget::kExpected;
+  EXPECT_EQ(ModelConfig::from_json(m.to_json(), "t").transform.target, ModelTarget::kExpected);
+  auto j = m.to_json();
+  j["transform"].erase("target");
+  EXPECT_EQ(ModelConfig::from_json(j, "t").transform.target, ModelTarget::kCounts);
+  j["transform"]["target"] = "noise";
+  EXPECT_THROW(ModelConfig::from_json(j, "t"), ConfigError);
 }
 
 // ---- schedule ----

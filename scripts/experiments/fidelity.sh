@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The generator-fidelity experiment (docs/experiments/fidelity.md): the shipped model against
+# the "expected" candidate (same architecture, data and budget, trained on noiseless
+# expected-count images; generation draws exact Poisson counts), each audited against 600
+# fresh simulator scans of the training distribution, over guidance and sampler steps.
+#   scripts/experiments/fidelity.sh [workdir]     # default build/fidelity; resumable
+# Cost on the 2-core development machine: training about 1 h 45 min (7.8 images/s), each
+# 600-scan generation 3-12 min, each audit about 2 min.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
+ROOT=$(pwd)
+WORK=${1:-build/fidelity}
+mkdir -p "$WORK" && cd "$WORK"
+export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
+
+# The audit's data, as in docs/AUDIT.md ("The shipped model, audited").
+[ -d real ] || "$BIN" simulate --site generator_train --n 600 --seed 7001 --size 64x256 --out real -q
+if [ ! -d enc ]; then
+  [ -d enc_data ] || "$BIN" simulate --site generator_train --n 1200 --seed 7002 --size 64x256 --out enc_data -q
+  "$BIN" dataset split enc_data --fractions train=0.6,val=0.2,test=0.2 --seed 7
+  "$BIN" audit encoder --data enc_data --out enc --seed 1 --threads 1
+fi
+
+# The candidate: scripts/train-builtin.sh's run on the noiseless twin of its training set (the
+# same patients: the simulator draws patients and noise from separate streams).
+[ -d sim-noiseless ] || "$BIN" simulate --site generator_train --n 3000 --seed 2026 --size 64x256 --noiseless \
+  --out sim-noiseless -q
+RESUME=()
+[ -f expected/run.json ] && RESUME=(--resume)
+"$BIN" train --data sim-noiseless --preset "$ROOT/configs/gen/builtin.json" --target expected --out expected \
+  "${RESUME[@]}" --steps 3000 --batch 16 --lr 5e-4 --warmup 100 --ema 0.998 --seed 2026 --bf16 \
+  --checkpoint-every 250 --val-every 250 --sample-every 1000 --log-every 25
+# Its training scans as a camera would have recorded them (memorisation, membership).
+[ -d train-noisy ] || "$BIN" simulate --site generator_train --n 3000 --seed 2026 --size 64x256 --out train-noisy -q
+
+# eval TAG MODEL GUIDANCE STEPS [audit flags...]: 600 scans (seed 7003) and their audit.
+eval_one() {
+  local tag=$1 model=$2 g=$3 s=$4
+  shift 4
+  if [ ! -f "syn-$tag.json" ]; then
+    rm -rf "syn-$tag"
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --out "syn-$tag" -q
+    t1=$(date +%s.%N)
+    echo "{\"tag\": \"$tag\", \"seconds\": $(echo "$t1 - $t0" | bc)}" >"syn-$tag.json"
+  fi
+  [ -f "audit-$tag/audit.json" ] || "$BIN" audit --real real --synthetic "syn-$tag" --encoder enc --out "audit-$tag" \
+    --seed 1 -q "$@"
+}
+eval_one shipped-g2-s20 builtin 2 20
+eval_one shipped-g1-s10 builtin 1 10
+eval_one expected-g1-s10 expected 1 10 --train train-noisy --model expected
+eval_one expected-g2-s20 expected 2 20
+python3 "$ROOT/scripts/experiments/fidelity_table.py" . >fidelity_table.md
+cat fidelity_table.md

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""The generator-fidelity table (docs/experiments/fidelity.md) from audit-TAG/audit.json and
+syn-TAG.json (generation seconds) in a work folder: usage fidelity_table.py WORKDIR."""
+import glob
+import json
+import os
+import sys
+
+
+def ci(x, digits=2):
+    est = x["estimate"]
+    c = x.get("ci") or {}
+    if c.get("lower") is None:
+        return f"{est:.{digits}f}"
+    return f"{est:.{digits}f} [{c['lower']:.{digits}f}, {c['upper']:.{digits}f}]"
+
+
+def row(work, tag):
+    a = json.load(open(os.path.join(work, f"audit-{tag}", "audit.json")))
+    s = a["sections"]
+    gen = json.load(open(os.path.join(work, f"syn-{tag}.json")))
+    m, b = s["fidelity"]["matched"], s["fidelity"]["baseline"]
+    c = s["c2st"]
+    hf = s["image_stats"]["comparison"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
+    hfb = s["image_stats"]["baseline"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
+    lab = s["label_fidelity"]["labels"]
+    met = lab["metastasis"]
+    g1 = lab.get("perugini_1_vs_0", {})
+    mem = s["memorisation"]
+    mship = s["membership"]
+    mem_txt = "-" if "skipped" in mem else f"{mem.get('flagged', mem.get('encoder', {}).get('flagged', '?'))}"
+    ms_txt = "-" if "skipped" in mship else json.dumps(mship.get("verdict", {}).get("text", ""))[:60]
+    return (f"| {tag} | {600 / gen['seconds']:.2f} | {c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}] | "
+            f"{ci(m['frechet'])} vs {ci(b['frechet'])} | {ci(m['precision'])} vs {b['precision']['estimate']:.2f} | "
+            f"{ci(m['recall'])} vs {b['recall']['estimate']:.2f} | {ci(m['coverage'])} | "
+            f"{ci(hf)} vs {ci(hfb)} | {ci(met['synthetic_auc'])} vs {ci(met['real_auc'])} | "
+            f"{ci(g1['synthetic_auc']) if g1 else '-'} | {mem_txt} | {ms_txt} |")
+
+
+def main():
+    work = sys.argv[1] if len(sys.argv) > 1 else "."
+    tags = sorted(p[len(os.path.join(work, "audit-")):-len("/audit.json")]
+                  for p in glob.glob(os.path.join(work, "audit-*/audit.json")))
+    print("| candidate | scans/s | C2ST AUC | FD matched vs baseline | precision vs baseline | recall vs baseline | "
+          "coverage | HF ratio W1/sd vs baseline | metastasis AUC syn vs real | grade 1 vs 0 syn | memorised | membership |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for t in tags:
+        if os.path.exists(os.path.join(work, f"syn-{t}.json")):
+            print(row(work, t))
+
+
+if __name__ == "__main__":
+    main()
