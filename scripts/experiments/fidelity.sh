@@ -4,6 +4,7 @@
 # expected-count images; generation draws exact Poisson counts), each audited against 600
 # fresh simulator scans of the training distribution, over guidance and sampler steps.
 #   scripts/experiments/fidelity.sh [workdir]     # default build/fidelity; resumable
+#   DEVICE=cuda scripts/experiments/fidelity.sh   # trains the candidate on a GPU (the rest on the CPU)
 # Cost on the 2-core development machine: training about 1 h 45 min (7.8 images/s), each
 # 600-scan generation 3-12 min, each audit about 2 min.
 set -euo pipefail
@@ -30,7 +31,7 @@ RESUME=()
 [ -f expected/run.json ] && RESUME=(--resume)
 "$BIN" train --data sim-noiseless --preset "$ROOT/configs/gen/builtin.json" --target expected --out expected \
   "${RESUME[@]}" --steps 3000 --batch 16 --lr 5e-4 --warmup 100 --ema 0.998 --seed 2026 --bf16 \
-  --checkpoint-every 250 --val-every 250 --sample-every 1000 --log-every 25
+  --checkpoint-every 250 --val-every 250 --sample-every 1000 --log-every 25 --device "${DEVICE:-cpu}"
 # Its training scans as a camera would have recorded them (memorisation, membership).
 [ -d train-noisy ] || "$BIN" simulate --site generator_train --n 3000 --seed 2026 --size 64x256 --out train-noisy -q
 
@@ -44,11 +45,26 @@ eval_one() {
     t0=$(date +%s.%N)
     "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --out "syn-$tag" -q
     t1=$(date +%s.%N)
-    echo "{\"tag\": \"$tag\", \"seconds\": $(echo "$t1 - $t0" | bc)}" >"syn-$tag.json"
+    echo "{\"tag\": \"$tag\", \"seconds\": $(echo "$t1 - $t0" | bc)}" >"syn-$tag.json"  # under load: see speed
   fi
   [ -f "audit-$tag/audit.json" ] || "$BIN" audit --real real --synthetic "syn-$tag" --encoder enc --out "audit-$tag" \
     --seed 1 -q "$@"
 }
+# speed TAG MODEL GUIDANCE STEPS: seconds for 48 scans (batch 16, all threads; run it alone).
+speed() {
+  [ -f "speed-$1.json" ] && return
+  rm -rf speed-tmp
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$BIN" generate --model "$2" --n 48 --seed 9 --guidance "$3" --steps "$4" --out speed-tmp -q
+  t1=$(date +%s.%N)
+  echo "{\"tag\": \"$1\", \"scans\": 48, \"seconds\": $(echo "$t1 - $t0" | bc)}" >"speed-$1.json"
+  rm -rf speed-tmp
+}
+speed expected-g1-s10 expected 1 10
+speed shipped-g1-s10 builtin 1 10
+speed expected-g2-s20 expected 2 20
+speed shipped-g2-s20 builtin 2 20
 eval_one shipped-g2-s20 builtin 2 20
 eval_one shipped-g1-s10 builtin 1 10
 eval_one expected-g1-s10 expected 1 10 --train train-noisy --model expected

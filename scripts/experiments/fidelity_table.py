@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The generator-fidelity table (docs/experiments/fidelity.md) from audit-TAG/audit.json and
-syn-TAG.json (generation seconds) in a work folder: usage fidelity_table.py WORKDIR."""
+speed-TAG.json (seconds for 48 scans) in a work folder: usage fidelity_table.py WORKDIR."""
 import glob
 import json
 import os
@@ -18,7 +18,7 @@ def ci(x, digits=2):
 def row(work, tag):
     a = json.load(open(os.path.join(work, f"audit-{tag}", "audit.json")))
     s = a["sections"]
-    gen = json.load(open(os.path.join(work, f"syn-{tag}.json")))
+    sp = json.load(open(os.path.join(work, f"speed-{tag}.json")))
     m, b = s["fidelity"]["matched"], s["fidelity"]["baseline"]
     c = s["c2st"]
     hf = s["image_stats"]["comparison"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
@@ -30,7 +30,7 @@ def row(work, tag):
     mship = s["membership"]
     mem_txt = "-" if "skipped" in mem else f"{mem.get('flagged', mem.get('encoder', {}).get('flagged', '?'))}"
     ms_txt = "-" if "skipped" in mship else json.dumps(mship.get("verdict", {}).get("text", ""))[:60]
-    return (f"| {tag} | {600 / gen['seconds']:.2f} | {c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}] | "
+    return (f"| {tag} | {sp['scans'] / sp['seconds']:.2f} | {c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}] | "
             f"{ci(m['frechet'])} vs {ci(b['frechet'])} | {ci(m['precision'])} vs {b['precision']['estimate']:.2f} | "
             f"{ci(m['recall'])} vs {b['recall']['estimate']:.2f} | {ci(m['coverage'])} | "
             f"{ci(hf)} vs {ci(hfb)} | {ci(met['synthetic_auc'])} vs {ci(met['real_auc'])} | "
@@ -45,7 +45,7 @@ def main():
           "coverage | HF ratio W1/sd vs baseline | metastasis AUC syn vs real | grade 1 vs 0 syn | memorised | membership |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for t in tags:
-        if os.path.exists(os.path.join(work, f"syn-{t}.json")):
+        if os.path.exists(os.path.join(work, f"speed-{t}.json")):
             print(row(work, t))
 
 
