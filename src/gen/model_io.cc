@@ -89,10 +89,9 @@ std::string model_card(const json& info) {
                    info.value("parameters", 0));
   s += fmt::format("- count transform: Anscombe, count_max {} ({})\n", cfg["transform"].value("count_max", 0.0),
                    data.value("count_max_fitted", false) ? "fit to the training data" : "from the config");
-  s +=
-      cfg["transform"].value("target", "counts") == "expected"
-          ? "- target: expected counts (noiseless); `generate` draws exact Poisson counts around each generated image\n"
-          : "- target: counts (the network generates the Poisson noise too)\n";
+  // Only an expected-count model says so: a counts model's card reads as before the target existed.
+  if (cfg["transform"].value("target", "counts") == "expected")
+    s += "- target: expected counts (noiseless); `generate` draws exact Poisson counts around each generated image\n";
   s += "- conditions:";
   for (const auto& a : cfg.value("conditions", json::array()))
     s += fmt::format(" {} ({});", a.value("name", ""), fmt::join(a.value("values", std::vector<std::string>{}), ", "));
