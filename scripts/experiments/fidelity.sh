@@ -45,7 +45,7 @@ eval_one() {
     t0=$(date +%s.%N)
     "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --out "syn-$tag" -q
     t1=$(date +%s.%N)
-    echo "{\"tag\": \"$tag\", \"seconds\": $(echo "$t1 - $t0" | bc)}" >"syn-$tag.json"  # under load: see speed
+    echo "{\"tag\": \"$tag\", \"seconds\": $(awk "BEGIN { print $t1 - $t0 }")}" >"syn-$tag.json"  # under load: see speed
   fi
   [ -f "audit-$tag/audit.json" ] || "$BIN" audit --real real --synthetic "syn-$tag" --encoder enc --out "audit-$tag" \
     --seed 1 -q "$@"
@@ -58,7 +58,7 @@ speed() {
   t0=$(date +%s.%N)
   "$BIN" generate --model "$2" --n 48 --seed 9 --guidance "$3" --steps "$4" --out speed-tmp -q
   t1=$(date +%s.%N)
-  echo "{\"tag\": \"$1\", \"scans\": 48, \"seconds\": $(echo "$t1 - $t0" | bc)}" >"speed-$1.json"
+  echo "{\"tag\": \"$1\", \"scans\": 48, \"seconds\": $(awk "BEGIN { print $t1 - $t0 }")}" >"speed-$1.json"
   rm -rf speed-tmp
 }
 speed expected-g1-s10 expected 1 10
