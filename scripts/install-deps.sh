@@ -21,6 +21,8 @@ runtime_packages=(
   # runtime libraries
   libdcmtk-dev libopenjp2-7-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libsqlite3-dev libpng-dev zlib1g-dev libssl-dev
+  # the reader study's HTTP(S) server (header + shared library)
+  libcpp-httplib-dev
   libtorch-dev libgoogle-perftools-dev
   # OpenBLAS for LibTorch's float32 matmuls (Debian's default reference BLAS made them 20x
   # slower: 6 vs 139 GFLOP/s on 2 cores, BENCHMARKS.md); Gloo headers for c10d data parallel
@@ -35,6 +37,8 @@ test_packages=(
   python3 python3-numpy python3-pydicom python3-gdcm python3-pil dicom3tools
   r-base-core r-cran-proc r-cran-survival python3-sklearn python3-statsmodels python3-scipy
   python3-torch python3-jsonschema
+  # the reader study: sqlite3 (the durability test's integrity check), wrk (the load benchmark)
+  sqlite3 wrk
   # HTML reports (src/report): npm fetches the pinned Vega-Lite bundles into web/node_modules;
   # chromium renders a report in the browser test
   nodejs npm chromium

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       {"stats", "ROC/AUC with DeLong CIs, DeLong tests, survival, rater agreement", cmd_stats},
       {"classify", "train and evaluate metastasis / cardiac classifiers", cmd_classify},
       {"audit", "audit synthetic scans: fidelity, diversity, labels, memorisation, privacy", cmd_audit},
+      {"reader", "blinded reader study in the browser: create, serve, report", cmd_reader},
       {"demo", "the main job on the built-in default data, with pictures to look at", cmd_demo},
       {"version", "print the versions of scintigen and its libraries", cmd_version},
   };

@@ -54,6 +54,12 @@ enum class RandomStream : uint64_t {
   kAuditSubsample = 45,  // index = use: a seeded subsample (matched sizes, capped sets)
   kAuditNoise = 46,      // index = time x draw: the membership attack's fixed diffusion noise
   kAuditEncoder = 47,    // index = use: the encoder's held-out split and probe folds
+  // Reader study (src/reader), seed = --seed.
+  kReaderBootstrap = 51,         // index = replicate: the report's reader x case bootstrap
+  kReaderSelect = 52,            // index = stratum: which scans of a matching stratum become cases
+  kReaderOrder = 53,             // index = reader (create order): that reader's reading order
+  kReaderBootstrapReaders = 54,  // index = replicate: the report's readers-only bootstrap (cases fixed)
+  kReaderBootstrapCases = 55,    // index = replicate: the report's cases-only bootstrap (readers fixed)
 };
 
 // The generator of (seed, stream, index): independent of every other (seed, stream, index).

@@ -38,6 +38,7 @@ struct WriteContext : PngContext {
   std::string out;
   const png_byte* samples = nullptr;  // big-endian rows
   int width = 0, height = 0, bit_depth = 8;
+  bool stored = false;  // zlib level 0 and no row filter: the size depends on width and height only
 };
 
 void write_to_string(png_structp png, png_bytep data, size_t n) {
@@ -60,6 +61,10 @@ bool encode_png(WriteContext* ctx) {
     return false;
   }
   png_set_write_fn(png, ctx, write_to_string, flush_nothing);
+  if (ctx->stored) {
+    png_set_compression_level(png, 0);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+  }
   png_set_IHDR(png, info, static_cast<png_uint_32>(ctx->width), static_cast<png_uint_32>(ctx->height), ctx->bit_depth,
                PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
@@ -262,6 +267,19 @@ void write_png_gray(const std::string& path, int width, int height, int bit_dept
   }
   if (!encode_png(&ctx)) throw InternalError(path, std::string("cannot encode PNG: ") + ctx.message);
   write_file_atomic(path, ctx.out);
+}
+
+std::string encode_png_gray8_stored(int width, int height, const uint8_t* samples) {
+  if (width <= 0 || height <= 0 || width > static_cast<int>(kMaxSide) || height > static_cast<int>(kMaxSide))
+    throw InternalError("PNG", "size " + std::to_string(width) + " x " + std::to_string(height) + " is out of range");
+  WriteContext ctx;
+  ctx.width = width;
+  ctx.height = height;
+  ctx.bit_depth = 8;
+  ctx.samples = samples;
+  ctx.stored = true;
+  if (!encode_png(&ctx)) throw InternalError("PNG", std::string("cannot encode: ") + ctx.message);
+  return std::move(ctx.out);
 }
 
 std::vector<uint16_t> read_png_gray(const std::string& path, int* width, int* height, int* bit_depth) {

@@ -15,6 +15,10 @@ namespace scintigen {
 
 // Writes a grayscale PNG from 8- or 16-bit samples (row-major). Atomic (temp + rename).
 void write_png_gray(const std::string& path, int width, int height, int bit_depth, const void* samples);
+// An 8-bit grayscale PNG in memory, uncompressed (zlib stored blocks, no row filter, no
+// ancillary chunks): its byte size is a function of width and height alone, whatever the
+// pixels (the reader study's images must not tell their origin by their size).
+std::string encode_png_gray8_stored(int width, int height, const uint8_t* samples);
 // Reads a grayscale PNG (8 or 16 bit) into row-major samples; for tests and import.
 std::vector<uint16_t> read_png_gray(const std::string& path, int* width, int* height, int* bit_depth);
 
