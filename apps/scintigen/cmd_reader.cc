@@ -13,9 +13,11 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "console.h"
+#include "core/fs_util.h"
 #include "core/text.h"
 #include "reader/report.h"
 #include "reader/server.h"
+#include "reader/store.h"
 #include "reader/study.h"
 #include "report/html.h"
 #include "report/reader_html.h"
@@ -59,8 +61,7 @@ int cmd_create(int argc, char** argv) {
   for (const auto& s : r.balance)
     if (s["chosen"].get<size_t>() > 0)
       std::printf("  %-50s %3zu pairs (of %zu real, %zu synthetic)\n", s["key"].get<std::string>().c_str(),
-                  s["chosen"].get<size_t>(), s["real_available"].get<size_t>(),
-                  s["synthetic_available"].get<size_t>());
+                  s["chosen"].get<size_t>(), s["real_available"].get<size_t>(), s["synthetic_available"].get<size_t>());
   std::printf("tokens (shown once; also in %s, mode 0600):\n", r.tokens_file.c_str());
   for (const auto& t : r.tokens) std::printf("  %-12s %-11s %s\n", t.reader.c_str(), t.role.c_str(), t.token.c_str());
   return kExitOk;
@@ -112,23 +113,32 @@ int cmd_report(int argc, char** argv) {
   CLI::App app(
       "Analyse a reader study (docs/READER.md \"The report\"): per reader and pooled, accuracy in telling real from\n"
       "synthetic (Wilson CI), sensitivity and specificity for \"synthetic\", the AUC of the confidence ratings\n"
-      "(DeLong), the equivalence test against 50% with the margin fixed at create, Fleiss' and Cohen's kappa, a\n"
-      "reader x case bootstrap of the pooled numbers and, with a diagnosis task, the readers' agreement with the\n"
+      "(DeLong), the equivalence test against 50% with the margin fixed at create, Fleiss' and Cohen's kappa, the\n"
+      "pooled numbers' variance with readers and cases random (components of variance from reader, case and\n"
+      "two-way bootstraps) and, with a diagnosis task, the readers' agreement with the\n"
       "labels on real vs synthetic cases. Writes OUT/report.json, OUT/report.html and OUT/answers.csv (read by\n"
       "`scintigen stats agreement`). Exit status: 0 done, 1 the HTML page failed, 2 bad input.\n",
       "scintigen reader report");
   reader::ReportConfig c;
   app.add_option("study", c.study, "study folder")->required();
   app.add_option("--out,-o", c.out, "report folder to create (must not exist, or be empty)")->required();
-  app.add_option("--bootstrap", c.bootstrap, "replicates of the reader x case bootstrap")->capture_default_str();
+  app.add_option("--bootstrap", c.bootstrap, "replicates of each bootstrap (readers, cases, both)")
+      ->capture_default_str();
   app.add_option("--seed", c.seed, "seed of the bootstrap")->capture_default_str();
   app.add_option("--conf-level", c.conf_level, "confidence level of every interval")->capture_default_str();
+  std::string export_csv;
+  app.add_option(
+      "--export", export_csv,
+      "also write the calls of the cases every reader answered to this CSV (case,truth,<reader>...), the form "
+      "`scintigen stats agreement --ratings FILE --id-col case --truth truth` reads");
   bool json_out = false, quiet = false;
   app.add_flag("--json", json_out, "print report.json on stdout");
   app.add_flag("--quiet,-q", quiet, "no progress bar");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   Console console(quiet);
   const nlohmann::json r = reader::run_report(c, &console);
+  if (!export_csv.empty())
+    write_file_atomic(export_csv, reader::answers_csv(reader::StudyStore::open(c.study).snapshot(), true));
   int rc = kExitOk;
   const std::string html = (std::filesystem::path(c.out) / "report.html").string();
   try {
@@ -149,11 +159,12 @@ int cmd_report(int argc, char** argv) {
 }  // namespace
 
 int cmd_reader(int argc, char** argv) {
-  return dispatch("scintigen reader", "Blinded reader study in the browser (docs/READER.md).",
-                  {{"create", "pick the cases, render them, make the study folder and the tokens", cmd_create},
-                   {"serve", "serve the reading pages and their API (HTTP or HTTPS)", cmd_serve},
-                   {"report", "analyse the answers: accuracy, AUC, equivalence, kappa, MRMC", cmd_report}},
-                  argc, argv);
+  return dispatch(
+      "scintigen reader", "Blinded reader study in the browser (docs/READER.md).",
+      {{"create", "pick the cases, render them, make the study folder and the tokens", cmd_create},
+       {"serve", "serve the reading pages and their API (HTTP or HTTPS)", cmd_serve},
+       {"report", "analyse the answers: accuracy, AUC, equivalence, kappa, reader x case variance", cmd_report}},
+      argc, argv);
 }
 
 }  // namespace scintigen::cli

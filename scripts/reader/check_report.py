@@ -82,11 +82,11 @@ def main():
                 check(f"{n}: AUC CI upper (DeLong, pROC)", r["auc"]["ci"]["upper"], f"{k}.auc.hi")
         check(f"{n}: TOST p (exact binomial)", r["equivalence"]["p_value"], f"{k}.tost.p")
     agreement = report["realness"]["agreement"]
-    if "kappa" in agreement["fleiss"]:
-        check("Fleiss' kappa (statsmodels)", agreement["fleiss"]["kappa"], "agreement.fleiss")
+    if "estimate" in agreement["fleiss"]:
+        check("Fleiss' kappa (statsmodels)", agreement["fleiss"]["estimate"], "agreement.fleiss")
     for c in agreement["cohen"]:
-        if "kappa" in c:
-            check(f"Cohen's kappa {c['reader1']}-{c['reader2']} (scikit-learn)", c["kappa"],
+        if "estimate" in c:
+            check(f"Cohen's kappa {c['reader1']}-{c['reader2']} (scikit-learn)", c["estimate"],
                   f"agreement.cohen.{c['reader1']}.{c['reader2']}")
     for r in (report.get("diagnosis") or {}).get("readers", []):
         for org in ("real", "synthetic"):

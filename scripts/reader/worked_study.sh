@@ -4,7 +4,8 @@
 # behaviour (scripts/reader/scripted_readers.py) reading through the HTTP API, the report, and
 # every headline number recomputed independently (scripts/reader/check_report.py: statsmodels,
 # scikit-learn, SciPy and R pROC).
-#   scripts/reader/worked_study.sh [work dir]      # default build/reader-worked; ~5 min on 2 cores
+#   scripts/reader/worked_study.sh [work dir]      # default build/reader-worked; ~15 min on 2 cores
+# (PYTHON: the interpreter with numpy, PIL, statsmodels, scikit-learn; default /usr/bin/python3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=$(realpath "${BUILD:-build}/apps/scintigen/scintigen")
@@ -22,8 +23,8 @@ PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "^serving" "$W/serve.log" && break; sleep 0.1; done
 URL=$(sed -n 's/^serving .* at \(.*\)\/$/\1/p' "$W/serve.log")
-python3 scripts/reader/scripted_readers.py --url "$URL" --study "$W/study" \
+"${PYTHON:-/usr/bin/python3}" scripts/reader/scripted_readers.py --url "$URL" --study "$W/study" \
   --png "$W/real=$W/real_png" --png "$W/syn=$W/syn_png" --seed 1
 kill $PID
 "$BIN" reader report "$W/study" --out "$W/report" --seed 1 -q
-python3 scripts/reader/check_report.py "$W/study" "$W/report"
+"${PYTHON:-/usr/bin/python3}" scripts/reader/check_report.py "$W/study" "$W/report"

@@ -76,11 +76,11 @@ void allocate_pairs(std::map<std::string, Stratum>& strata, size_t pairs, size_t
   size_t capacity = 0;
   for (auto& [key, s] : strata) capacity += std::min(s.real.size(), s.synthetic.size());
   if (capacity < pairs)
-    throw InputError(where,
-                     fmt::format("only {} matched real/synthetic pairs exist, {} needed for --n {}", capacity, pairs,
-                                 2 * pairs),
-                     "lower --n, match on fewer labels (--match), or generate synthetic scans of the real set's "
-                     "conditions");
+    throw InputError(
+        where,
+        fmt::format("only {} matched real/synthetic pairs exist, {} needed for --n {}", capacity, pairs, 2 * pairs),
+        "lower --n, match on fewer labels (--match), or generate synthetic scans of the real set's "
+        "conditions");
   std::map<std::string, double> share;
   size_t taken = 0;
   for (auto& [key, s] : strata) {
@@ -118,8 +118,8 @@ std::string render_view(const float* counts, int height, int width, double m) {
 std::pair<std::pair<int, int>, bool> common_grid(const std::vector<ScanRecord>& records) {
   std::map<std::pair<int, int>, size_t> grids;
   for (const auto& r : records) ++grids[{r.height, r.width}];
-  auto best = std::max_element(grids.begin(), grids.end(),
-                               [](const auto& a, const auto& b) { return a.second < b.second; });
+  auto best =
+      std::max_element(grids.begin(), grids.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   return {best->first, grids.size() == 1};
 }
 
@@ -180,9 +180,9 @@ void CreateConfig::validate() const {
 }
 
 nlohmann::json CreateConfig::to_json() const {
-  return {{"real", real},     {"synthetic", synthetic}, {"out", out},       {"n", n},
-          {"readers", readers}, {"task", task},         {"match", match},   {"margin", margin},
-          {"seed", seed},     {"height", height},       {"width", width}};
+  return {{"real", real},       {"synthetic", synthetic}, {"out", out},     {"n", n},
+          {"readers", readers}, {"task", task},           {"match", match}, {"margin", margin},
+          {"seed", seed},       {"height", height},       {"width", width}};
 }
 
 CreateResult create_study(const CreateConfig& config, EventSink* sink) {
@@ -241,7 +241,8 @@ CreateResult create_study(const CreateConfig& config, EventSink* sink) {
     for (size_t k = 0; k < s.chosen; ++k) chosen.push_back({false, s.real[k]});
     for (size_t k = 0; k < s.chosen; ++k) chosen.push_back({true, s.synthetic[k]});
   }
-  std::stable_sort(chosen.begin(), chosen.end(), [](const Chosen& a, const Chosen& b) { return a.synthetic < b.synthetic; });
+  std::stable_sort(chosen.begin(), chosen.end(),
+                   [](const Chosen& a, const Chosen& b) { return a.synthetic < b.synthetic; });
 
   // The study folder: new or empty; removed again if anything below fails.
   if (fs::exists(config.out) && !(fs::is_directory(config.out) && fs::is_empty(config.out)))

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -243,47 +244,72 @@ json realness_reader_json(const Table& t, size_t r, double conf) {
 
 // ---- the reader x case bootstrap ----------------------------------------------------------------
 
-// One statistic of the readers on a set of cases: f(reader, case indices with multiplicity).
-using ReaderStat = double (*)(const Table&, size_t, const std::vector<size_t>&);
+// The realness answers as numbers for the pooled statistics and their bootstraps: per reader and
+// case (index into t.cases; filled for the complete cases) whether the call is right, and its
+// rating 1..10.
+struct Cells {
+  std::vector<std::vector<uint8_t>> right, rating;  // [reader][case]
+};
 
-double accuracy_on(const Table& t, size_t r, const std::vector<size_t>& cases) {
-  size_t k = 0;
-  for (size_t c : cases) k += (t.at[r][c]->call == "synthetic") == t.synthetic[c];
-  return static_cast<double>(k) / static_cast<double>(cases.size());
-}
-// Share correct among the cases of one origin.
-double origin_accuracy_on(const Table& t, size_t r, const std::vector<size_t>& cases, bool synthetic) {
-  size_t k = 0, m = 0;
-  for (size_t c : cases) {
-    if (t.synthetic[c] != synthetic) continue;
-    ++m;
-    k += (t.at[r][c]->call == "synthetic") == synthetic;
-  }
-  return m ? static_cast<double>(k) / static_cast<double>(m) : nan();
-}
-double sensitivity_on(const Table& t, size_t r, const std::vector<size_t>& cases) {
-  return origin_accuracy_on(t, r, cases, true);
-}
-double specificity_on(const Table& t, size_t r, const std::vector<size_t>& cases) {
-  return origin_accuracy_on(t, r, cases, false);
-}
-double auc_on(const Table& t, size_t r, const std::vector<size_t>& cases) {
-  std::vector<int> labels;
-  std::vector<double> scores;
-  for (size_t c : cases) {
-    labels.push_back(t.synthetic[c] ? 1 : 0);
-    scores.push_back(rating(*t.at[r][c]));
-  }
-  return stats::auc(labels, scores, "reader " + t.readers[r]);
+Cells make_cells(const Table& t, const std::vector<size_t>& complete) {
+  Cells cells;
+  cells.right.assign(t.readers.size(), std::vector<uint8_t>(t.cases.size(), 0));
+  cells.rating = cells.right;
+  for (size_t r = 0; r < t.readers.size(); ++r)
+    for (size_t c : complete) {
+      const Answer& a = *t.at[r][c];
+      cells.right[r][c] = (a.call == "synthetic") == t.synthetic[c];
+      cells.rating[r][c] = static_cast<uint8_t>(rating(a));
+    }
+  return cells;
 }
 
-// Mean over the readers (with multiplicity) of a statistic on the cases.
-double reader_mean(const Table& t, ReaderStat f, const std::vector<size_t>& readers, const std::vector<size_t>& cases) {
-  std::map<size_t, size_t> times;
+// The pooled statistics, in this order.
+constexpr size_t kStatistics = 4;
+const char* const kStatisticNames[kStatistics] = {"accuracy", "sensitivity", "specificity", "auc"};
+using Statistics = std::array<double, kStatistics>;
+
+// A reader's accuracy, sensitivity (share right among the synthetic cases), specificity (among
+// the real ones) and AUC of the rating on the cases, with multiplicity; the cases hold both
+// origins. The AUC is Mann-Whitney's, counted over the 10 rating levels: the share of (synthetic,
+// real) pairs in which the synthetic case rates higher, ties counting 1/2 (as stats::auc).
+Statistics reader_statistics(const Table& t, const Cells& cells, size_t r, const std::vector<size_t>& cases) {
+  size_t k_syn = 0, n_syn = 0, k_real = 0, n_real = 0;
+  std::array<double, 11> syn_at{}, real_at{};  // cases per rating level
+  for (size_t c : cases) {
+    const bool right = cells.right[r][c];
+    const uint8_t level = cells.rating[r][c];
+    if (t.synthetic[c]) {
+      ++n_syn, k_syn += right, ++syn_at[level];
+    } else {
+      ++n_real, k_real += right, ++real_at[level];
+    }
+  }
+  double pairs = 0.0, below = 0.0;
+  for (size_t x = 1; x <= 10; ++x) {
+    pairs += syn_at[x] * (below + 0.5 * real_at[x]);
+    below += real_at[x];
+  }
+  const auto share = [](double k, double n) { return n > 0 ? k / n : nan(); };
+  return {share(static_cast<double>(k_syn + k_real), static_cast<double>(n_syn + n_real)),
+          share(static_cast<double>(k_syn), static_cast<double>(n_syn)),
+          share(static_cast<double>(k_real), static_cast<double>(n_real)),
+          share(pairs, static_cast<double>(n_syn) * static_cast<double>(n_real))};
+}
+
+// Mean over the readers (with multiplicity) of their statistics on the cases.
+Statistics reader_mean(const Table& t, const Cells& cells, const std::vector<size_t>& readers,
+                       const std::vector<size_t>& cases) {
+  std::vector<size_t> times(t.readers.size(), 0);
   for (size_t r : readers) ++times[r];
-  double s = 0.0;
-  for (const auto& [r, k] : times) s += static_cast<double>(k) * f(t, r, cases);
-  return s / static_cast<double>(readers.size());
+  Statistics mean{};
+  for (size_t r = 0; r < times.size(); ++r) {
+    if (!times[r]) continue;
+    const Statistics s = reader_statistics(t, cells, r, cases);
+    for (size_t i = 0; i < kStatistics; ++i) mean[i] += static_cast<double>(times[r]) * s[i];
+  }
+  for (double& m : mean) m /= static_cast<double>(readers.size());
+  return mean;
 }
 
 // Cases drawn with replacement within each origin (each origin keeps its size), in the order:
@@ -435,16 +461,13 @@ json realness_pooled_json(const Table& t, const ReportConfig& cfg, const std::ve
   std::vector<size_t> real, syn;
   json out = pooled_head(t, complete, real, syn);
   if (out.contains("error")) return out;
-  const std::pair<const char*, ReaderStat> statistics[] = {
-      {"accuracy", accuracy_on}, {"sensitivity", sensitivity_on}, {"specificity", specificity_on}, {"auc", auc_on}};
-  constexpr size_t kStatistics = std::size(statistics);
+  const Cells cells = make_cells(t, complete);
   const size_t n_readers = t.readers.size();
   std::vector<size_t> all_readers(n_readers);
   for (size_t r = 0; r < n_readers; ++r) all_readers[r] = r;
-  // Each reader's statistic on the complete cases: the readers-only bootstrap reweights these.
-  std::vector<std::vector<double>> on_complete(kStatistics, std::vector<double>(n_readers));
-  for (size_t s = 0; s < kStatistics; ++s)
-    for (size_t r = 0; r < n_readers; ++r) on_complete[s][r] = statistics[s].second(t, r, complete);
+  // Each reader's statistics on the complete cases: the readers-only bootstrap reweights these.
+  std::vector<Statistics> on_complete(n_readers);
+  for (size_t r = 0; r < n_readers; ++r) on_complete[r] = reader_statistics(t, cells, r, complete);
   auto draw_readers = [&](Rng& rng) {
     std::vector<size_t> readers(n_readers);
     for (size_t& r : readers) r = rng.below(n_readers);
@@ -455,24 +478,24 @@ json realness_pooled_json(const Table& t, const ReportConfig& cfg, const std::ve
     const uint64_t index = static_cast<uint64_t>(b);
     Rng both_rng = stream_rng(cfg.seed, RandomStream::kReaderBootstrap, index);
     const std::vector<size_t> both_readers = draw_readers(both_rng);
-    const std::vector<size_t> both_cases = resample_cases(real, syn, both_rng);
+    const Statistics both = reader_mean(t, cells, both_readers, resample_cases(real, syn, both_rng));
     Rng readers_rng = stream_rng(cfg.seed, RandomStream::kReaderBootstrapReaders, index);
-    const std::vector<size_t> readers_only = draw_readers(readers_rng);
+    Statistics readers_only{};
+    for (size_t r : draw_readers(readers_rng))
+      for (size_t s = 0; s < kStatistics; ++s) readers_only[s] += on_complete[r][s] / static_cast<double>(n_readers);
     Rng cases_rng = stream_rng(cfg.seed, RandomStream::kReaderBootstrapCases, index);
-    const std::vector<size_t> cases_only = resample_cases(real, syn, cases_rng);
+    const Statistics cases_only = reader_mean(t, cells, all_readers, resample_cases(real, syn, cases_rng));
     for (size_t s = 0; s < kStatistics; ++s) {
-      reps[s].both.values.push_back(reader_mean(t, statistics[s].second, both_readers, both_cases));
-      double sum = 0.0;
-      for (size_t r : readers_only) sum += on_complete[s][r];
-      reps[s].readers.values.push_back(sum / static_cast<double>(n_readers));
-      reps[s].cases.values.push_back(reader_mean(t, statistics[s].second, all_readers, cases_only));
+      reps[s].both.values.push_back(both[s]);
+      reps[s].readers.values.push_back(readers_only[s]);
+      reps[s].cases.values.push_back(cases_only[s]);
     }
   }
+  const Statistics estimate = reader_mean(t, cells, all_readers, complete);
   for (size_t s = 0; s < kStatistics; ++s)
-    out[statistics[s].first] =
-        pooled_statistic_json(reader_mean(t, statistics[s].second, all_readers, complete), reps[s], cfg.conf_level);
+    out[kStatisticNames[s]] = pooled_statistic_json(estimate[s], reps[s], cfg.conf_level);
   // z-TOST on the normal approximation with the corrected SE: z = (estimate - bound) / SE.
-  const double est = reader_mean(t, accuracy_on, all_readers, complete);
+  const double est = estimate[0];
   const double se = std::sqrt(components_of_variance(reps[0]).variance);
   const double lo = 0.5 - t.margin, hi = 0.5 + t.margin;
   double p_low, p_high;
@@ -715,7 +738,7 @@ json analyse_study(const StudyData& data, const ReportConfig& config) {
   return report;
 }
 
-std::string answers_csv(const StudyData& data) {
+std::string answers_csv(const StudyData& data, bool complete_only) {
   std::map<std::string, size_t> reader_index;
   std::string h = "case,truth";
   for (size_t r = 0; r < data.readers.size(); ++r) {
@@ -731,6 +754,8 @@ std::string answers_csv(const StudyData& data) {
   }
   h += "\n";
   for (const StudyCase& c : data.cases) {
+    const auto& row = calls[c.case_id];
+    if (complete_only && std::find(row.begin(), row.end(), "") != row.end()) continue;
     h += csv_cell(c.case_id) + "," + csv_cell(c.origin);
     for (const auto& call : calls[c.case_id]) h += "," + csv_cell(call);
     h += "\n";

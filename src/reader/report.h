@@ -10,8 +10,9 @@
 // (call x confidence: 1 = certain real .. 10 = certain synthetic) for "synthetic" with its DeLong
 // CI; the equivalence test of accuracy against 0.5 with the margin fixed at create (two
 // one-sided tests); Fleiss' kappa of the calls across readers, Cohen's kappa per pair (src/stats);
-// a reader x case analysis of the pooled accuracy and AUC (two-way bootstrap: readers and cases
-// resampled together, cases within origin) so the pooled CI accounts for both.
+// a reader x case analysis of the pooled statistics (components of variance from readers-only,
+// cases-only and two-way bootstraps, Beiden-Wagner-Campbell 2000), so the pooled CI counts reader
+// and case variability once each.
 // Diagnosis (task diagnosis or both): per origin, the readers' agreement with the labels
 // (metastasis: accuracy, sensitivity, specificity, Cohen's kappa; Perugini grade: accuracy,
 // quadratic-weighted kappa), and the difference real - synthetic with a bootstrap CI (does a
@@ -46,8 +47,10 @@ struct ReportConfig {
 nlohmann::json analyse_study(const StudyData& data, const ReportConfig& config);
 
 // Wide CSV of the realness calls: case,truth,<reader>...; truth and calls are "real" |
-// "synthetic", "" where a reader did not answer. `stats agreement --id case --truth truth` reads it.
-std::string answers_csv(const StudyData& data);
+// "synthetic", "" where a reader did not answer. With `complete_only`, only the cases every
+// reader answered: the form `scintigen stats agreement --ratings F --id-col case --truth truth` reads (it
+// refuses empty cells).
+std::string answers_csv(const StudyData& data, bool complete_only = false);
 
 // Opens the study, analyses it, writes <out>/report.json (and answers.csv); returns the JSON.
 nlohmann::json run_report(const ReportConfig& config, EventSink* sink = nullptr);

@@ -75,7 +75,8 @@ void ServeConfig::validate() const {
   if (study.empty()) throw ConfigError("STUDY", "is required", "the folder reader create made");
   if (port < 0 || port > 65535) throw ConfigError("--port", fmt::format("{} is not a port", port), "use 0..65535");
   if (tls_cert.empty() != tls_key.empty())
-    throw ConfigError(tls_cert.empty() ? "--tls-cert" : "--tls-key", "is missing", "HTTPS needs both --tls-cert and --tls-key");
+    throw ConfigError(tls_cert.empty() ? "--tls-cert" : "--tls-key", "is missing",
+                      "HTTPS needs both --tls-cert and --tls-key");
   for (const auto* f : {&tls_cert, &tls_key})
     if (!f->empty() && !std::filesystem::is_regular_file(*f))
       throw ConfigError(f == &tls_cert ? "--tls-cert" : "--tls-key", fmt::format("'{}' is not a file", *f));
@@ -85,8 +86,8 @@ void ServeConfig::validate() const {
 }
 
 nlohmann::json ServeConfig::to_json() const {
-  return {{"study", study},       {"host", host},       {"port", port}, {"tls", !tls_cert.empty()},
-          {"threads", threads}, {"max_body", max_body}};
+  return {{"study", study},           {"host", host},       {"port", port},
+          {"tls", !tls_cert.empty()}, {"threads", threads}, {"max_body", max_body}};
 }
 
 struct Server::Impl {
@@ -113,7 +114,8 @@ struct Server::Impl {
       return std::nullopt;
     }
     if (r->role != role) {
-      send_error(res, 403, fmt::format("this page is for the {}", role == std::string("reader") ? "readers" : "coordinator"));
+      send_error(res, 403,
+                 fmt::format("this page is for the {}", role == std::string("reader") ? "readers" : "coordinator"));
       return std::nullopt;
     }
     return r;
@@ -193,8 +195,8 @@ struct Server::Impl {
       const std::string token = j["token"].get<std::string>();
       const std::optional<StudyReader> r = store.reader_for_token(token);
       if (!r) return send_error(res, 401, "this token is not valid for this study");
-      res.set_header("Set-Cookie", fmt::format("{}={}; HttpOnly; SameSite=Strict; Path=/{}", kCookie, token,
-                                               tls ? "; Secure" : ""));
+      res.set_header("Set-Cookie",
+                     fmt::format("{}={}; HttpOnly; SameSite=Strict; Path=/{}", kCookie, token, tls ? "; Secure" : ""));
       store.log_event(r->name, "signed_in", nlohmann::json::object());
       send_json(res, 200, {{"reader", r->name}, {"role", r->role}});
     });
@@ -228,16 +230,16 @@ struct Server::Impl {
                  {"answer", a ? answer_to_json(*a) : nlohmann::json()}});
     });
 
-    http->Get(R"(/api/images/([0-9a-f]{16})/(anterior|posterior)\.png)",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                const auto r = authorise(req, res, "reader");
-                if (!r) return;
-                const std::string id = req.matches[1].str();
-                if (!reader_has_case(r->name, id)) return send_error(res, 404, "no such case");
-                const std::optional<std::string> png = store.image(id, req.matches[2] == "anterior" ? kAnterior : kPosterior);
-                if (!png) return send_error(res, 404, "no such case");
-                res.set_content(*png, "image/png");
-              });
+    http->Get(R"(/api/images/([0-9a-f]{16})/(anterior|posterior)\.png)", [this](const httplib::Request& req,
+                                                                                httplib::Response& res) {
+      const auto r = authorise(req, res, "reader");
+      if (!r) return;
+      const std::string id = req.matches[1].str();
+      if (!reader_has_case(r->name, id)) return send_error(res, 404, "no such case");
+      const std::optional<std::string> png = store.image(id, req.matches[2] == "anterior" ? kAnterior : kPosterior);
+      if (!png) return send_error(res, 404, "no such case");
+      res.set_content(*png, "image/png");
+    });
 
     http->Put(R"(/api/answers/([0-9a-f]{16}))", [this](const httplib::Request& req, httplib::Response& res) {
       const auto r = authorise(req, res, "reader");
@@ -318,7 +320,9 @@ Server::Server(const ServeConfig& config, EventSink* sink)
   s.http->set_read_timeout(10);
   s.http->set_write_timeout(10);
   s.routes();
-  s.port = config.port == 0 ? s.http->bind_to_any_port(config.host) : s.http->bind_to_port(config.host, config.port) ? config.port : -1;
+  s.port = config.port == 0                                 ? s.http->bind_to_any_port(config.host)
+           : s.http->bind_to_port(config.host, config.port) ? config.port
+                                                            : -1;
   if (s.port <= 0)
     throw InputError(fmt::format("{}:{}", config.host, config.port), "cannot listen there",
                      "is the port in use, or the address not this machine's? (--host, --port)");

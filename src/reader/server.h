@@ -21,10 +21,10 @@ namespace scintigen::reader {
 struct ServeConfig {
   std::string study;
   std::string host = "127.0.0.1";
-  int port = 8080;              // 0 = any free port
+  int port = 8080;                // 0 = any free port
   std::string tls_cert, tls_key;  // both or neither: HTTPS
-  int threads = 32;             // worker threads (a browser holds up to 6 connections)
-  size_t max_body = 16 * 1024;  // bytes of a request body
+  int threads = 32;               // worker threads (a browser holds up to 6 connections)
+  size_t max_body = 16 * 1024;    // bytes of a request body
   void validate() const;
   nlohmann::json to_json() const;
 };

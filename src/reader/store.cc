@@ -7,11 +7,11 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
-#include <map>
-#include <condition_variable>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -252,7 +252,8 @@ struct StudyStore::Impl {
   void load() {
     {
       Stmt s(db, "SELECT value FROM meta WHERE key = 'study'", path);
-      if (!s.step()) throw InputError(dir, "not a reader study (no study record)", "make one with scintigen reader create");
+      if (!s.step())
+        throw InputError(dir, "not a reader study (no study record)", "make one with scintigen reader create");
       meta = nlohmann::json::parse(s.text(0), nullptr, false);
       if (meta.is_discarded() || meta.value("format", "") != kStudyFormat)
         throw InputError(dir, "not a reader study (unknown format)", "make one with scintigen reader create");

@@ -44,11 +44,11 @@ struct StudyReader {
 
 struct Answer {
   std::string reader, case_id;
-  std::string call;    // "real" | "synthetic" ("" when the task has no realness question)
-  int confidence = 0;  // 1 (guess) .. 5 (certain); 0 when there is no call
-  std::optional<int> metastasis;  // 0 | 1, with a diagnosis task
-  std::optional<int> grade;       // Perugini 0..3, with a diagnosis task
-  int revision = 1;               // 1 + the number of changes
+  std::string call;                  // "real" | "synthetic" ("" when the task has no realness question)
+  int confidence = 0;                // 1 (guess) .. 5 (certain); 0 when there is no call
+  std::optional<int> metastasis;     // 0 | 1, with a diagnosis task
+  std::optional<int> grade;          // Perugini 0..3, with a diagnosis task
+  int revision = 1;                  // 1 + the number of changes
   std::string first_at, updated_at;  // UTC, ISO 8601 with milliseconds
 };
 
@@ -64,10 +64,10 @@ struct StudyEvent {
 
 // Everything `reader report` needs, read in one transaction.
 struct StudyData {
-  nlohmann::json meta;                // format, format_version, config (CreateConfig::to_json), created, versions
-  std::vector<StudyCase> cases;       // by index
-  std::vector<StudyReader> readers;   // role "reader" only, in create order
-  std::vector<Answer> answers;        // by reader (create order), then case index
+  nlohmann::json meta;               // format, format_version, config (CreateConfig::to_json), created, versions
+  std::vector<StudyCase> cases;      // by index
+  std::vector<StudyReader> readers;  // role "reader" only, in create order
+  std::vector<Answer> answers;       // by reader (create order), then case index
 };
 
 enum class PutResult { kRecorded, kUnchanged, kChanged };

@@ -55,6 +55,11 @@ std::string estimate_html(const json& m) {
   if (ci.is_object()) h += ci_html(fixed(ci.at("lower")), fixed(ci.at("upper")));
   return h;
 }
+// A pooled statistic: estimate and CI on the corrected SE, "SE x" under it.
+std::string pooled_html(const json& m) {
+  if (is_error(m)) return error_html(m);
+  return estimate_html(m) + fmt::format("<br><span class=\"count\">SE {}</span>", fixed(m.at("se")));
+}
 // A Wilson proportion: estimate, CI and "k / n".
 std::string proportion_html(const json& p) {
   return estimate_html(p) +
@@ -96,7 +101,7 @@ Chart accuracy_chart(const json& realness, double margin) {
   for (const auto& r : realness.at("readers"))
     row(r.at("reader").get<std::string>(), "reader (Wilson CI)", r.at("accuracy"));
   const json& pooled = realness.at("pooled");
-  if (!is_error(pooled)) row("pooled", "pooled (two-way bootstrap CI)", pooled.at("accuracy"));
+  if (!is_error(pooled)) row("pooled", "pooled (reader x case CI)", pooled.at("accuracy"));
   const json x = axis("accuracy", "accuracy of the real / synthetic call");
   const json y = {{"field", "reader"}, {"type", "nominal"}, {"sort", nullptr}, {"title", nullptr}};
   json layers = json::array();
@@ -178,6 +183,7 @@ std::string pooled_summary(const json& pooled, const json& study) {
   std::string ci = acc.at("ci").is_object()
                        ? fmt::format(" [{}, {}]", fixed(acc["ci"]["lower"]), fixed(acc["ci"]["upper"]))
                        : std::string();
+  ci += fmt::format(" (SE {})", fixed(acc.at("se")));
   return fmt::format(
       "<section class=\"summary\">\n<h2>Can the readers tell real from synthetic?</h2>\n<p>Pooled accuracy {}{} over "
       "{} readers and the {} cases every reader answered. Equivalent to chance within &plusmn;{}: <span "
@@ -206,15 +212,18 @@ void realness_html(const json& realness, const json& study, Body& b) {
     t += fmt::format(
         "<tr class=\"pooled\"><th>pooled</th><td>{} complete cases</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{} <span class=\"count\">(z-TOST)</span></td></tr>\n",
-        text(pooled.at("complete_cases")), estimate_html(pooled.at("accuracy")),
-        estimate_html(pooled.at("sensitivity")), estimate_html(pooled.at("specificity")),
-        estimate_html(pooled.at("auc")), equivalence_html(pooled.at("equivalence")));
+        text(pooled.at("complete_cases")), pooled_html(pooled.at("accuracy")), pooled_html(pooled.at("sensitivity")),
+        pooled_html(pooled.at("specificity")), pooled_html(pooled.at("auc")),
+        equivalence_html(pooled.at("equivalence")));
   b.html += t + "</tbody></table>\n";
   b.html +=
       "<p class=\"muted\">Per reader: Wilson CIs, DeLong CI of the AUC, exact binomial two one-sided tests. Pooled: "
-      "the mean over readers on the cases every reader answered, with percentile CIs of a bootstrap that resamples "
-      "readers and cases (within origin) together (conservative: it counts the reader x case interaction more than "
-      "once); its equivalence test is the z-TOST on the bootstrap SE.</p>\n";
+      "the mean over readers on the cases every reader answered. Its SE treats readers and cases as random: the "
+      "components of variance of Beiden, Wagner &amp; Campbell (2000) from three bootstraps (readers only, cases "
+      "within origin only, both together), V = 2 (V<sub>readers</sub> + V<sub>cases</sub>) &minus; V<sub>both</sub>, "
+      "never below V<sub>cases</sub>; resampling both together alone would count the reader x case interaction "
+      "three times. Normal CIs (estimate &plusmn; z SE); the equivalence test is the z-TOST on that SE. "
+      "report.json keeps the components and the two-way bootstrap's percentile CI.</p>\n";
   b.html += "<div class=\"charts\">\n";
   b.add(accuracy_chart(realness, study.at("margin").get<double>()));
   b.add(roc_chart(realness));

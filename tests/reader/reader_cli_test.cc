@@ -107,6 +107,41 @@ TEST(ReaderCli, CreatePrintsTheTokensOnceAndRefusesBadInput) {
   EXPECT_FALSE(std::filesystem::exists(t / "s2"));
 }
 
+TEST(ReaderCli, ReportExportsTheCompleteCasesForStatsAgreement) {
+  testing::FixtureStudy f;
+  testing::make_fixture_study(f, 8, "realness", {"a", "b"});
+  {
+    StudyStore s = StudyStore::open(f.study);
+    for (const char* reader : {"a", "b"}) {
+      const auto& order = s.order(reader);
+      // a answers all 8 cases, b the first 5 of its order: some cases are complete, some not
+      for (size_t k = 0; k < (reader == std::string("a") ? 8u : 5u); ++k) {
+        Answer x;
+        x.reader = reader;
+        x.case_id = order[k];
+        x.call = k % 3 ? "real" : "synthetic";
+        x.confidence = 2;
+        s.put_answer(x);
+      }
+    }
+  }
+  const std::string bin = scintigen_binary();
+  auto r = run_command(bin + " reader report " + f.study + " --out " + f.tmp / "rep" + " --bootstrap 200 --export " +
+                       f.tmp / "calls.csv" + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string csv = read_file(f.tmp / "calls.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 5) << csv;  // header + the 5 cases both answered
+  EXPECT_EQ(csv.find(",,"), std::string::npos);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "case,truth,a,b");
+  auto agreement =
+      run_command(bin + " stats agreement --ratings " + f.tmp / "calls.csv" + " --id-col case --truth truth --json");
+  ASSERT_EQ(agreement.exit_code, 0) << agreement.output;
+  const json j = json::parse(agreement.output);
+  const json report = json::parse(read_file(f.tmp / "rep/report.json"));
+  EXPECT_NEAR(j["cohen"][0]["estimate"].get<double>(),
+              report["realness"]["agreement"]["cohen"][0]["estimate"].get<double>(), 1e-12);
+}
+
 TEST(ReaderCli, ServeStartsOnLoopbackAndStopsOnSigterm) {
   testing::FixtureStudy f;
   testing::make_fixture_study(f, 8, "realness", {"a"});

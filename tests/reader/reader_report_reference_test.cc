@@ -3,17 +3,21 @@
 // answers drawn from a fixed seed, three answers missing.
 //   tests/ref/reader_reference.py: statsmodels (proportion_confint wilson, binom_tost,
 //     fleiss_kappa), scikit-learn (cohen_kappa_score, roc_auc_score), SciPy (norm), and a NumPy
-//     implementation of the two bootstraps' definitions with its own generator;
+//     implementation of the bootstraps' definitions with its own generator (pooled realness: the
+//     three bootstraps of Beiden, Wagner & Campbell and their combination; diagnosis: cases);
 //   tests/ref/reader_reference.R: pROC ci.auc(method = "delong") and var(method = "delong").
 // Tolerances: closed forms (proportions, Wilson limits, exact TOST p-values, AUCs, DeLong CIs,
-// kappas, means over readers, the z-TOST given the SE) 1e-9 absolute; the bootstraps, being
-// Monte Carlo (2000 replicates here, 10000 in NumPy): SE within 15% relative, percentile limits
-// within 0.03 absolute. answers.csv is read back by `scintigen stats agreement`, whose kappas
-// must equal the report's.
+// kappas, means over readers, the z-TOST and the normal CI given the SE) 1e-9 absolute; the
+// bootstraps, being Monte Carlo (4000 replicates here, 10000 in NumPy): SEs (and the square roots
+// of the variance components) within 15% relative, percentile limits within 0.03 absolute. The
+// corrected SE is a difference of three Monte Carlo variances, hence the 4000 replicates: its
+// relative Monte Carlo error is then ~4% here, ~2% in NumPy. answers.csv is read back by `scintigen stats agreement`,
+// whose kappas must equal the report's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -34,7 +38,7 @@ using testing::source_path;
 constexpr double kClosed = 1e-9;   // closed forms, absolute
 constexpr double kSeRel = 0.15;    // bootstrap SE, relative
 constexpr double kCiAbs = 0.03;    // bootstrap percentile limits, absolute
-constexpr int kReplicates = 2000;  // of the C++ bootstrap
+constexpr int kReplicates = 4000;  // of the C++ bootstraps
 
 const std::vector<std::string> kReaders = {"ann", "ben", "cho", "dia"};
 const std::vector<double> kSkill = {0.5, 0.62, 0.7, 0.55};  // chance of a right call
@@ -206,11 +210,28 @@ TEST_F(ReaderReference, PerReaderRealness) {
   }
 }
 
-TEST_F(ReaderReference, PooledRealnessTwoWayBootstrap) {
+TEST_F(ReaderReference, PooledRealnessComponentsOfVariance) {
   const json& p = report()["realness"]["pooled"];
   EXPECT_EQ(p["complete_cases"], 37);
-  for (const char* s : {"accuracy", "sensitivity", "specificity", "auc"})
-    expect_bootstrap(p[s], std::string("pooled.") + s);
+  for (const char* s : {"accuracy", "sensitivity", "specificity", "auc"}) {
+    const std::string k = std::string("pooled.") + s;
+    const json& m = p[s];
+    expect_close(m["estimate"].get<double>(), py(k + ".est"), kClosed, k, "mean over readers");
+    expect_close(m["se"].get<double>() / py(k + ".se"), 1.0, kSeRel, k, "corrected SE ratio - 1");
+    for (const char* v : {"v_readers", "v_cases", "v_both"})
+      expect_close(std::sqrt(m["components"][v].get<double>() / py(k + "." + v)), 1.0, kSeRel, k + "." + v,
+                   "sqrt component ratio - 1");
+    // the normal CI from the report's own estimate and SE, as SciPy computes it
+    expect_close(m["ci"]["lower"].get<double>(), py(k + ".ci.lo"), kClosed, k, "normal CI limit");
+    expect_close(m["ci"]["upper"].get<double>(), py(k + ".ci.hi"), kClosed, k, "normal CI limit");
+    // the two-way bootstrap kept for comparison
+    const json& w = m["two_way_percentile"];
+    std::printf("%s: corrected SE %.4f (NumPy %.4f), two-way bootstrap SE %.4f (NumPy %.4f)\n", k.c_str(),
+                m["se"].get<double>(), py(k + ".se"), w["se"].get<double>(), py(k + ".two_way.se"));
+    expect_close(w["se"].get<double>() / py(k + ".two_way.se"), 1.0, kSeRel, k, "bootstrap SE ratio - 1");
+    expect_close(w["ci"]["lower"].get<double>(), py(k + ".two_way.lo"), kCiAbs, k, "bootstrap limit");
+    expect_close(w["ci"]["upper"].get<double>(), py(k + ".two_way.hi"), kCiAbs, k, "bootstrap limit");
+  }
   // the z-TOST from the report's own estimate and SE, as SciPy computes it
   expect_close(p["equivalence"]["p_value_low"].get<double>(), py("pooled.tost.low"), kClosed, "pooled z-TOST",
                "TOST p-value");

@@ -1,11 +1,15 @@
 // `reader report`'s analysis (src/reader/report.h) on hand-made answers: exact values of small
 // cases worked out by hand below, the bootstrap against its analytic known answers, the missing
 // answers, answers.csv, the errors; and the HTML page (report/reader_html.h).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "reader/report.h"
 #include "report/reader_html.h"
 #include "stats/schema_check.h"
@@ -123,8 +127,35 @@ TEST(ReaderReport, PooledAndAgreementOnCompleteCases) {
   EXPECT_NEAR(p["specificity"]["estimate"].get<double>(), 0.75, 1e-15);  // a 1 of 2, b 2 of 2
   // a: s0 9 vs {1, 7} -> 1; b: s0 10 vs {3, 2} -> 1
   EXPECT_NEAR(p["auc"]["estimate"].get<double>(), 1.0, 1e-15);
-  EXPECT_EQ(p["accuracy"]["ci"]["method"], "two-way bootstrap percentile");
+  EXPECT_EQ(p["accuracy"]["method"],
+            "reader x case components of variance (Beiden-Wagner-Campbell 2000) from three bootstraps");
+  EXPECT_EQ(p["accuracy"]["two_way_percentile"]["ci"]["method"], "two-way bootstrap percentile");
   EXPECT_EQ(p["bootstrap"]["replicates"], 200);
+  EXPECT_EQ(p["accuracy"]["replicates"], 200);
+  // the corrected variance from its components, and the normal CI on it (clipped to [0, 1])
+  for (const char* s : {"accuracy", "sensitivity", "specificity", "auc"}) {
+    const json& m = p[s];
+    const json& v = m["components"];
+    const double vr = v["v_readers"], vc = v["v_cases"], vb = v["v_both"];
+    EXPECT_NEAR(v["v_interaction"].get<double>(), vb - vr - vc, 1e-15) << s;
+    EXPECT_NEAR(v["v_combined"].get<double>(), 2 * (vr + vc) - vb, 1e-15) << s;
+    const bool truncated = 2 * (vr + vc) - vb < vc;
+    EXPECT_EQ(v["truncated"].get<bool>(), truncated) << s;
+    const double se = std::sqrt(truncated ? vc : 2 * (vr + vc) - vb);
+    EXPECT_NEAR(m["se"].get<double>(), se, 1e-15) << s;
+    const double est = m["estimate"], z = 1.959963984540054;
+    EXPECT_NEAR(m["ci"]["lower"].get<double>(), std::clamp(est - z * se, 0.0, 1.0), 1e-12) << s;
+    EXPECT_NEAR(m["ci"]["upper"].get<double>(), std::clamp(est + z * se, 0.0, 1.0), 1e-12) << s;
+  }
+  // the pooled TOST uses the corrected SE
+  EXPECT_EQ(p["equivalence"]["se"], p["accuracy"]["se"]);
+  EXPECT_EQ(p["equivalence"]["method"], "z-TOST on the reader x case components-of-variance SE");
+  EXPECT_EQ(testing::scheme_errors(r), "");
+  // the page shows the corrected SE and says how it is made
+  const std::string h = report::reader_report_html(r, report::WebAssets{});
+  EXPECT_NE(h.find(fmt::format("(SE {:.3f})", p["accuracy"]["se"].get<double>())), std::string::npos);
+  EXPECT_NE(h.find("components of variance of Beiden, Wagner &amp; Campbell (2000) from three bootstraps"),
+            std::string::npos);
   const json& g = r["realness"]["agreement"];
   EXPECT_EQ(g["complete_cases"], 3);
   // calls: r0 real/real, r1 synthetic/real, s0 synthetic/synthetic: observed 2 of 3 agree
@@ -139,10 +170,12 @@ TEST(ReaderReport, PooledAndAgreementOnCompleteCases) {
   EXPECT_EQ(m["readers"][0]["missing"], json::array());
 }
 
-// Reader a always right, reader b always wrong: every replicate is (draws of a) / 2, so the
-// pooled accuracy takes 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4: SE sqrt(1/8), and the 95%
-// percentile interval is [0, 1]. Monte Carlo tolerance of the SE: 10% (its relative MC error
-// with 2000 replicates is about 1.6%).
+// Pure reader effect: reader a always right, reader b always wrong. Resampling the cases changes
+// nothing (v_cases = 0 exactly); the readers-only and two-way replicates are both (draws of a) / 2,
+// taking 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4: variance 1/8, and the corrected variance
+// 2 (1/8 + 0) - 1/8 = 1/8. The two-way percentile interval is [0, 1]. Monte Carlo tolerance of the
+// SE: 10% (V = 2 V_readers - V_both of two independent 2000-replicate bootstraps: ~3.5% relative
+// in the SE).
 TEST(ReaderReport, BootstrapReaderVarianceKnownAnswer) {
   StudyData d = study(20, {"a", "b"});
   for (const auto& c : d.cases) {
@@ -151,19 +184,28 @@ TEST(ReaderReport, BootstrapReaderVarianceKnownAnswer) {
     answer(d, "b", c.case_id, syn ? "real" : "synthetic", 3);
   }
   const json p = analyse_study(d, config(2000))["realness"]["pooled"];
+  const double se = std::sqrt(0.125);
   EXPECT_DOUBLE_EQ(p["accuracy"]["estimate"].get<double>(), 0.5);
-  EXPECT_NEAR(p["accuracy"]["se"].get<double>(), std::sqrt(0.125), 0.1 * std::sqrt(0.125));
+  EXPECT_EQ(p["accuracy"]["components"]["v_cases"].get<double>(), 0.0);
+  EXPECT_NEAR(std::sqrt(p["accuracy"]["components"]["v_readers"].get<double>()), se, 0.1 * se);
+  EXPECT_NEAR(std::sqrt(p["accuracy"]["components"]["v_both"].get<double>()), se, 0.1 * se);
+  EXPECT_NEAR(p["accuracy"]["se"].get<double>(), se, 0.1 * se);
+  EXPECT_DOUBLE_EQ(p["accuracy"]["two_way_percentile"]["ci"]["lower"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(p["accuracy"]["two_way_percentile"]["ci"]["upper"].get<double>(), 1.0);
+  // 0.5 -/+ 1.96 x ~0.354, clipped
   EXPECT_DOUBLE_EQ(p["accuracy"]["ci"]["lower"].get<double>(), 0.0);
   EXPECT_DOUBLE_EQ(p["accuracy"]["ci"]["upper"].get<double>(), 1.0);
   // AUCs 1 and 0: the same distribution
-  EXPECT_NEAR(p["auc"]["se"].get<double>(), std::sqrt(0.125), 0.1 * std::sqrt(0.125));
+  EXPECT_NEAR(p["auc"]["se"].get<double>(), se, 0.1 * se);
   // the z-TOST at SE ~0.354 cannot show equivalence
   EXPECT_FALSE(p["equivalence"]["equivalent"].get<bool>());
 }
 
-// One reader: only the cases vary. Within-origin resampling of k_o correct of n_o has the ideal
-// bootstrap variance sum_o n_o p_o (1 - p_o) / n^2 (p_o = k_o / n_o). Here 12 real (9 right) and
-// 12 synthetic (4 right): SE = sqrt(12 (0.75 0.25 + 1/3 2/3)) / 24. Tolerance 10%.
+// One reader: only the cases vary (v_readers = 0 exactly). Within-origin resampling of k_o correct
+// of n_o has the ideal bootstrap variance sum_o n_o p_o (1 - p_o) / n^2 (p_o = k_o / n_o), for
+// the cases-only and the two-way bootstrap alike, so V = 2 V_cases - V_both is that too. Here 12
+// real (9 right) and 12 synthetic (4 right): SE = sqrt(12 (0.75 0.25 + 1/3 2/3)) / 24.
+// Tolerance 10% (Monte Carlo: ~3.5% relative in the SE).
 TEST(ReaderReport, BootstrapCaseVarianceKnownAnswer) {
   StudyData d = study(24, {"a"});
   for (size_t i = 0; i < 24; ++i) {
@@ -175,13 +217,93 @@ TEST(ReaderReport, BootstrapCaseVarianceKnownAnswer) {
   const json& p = r["realness"]["pooled"];
   const double se = std::sqrt(12 * (0.75 * 0.25 + 2.0 / 9.0)) / 24;
   EXPECT_NEAR(p["accuracy"]["estimate"].get<double>(), 13.0 / 24.0, 1e-15);
+  EXPECT_LT(p["accuracy"]["components"]["v_readers"].get<double>(), 1e-20);  // 0 up to rounding
   EXPECT_NEAR(p["accuracy"]["se"].get<double>(), se, 0.1 * se);
+  EXPECT_NEAR(p["accuracy"]["two_way_percentile"]["se"].get<double>(), se, 0.1 * se);
   EXPECT_NEAR(p["sensitivity"]["estimate"].get<double>(), 4.0 / 12.0, 1e-15);
   // sensitivity alone: sqrt(p (1 - p) / 12)
   EXPECT_NEAR(p["sensitivity"]["se"].get<double>(), std::sqrt(2.0 / 9.0 / 12), 0.1 * std::sqrt(2.0 / 9.0 / 12));
   // one reader: no agreement statistics
   EXPECT_EQ(r["realness"]["agreement"]["fleiss"]["error"], "agreement needs 2 readers or more");
   EXPECT_TRUE(r["realness"]["agreement"]["cohen"].empty());
+}
+
+// Pure case effect: four readers give the same calls (those of the test above) on every case.
+// The readers-only bootstrap cannot move (v_readers = 0 exactly), the interaction is 0, and the
+// SE is the cases' one, sqrt(12 (0.75 0.25 + 1/3 2/3)) / 24, not reduced by the four readers.
+// Tolerance 10% as above.
+TEST(ReaderReport, BootstrapPureCaseEffectKnownAnswer) {
+  const std::vector<std::string> readers = {"a", "b", "c", "d"};
+  StudyData d = study(24, readers);
+  for (size_t i = 0; i < 24; ++i) {
+    const bool syn = i >= 12;
+    const bool right = syn ? i - 12 < 4 : i < 9;
+    for (const auto& reader : readers)
+      answer(d, reader, d.cases[i].case_id, syn == right ? "synthetic" : "real", 1 + static_cast<int>(i % 5));
+  }
+  const json p = analyse_study(d, config(2000))["realness"]["pooled"];
+  const double se = std::sqrt(12 * (0.75 * 0.25 + 2.0 / 9.0)) / 24;
+  EXPECT_NEAR(p["accuracy"]["estimate"].get<double>(), 13.0 / 24.0, 1e-15);
+  EXPECT_LT(p["accuracy"]["components"]["v_readers"].get<double>(), 1e-20);  // 0 up to rounding
+  EXPECT_NEAR(std::sqrt(p["accuracy"]["components"]["v_cases"].get<double>()), se, 0.1 * se);
+  EXPECT_NEAR(p["accuracy"]["se"].get<double>(), se, 0.1 * se);
+}
+
+// r readers x c cases (c / 2 of each origin), every call a fair coin flip with a random
+// confidence, from `seed`.
+StudyData coin_flip_study(size_t readers, size_t cases, uint64_t seed) {
+  std::vector<std::string> names;
+  for (size_t r = 0; r < readers; ++r) names.push_back("r" + std::to_string(r));
+  StudyData d = study(cases, names);
+  Rng rng(seed);
+  for (const auto& name : names)
+    for (const auto& c : d.cases)
+      answer(d, name, c.case_id, rng.bernoulli(0.5) ? "synthetic" : "real", 1 + static_cast<int>(rng.below(5)));
+  return d;
+}
+
+// Pure noise: with coin-flip answers the pooled accuracy (mean of r c independent Bernoulli(0.5)
+// cells) has variance 0.25 / (r c) over studies with new readers and new cases: SE 0.0395 for
+// 4 x 40, 0.0198 for 8 x 80. One study's estimate of it varies a lot (with 4 readers the reader
+// component rests on 3 degrees of freedom: the reported SE has a relative SD of 20% from study to
+// study at 4 x 40, 15% at 8 x 80), so a single study cannot test it; this takes K seeded studies
+// (2000 replicates each, the default) and compares with the analytic SE:
+//   - the mean of the reported SE (truncated at v_cases) within 15%. The truncation, which applies
+//     in about half the studies, biases it upwards: by simulation of the ideal bootstraps (20000
+//     studies; NumPy, not part of the test) +8% at 4 x 40 and +7% at 8 x 80;
+//   - the root of the mean untruncated variance 2 (V_R + V_C) - V_B within 15% (ideal bootstraps:
+//     (1 - 1 / (r c)) 0.25 / (r c), i.e. -0.2% in the SE);
+//   - the two-way bootstrap's mean SE, the contrast: not within 15% (ideal: +55% and +64%).
+// K = 200 (4 x 40) and 60 (8 x 80): the Monte Carlo error of the means is about 1.5-2% of the SE.
+TEST(ReaderReport, BootstrapPureNoiseKnownAnswer) {
+  struct Design {
+    size_t readers, cases, studies;
+  };
+  for (const Design& g : {Design{4, 40, 200}, Design{8, 80, 60}}) {
+    double se = 0.0, v_combined = 0.0, se_two_way = 0.0;
+    size_t truncated = 0;
+    const double k_studies = static_cast<double>(g.studies);
+    for (size_t k = 0; k < g.studies; ++k) {
+      ReportConfig c = config(2000);
+      c.seed = 100 + k;
+      const json m =
+          analyse_study(coin_flip_study(g.readers, g.cases, 1000 * g.readers + k), c)["realness"]["pooled"]["accuracy"];
+      se += m["se"].get<double>() / k_studies;
+      v_combined += m["components"]["v_combined"].get<double>() / k_studies;
+      se_two_way += m["two_way_percentile"]["se"].get<double>() / k_studies;
+      truncated += m["components"]["truncated"].get<bool>();
+    }
+    const double want = std::sqrt(0.25 / static_cast<double>(g.readers * g.cases));
+    const double untruncated = std::sqrt(v_combined);
+    std::printf(
+        "pure noise %zu x %zu (%zu studies): analytic SE %.4f; mean corrected SE %.4f (x%.3f, truncated in %zu), "
+        "untruncated %.4f (x%.3f), mean two-way bootstrap SE %.4f (x%.3f)\n",
+        g.readers, g.cases, g.studies, want, se, se / want, truncated, untruncated, untruncated / want, se_two_way,
+        se_two_way / want);
+    EXPECT_NEAR(se / want, 1.0, 0.15) << g.readers << " x " << g.cases;
+    EXPECT_NEAR(untruncated / want, 1.0, 0.15) << g.readers << " x " << g.cases;
+    EXPECT_GT(se_two_way / want, 1.15) << g.readers << " x " << g.cases;
+  }
 }
 
 TEST(ReaderReport, SeedDecidesTheBootstrap) {

@@ -14,10 +14,10 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/shuffle.h"
 #include "reader/server.h"
 #include "reader/store.h"
 #include "reader_fixture.h"
-#include "core/shuffle.h"
 #include "stats/roc.h"
 
 namespace scintigen::reader {
@@ -81,7 +81,7 @@ TEST(ReaderServer, TokensRolesAndTheSessionCookie) {
   EXPECT_EQ(body(no_token)["error"], "sign in with your token");
   EXPECT_EQ(c.Get("/api/state", bearer(f.token("a") + "x"))->status, 401);
   EXPECT_EQ(c.Get("/api/cases/1", bearer("r_" + std::string(64, '0')))->status, 401);
-  EXPECT_EQ(c.Get("/api/progress", bearer(f.token("a")))->status, 403);   // a reader on the coordinator's route
+  EXPECT_EQ(c.Get("/api/progress", bearer(f.token("a")))->status, 403);  // a reader on the coordinator's route
   EXPECT_EQ(c.Get("/api/state", bearer(f.token("coordinator")))->status, 403);
 
   auto bad_login = c.Post("/api/session", json{{"token", "nope"}}.dump(), "application/json");
@@ -214,8 +214,9 @@ TEST(ReaderServer, MalformedRequestsGet4xxAndChangeNothing) {
          "'metastasis' is not asked in this study (task realness)");
   expect(R"({"call": "real", "confidence": 3})", 415, "send the answer as application/json", "text/plain");
   expect(std::string(2000, ' '), 413, "the request body is too large");
-  EXPECT_EQ(c.Put("/api/answers/0123456789abcdef", a, R"({"call": "real", "confidence": 3})", "application/json")->status,
-            404);
+  EXPECT_EQ(
+      c.Put("/api/answers/0123456789abcdef", a, R"({"call": "real", "confidence": 3})", "application/json")->status,
+      404);
   EXPECT_EQ(c.Get("/api/cases/0", a)->status, 404);
   EXPECT_EQ(c.Get("/api/cases/9", a)->status, 404);
   EXPECT_EQ(c.Get("/api/cases/x", a)->status, 404);
@@ -257,8 +258,8 @@ TEST(ReaderServer, NoResponseNamesTheOriginTheLabelsOrTheScan) {
     }
   }
   EXPECT_EQ(header_sets.size(), 1u);
-  for (const char* word : {"real", "synthetic", "origin", "metastasis", "grade", "tracer", "MDP", "label", "dataset",
-                           "scan", "fixture"})
+  for (const char* word :
+       {"real", "synthetic", "origin", "metastasis", "grade", "tracer", "MDP", "label", "dataset", "scan", "fixture"})
     EXPECT_EQ(all.find(word), std::string::npos) << word;
   for (const auto& cs : d.cases) {
     EXPECT_EQ(all.find(cs.dataset), std::string::npos);

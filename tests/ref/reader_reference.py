@@ -6,15 +6,18 @@ Usage: reader_reference.py DIR
 
 Reads DIR/answers_long.csv (reader,case,origin,call,confidence,metastasis,grade,label_metastasis,
 label_grade; one row per answer), DIR/study.json (readers, cases, margin, conf_level) and
-DIR/report.json (the C++ report: only its pooled accuracy estimate and SE are used, for the
-z-TOST formula). Writes DIR/expected_python.tsv, lines `key<TAB>value` (%.17g or NA).
+DIR/report.json (the C++ report: only its pooled estimates and SEs are used, for the formulas
+given an SE: the z-TOST and the normal CIs). Writes DIR/expected_python.tsv, lines
+`key<TAB>value` (%.17g or NA).
 
 Closed forms: statsmodels proportion_confint(method="wilson"), binom_tost, fleiss_kappa;
 scikit-learn cohen_kappa_score, roc_auc_score; SciPy norm. The bootstraps follow the definitions
-in docs/READER.md with NumPy's own generator (so only Monte Carlo agreement is expected):
-two-way (readers and cases within origin resampled together; the statistic is the mean over
-the drawn readers of each reader's statistic on the drawn cases) and, for diagnosis, cases
-within origin with the readers fixed.
+in docs/READER.md with NumPy's own generator (so only Monte Carlo agreement is expected): for
+the pooled realness the three bootstraps of Beiden, Wagner & Campbell (2000) -- two-way
+(readers and cases within origin resampled together; the statistic is the mean over the drawn
+readers of each reader's statistic on the drawn cases), readers only (cases fixed), cases
+within origin only (readers fixed) -- combined as V = 2 (V_readers + V_cases) - V_both,
+truncated at V_cases; for diagnosis, cases within origin with the readers fixed.
 """
 import csv
 import json
@@ -126,15 +129,41 @@ def summarise(key, estimate, reps):
 rng = np.random.default_rng(20261203)
 R = len(readers)
 point = reader_stats(np.arange(R)[None, :], real_idx[None, :], syn_idx[None, :])
-ri = rng.integers(0, R, size=(B, R))
-rc = real_idx[rng.integers(0, len(real_idx), size=(B, len(real_idx)))]
-sc = syn_idx[rng.integers(0, len(syn_idx), size=(B, len(syn_idx)))]
-reps = reader_stats(ri, rc, sc)
-for s in ("accuracy", "sensitivity", "specificity", "auc"):
-    summarise(f"pooled.{s}", point[s][0], reps[s])
+all_readers = np.broadcast_to(np.arange(R), (B, R))
+all_real, all_syn = np.broadcast_to(real_idx, (B, len(real_idx))), np.broadcast_to(syn_idx, (B, len(syn_idx)))
 
-# z-TOST on the report's estimate and bootstrap SE
-pa = report["realness"]["pooled"]["accuracy"]
+
+def draw_cases():
+    return (
+        real_idx[rng.integers(0, len(real_idx), size=(B, len(real_idx)))],
+        syn_idx[rng.integers(0, len(syn_idx), size=(B, len(syn_idx)))],
+    )
+
+
+ri = rng.integers(0, R, size=(B, R))
+rc, sc = draw_cases()
+both = reader_stats(ri, rc, sc)  # two-way
+readers_only = reader_stats(rng.integers(0, R, size=(B, R)), all_real, all_syn)
+cases_only = reader_stats(all_readers, *draw_cases())
+z = norm.ppf(1 - alpha / 2)
+pooled = report["realness"]["pooled"]
+for s in ("accuracy", "sensitivity", "specificity", "auc"):
+    k = f"pooled.{s}"
+    v_r, v_c, v_b = readers_only[s].var(ddof=1), cases_only[s].var(ddof=1), both[s].var(ddof=1)
+    v = 2 * (v_r + v_c) - v_b
+    put(f"{k}.est", point[s][0])
+    put(f"{k}.se", math.sqrt(max(v, v_c)))
+    put(f"{k}.v_readers", v_r)
+    put(f"{k}.v_cases", v_c)
+    put(f"{k}.v_both", v_b)
+    summarise(f"{k}.two_way", point[s][0], both[s])
+    # the normal CI on the report's own estimate and SE
+    est, se = pooled[s]["estimate"], pooled[s]["se"]
+    put(f"{k}.ci.lo", min(max(est - z * se, 0.0), 1.0))
+    put(f"{k}.ci.hi", min(max(est + z * se, 0.0), 1.0))
+
+# z-TOST on the report's estimate and corrected SE
+pa = pooled["accuracy"]
 est, se = pa["estimate"], pa["se"]
 put("pooled.tost.low", norm.sf((est - (0.5 - margin)) / se))
 put("pooled.tost.high", norm.cdf((est - (0.5 + margin)) / se))
