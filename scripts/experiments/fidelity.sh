@@ -69,5 +69,12 @@ eval_one shipped-g2-s20 builtin 2 20
 eval_one shipped-g1-s10 builtin 1 10
 eval_one expected-g1-s10 expected 1 10 --train train-noisy --model expected
 eval_one expected-g2-s20 expected 2 20
+# The guidance table (docs/experiments/fidelity.md, design fixed before its runs): the shipped
+# model over guidance {1, 1.5, 2, 3} x steps {10, 20}, cheapest first; each with its speed.
+for cell in "1.5 10" "2 10" "3 10" "1 20" "1.5 20" "3 20"; do
+  set -- $cell
+  speed "shipped-g$1-s$2" builtin "$1" "$2"
+  eval_one "shipped-g$1-s$2" builtin "$1" "$2"
+done
 python3 "$ROOT/scripts/experiments/fidelity_table.py" . >fidelity_table.md
 cat fidelity_table.md
