@@ -33,11 +33,7 @@ const char* const kWhere = "audit report";
 const char* const kHint = "pass OUT/audit.json as written by scintigen audit";
 
 const char* const kAuditStyle = R"(
-.summary { border: 1px solid #bbb; background: #fafafa; padding: 2px 16px 8px; margin: 16px 0; }
-.summary h2 { margin-top: 8px; border: none; }
-.pass { color: #176a2c; font-weight: 700; } .fail { color: #a33; font-weight: 700; }
 .skipped { color: #666; font-style: italic; } .rule { color: #555; font-size: 12px; }
-code { font-size: 12px; overflow-wrap: anywhere; }
 tr.differ th { color: #a33; }
 img.sheet { max-width: 100%; border: 1px solid #ccc; }
 )";
@@ -679,7 +675,7 @@ json charts_json(std::vector<Chart>& charts) {
 std::string page_html(const json& audit, const WebAssets& assets, const std::string& sheet_png) {
   Body b = body(audit, sheet_png);
   const std::string synthetic = audit.at("inputs").at("synthetic").at("dataset").get<std::string>();
-  std::string h = page::head("scintigen audit: " + synthetic, kAuditStyle);
+  std::string h = page::head("scintigen audit: " + synthetic, std::string(page::kSummaryStyle) + kAuditStyle);
   h += fmt::format("<h1>Synthetic data audit: {}</h1>\n", html_escape(synthetic));
   h += "<p class=\"muted\">Is the synthetic set faithful, diverse, correctly labelled and private?</p>\n";
   h += "<ul id=\"plot-problems\" hidden></ul>\n";

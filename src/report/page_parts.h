@@ -26,6 +26,15 @@ namespace scintigen::report::page {
 
 inline constexpr const char* kVegaLiteSchema = "https://vega.github.io/schema/vega-lite/v5.json";
 
+// The style of the verdict summary box, pass/fail marks and code spans that the audit's and the
+// reader study's pages share (each adds its own after it).
+inline constexpr const char* kSummaryStyle = R"(
+.summary { border: 1px solid #bbb; background: #fafafa; padding: 2px 16px 8px; margin: 16px 0; }
+.summary h2 { margin-top: 8px; border: none; }
+.pass { color: #176a2c; font-weight: 700; } .fail { color: #a33; font-weight: 700; }
+code { font-size: 12px; overflow-wrap: anywhere; }
+)";
+
 // ---- values -----------------------------------------------------------------------------------
 
 // A statistic reported as {"error": message}.

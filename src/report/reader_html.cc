@@ -27,11 +27,7 @@ const char* const kWhere = "reader report";
 const char* const kHint = "pass OUT/report.json as written by scintigen reader report";
 
 const char* const kReaderStyle = R"(
-.summary { border: 1px solid #bbb; background: #fafafa; padding: 2px 16px 8px; margin: 16px 0; }
-.summary h2 { margin-top: 8px; border: none; }
-.pass { color: #176a2c; font-weight: 700; } .fail { color: #a33; font-weight: 700; }
 tr.pooled th, tr.pooled td { border-top: 2px solid #bbb; }
-code { font-size: 12px; overflow-wrap: anywhere; }
 )";
 
 // ---- values ----------------------------------------------------------------------------------
@@ -344,7 +340,7 @@ json charts_json(std::vector<Chart>& charts) {
 std::string page_html(const json& r, const WebAssets& assets) {
   Body b = body(r);
   const std::string study = r.at("config").at("study").get<std::string>();
-  std::string h = page::head("scintigen reader report: " + study, kReaderStyle);
+  std::string h = page::head("scintigen reader report: " + study, std::string(page::kSummaryStyle) + kReaderStyle);
   h += fmt::format("<h1>Reader study: {}</h1>\n", html_escape(study));
   h += "<p class=\"muted\">Blinded reading of real and synthetic scans.</p>\n";
   h += "<ul id=\"plot-problems\" hidden></ul>\n";
