@@ -144,7 +144,7 @@ function watch(page, apiBodies, sent = {puts: 0}, expected = []) {
 // The coordinator's page, in a browser context of its own: sign in, read the progress table.
 async function readProgress(context) {
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(60000);  // generous: CI runs it beside other tests on 2 cores
   watch(page, [], []);
   await page.goto(new URL('coordinator', base).href);
   await page.waitForSelector('body[data-screen="signin"]');
@@ -166,7 +166,7 @@ const summary = {task: null, n: null, answers: [], positions_seen: [], resumed_a
 try {
   const context = await browser.newContext({viewport: {width: 1280, height: 800}});
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(60000);  // generous: CI runs it beside other tests on 2 cores
   const apiBodies = [];  // every JSON reply of /api/, for the blinding check
   const sent = {puts: 0};  // PUT requests the page made
   const expected = [];     // error replies the script itself causes
