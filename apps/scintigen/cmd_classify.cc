@@ -44,6 +44,10 @@ int cmd_train(int argc, char** argv) {
   app.add_option("--epochs", c.epochs, "maximum epochs")->capture_default_str();
   app.add_option("--patience", c.patience, "stop after this many epochs without a better validation AUC")
       ->capture_default_str();
+  app.add_option("--steps-per-epoch", c.steps_per_epoch,
+                 "optimiser steps per epoch (0 = one pass over the training scans); fixed, it gives training sets of "
+                 "different sizes the same step budget")
+      ->capture_default_str();
   app.add_option("--batch", c.batch, "batch size (>= 2)")->capture_default_str();
   app.add_option("--lr", c.lr, "AdamW learning rate")->capture_default_str();
   app.add_option("--weight-decay", c.weight_decay, "AdamW weight decay")->capture_default_str();

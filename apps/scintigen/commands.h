@@ -34,6 +34,7 @@ int cmd_generate(int argc, char** argv);
 int cmd_model(int argc, char** argv);
 int cmd_dataset(int argc, char** argv);
 int cmd_reader(int argc, char** argv);
+int cmd_study(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_version(int argc, char** argv);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
       {"classify", "train and evaluate metastasis / cardiac classifiers", cmd_classify},
       {"audit", "audit synthetic scans: fidelity, diversity, labels, memorisation, privacy", cmd_audit},
       {"reader", "blinded reader study in the browser: create, serve, report", cmd_reader},
+      {"study", "does synthetic data help a small centre? the whole experiment from one config", cmd_study},
       {"demo", "the main job on the built-in default data, with pictures to look at", cmd_demo},
       {"version", "print the versions of scintigen and its libraries", cmd_version},
   };

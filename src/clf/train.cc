@@ -57,6 +57,7 @@ void ClassifierConfig::validate() const {
   range("--threads", threads, 0, 1024);
   range("val_fraction", val_fraction, 0.01, 0.9);
   range("patience", patience, 1, 100000);
+  range("--steps-per-epoch", steps_per_epoch, 0, 10000000);
   augment.validate("augment");
   if (!mix.empty()) {
     if (mix.size() != train.size())
@@ -71,28 +72,30 @@ void ClassifierConfig::validate() const {
 }
 
 nlohmann::json ClassifierConfig::to_json() const {
-  return {{"task", task},
-          {"train", train},
-          {"val", val},
-          {"out", out},
-          {"height", height},
-          {"width", width},
-          {"mix", mix},
-          {"base_width", base_width},
-          {"blocks", blocks},
-          {"norm", norm},
-          {"pool", pool},
-          {"transform", transform},
-          {"epochs", epochs},
-          {"batch", batch},
-          {"lr", lr},
-          {"weight_decay", weight_decay},
-          {"seed", seed},
-          {"threads", threads},
-          {"val_fraction", val_fraction},
-          {"patience", patience},
-          {"augment", augment.to_json()},
-          {"device", device}};
+  nlohmann::json j = {{"task", task},
+                      {"train", train},
+                      {"val", val},
+                      {"out", out},
+                      {"height", height},
+                      {"width", width},
+                      {"mix", mix},
+                      {"base_width", base_width},
+                      {"blocks", blocks},
+                      {"norm", norm},
+                      {"pool", pool},
+                      {"transform", transform},
+                      {"epochs", epochs},
+                      {"batch", batch},
+                      {"lr", lr},
+                      {"weight_decay", weight_decay},
+                      {"seed", seed},
+                      {"threads", threads},
+                      {"val_fraction", val_fraction},
+                      {"patience", patience},
+                      {"augment", augment.to_json()},
+                      {"device", device}};
+  if (steps_per_epoch > 0) j["steps_per_epoch"] = steps_per_epoch;  // absent = a pass (older runs)
+  return j;
 }
 
 ClassifierConfig ClassifierConfig::from_json(const nlohmann::json& j, const std::string& where) {
@@ -118,6 +121,7 @@ ClassifierConfig ClassifierConfig::from_json(const nlohmann::json& j, const std:
     c.threads = j.value("threads", c.threads);
     c.val_fraction = j.value("val_fraction", c.val_fraction);
     c.patience = j.value("patience", c.patience);
+    c.steps_per_epoch = j.value("steps_per_epoch", c.steps_per_epoch);
     if (j.contains("augment")) c.augment = AugmentConfig::from_json(j["augment"], where);
     c.device = j.value("device", c.device);
   } catch (const nlohmann::json::exception& e) {
@@ -418,7 +422,8 @@ TrainResult train_classifier(const ClassifierConfig& config, EventSink* events) 
   };
 
   const size_t per_scan = 2 * static_cast<size_t>(h) * w;
-  const size_t steps = (train.labels.size() + config.batch - 1) / config.batch;
+  const size_t steps = config.steps_per_epoch > 0 ? static_cast<size_t>(config.steps_per_epoch)
+                                                  : (train.labels.size() + config.batch - 1) / config.batch;
   const int first_epoch = state.epochs_run + 1;
   for (int epoch = first_epoch; epoch <= config.epochs && !result.early_stopped; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();

@@ -64,6 +64,10 @@ struct ClassifierConfig {
   int threads = 0;            // intra-op threads (0 = all cores)
   double val_fraction = 0.2;  // used only without --val and without "val" split rows
   int patience = 5;           // epochs without a better validation AUC before stopping
+  // Optimiser steps per epoch (0 = one pass: ceil(training scans / batch)). A fixed value gives
+  // runs on training sets of different sizes the same step budget and the same validation
+  // schedule (scintigen study compares arms so). Stored in run.json only when set.
+  int steps_per_epoch = 0;
   AugmentConfig augment;
   std::string device = "cpu";  // cpu | cuda | cuda:N | auto
   // Continue the run in `out` from its last finished epoch (checkpoint/), bit-identical to an

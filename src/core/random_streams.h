@@ -60,6 +60,9 @@ enum class RandomStream : uint64_t {
   kReaderOrder = 53,             // index = reader (create order): that reader's reading order
   kReaderBootstrapReaders = 54,  // index = replicate: the report's readers-only bootstrap (cases fixed)
   kReaderBootstrapCases = 55,    // index = replicate: the report's cases-only bootstrap (readers fixed)
+  // Study (src/study), seed = the study's seed.
+  kStudyBootstrap = 61,  // index = replicate: the analysis's hierarchical bootstrap
+  kStudySeed = 62,       // index = fnv1a64(a stage's name): the seed a stage's run gets
 };
 
 // The generator of (seed, stream, index): independent of every other (seed, stream, index).

@@ -322,4 +322,79 @@ DelongTest delong_test_unpaired(const std::vector<int>& labels1, const std::vect
   return finish_test(t);
 }
 
+AucInterval delong_logit_ci(const AucResult& r, double conf_level) {
+  const double z = two_sided_z(conf_level);
+  if (!(r.auc > 0.0 && r.auc < 1.0)) return {r.auc, r.auc};  // SE is 0 at A = 0 or 1
+  // Ref: Pepe (2003), sec. 5.2.4: the delta method gives SE(logit A) = SE(A) / (A (1 - A)).
+  const double logit = std::log(r.auc / (1.0 - r.auc));
+  const double half = z * r.se / (r.auc * (1.0 - r.auc));
+  const auto expit = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  return {expit(logit - half), expit(logit + half)};
+}
+
+DelongContrast delong_contrast(const std::vector<int>& labels, const std::vector<std::vector<double>>& scores,
+                               const std::vector<double>& weights, double conf_level, const std::string& where) {
+  const double zc = two_sided_z(conf_level);
+  if (scores.empty()) throw InputError(where, "no score sets", "a contrast needs at least one set of scores");
+  if (weights.size() != scores.size())
+    throw InputError(where,
+                     std::to_string(scores.size()) + " score sets but " + std::to_string(weights.size()) + " weights",
+                     "give one weight per set of scores");
+  for (size_t k = 0; k < weights.size(); ++k)
+    if (!std::isfinite(weights[k]))
+      throw InputError(where, "weight " + std::to_string(k + 1) + " is not a finite number", "give finite weights");
+  DelongContrast c;
+  c.weights = weights;
+  c.conf_level = conf_level;
+  // The contrast's placements sum_k w_k V_k, as (positive-weight sum) - (negative-weight sum).
+  std::vector<double> p10, n10, p01, n01;
+  double est_pos = 0.0, est_neg = 0.0;
+  for (size_t k = 0; k < scores.size(); ++k) {
+    if (scores[k].size() != labels.size())
+      throw InputError(where,
+                       "score set " + std::to_string(k + 1) + " has " + std::to_string(scores[k].size()) +
+                           " scores for " + std::to_string(labels.size()) + " labels",
+                       "every set needs one score per case");
+    const Placements pl = delong_placements(labels, scores[k], where);
+    if (k == 0) {
+      require_two_per_class(pl.v10.size(), pl.v01.size(), where);
+      p10.assign(pl.v10.size(), 0.0), n10 = p10;
+      p01.assign(pl.v01.size(), 0.0), n01 = p01;
+    }
+    c.auc.push_back(pl.auc);
+    const double w = std::fabs(weights[k]);
+    auto& s10 = weights[k] >= 0.0 ? p10 : n10;
+    auto& s01 = weights[k] >= 0.0 ? p01 : n01;
+    for (size_t i = 0; i < s10.size(); ++i) s10[i] += w * pl.v10[i];
+    for (size_t j = 0; j < s01.size(); ++j) s01[j] += w * pl.v01[j];
+    (weights[k] >= 0.0 ? est_pos : est_neg) += w * pl.auc;
+  }
+  const size_t m = p10.size(), n = p01.size();
+  std::vector<double> c10(m), c01(n);
+  double mean10 = 0.0, mean01 = 0.0;
+  for (size_t i = 0; i < m; ++i) mean10 += (c10[i] = p10[i] - n10[i]);
+  for (size_t j = 0; j < n; ++j) mean01 += (c01[j] = p01[j] - n01[j]);
+  mean10 /= static_cast<double>(m);
+  mean01 /= static_cast<double>(n);
+  // Ref: DeLong et al. (1988): var(w' theta) = w' (S10 / m + S01 / n) w.
+  const double var = sample_covariance(c10, mean10, c10, mean10) / static_cast<double>(m) +
+                     sample_covariance(c01, mean01, c01, mean01) / static_cast<double>(n);
+  c.estimate = est_pos - est_neg;
+  c.se = std::sqrt(std::max(0.0, var));
+  if (c.estimate == 0.0) {
+    c.z = 0.0;
+    c.p_value = 1.0;
+  } else if (!(c.se > 0.0)) {
+    throw InputError(where, "the variance of the AUC contrast is 0 but the contrast is not",
+                     "the test is undefined for these scores (e.g. perfect and imperfect classifiers on very few "
+                     "cases)");
+  } else {
+    c.z = c.estimate / c.se;
+    c.p_value = two_sided_normal_p(c.z);
+  }
+  c.ci_lower = c.estimate - zc * c.se;
+  c.ci_upper = c.estimate + zc * c.se;
+  return c;
+}
+
 }  // namespace scintigen::stats

@@ -124,6 +124,32 @@ DelongTest delong_test_unpaired(const std::vector<int>& labels1, const std::vect
                                 const std::vector<int>& labels2, const std::vector<double>& scores2,
                                 const std::string& where1 = "scores 1", const std::string& where2 = "scores 2");
 
+// CI of an AUC on the logit scale (Pepe, The Statistical Evaluation of Medical Tests, 2003,
+// sec. 5.2.4): logit(A) -/+ z * SE / (A (1 - A)), back-transformed, so it stays inside (0, 1)
+// where the Wald CI of delong_auc is clipped. At A = 0 or A = 1 the DeLong SE is 0 (every pair
+// is ordered one way) and the interval is the degenerate [A, A].
+struct AucInterval {
+  double lower = 0.0, upper = 0.0;
+};
+AucInterval delong_logit_ci(const AucResult& r, double conf_level = 0.95);
+
+// A linear contrast sum_k w_k A_k of K correlated AUCs on the same cases (DeLong et al. 1988,
+// the L theta form): se = sqrt(w' S w) with S = S10 / m + S01 / n the DeLong covariance of the
+// K placements, z = estimate / se, two-sided normal p, CI estimate -/+ z * se. For K = 2 and
+// w = (1, -1) it is delong_test_paired. w' S w is computed as the variance of the contrast's
+// placements sum_k w_k V_k, with the positive and negative weights summed apart so that two
+// identical groups of scores cancel exactly (estimate 0, se 0, z 0, p 1). An estimate other
+// than 0 with se 0 throws InputError, as delong_test_paired does.
+struct DelongContrast {
+  std::vector<double> auc;      // A_k, in input order
+  std::vector<double> weights;  // w_k
+  double estimate = 0.0, se = 0.0, z = 0.0, p_value = 1.0;
+  double conf_level = 0.95, ci_lower = 0.0, ci_upper = 0.0;
+};
+DelongContrast delong_contrast(const std::vector<int>& labels, const std::vector<std::vector<double>>& scores,
+                               const std::vector<double>& weights, double conf_level = 0.95,
+                               const std::string& where = "scores");
+
 // R's default (type 7) sample quantile of sorted values, 0 <= prob <= 1.
 double quantile_type7(const std::vector<double>& sorted, double prob);
 

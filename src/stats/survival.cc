@@ -381,4 +381,45 @@ CoxModel cox_ph(const SurvivalData& data, const std::vector<std::vector<double>>
   return m;
 }
 
+Concordance concordance_index(const SurvivalData& data, const std::vector<double>& score, const std::string& where) {
+  check_survival(data, where);
+  if (score.size() != data.time.size())
+    throw InputError(where,
+                     std::to_string(data.time.size()) + " subjects but " + std::to_string(score.size()) + " scores",
+                     "every subject needs exactly one score");
+  for (size_t i = 0; i < score.size(); ++i)
+    if (!std::isfinite(score[i]))
+      throw InputError(where, "subject " + std::to_string(i + 1) + " has score " + std::to_string(score[i]),
+                       "scores must be finite numbers");
+  Concordance c;
+  const size_t n = score.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (!data.event[i]) continue;  // i must be the shorter time and an event
+    const double ti = data.time[i], si = score[i];
+    for (size_t j = 0; j < n; ++j) {
+      const double tj = data.time[j];
+      if (tj < ti || j == i) continue;
+      if (tj == ti) {
+        if (data.event[j]) {
+          if (j > i) ++c.tied_time;  // count each pair of tied events once
+          continue;
+        }
+      }
+      if (si > score[j])
+        ++c.concordant;
+      else if (si < score[j])
+        ++c.discordant;
+      else
+        ++c.tied_score;
+    }
+  }
+  const size_t comparable = c.concordant + c.discordant + c.tied_score;
+  if (comparable == 0)
+    throw InputError(where, "no comparable pair of subjects",
+                     "the concordance needs at least one event before another subject's time");
+  c.c_index =
+      (static_cast<double>(c.concordant) + 0.5 * static_cast<double>(c.tied_score)) / static_cast<double>(comparable);
+  return c;
+}
+
 }  // namespace scintigen::stats

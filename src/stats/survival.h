@@ -96,4 +96,22 @@ CoxModel cox_ph(const SurvivalData& data, const std::vector<std::vector<double>>
                 const std::vector<std::string>& names, double conf_level = 0.95,
                 const std::string& where = "survival data");
 
+// Harrell's concordance index of a risk score (higher score = higher risk = shorter survival):
+// over the comparable pairs, the share whose shorter time has the higher score, a tie in score
+// counting 1/2. A pair is comparable when its shorter time is an event; at equal times an event
+// and a censoring are comparable (the censored subject outlived the time), two events are not
+// (tied in time). This is R survival's concordance(Surv(time, event) ~ score, reverse = TRUE)
+// with its default timewt = "n": (concordant + tied_score / 2) / (concordant + discordant +
+// tied_score). O(n x events). No comparable pair, a NaN or infinite score, or a score vector of
+// another length throws InputError naming `where`.
+// Ref: F. E. Harrell, R. M. Califf, D. B. Pryor, K. L. Lee, R. A. Rosati, Evaluating the yield of
+//      medical tests, JAMA 247(18):2543-2546, 1982.
+struct Concordance {
+  double c_index = 0.5;
+  size_t concordant = 0, discordant = 0, tied_score = 0;  // comparable pairs, as R's count
+  size_t tied_time = 0;                                   // two events at one time: not comparable
+};
+Concordance concordance_index(const SurvivalData& data, const std::vector<double>& score,
+                              const std::string& where = "survival data");
+
 }  // namespace scintigen::stats

@@ -70,6 +70,9 @@ for (case in cases$case[cases$kind == "surv"]) {
     put(case, paste0(key, ".median_lo"), q$lower[1])
     put(case, paste0(key, ".median_hi"), q$upper[1])
   }
+  # Harrell's C of x1 as a risk score (higher = shorter survival), when a pair is comparable.
+  cf <- tryCatch(concordance(Surv(time, event) ~ x1, data = d, reverse = TRUE), error = function(e) NULL)
+  if (!is.null(cf) && sum(cf$count[c("concordant", "discordant", "tied.x")]) > 0) put(case, "conc.x1", cf$concordance)
   if (length(groups) >= 2) {
     sd <- survdiff(Surv(time, event) ~ group, data = d)
     df <- sum(sd$exp > 0) - 1

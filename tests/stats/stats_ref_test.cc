@@ -433,5 +433,35 @@ TEST_F(StatsReference, AgreementMatchesStatsmodelsAndSklearn) {
   }
 }
 
+// ---- Added for the study analysis (issue 16) ------------------------------------------------------
+
+TEST_F(StatsReference, ContrastOfTwoMatchesPROCPairedTest) {
+  int tested = 0;
+  for (const auto& c : cases_["roc"]) {
+    if (!has_r(c, "proc.paired.z") || std::isnan(r(c, "proc.paired.z"))) continue;
+    SCOPED_TRACE(c);
+    const RocData d = load_roc(file("roc", c));
+    const DelongContrast k = delong_contrast(d.y, {d.s1, d.s2}, {1.0, -1.0});
+    expect_stat(k.z, r(c, "proc.paired.z"), c + " contrast z", "DeLong contrast z (pROC)");
+    expect_ci(k.p_value, r(c, "proc.paired.p"), c + " contrast p", "DeLong contrast p (pROC)");
+    expect_ci(k.ci_lower, r(c, "proc.paired.ci.lo"), c + " contrast ci", "DeLong contrast CI (pROC)");
+    expect_ci(k.ci_upper, r(c, "proc.paired.ci.hi"), c + " contrast ci", "DeLong contrast CI (pROC)");
+    ++tested;
+  }
+  EXPECT_GE(tested, 5);
+}
+
+TEST_F(StatsReference, ConcordanceMatchesRSurvivalConcordance) {
+  int tested = 0;
+  for (const auto& c : cases_["surv"]) {
+    if (!has_r(c, "conc.x1")) continue;
+    SCOPED_TRACE(c);
+    const SurvData d = load_surv(file("surv", c));
+    expect_stat(concordance_index(d.all, d.x1).c_index, r(c, "conc.x1"), c + " C", "Harrell's C (concordance)");
+    ++tested;
+  }
+  EXPECT_GE(tested, 4);
+}
+
 }  // namespace
 }  // namespace scintigen::stats

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "stats/agreement.h"
+#include "stats/multiplicity.h"
 #include "stats/roc.h"
 #include "stats/survival.h"
 #include "test_util.h"
@@ -209,6 +210,116 @@ TEST(Agreement, BadInputIsRefusedWithAClearMessage) {
             }).find("unknown kappa weights"),
             std::string::npos);
   EXPECT_NE(input_error([] { accuracy({}, {}); }).find("no subjects"), std::string::npos);
+}
+
+// ---- Added for the study analysis (issue 16): logit CI, contrasts, Holm, Harrell's C -------------
+
+TEST(Roc, LogitCiHandValueAndDegenerateEnds) {
+  AucResult r;
+  r.auc = 0.8;
+  r.se = 0.05;
+  // logit(0.8) = log 4; half-width 1.959964 * 0.05 / 0.16 = 0.6124888.
+  const double half = normal_quantile(0.975) * 0.05 / 0.16;
+  const AucInterval ci = delong_logit_ci(r);
+  EXPECT_NEAR(ci.lower, 1.0 / (1.0 + std::exp(-(std::log(4.0) - half))), 1e-15);
+  EXPECT_NEAR(ci.upper, 1.0 / (1.0 + std::exp(-(std::log(4.0) + half))), 1e-15);
+  EXPECT_LT(ci.upper, 1.0);
+  const AucResult perfect = delong_auc({0, 0, 0, 1, 1}, {1, 2, 3, 4, 5});  // A = 1, SE = 0
+  const AucInterval p = delong_logit_ci(perfect);
+  EXPECT_EQ(p.lower, 1.0);
+  EXPECT_EQ(p.upper, 1.0);
+  const AucInterval backwards = delong_logit_ci(delong_auc({1, 1, 0, 0}, {1, 2, 3, 4}));
+  EXPECT_EQ(backwards.lower, 0.0);
+  EXPECT_EQ(backwards.upper, 0.0);
+}
+
+TEST(Roc, ContrastOfTwoWithWeightsPlusMinusOneIsThePairedTest) {
+  std::mt19937_64 g(5);
+  std::normal_distribution<double> n01;
+  std::vector<int> y;
+  std::vector<double> a, b;
+  for (int i = 0; i < 300; ++i) {
+    y.push_back(i % 4 == 0);
+    const double common = n01(g);
+    a.push_back(y.back() * 1.1 + common + n01(g));
+    b.push_back(std::round(y.back() * 0.7 + common + n01(g)));  // ties
+  }
+  const DelongTest t = delong_test_paired(y, a, b, 0.9);
+  const DelongContrast c = delong_contrast(y, {a, b}, {1.0, -1.0}, 0.9);
+  EXPECT_EQ(c.estimate, t.difference);
+  EXPECT_NEAR(c.se, t.se, 1e-15);
+  EXPECT_NEAR(c.z, t.z, 1e-12);
+  EXPECT_NEAR(c.p_value, t.p_value, 1e-13);
+  EXPECT_NEAR(c.ci_lower, t.ci_lower, 1e-14);
+  EXPECT_NEAR(c.ci_upper, t.ci_upper, 1e-14);
+  ASSERT_EQ(c.auc.size(), 2u);
+  EXPECT_EQ(c.auc[0], t.auc1);
+  // Identical groups cancel exactly: the mean of (a, b) against the mean of (a, b).
+  const DelongContrast zero = delong_contrast(y, {a, b, a, b}, {0.5, 0.5, -0.5, -0.5});
+  EXPECT_EQ(zero.estimate, 0.0);
+  EXPECT_EQ(zero.se, 0.0);
+  EXPECT_EQ(zero.p_value, 1.0);
+}
+
+TEST(Roc, ContrastBadInputIsRefused) {
+  EXPECT_EQ(input_error([] {
+              delong_contrast({0, 0, 1, 1}, {{1, 2, 3, 4}}, {1.0, -1.0});
+            }),
+            "scores: 1 score sets but 2 weights (hint: give one weight per set of scores)");
+  EXPECT_EQ(input_error([] {
+              delong_contrast({0, 0, 1, 1}, {{1, 2, 3, 4}, {1, 2, 3}}, {1.0, -1.0});
+            }),
+            "scores: score set 2 has 3 scores for 4 labels (hint: every set needs one score per case)");
+  EXPECT_EQ(input_error([] {
+              delong_contrast({0, 0, 1, 1}, {}, {});
+            }),
+            "scores: no score sets (hint: a contrast needs at least one set of scores)");
+  EXPECT_NE(input_error([] {
+              delong_contrast({0, 1, 1}, {{1, 2, 3}}, {1.0});
+            }).find("at least 2 positive"),
+            std::string::npos);
+}
+
+TEST(Multiplicity, HolmHandComputed) {
+  // Sorted: 0.005 x 4 = 0.02, 0.01 x 3 = 0.03, 0.03 x 2 = 0.06, 0.04 x 1 = 0.04 -> max 0.06.
+  const std::vector<double> adj = holm_adjust({0.01, 0.04, 0.03, 0.005});
+  ASSERT_EQ(adj.size(), 4u);
+  EXPECT_DOUBLE_EQ(adj[0], 0.03);
+  EXPECT_DOUBLE_EQ(adj[1], 0.06);
+  EXPECT_DOUBLE_EQ(adj[2], 0.06);
+  EXPECT_DOUBLE_EQ(adj[3], 0.02);
+  // 0.3 x 3 = 0.9; 0.7 x 2 = 1.4, capped at 1; 0.9 x 1 = 0.9 < 1, raised to 1 (monotone).
+  const std::vector<double> capped = holm_adjust({0.7, 0.3, 0.9});
+  EXPECT_EQ(capped[0], 1.0);
+  EXPECT_DOUBLE_EQ(capped[1], 0.9);
+  EXPECT_EQ(capped[2], 1.0);
+  EXPECT_TRUE(holm_adjust({}).empty());
+  EXPECT_EQ(input_error([] {
+              holm_adjust({0.1, std::nan("")});
+            }),
+            "p-values: p-value 2 is nan (hint: p-values must be numbers in [0, 1] (no NaN))");
+}
+
+TEST(Survival, ConcordanceHandExamples) {
+  // Comparable pairs (shorter time an event): 10 concordant, 1 discordant (an event and a
+  // censoring at time 2), one pair of events at time 3 tied in time and score: not comparable.
+  const Concordance c = concordance_index({{1, 2, 2, 3, 3, 4}, {1, 1, 0, 1, 1, 0}}, {5, 3, 4, 2, 2, 1});
+  EXPECT_EQ(c.concordant, 10u);
+  EXPECT_EQ(c.discordant, 1u);
+  EXPECT_EQ(c.tied_score, 0u);
+  EXPECT_EQ(c.tied_time, 1u);
+  EXPECT_DOUBLE_EQ(c.c_index, 10.0 / 11.0);
+  // A score tie counts 1/2: (1 + 0.5) / 2.
+  EXPECT_DOUBLE_EQ(concordance_index({{2, 2, 5}, {1, 0, 1}}, {3, 3, 1}).c_index, 0.75);
+  EXPECT_EQ(input_error([] {
+              concordance_index({{1, 2}, {0, 0}}, {1, 2});
+            }),
+            "survival data: no comparable pair of subjects (hint: the concordance needs at least one event before "
+            "another subject's time)");
+  EXPECT_EQ(input_error([] {
+              concordance_index({{1, 2}, {1, 0}}, {1});
+            }),
+            "survival data: 2 subjects but 1 scores (hint: every subject needs exactly one score)");
 }
 
 }  // namespace
