@@ -8,6 +8,8 @@
 #include "console.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "report/html.h"
+#include "report/study_html.h"
 #include "run_guard.h"
 #include "study/config.h"
 #include "study/run.h"
@@ -24,11 +26,15 @@ int cmd_study(int argc, char** argv) {
       "gains\n"
       "per site and pooled with a hierarchical bootstrap (site, case, repeat), paired DeLong tests, Holm's "
       "correction,\n"
-      "the share of the real-data gain recovered, survival by prediction and subgroups. Writes OUT/report.json.\n"
+      "the share of the real-data gain recovered, survival by prediction and subgroups.\n"
       "Every stage is cached in OUT/stages/ under a hash of its settings and inputs: --resume continues an\n"
       "interrupted study exactly, and reruns only the stages a changed setting touches.\n"
       "Configs: configs/study/quick.json (minutes), configs/study/paper.json (the full design; hours).\n"
-      "Exit status: 0 done (or stopped at --stop-after), 2 bad config or input, 3 internal error.\n",
+      "Writes OUT/report.json and OUT/report.html (one self-contained page: design, forest plots, gain against the\n"
+      "synthetic multiple, survival, subgroups, audits, provenance).\n"
+      "Exit status: 0 done (or stopped at --stop-after), 1 the study is complete but report.html could not be "
+      "written,\n"
+      "2 bad config or input, 3 internal error.\n",
       "scintigen study");
   std::string config_path;
   study::RunOptions o;
@@ -70,8 +76,18 @@ int cmd_study(int argc, char** argv) {
                   config.name.c_str(), r.stages_run, r.stages_cached);
       return kExitOk;
     }
-    std::printf("study %s: %zu stages run, %zu reused, %s; report %s/report.json\n", config.name.c_str(), r.stages_run,
-                r.stages_cached, format_duration(r.seconds).c_str(), o.out.c_str());
+    // The page is written from report.json; a failure here (e.g. no web/node_modules) loses no
+    // result: the study stays complete and the JSON is on disk.
+    int rc = kExitOk;
+    try {
+      report::write_study_report_html(o.out + "/report.html", r.report, report::load_web_assets());
+    } catch (const Error& e) {
+      std::fprintf(stderr, "error: %s\n", e.describe().c_str());
+      rc = kExitPartial;
+    }
+    std::printf("study %s: %zu stages run, %zu reused, %s; report %s/report.json%s\n", config.name.c_str(),
+                r.stages_run, r.stages_cached, format_duration(r.seconds).c_str(), o.out.c_str(),
+                rc == kExitOk ? " and report.html" : "");
     const auto& p = r.report["primary_endpoint"];
     if (p.contains("pooled_gain") && p["pooled_gain"].is_object() && p["pooled_gain"].contains("ci"))
       std::printf("primary endpoint (%s, %s): pooled gain %+.3f [%.3f, %.3f]: %s\n",

@@ -106,6 +106,27 @@ bool missing_outcome(const SiteCases& s, size_t i) {
   return !std::isfinite(s.time[i]) || s.event[i] < 0 || !std::isfinite(s.age[i]) || s.male[i] < 0;
 }
 
+// Kaplan-Meier curves of the cases split by a 0/1 grouping: {"<prefix>_negative": KM,
+// "<prefix>_positive": KM} (stats::to_json), an empty group as {"error": reason}.
+json km_groups(const stats::SurvivalData& surv, const std::vector<double>& group, const std::string& prefix,
+               double conf_level, const std::string& where) {
+  stats::SurvivalData by[2];
+  for (size_t k = 0; k < surv.time.size(); ++k) {
+    const int g = group[k] > 0.0 ? 1 : 0;
+    by[g].time.push_back(surv.time[k]);
+    by[g].event.push_back(surv.event[k]);
+  }
+  json out = json::object();
+  const char* names[2] = {"negative", "positive"};
+  for (int g = 0; g < 2; ++g) {
+    const std::string key = prefix + "_" + names[g];
+    out[key] = by[g].time.empty() ? json{{"error", "no case in group " + key}} : try_stat([&] {
+      return stats::to_json(stats::kaplan_meier(by[g], conf_level, where + ", " + key));
+    });
+  }
+  return out;
+}
+
 // ---- The hierarchical bootstrap ----------------------------------------------------------------
 
 // One (arm, repeat, site)'s cases in ascending score order: case index, label, and whether a tie
@@ -539,6 +560,7 @@ json analyse_task(const TaskScores& t, const AnalysisConfig& cfg) {
       survival["true_label"] = try_stat([&] {
         return stats::to_json(stats::cox_ph(surv, {label, age, male}, {"label", "age", "male"}, level, where));
       });
+      survival["kaplan_meier"] = km_groups(surv, label, "label", level, where);
     }
     out["survival"] = survival;
     for (size_t a = 0; a < arms && !surv.time.empty(); ++a) {
@@ -574,6 +596,14 @@ json analyse_task(const TaskScores& t, const AnalysisConfig& cfg) {
                               {"c_index", c}});
       }
       json summary = {{"repeats", per_repeat}};
+      // The curves of the first repeat show the groups; the hazard ratio and C-index summarise all.
+      std::vector<double> called;
+      for (const auto& [s, i] : surv_cases) called.push_back(t.scores[a][0][s][i] >= t.thresholds[a][0] ? 1.0 : 0.0);
+      json km = {{"repeat", t.repeats[0]},
+                 {"grouping",
+                  fmt::format("score >= {} (repeat {}'s validation threshold)", t.thresholds[a][0], t.repeats[0])}};
+      km.update(km_groups(surv, called, "predicted", level, where + ", arm " + t.arms[a] + ", repeat " + t.repeats[0]));
+      summary["kaplan_meier"] = km;
       summary["hazard_ratio"] =
           hr.empty() ? json{{"error", "no repeat's Cox model could be fitted"}}
                      : json{{"estimate", mean_of(hr)}, {"sd", stats::json_number(sd_of(hr))}, {"fitted", hr.size()}};

@@ -197,7 +197,8 @@ struct Layout {
   std::vector<std::string> repeats;          // names, draw-major
   // evaluation report path per [task][arm][repeat]
   std::map<std::string, std::vector<std::vector<std::string>>> eval_paths;
-  std::map<std::string, std::string> audit_paths;  // synthetic set -> audit.json
+  std::map<std::string, std::string> audit_paths;            // synthetic set -> audit.json
+  std::vector<std::pair<std::string, std::string>> cohorts;  // name -> dataset folder, for the report's tables
   std::string generator_note;
 };
 
@@ -207,12 +208,14 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
 
   // Cohorts: the donor, the external sites, the small centre's draws.
   const auto [donor_id, donor_dir] = p.cohort(c.donor, "donor", c.donor.n, where + ": cohorts.donor");
+  layout.cohorts.emplace_back("donor", donor_dir);
   std::vector<json> ext_ids;
   for (const auto& [name, spec] : c.external) {
     const auto [id, dir] = p.cohort(spec, "external " + name, spec.n, where + ": cohorts.external." + name);
     ext_ids.push_back(id);
     layout.ext_names.push_back(name);
     layout.ext_dirs.push_back(dir);
+    layout.cohorts.emplace_back("external " + name, dir);
   }
   std::vector<std::array<std::pair<json, std::string>, 3>> small;  // per draw: train, val, test
   for (int d = 1; d <= c.small.draws; ++d) {
@@ -229,6 +232,8 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
                         "simulate the small centre (cohorts.small.site) for now");
     }
     layout.small_test_dirs.push_back(parts[2].second);
+    for (int k = 0; k < 3; ++k)
+      if (sizes[k] > 0) layout.cohorts.emplace_back(fmt::format("small draw {} {}", d, names[k]), parts[k].second);
     small.push_back(parts);
   }
 
@@ -249,8 +254,13 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
         (g.preset.size() > 5 && g.preset.substr(g.preset.size() - 5) == ".json"))
       preset = json::parse(read_file(g.preset));
     json init = nullptr;
-    if (!g.init_from.empty())
+    if (!g.init_from.empty()) {
       init = {{"model", g.init_from}, {"ema_sha256", gen::check_model_folder(g.init_from).ema_sha256}};
+      layout.generator_note =
+          "the generator was fine-tuned from " + g.init_from +
+          ", which learned from other scans than the donor's: the synthetic arms may hold information the "
+          "donor-real arm lacks";
+    }
     json settings = {{"data", donor_id},   {"preset", preset},   {"init_from", init},
                      {"steps", g.steps},   {"batch", g.batch},   {"lr", g.lr},
                      {"warmup", g.warmup}, {"ema", g.ema},       {"cond_drop", g.cond_drop},
@@ -334,6 +344,7 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
                               gen::generate_dataset(gc, sink);
                             });
     source[s.name] = {{{"stage", st.info.hash}}, st.info.dir + "/data"};
+    layout.cohorts.emplace_back("synthetic " + s.name, st.info.dir + "/data");
   }
   if (need.count("simulate donor"))
     source["simulate donor"] = p.cohort(c.donor, "simulated extra scans of the donor's profile", need["simulate donor"],
@@ -647,6 +658,19 @@ json analyse(const StudyConfig& c, const Layout& layout) {
   return report;
 }
 
+// A cohort's counts for the report: dataset summary's counts (not its path, id, creation time
+// or config, which differ between copies of the same data), and the age's mean and sd.
+json cohort_summary(const std::string& dir) {
+  const Dataset ds = Dataset::open(dir);
+  json s = summarize_dataset(ds);
+  for (const char* k : {"path", "dataset_uid", "created", "config", "format", "schema_version"}) s.erase(k);
+  std::vector<double> ages;
+  for (const ScanRecord& r : ds.records())
+    if (r.labels.age) ages.push_back(*r.labels.age);
+  if (!ages.empty()) s["age"] = summary_of(ages);
+  return s;
+}
+
 json primary_endpoint(const StudyConfig& c, const json& report) {
   json out = {{"task", c.primary.task},
               {"arm", c.primary.arm},
@@ -784,6 +808,9 @@ StudyResult run_study(const StudyConfig& c, const RunOptions& o, EventSink* even
     audits[name] = s;
   }
   report["audit"] = audits;
+  json cohorts = json::object();
+  for (const auto& [name, dir] : layout.cohorts) cohorts[name] = cohort_summary(dir);
+  report["cohorts"] = cohorts;
   if (!layout.generator_note.empty()) report["design_warnings"] = {layout.generator_note};
   json stages = json::array();
   for (const Stage& s : plan) {

@@ -41,6 +41,12 @@ Subgroup parse_subgroup(const std::string& name, const std::string& text, const 
                       "use a field of docs/DATASET.md's label table, e.g. sex, age, tracer, cardiac_grade");
   if (g.value.empty()) throw ConfigError(where, fmt::format("subgroup '{}': '{}' has no value", name, text));
   const bool ordered = g.op != "=" && g.op != "!=";
+  std::string type;
+  for (const auto& f : label_fields())
+    if (g.field == f.name) type = f.type;
+  if (ordered && type != "int" && type != "float")
+    throw ConfigError(where, fmt::format("subgroup '{}': '{}' orders {}, which is not a number", name, text, g.field),
+                      "use = or != for sex, tracer, site and other codes");
   if (ordered && !parse_number(g.value, g.number))
     throw ConfigError(
         where, fmt::format("subgroup '{}': '{}' compares with {} but '{}' is not a number", name, text, g.op, g.value));

@@ -96,6 +96,33 @@ TEST_F(TinyTraining, DeterministicForASeed) {
   }
 }
 
+// Counts the optimiser steps of each epoch: the total of its "epoch" progress task.
+class EpochSteps : public EventSink {
+ public:
+  std::vector<uint64_t> totals;
+  void progress(const std::string& task, uint64_t, uint64_t total, bool final) override {
+    if (final && task.find(" epoch ") != std::string::npos) totals.push_back(total);
+  }
+};
+
+TEST_F(TinyTraining, StepsPerEpochFixesTheEpochLength) {
+  // Default: one pass over the training scans (ceil(n / batch)); with --steps-per-epoch, that
+  // many steps whatever the training set's size.
+  ClassifierConfig c = tiny_config(*dir_ / "train", *dir_ / "clf_pass");
+  c.epochs = 1;
+  EpochSteps pass;
+  const TrainResult r = train_classifier(c, &pass);
+  ASSERT_EQ(pass.totals.size(), 1u);
+  EXPECT_EQ(pass.totals[0], (r.train_scans + c.batch - 1) / c.batch);
+  c.out = *dir_ / "clf_fixed";
+  c.steps_per_epoch = 3;
+  EpochSteps fixed;
+  train_classifier(c, &fixed);
+  EXPECT_EQ(fixed.totals, std::vector<uint64_t>{3});
+  EXPECT_EQ(read_json(*dir_ / "clf_fixed/run.json")["config"]["steps_per_epoch"], 3);
+  EXPECT_FALSE(read_json(*dir_ / "clf_pass/run.json")["config"].contains("steps_per_epoch"));  // older runs resume
+}
+
 TEST_F(TinyTraining, ResumeContinuesBitIdentically) {
   // Two epochs, then --resume to four: every epoch's loss and validation AUC equal the
   // uninterrupted run's (the fixture's first four epochs), so weights, optimizer state, data

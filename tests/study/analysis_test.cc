@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "stats/json.h"
 #include "stats/multiplicity.h"
 #include "stats/roc.h"
 #include "stats/survival.h"
@@ -238,6 +239,41 @@ TEST(StudyAnalysis, SurvivalGivesCoxPerRepeatTheTrueLabelAndHarrellsC) {
     }
   EXPECT_EQ(s["repeats"][0]["c_index"]["estimate"].get<double>(), stats::concordance_index(sd, score).c_index);
   EXPECT_FALSE(analyse_task(make_task(Design{}), config()).contains("survival"));  // no outcomes
+}
+
+TEST(StudyAnalysis, KaplanMeierCurvesOfTheFirstRepeatsGroupsAndOfTheTrueLabel) {
+  Design d;
+  d.outcomes = true;
+  TaskScores t = make_task(d);
+  t.sites[0].time[0] = std::nan("");  // missing: left out of every curve
+  t.thresholds[1][0] = 1e9;           // nobody predicted positive in arm 1's first repeat
+  const json j = analyse_task(t, config());
+  // The curves from the same cases, split by hand and given to stats::kaplan_meier directly.
+  stats::SurvivalData label[2], called[2];
+  for (size_t k = 0; k < t.sites.size(); ++k)
+    for (size_t i = 0; i < t.sites[k].labels.size(); ++i) {
+      if (std::isnan(t.sites[k].time[i])) continue;
+      for (auto [by, g] : {std::pair{label, t.sites[k].labels[i]},
+                           std::pair{called, t.scores[0][0][k][i] >= t.thresholds[0][0] ? 1 : 0}}) {
+        by[g].time.push_back(t.sites[k].time[i]);
+        by[g].event.push_back(t.sites[k].event[i]);
+      }
+    }
+  const json& truth = j["survival"]["kaplan_meier"];
+  EXPECT_EQ(truth["label_negative"], stats::to_json(stats::kaplan_meier(label[0])));
+  EXPECT_EQ(truth["label_positive"], stats::to_json(stats::kaplan_meier(label[1])));
+  const json& base = j["arms"][0]["survival"]["kaplan_meier"];
+  EXPECT_EQ(base["repeat"], "r1");
+  ASSERT_FALSE(called[0].time.empty());
+  ASSERT_FALSE(called[1].time.empty());
+  EXPECT_EQ(base["predicted_negative"], stats::to_json(stats::kaplan_meier(called[0])));
+  EXPECT_EQ(base["predicted_positive"], stats::to_json(stats::kaplan_meier(called[1])));
+  EXPECT_EQ(base["predicted_negative"]["n"].get<size_t>() + base["predicted_positive"]["n"].get<size_t>(),
+            j["survival"]["cases"].get<size_t>());
+  // An empty group is an error entry, the other group holds every case.
+  const json& empty = j["arms"][1]["survival"]["kaplan_meier"];
+  EXPECT_EQ(empty["predicted_positive"], json({{"error", "no case in group predicted_positive"}}));
+  EXPECT_EQ(empty["predicted_negative"]["n"], j["survival"]["cases"]);
 }
 
 TEST(StudyAnalysis, HolmIsOneFamilyPerArmAcrossSitesAndTasks) {
