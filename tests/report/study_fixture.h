@@ -249,14 +249,14 @@ inline nlohmann::json study_report() {
 }
 })json");
   r["design_warnings"] = {"the generator was given by generator.model: it may hold information the upper bound lacks"};
-r["stages"] =
-    json::array({{{"kind", "cohort"}, {"label", "donor"}, {"hash", "7deb64de6a9850e9"}, {"seconds", 1.5}},
-                 {{"kind", "generator"}, {"label", "generator"}, {"hash", "0123456789abcdef"}, {"seconds", 60.25}},
-                 {{"kind", "classifier"},
-                  {"label", "metastasis small draw 1 seed 1"},
-                  {"hash", "fedcba9876543210"},
-                  {"seconds", 12.0}}});
-return r;
+  r["stages"] =
+      json::array({{{"kind", "cohort"}, {"label", "donor"}, {"hash", "7deb64de6a9850e9"}, {"seconds", 1.5}},
+                   {{"kind", "generator"}, {"label", "generator"}, {"hash", "0123456789abcdef"}, {"seconds", 60.25}},
+                   {{"kind", "classifier"},
+                    {"label", "metastasis small draw 1 seed 1"},
+                    {"hash", "fedcba9876543210"},
+                    {"seconds", 12.0}}});
+  return r;
 }
 
 }  // namespace scintigen::report::testing
