@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <new>
 #include <set>
 
 #include "audit/audit.h"
@@ -142,6 +143,13 @@ class Planner {
                                       const std::string& where) {
     if (!spec.simulated()) return {dataset_identity(spec.dataset), spec.dataset};
     const json profile = resolved_profile(spec, where);
+    if (!spec.prevalence.empty()) {  // refused at plan time, before anything is written
+      try {
+        phantom::parse_prevalence(spec.prevalence);
+      } catch (const Error& e) {
+        throw ConfigError(where + ".prevalence", e.reason(), e.hint());
+      }
+    }
     json settings = {{"profile", profile},
                      {"n", n},
                      {"seed", derived_seed(c_.seed, name)},
@@ -763,8 +771,12 @@ StudyResult run_study(const StudyConfig& c, const RunOptions& o, EventSink* even
     fs::create_directories(s.info.dir);
     try {
       s.body(s.info.dir, &inner);
+    } catch (const InternalError& e) {  // keeps its exit code (3); the place names the stage
+      throw in_context<InternalError>(e, s.info.dir, s.info.label + ": ");
     } catch (const Error& e) {
       throw in_context<InputError>(e, s.info.dir, s.info.label + ": ");
+    } catch (const std::bad_alloc&) {
+      throw;
     } catch (const std::exception& e) {
       throw InternalError(s.info.dir, s.info.label + ": " + e.what());
     }

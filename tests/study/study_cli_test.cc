@@ -122,6 +122,19 @@ TEST(StudyCli, PlanAndRefusals) {
       << r.output;
   EXPECT_FALSE(fs::exists(tmp / "nothing"));
 
+  // A bad setting found while planning: refused before anything is written.
+  json bad = json::parse(read_file(quick()));
+  bad["cohorts"]["donor"]["prevalence"] = "metastasis=7";
+  bad["generator"]["preset"] = source_path("configs/gen/tiny64.json");
+  write_file_atomic(tmp / "badprev.json", bad.dump());
+  r = run_command(scintigen_binary() + " study --config " + tmp / "badprev.json" + " --out " + tmp / "o");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("error: " + tmp / "badprev.json" +
+                          ": cohorts.donor.prevalence: metastasis is '7', not a probability"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(tmp / "o"));
+
   fs::create_directories(tmp / "full");
   write_file_atomic(tmp / "full/x.txt", "x");
   r = run_command(scintigen_binary() + " study --config " + quick() + " --out " + tmp / "full");
