@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -82,6 +86,21 @@ inline std::string input_error(const std::function<void()>& f) {
     return e.describe();
   }
   return "";
+}
+
+// A reference script's results: lines "case<TAB>key<TAB>value" as {"case|key": value}, "NA" as
+// NaN (the Python and R reference scripts of the *_ref tests write them).
+inline std::map<std::string, double> read_tsv(const std::string& path) {
+  std::map<std::string, double> m;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream s(line);
+    std::string c, k, v;
+    if (!std::getline(s, c, '\t') || !std::getline(s, k, '\t') || !std::getline(s, v)) continue;
+    m[c + "|" + k] = v == "NA" ? std::nan("") : std::stod(v);
+  }
+  return m;
 }
 
 }  // namespace scintigen::testing

@@ -23,6 +23,7 @@ namespace {
 
 using page::axis;
 using page::Chart;
+using page::chart_id;
 using page::ci_html;
 using page::error_html;
 using page::is_error;
@@ -105,15 +106,6 @@ std::string encoder_line(const json& section) {
   const json& e = section.at("encoder");
   return fmt::format("<p class=\"muted\">Feature space: encoder <code>{}</code>, SHA-256 <code>{}</code>.</p>\n",
                      text(e.at("dir")), text(e.at("sha256")));
-}
-
-// A chart id from a name found in the report: [a-z0-9-] only, unique on the page.
-std::string chart_id(const std::string& base, const std::string& name, std::set<std::string>& used) {
-  std::string id = base;
-  for (char c : name) id += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
-  for (int k = 2; used.count(id); ++k) id = fmt::format("{}-{}", id, k);
-  used.insert(id);
-  return id;
 }
 
 // ---- the page's parts --------------------------------------------------------------------------

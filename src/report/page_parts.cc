@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 
 namespace scintigen::report::page {
@@ -84,6 +85,14 @@ std::string num(const std::optional<double>& v) {
 }
 std::string num(const json& v, int digits) {
   return v.is_number() ? num(v.get<double>(), digits) : "–";
+}
+
+std::string chart_id(const std::string& base, const std::string& name, std::set<std::string>& used) {
+  std::string id = base;
+  for (char c : name) id += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
+  for (int k = 2; used.count(id); ++k) id = fmt::format("{}-{}", id, k);
+  used.insert(id);
+  return id;
 }
 
 std::string p_text(double p) {

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,10 @@ nlohmann::json diagonal_layer(const nlohmann::json& x, const nlohmann::json& y);
 nlohmann::json tip(const char* field, const char* type, const char* format = "", const char* title = "");
 // Legends under the plot, one entry a line, drawn as line segments when `line_symbols`.
 nlohmann::json legend_bottom(bool line_symbols = false);
+
+// A chart id from a name found in a report: `base` then the name with every character outside
+// [a-z0-9] as '-', lower-cased; "-2", "-3"... when `used` already holds it (then added to it).
+std::string chart_id(const std::string& base, const std::string& name, std::set<std::string>& used);
 
 // <figure> with the chart's <div id> and its notes.
 std::string figure(const Chart& c);

@@ -23,6 +23,7 @@ namespace {
 
 using page::axis;
 using page::Chart;
+using page::chart_id;
 using page::ci_html;
 using page::error_html;
 using page::is_error;
@@ -83,15 +84,6 @@ std::string estimate_html(const json& m, Format f) {
 
 std::string conf_text(const json& report) {
   return fmt::format("{:g}%", 100.0 * report.at("analysis").value("conf_level", 0.95));
-}
-
-// A chart id from a name found in the report: [a-z0-9-] only, unique on the page.
-std::string chart_id(const std::string& base, const std::string& name, std::set<std::string>& used) {
-  std::string id = base;
-  for (char c : name) id += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
-  for (int k = 2; used.count(id); ++k) id = fmt::format("{}-{}", id, k);
-  used.insert(id);
-  return id;
 }
 
 // The entry of `list` whose `key` is `name`; nullptr when there is none.

@@ -26,6 +26,7 @@ namespace scintigen::stats {
 namespace {
 
 using testing::python;
+using testing::read_tsv;
 using testing::run_command;
 using testing::source_path;
 
@@ -33,19 +34,6 @@ constexpr double kRel = 1e-6;  // estimates and statistics, relative
 constexpr double kAbs = 1e-4;  // CIs and p-values, absolute
 
 std::map<std::string, double> max_dev;  // kind -> largest deviation seen
-
-std::map<std::string, double> read_tsv(const std::string& path) {
-  std::map<std::string, double> m;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream s(line);
-    std::string c, k, v;
-    if (!std::getline(s, c, '\t') || !std::getline(s, k, '\t') || !std::getline(s, v)) continue;
-    m[c + "|" + k] = v == "NA" ? std::nan("") : std::stod(v);
-  }
-  return m;
-}
 
 // Cells of a CSV with a header (no quoting in the generated files).
 struct Csv {

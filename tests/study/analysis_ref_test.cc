@@ -28,25 +28,13 @@ namespace {
 
 using nlohmann::json;
 using testing::python;
+using testing::read_tsv;
 using testing::run_command;
 using testing::source_path;
 
 constexpr int kReplicates = 4000;
 
 std::map<std::string, double> max_dev;  // kind -> largest deviation seen
-
-std::map<std::string, double> read_tsv(const std::string& path) {
-  std::map<std::string, double> m;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream s(line);
-    std::string c, k, v;
-    if (!std::getline(s, c, '\t') || !std::getline(s, k, '\t') || !std::getline(s, v)) continue;
-    m[c + "|" + k] = v == "NA" ? std::nan("") : std::stod(v);
-  }
-  return m;
-}
 
 // A generated CSV (header, no quoting) as rows of cells.
 struct Csv {
