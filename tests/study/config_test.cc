@@ -66,7 +66,7 @@ bool starts(const std::string& s, const std::string& prefix) {
 }
 
 TEST(StudyConfig, ShippedConfigsLoadAndRoundTrip) {
-  for (const char* name : {"configs/study/quick.json", "configs/study/paper.json"}) {
+  for (const char* name : {"configs/study/quick.json", "configs/study/pilot.json", "configs/study/paper.json"}) {
     const StudyConfig c = StudyConfig::load(source_path(name));
     EXPECT_EQ(c.arms[0].name, "small") << name;
     // to_json -> from_json gives the same settings.
@@ -218,6 +218,26 @@ TEST(StudyPlan, AChangedSettingChangesOnlyTheStagesThatDependOnIt) {
   j = base;
   j["analysis"]["bootstrap"] = 500;
   EXPECT_TRUE(changed(before, plan_of(j)).empty());
+}
+
+// configs/study/pilot.json is a subset of paper.json, not another experiment: every stage the
+// two share that does not depend on the synthetic set's size (paper's g1 set is 4,000 scans for
+// x10, the pilot's 2,000 for x5) has the same hash, so the same inputs, seed and result.
+TEST(StudyPlan, PilotSharesThePaperDesignsStages) {
+  const auto pilot = plan_of(json::parse(read_file(source_path("configs/study/pilot.json"))));
+  const auto paper = plan_of(json::parse(read_file(source_path("configs/study/paper.json"))));
+  size_t same = 0;
+  for (const auto& [label, hash] : pilot) {
+    ASSERT_TRUE(paper.count(label)) << label;  // every pilot stage is a stage of the paper design
+    const bool on_synthetic = label.find("syn ") != std::string::npos || starts(label, "synthetic ") ||
+                              starts(label, "subset ") || starts(label, "audit ");
+    if (on_synthetic) continue;
+    EXPECT_EQ(paper.at(label), hash) << label;
+    ++same;
+  }
+  // Cohorts, generator, encoder, and the small, donor and simulator arms' 3 draws x 2 tasks
+  // classifiers and evaluations.
+  EXPECT_GE(same, 1u + 1 + 3 * 3 * 2 * 2);
 }
 
 }  // namespace
