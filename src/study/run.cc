@@ -20,6 +20,7 @@
 #include "core/sha256.h"
 #include "core/version.h"
 #include "data/dataset.h"
+#include "gen/config.h"
 #include "gen/generate.h"
 #include "gen/model_io.h"
 #include "gen/train_loop.h"
@@ -249,8 +250,10 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
   json gen_id;
   std::string gen_dir;
   const auto& g = c.generator;
+  gen::ConditionSpec conditions;  // what the generator will be conditioned on
   if (!g.trains()) {
     const gen::ModelFolder m = gen::check_model_folder(g.model);
+    conditions = m.config.conditions;
     gen_id = {{"model", g.model}, {"ema_sha256", m.ema_sha256}};
     gen_dir = m.dir;
     layout.generator_note =
@@ -262,8 +265,14 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
         (g.preset.size() > 5 && g.preset.substr(g.preset.size() - 5) == ".json"))
       preset = json::parse(read_file(g.preset));
     json init = nullptr;
-    if (!g.init_from.empty()) {
-      init = {{"model", g.init_from}, {"ema_sha256", gen::check_model_folder(g.init_from).ema_sha256}};
+    if (g.init_from.empty()) {
+      gen::TrainRunConfig t;
+      t.preset = g.preset;
+      conditions = gen::resolve_model_config(t, {}).conditions;
+    } else {
+      const gen::ModelFolder base = gen::check_model_folder(g.init_from);
+      conditions = base.config.conditions;
+      init = {{"model", g.init_from}, {"ema_sha256", base.ema_sha256}};
       layout.generator_note =
           "the generator was fine-tuned from " + g.init_from +
           ", which learned from other scans than the donor's: the synthetic arms may hold information the "
@@ -305,6 +314,14 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
                            });
     gen_id = {{"stage", s.info.hash}};
     gen_dir = s.info.dir + "/model";
+  }
+
+  // Every synthetic set's condition (or mix) is one the generator can take: refused here, before
+  // anything is written, rather than when its stage is reached hours into the run.
+  for (const auto& s : c.synthetic) {
+    const std::string at = fmt::format("{}: synthetic '{}'", where, s.name);
+    gen::parse_condition(s.condition, conditions, at + ".condition");
+    for (const auto& [cond, w] : s.mix.items()) gen::parse_condition(cond, conditions, at + ".mix");
   }
 
   // Synthetic sets and the control's simulated scans: as many as the largest multiple needs.

@@ -220,6 +220,32 @@ TEST(StudyPlan, AChangedSettingChangesOnlyTheStagesThatDependOnIt) {
   EXPECT_TRUE(changed(before, plan_of(j)).empty());
 }
 
+// A synthetic set's condition the generator cannot take is refused when the plan is made,
+// before anything is written, not hours later when its stage is reached.
+TEST(StudyPlan, ASyntheticConditionTheGeneratorCannotTakeIsRefusedAtPlanTime) {
+  auto plan_error = [](const json& j) {
+    try {
+      plan_of(j);
+    } catch (const ConfigError& e) {
+      return e.describe();
+    }
+    return std::string("no error");
+  };
+  json j = quick_json();
+  j["synthetic"][0]["condition"] = "sex=X";
+  EXPECT_EQ(
+      plan_error(j),
+      "study config: synthetic 'g1'.condition: value 'X' is not allowed for sex (hint: allowed values of sex: M, F)");
+  j = quick_json();
+  j["synthetic"][0]["mix"] = {{"metastasis=1", 0.5}, {"tumour=1", 0.5}};
+  EXPECT_EQ(plan_error(j),
+            "study config: synthetic 'g1'.mix: unknown condition 'tumour' (hint: allowed conditions: metastasis, "
+            "cardiac_grade, tracer, sex, age_band)");
+  j = quick_json();
+  j["synthetic"][0]["condition"] = "tracer=DPD,sex=F";
+  EXPECT_EQ(plan_error(j), "no error");
+}
+
 // configs/study/pilot.json is a subset of paper.json, not another experiment: every stage the
 // two share that does not depend on the synthetic set's size (paper's g1 set is 4,000 scans for
 // x10, the pilot's 2,000 for x5) has the same hash, so the same inputs, seed and result.
