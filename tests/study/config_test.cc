@@ -67,7 +67,7 @@ bool starts(const std::string& s, const std::string& prefix) {
 
 TEST(StudyConfig, ShippedConfigsLoadAndRoundTrip) {
   for (const char* name : {"configs/study/quick.json", "configs/study/pilot.json", "configs/study/headroom.json",
-                           "configs/study/paper.json"}) {
+                           "configs/study/headroom100.json", "configs/study/paper.json"}) {
     const StudyConfig c = StudyConfig::load(source_path(name));
     EXPECT_EQ(c.arms[0].name, "small") << name;
     // to_json -> from_json gives the same settings.
