@@ -15,11 +15,7 @@ import sys
 
 
 def num(x, fmt="{:.3f}"):
-    if x is None:
-        return "n/a"
-    if isinstance(x, str):
-        return x
-    return fmt.format(x)
+    return "n/a" if x is None else fmt.format(x)
 
 
 def est_ci(j, fmt="{:.3f}"):
@@ -27,7 +23,7 @@ def est_ci(j, fmt="{:.3f}"):
     if not isinstance(j, dict):
         return "n/a"
     if "error" in j:
-        return j["error"] if j["error"] == "not estimable" else "error: " + j["error"]
+        return "error: " + j["error"]
     s = num(j.get("estimate"), fmt)
     ci = j.get("ci")
     if isinstance(ci, dict) and "lower" in ci:
@@ -72,12 +68,13 @@ def task_tables(t, internal):
     for a in t["arms"]:
         p = a.get("pooled", {})
         share = p.get("share_recovered")
-        if isinstance(share, dict) and "error" in share:
-            share_note = share["error"]
-            share = {"error": "not estimable"}
+        share_cell = ""
+        if isinstance(share, dict) and "error" in share:  # one reason for every arm: said once, below
+            share_note, share_cell = share["error"], "not estimable"
+        elif share:
+            share_cell = est_ci(share)
         rows.append([a["arm"], est_ci(p.get("auc")), est_ci(p.get("gain")) if "gain" in p else "(baseline)",
-                     est_ci(p.get("relative_gain")) if "relative_gain" in p else "",
-                     est_ci(share) if share else "",
+                     est_ci(p.get("relative_gain")) if "relative_gain" in p else "", share_cell,
                      mean_sd(internal.get(a["arm"], {}).get("auc"))])
     out.append("Pooled over the external sites (mean over repeats; 95% hierarchical bootstrap CI), and the "
                "internal test AUC (mean ± sd over repeats):")

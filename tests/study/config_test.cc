@@ -31,13 +31,19 @@ StudyConfig parse(const json& j) {
   return c;
 }
 
-std::string config_error(const json& j) {
+// The ConfigError text `f` throws, or "no error".
+template <typename F>
+std::string error_of(F f) {
   try {
-    parse(j);
+    f();
   } catch (const ConfigError& e) {
     return e.describe();
   }
   return "no error";
+}
+
+std::string config_error(const json& j) {
+  return error_of([&] { parse(j); });
 }
 
 // label -> hash of every stage of the plan.
@@ -224,14 +230,7 @@ TEST(StudyPlan, AChangedSettingChangesOnlyTheStagesThatDependOnIt) {
 // A synthetic set's condition the generator cannot take is refused when the plan is made,
 // before anything is written, not hours later when its stage is reached.
 TEST(StudyPlan, ASyntheticConditionTheGeneratorCannotTakeIsRefusedAtPlanTime) {
-  auto plan_error = [](const json& j) {
-    try {
-      plan_of(j);
-    } catch (const ConfigError& e) {
-      return e.describe();
-    }
-    return std::string("no error");
-  };
+  auto plan_error = [](const json& j) { return error_of([&] { plan_of(j); }); };
   json j = quick_json();
   j["synthetic"][0]["condition"] = "sex=X";
   EXPECT_EQ(
