@@ -44,6 +44,7 @@ int cmd_check(int argc, char** argv) {
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();
+  app.add_flag("--bf16", c.bf16, "bf16 autocast for the network, as generate --bf16");
   app.add_option("--out,-o", out, "write the JSON report here (default: stdout)");
   bool quiet = false;
   app.add_flag("--quiet,-q", quiet, "no progress lines");

@@ -13,36 +13,8 @@ ROOT=$(pwd)
 WORK=${1:-build/fidelity}
 cd "$WORK"
 export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
-# 2 threads that wait passively: with libgomp's spinning default, 2 threads collapse while
-# anything else runs (BENCHMARKS.md, classifier training).
-export OMP_WAIT_POLICY=PASSIVE
-# speed TAG MODEL G S [generate flags]: seconds for 48 scans, model load included (run it alone).
-speed() {
-  local tag=$1 model=$2 g=$3 s=$4
-  shift 4
-  [ -f "speed-$tag.json" ] && return
-  rm -rf speed-tmp
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$BIN" generate --model "$model" --n 48 --seed 9 --guidance "$g" --steps "$s" --out speed-tmp --threads 2 -q "$@"
-  t1=$(date +%s.%N)
-  echo "{\"tag\":\"$tag\",\"scans\":48,\"seconds\":$(awk "BEGIN { print $t1 - $t0 }")}" >"speed-$tag.json"
-  rm -rf speed-tmp
-}
-# ev TAG MODEL G S "GENERATE FLAGS" [audit flags]: 600 scans (seed 7003) and their audit.
-ev() {
-  local tag=$1 model=$2 g=$3 s=$4 gf=$5
-  shift 5
-  if [ ! -f "syn-$tag.done" ]; then
-    rm -rf "syn-$tag"
-    # shellcheck disable=SC2086
-    nice -n 19 "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --out "syn-$tag" \
-      --threads 2 -q $gf || return 1
-    touch "syn-$tag.done"
-  fi
-  [ -f "audit-$tag/audit.json" ] || nice -n 19 "$BIN" audit --real real --synthetic "syn-$tag" --encoder enc \
-    --out "audit-$tag" --seed 1 --threads 2 -q "$@"
-}
+# shellcheck source=fidelity_lib.sh
+source "$ROOT/scripts/experiments/fidelity_lib.sh"
 speed shipped-bf16-g1-s10 builtin 1 10 --bf16
 speed shipped-bf16-g1-s20 builtin 1 20 --bf16
 speed shipped-bf16-g1.5-s10 builtin 1.5 10 --bf16

@@ -16,12 +16,9 @@ mkdir -p "$WORK" && cd "$WORK"
 export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
 
 # The audit's data, as in docs/AUDIT.md ("The shipped model, audited").
-[ -d real ] || "$BIN" simulate --site generator_train --n 600 --seed 7001 --size 64x256 --out real -q
-if [ ! -d enc ]; then
-  [ -d enc_data ] || "$BIN" simulate --site generator_train --n 1200 --seed 7002 --size 64x256 --out enc_data -q
-  "$BIN" dataset split enc_data --fractions train=0.6,val=0.2,test=0.2 --seed 7
-  "$BIN" audit encoder --data enc_data --out enc --seed 1 --threads 1
-fi
+# shellcheck source=fidelity_lib.sh
+source "$ROOT/scripts/experiments/fidelity_lib.sh"
+audit_data
 
 # The candidate: scripts/train-builtin.sh's run on the noiseless twin of its training set (the
 # same patients: the simulator draws patients and noise from separate streams).
@@ -35,6 +32,8 @@ RESUME=()
 # Its training scans as a camera would have recorded them (memorisation, membership).
 [ -d train-noisy ] || "$BIN" simulate --site generator_train --n 3000 --seed 2026 --size 64x256 --out train-noisy -q
 
+# Its own eval_one and speed (all threads, not niced; they replace fidelity_lib.sh's speed here), as
+# the runs of docs/experiments/fidelity.md used them.
 # eval TAG MODEL GUIDANCE STEPS [audit flags...]: 600 scans (seed 7003) and their audit.
 eval_one() {
   local tag=$1 model=$2 g=$3 s=$4

@@ -40,6 +40,7 @@ struct ObedienceConfig {
   uint64_t seed = 0;
   int threads = 0;
   int batch = 16;
+  bool bf16 = false;  // bf16 autocast for the network, as `generate --bf16`
   void validate() const;
   nlohmann::json to_json() const;
 };

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The fewer-steps cells of docs/experiments/fidelity.md ("Fewer sampler steps"), as fixed there:
+# the shipped model at guidance 1 with 8 and 6 DPM-Solver++(2M) steps, fp32 and bf16, against
+# the 10-step cells re-timed in the same run. Speed: three interleaved rounds of 48 scans each
+# (run it with nothing else running); then each new cell's 600-scan audit and its obedience
+# check. Resumable: rerun it after any stop.
+#   scripts/experiments/fewer_steps.sh [workdir]     # default build/fidelity
+# Cost on the 2-core development machine: about 45 minutes.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
+ROOT=$(pwd)
+WORK=${1:-build/fidelity}
+mkdir -p "$WORK" && cd "$WORK"
+export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
+# shellcheck source=fidelity_lib.sh
+source "$ROOT/scripts/experiments/fidelity_lib.sh"
+audit_data || exit 1
+
+CELLS=("s10 10" "s10-bf16 10 --bf16" "s8 8" "s8-bf16 8 --bf16" "s6 6" "s6-bf16 6 --bf16")
+for round in 1 2 3; do
+  for cell in "${CELLS[@]}"; do
+    # shellcheck disable=SC2086
+    set -- $cell
+    tag=$1 steps=$2
+    shift 2
+    speed "shipped-g1-$tag-r$round" builtin 1 "$steps" "$@" || exit 1
+  done
+done
+for cell in "${CELLS[@]:2}"; do
+  # shellcheck disable=SC2086
+  set -- $cell
+  ev "shipped-g1-$1" builtin 1 "$2" "${3:-}" || exit 1
+done
+# Obedience (docs/MODEL.md): the CLI test's reference and settings, at guidance 1 and each
+# cell's steps and precision; the 10-step cell as well (it was never checked at guidance 1).
+[ -d obedience-ref ] || "$BIN" simulate --site generator_train --n 400 --seed 77 --size 64x256 -q \
+  --out obedience-ref || exit 1
+for cell in "${CELLS[@]}"; do
+  # shellcheck disable=SC2086
+  set -- $cell
+  [ -f "obedience-g1-$1.json" ] && continue
+  nice -n 19 "$BIN" model check builtin --reference obedience-ref --n 24 --steps "$2" --guidance 1 --seed 3 \
+    --threads 2 -q ${3:-} --out "obedience-g1-$1.json.tmp"
+  rc=$?
+  [ $rc -le 1 ] || exit 1  # 1: a measure failed (the report is written); 2: bad input
+  mv "obedience-g1-$1.json.tmp" "obedience-g1-$1.json"
+done
+python3 "$ROOT/scripts/experiments/fewer_steps_table.py" . >fewer_steps_table.md
+cat fewer_steps_table.md

@@ -1,0 +1,47 @@
+# Helpers shared by the generator-fidelity scripts (capacity.sh, fewer_steps.sh); source it
+# from the work folder with BIN set. Every generation uses 2 threads that wait passively: with
+# libgomp's spinning default, 2 threads collapse while anything else runs (BENCHMARKS.md).
+export OMP_WAIT_POLICY=PASSIVE
+
+# audit_data: the audit's data of docs/AUDIT.md ("The shipped model, audited"), as
+# fidelity.sh makes it: 600 real scans (seed 7001) and the encoder (1,200 scans, seed 7002).
+audit_data() {
+  [ -d real ] || "$BIN" simulate --site generator_train --n 600 --seed 7001 --size 64x256 --out real -q || return 1
+  if [ ! -d enc ]; then
+    [ -d enc_data ] || "$BIN" simulate --site generator_train --n 1200 --seed 7002 --size 64x256 --out enc_data -q ||
+      return 1
+    "$BIN" dataset split enc_data --fractions train=0.6,val=0.2,test=0.2 --seed 7 &&
+      "$BIN" audit encoder --data enc_data --out enc --seed 1 --threads 1
+  fi
+}
+
+# speed TAG MODEL G S [generate flags]: seconds for 48 scans, model load included, into
+# speed-TAG.json (run it with nothing else running).
+speed() {
+  local tag=$1 model=$2 g=$3 s=$4
+  shift 4
+  [ -f "speed-$tag.json" ] && return
+  rm -rf speed-tmp
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$BIN" generate --model "$model" --n 48 --seed 9 --guidance "$g" --steps "$s" --out speed-tmp --threads 2 -q "$@" ||
+    return 1
+  t1=$(date +%s.%N)
+  echo "{\"tag\":\"$tag\",\"scans\":48,\"seconds\":$(awk "BEGIN { print $t1 - $t0 }")}" >"speed-$tag.json"
+  rm -rf speed-tmp
+}
+
+# ev TAG MODEL G S "GENERATE FLAGS" [audit flags]: 600 scans (seed 7003) and their audit.
+ev() {
+  local tag=$1 model=$2 g=$3 s=$4 gf=$5
+  shift 5
+  if [ ! -f "syn-$tag.done" ]; then
+    rm -rf "syn-$tag"
+    # shellcheck disable=SC2086
+    nice -n 19 "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --out "syn-$tag" \
+      --threads 2 -q $gf || return 1
+    touch "syn-$tag.done"
+  fi
+  [ -f "audit-$tag/audit.json" ] || nice -n 19 "$BIN" audit --real real --synthetic "syn-$tag" --encoder enc \
+    --out "audit-$tag" --seed 1 --threads 2 -q "$@"
+}
