@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""The fewer-steps table (docs/experiments/fidelity.md, "Fewer sampler steps") from a work folder
+of scripts/experiments/fewer_steps.sh: speed-shipped-g1-CELL-rR.json (three rounds), and
+audit-shipped-g1-CELL/audit.json and obedience-g1-CELL.json where they exist.
+Usage: fewer_steps_table.py WORKDIR. Reads the numbers; recomputes none but medians and ratios."""
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fidelity_table import ci  # noqa: E402
+
+CELLS = ["s10", "s10-bf16", "s8", "s8-bf16", "s6", "s6-bf16"]
+BASE = "s10"
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def rate(work, cell, r):
+    p = os.path.join(work, f"speed-shipped-g1-{cell}-r{r}.json")
+    if not os.path.exists(p):
+        return None
+    s = load(p)
+    return s["scans"] / s["seconds"]
+
+
+def main():
+    work = sys.argv[1] if len(sys.argv) > 1 else "."
+    print("| cell (guidance 1) | scans/s, rounds 1-3 | median | ratio to 10 steps fp32 (median of rounds) |")
+    print("|---|---|---|---|")
+    for cell in CELLS:
+        rates = [rate(work, cell, r) for r in (1, 2, 3)]
+        ratios = [x / b for x, b in zip(rates, [rate(work, BASE, r) for r in (1, 2, 3)]) if x and b]
+        have = [x for x in rates if x]
+        print(f"| {cell} | {', '.join(f'{x:.2f}' if x else '-' for x in rates)} | "
+              f"{statistics.median(have):.2f} | {statistics.median(ratios):.2f} |" if have else f"| {cell} | - | - | - |")
+    print()
+    print("| cell | encoder | C2ST AUC [95% CI] | matched FD vs baseline | precision vs baseline | recall vs baseline | "
+          "coverage | HF excess W1/sd vs baseline | metastasis AUC, synthetic vs real |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for cell in CELLS:
+        p = os.path.join(work, f"audit-shipped-g1-{cell}", "audit.json")
+        if not os.path.exists(p):
+            continue
+        a = load(p)
+        s = a["sections"]
+        m, b, c = s["fidelity"]["matched"], s["fidelity"]["baseline"], s["c2st"]
+        hf = s["image_stats"]["comparison"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
+        hfb = s["image_stats"]["baseline"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
+        met = s["label_fidelity"]["labels"]["metastasis"]
+        print(f"| {cell} | {a['inputs']['encoder']['sha256'][:8]} | "
+              f"{c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}] | {ci(m['frechet'])} vs {ci(b['frechet'])} | "
+              f"{ci(m['precision'])} vs {b['precision']['estimate']:.2f} | {ci(m['recall'])} vs "
+              f"{b['recall']['estimate']:.2f} | {ci(m['coverage'])} | {ci(hf)} vs {ci(hfb)} | "
+              f"{ci(met['synthetic_auc'])} vs {ci(met['real_auc'])} |")
+    print()
+    print("| cell | obedience | measures |")
+    print("|---|---|---|")
+    for cell in CELLS:
+        p = os.path.join(work, f"obedience-g1-{cell}.json")
+        if not os.path.exists(p):
+            continue
+        o = load(p)
+        parts = [f"{x.get('measure', '?')}: {'pass' if x.get('passed') else 'FAIL'}" for x in o["measures"]]
+        print(f"| {cell} | {'pass' if o['passed'] else 'FAIL'} | {'; '.join(parts)} |")
+
+
+if __name__ == "__main__":
+    main()
