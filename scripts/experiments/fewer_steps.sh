@@ -65,7 +65,7 @@ for cell in "${MORE[@]:1}"; do
   # shellcheck disable=SC2086
   set -- $cell
   med=$(for r in 1 2 3; do python3 -c "import json; s = json.load(open('speed-more-shipped-$1-r$r.json')); print(s['scans'] / s['seconds'])"; done | sort -g | sed -n 2p)
-  if awk "BEGIN { exit !($med >= 3) }"; then ev "shipped-$1" builtin "$2" "$3" "${4:-}" || exit 1; fi
+  if awk -v m="$med" 'BEGIN { exit !(m >= 3) }'; then ev "shipped-$1" builtin "$2" "$3" "${4:-}" || exit 1; fi
 done
 python3 "$ROOT/scripts/experiments/fewer_steps_table.py" . >fewer_steps_table.md
 cat fewer_steps_table.md
