@@ -51,7 +51,7 @@ int cmd_demo(int argc, char** argv) {
       "The public sample scans (../shared/data/dicom/wholebody), when present, are ingested beside it.\n",
       "scintigen demo");
   std::string out = "demo-out", data, model = "builtin";
-  int threads = 0, n = 16, steps = 20;
+  int threads = 0, n = 16, steps = gen::SamplerConfig{}.steps;
   uint64_t seed = 0;
   bool quiet = false;
   app.add_option("--out,-o", out, "output folder (its synthetic/ and real/ are replaced)")->capture_default_str();

@@ -60,7 +60,13 @@ int cmd_generate(int argc, char** argv) {
                  "continuous (the generated image itself)")
       ->capture_default_str();
   app.add_flag("--no-fill", no_fill, "leave attributes the condition does not name unlabelled");
-  app.add_flag("--bf16", g.bf16, "bf16 autocast for the network");
+  std::string precision = "auto";
+  bool bf16 = false;
+  auto* prec_opt = app.add_option("--precision", precision,
+                                  "the network's precision: auto (bf16 on a CPU with AVX-512 BF16 or AMX, fp32 "
+                                  "elsewhere\nand on CUDA) | fp32 | bf16 (autocast)")
+                       ->capture_default_str();
+  app.add_flag("--bf16", bf16, "same as --precision bf16")->excludes(prec_opt);
   app.add_flag("--no-channels-last", no_channels_last, "keep the default memory layout on the CPU");
   app.add_option("--device", g.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   app.add_option("--threads", g.threads, "intra-op threads (0 = all cores)")->capture_default_str();
@@ -77,6 +83,7 @@ int cmd_generate(int argc, char** argv) {
   g.fill_labels = !no_fill;
   g.channels_last = !no_channels_last;
   g.counts = gen::count_output_from_string(counts);
+  g.precision = bf16 ? gen::Precision::kBf16 : gen::precision_from_string(precision);
   if (format != "dataset" && format != "dicom" && format != "png")
     throw ConfigError("--format", "'" + format + "'", "allowed: dataset, dicom, png");
 

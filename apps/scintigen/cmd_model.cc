@@ -44,11 +44,15 @@ int cmd_check(int argc, char** argv) {
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();
-  app.add_flag("--bf16", c.bf16, "bf16 autocast for the network, as generate --bf16");
+  std::string precision = "auto";
+  bool bf16 = false;
+  auto* prec_opt = app.add_option("--precision", precision, "auto | fp32 | bf16, as generate's")->capture_default_str();
+  app.add_flag("--bf16", bf16, "same as --precision bf16")->excludes(prec_opt);
   app.add_option("--out,-o", out, "write the JSON report here (default: stdout)");
   bool quiet = false;
   app.add_flag("--quiet,-q", quiet, "no progress lines");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
+  c.precision = bf16 ? gen::Precision::kBf16 : gen::precision_from_string(precision);
   Console console(quiet);
   gen::ObedienceReport r = gen::check_obedience(c, &console);
   nlohmann::json j = r.to_json();

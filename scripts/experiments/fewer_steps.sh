@@ -67,5 +67,13 @@ for cell in "${MORE[@]:1}"; do
   med=$(for r in 1 2 3; do python3 -c "import json; s = json.load(open('speed-more-shipped-$1-r$r.json')); print(s['scans'] / s['seconds'])"; done | sort -g | sed -n 2p)
   if awk -v m="$med" 'BEGIN { exit !(m >= 3) }'; then ev "shipped-$1" builtin "$2" "$3" "${4:-}" || exit 1; fi
 done
+# The eligible guided cell's obedience (both precisions: the default's fallback is fp32).
+for prec in bf16 fp32; do
+  [ -f "obedience-g1.5-s10-$prec.json" ] && continue
+  nice -n 19 "$BIN" model check builtin --reference obedience-ref --n 24 --steps 10 --guidance 1.5 --seed 3 \
+    --threads 2 -q --precision "$prec" --out "obedience-g1.5-s10-$prec.json.tmp"
+  [ $? -le 1 ] || exit 1
+  mv "obedience-g1.5-s10-$prec.json.tmp" "obedience-g1.5-s10-$prec.json"
+done
 python3 "$ROOT/scripts/experiments/fewer_steps_table.py" . >fewer_steps_table.md
 cat fewer_steps_table.md

@@ -20,8 +20,10 @@ def load(path):
         return json.load(f)
 
 
-def rate(work, cell, r):
-    p = os.path.join(work, f"speed-shipped-g1-{cell}-r{r}.json")
+def rate(work, cell, r, prefix=""):
+    """scans/s of one round; the addendum's cells ("more-") carry their guidance in the name."""
+    name = f"speed-more-shipped-{cell}-r{r}.json" if prefix else f"speed-shipped-g1-{cell}-r{r}.json"
+    p = os.path.join(work, name)
     if not os.path.exists(p):
         return None
     s = load(p)
@@ -30,11 +32,13 @@ def rate(work, cell, r):
 
 def main():
     work = sys.argv[1] if len(sys.argv) > 1 else "."
-    print("| cell (guidance 1) | scans/s, rounds 1-3 | median | ratio to 10 steps fp32 (median of rounds) |")
+    print("| cell | scans/s, rounds 1-3 | median | ratio to guidance 1, 10 steps, fp32 (median of rounds) |")
     print("|---|---|---|---|")
-    for cell in CELLS:
-        rates = [rate(work, cell, r) for r in (1, 2, 3)]
-        ratios = [x / b for x, b in zip(rates, [rate(work, BASE, r) for r in (1, 2, 3)]) if x and b]
+    more = ["g1-s20", "g1-s20-bf16", "g1.5-s10", "g1.5-s10-bf16"]
+    for cell in CELLS + more:
+        pre, base = ("more-", "g1-s10") if cell in more else ("", BASE)
+        rates = [rate(work, cell, r, pre) for r in (1, 2, 3)]
+        ratios = [x / b for x, b in zip(rates, [rate(work, base, r, pre) for r in (1, 2, 3)]) if x and b]
         have = [x for x in rates if x]
         print(f"| {cell} | {', '.join(f'{x:.2f}' if x else '-' for x in rates)} | "
               f"{statistics.median(have):.2f} | {statistics.median(ratios):.2f} |" if have else f"| {cell} | - | - | - |")
@@ -42,8 +46,8 @@ def main():
     print("| cell | encoder | C2ST AUC [95% CI] | matched FD vs baseline | precision vs baseline | recall vs baseline | "
           "coverage | HF excess W1/sd vs baseline | metastasis AUC, synthetic vs real |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for cell in CELLS:
-        p = os.path.join(work, f"audit-shipped-g1-{cell}", "audit.json")
+    for cell in [f"g1-{c}" for c in CELLS] + ["g1.5-s10-bf16"]:
+        p = os.path.join(work, f"audit-shipped-{cell}", "audit.json")
         if not os.path.exists(p):
             continue
         a = load(p)
@@ -60,8 +64,8 @@ def main():
     print()
     print("| cell | obedience | measures |")
     print("|---|---|---|")
-    for cell in CELLS:
-        p = os.path.join(work, f"obedience-g1-{cell}.json")
+    for cell in [f"g1-{c}" for c in CELLS] + ["g1.5-s10-bf16", "g1.5-s10-fp32"]:
+        p = os.path.join(work, f"obedience-{cell}.json")
         if not os.path.exists(p):
             continue
         o = load(p)

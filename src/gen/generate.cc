@@ -109,7 +109,7 @@ json GenerateConfig::to_json() const {
           {"counts", to_string(counts)},
           {"device", device},
           {"threads", threads},
-          {"bf16", bf16},
+          {"precision", to_string(precision)},
           {"channels_last", channels_last}};
 }
 
@@ -316,6 +316,8 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
   const CountOutput count_output = resolve_count_output(config.counts, m.config.transform.target);
   json cfg_json = config.to_json();
   cfg_json["counts"] = to_string(count_output);  // what the scans are, auto resolved
+  const bool bf16 = use_bf16(config.precision, device.is_cuda());
+  cfg_json["precision"] = bf16 ? "bf16" : "fp32";  // what ran, auto resolved
   cfg_json["model_sha256"] = m.ema_sha256;
   cfg_json["model_dir"] = m.dir;
   if (!config.mix.empty()) cfg_json["mix_sha256"] = sha256_hex(read_file(config.mix, 64 << 20));
@@ -356,8 +358,8 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
       tokens.push_back(tok);
       seeds.push_back(step_seed(config.sampler.seed, k));
     }
-    auto counts = generate_counts(m.net, m.config, config.sampler, tokens, seeds, device, config.bf16,
-                                  config.channels_last, count_output);  // (b, 2, H, W)
+    auto counts = generate_counts(m.net, m.config, config.sampler, tokens, seeds, device, bf16, config.channels_last,
+                                  count_output);  // (b, 2, H, W)
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t k = todo[i];
       Scan s = scan_from_counts(counts[i - i0], tokens[i - i0], spec);

@@ -60,10 +60,10 @@ struct GenerateConfig {
   CountOutput counts = CountOutput::kAuto;  // auto: round for a counts model, poisson for an expected one
   std::string device = "cpu";               // cpu | cuda | auto
   int threads = 0;
-  bool bf16 = false;          // bf16 autocast for the network
-  bool channels_last = true;  // channels-last weights and inputs on the CPU
-  bool resume = false;        // complete the interrupted run in `out` (see above)
-  int64_t stop_after = 0;     // stop after the batch that commits this many new scans (0 = no; tests resume)
+  Precision precision = Precision::kAuto;  // the network's; auto resolved per device (sampler_config.h)
+  bool channels_last = true;               // channels-last weights and inputs on the CPU
+  bool resume = false;                     // complete the interrupted run in `out` (see above)
+  int64_t stop_after = 0;  // stop after the batch that commits this many new scans (0 = no; tests resume)
 
   void validate() const;  // throws ConfigError naming the flag
   // The settings stored in dataset.json (resume and stop_after are not among them).

@@ -28,8 +28,13 @@ void ObedienceConfig::validate() const {
 }
 
 json ObedienceConfig::to_json() const {
-  return {{"model", model},       {"reference", reference}, {"n", n},      {"steps", steps},
-          {"guidance", guidance}, {"seed", seed},           {"bf16", bf16}};
+  return {{"model", model},
+          {"reference", reference},
+          {"n", n},
+          {"steps", steps},
+          {"guidance", guidance},
+          {"seed", seed},
+          {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
 }
 
 json ObedienceReport::to_json() const {
@@ -200,7 +205,8 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
       std::vector<ConditionTokens> tokens(k1 - k0, tok);
       std::vector<uint64_t> seeds;
       for (int k = k0; k < k1; ++k) seeds.push_back(step_seed(c.seed + 7919 * group_index, k));
-      auto counts = generate_counts(m.net, m.config, sc, tokens, seeds, torch::kCPU, c.bf16, true, CountOutput::kAuto);
+      auto counts = generate_counts(m.net, m.config, sc, tokens, seeds, torch::kCPU, use_bf16(c.precision, false), true,
+                                    CountOutput::kAuto);
       for (int k = k0; k < k1; ++k) g.gen.push_back(scan_from_counts(counts[k - k0], tok, m.config.conditions));
     }
     ++group_index;

@@ -28,19 +28,20 @@
 
 #include "core/progress.h"
 #include "core/scan.h"
+#include "gen/sampler_config.h"
 
 namespace scintigen::gen {
 
 struct ObedienceConfig {
   std::string model = "builtin";
-  std::string reference;  // dataset with true labels (the training data, or data like it)
-  int n = 24;             // scans per generated group (and at most per reference group)
-  int steps = 20;
-  double guidance = 2.0;
+  std::string reference;              // dataset with true labels (the training data, or data like it)
+  int n = 24;                         // scans per generated group (and at most per reference group)
+  int steps = SamplerConfig{}.steps;  // generate's defaults
+  double guidance = SamplerConfig{}.guidance;
   uint64_t seed = 0;
   int threads = 0;
   int batch = 16;
-  bool bf16 = false;  // bf16 autocast for the network, as `generate --bf16`
+  Precision precision = Precision::kAuto;  // as generate's (on the CPU)
   void validate() const;
   nlohmann::json to_json() const;
 };

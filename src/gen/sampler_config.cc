@@ -1,8 +1,11 @@
 #include "gen/sampler_config.h"
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/names.h"
 
 namespace scintigen::gen {
 
@@ -50,6 +53,38 @@ TimeSpacing spacing_from_string(const std::string& s, const std::string& where) 
   if (s == "quadratic") return TimeSpacing::kTimeQuadratic;
   if (s == "logsnr") return TimeSpacing::kLogSnrUniform;
   throw ConfigError(where, "unknown time spacing '" + s + "'", "allowed spacings: uniform, quadratic, logsnr");
+}
+
+constexpr NamedValue<Precision> kPrecisionNames[] = {
+    {Precision::kAuto, "auto"}, {Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}};
+
+const char* to_string(Precision p) {
+  return name_of(kPrecisionNames, p);
+}
+
+Precision precision_from_string(const std::string& s, const std::string& where) {
+  return value_named<ConfigError>(kPrecisionNames, s, where, "precision");
+}
+
+bool cpu_has_native_bf16() {
+  static const bool native = [] {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream words(line.substr(line.find(':') == std::string::npos ? 0 : line.find(':') + 1));
+      for (std::string w; words >> w;)
+        if (w == "avx512_bf16" || w == "amx_bf16") return true;
+      return false;  // the first processor's flags speak for all
+    }
+    return false;
+  }();
+  return native;
+}
+
+bool use_bf16(Precision p, bool cuda) {
+  if (p != Precision::kAuto) return p == Precision::kBf16;
+  return !cuda && cpu_has_native_bf16();
 }
 
 }  // namespace scintigen::gen

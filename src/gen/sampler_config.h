@@ -23,11 +23,26 @@ const char* to_string(TimeSpacing s);
 // "uniform" | "quadratic" | "logsnr"; throws ConfigError listing them.
 TimeSpacing spacing_from_string(const std::string& s, const std::string& where = "--spacing");
 
+// The network's precision when sampling. kAuto: bf16 autocast on a CPU that runs bf16 natively
+// (AVX-512 BF16 or AMX), fp32 elsewhere and on CUDA. bf16 changed no audit number by more than
+// 0.01 and is 1.2x as fast on such a CPU (docs/experiments/fidelity.md, "Fewer sampler steps").
+enum class Precision { kAuto, kFp32, kBf16 };
+const char* to_string(Precision p);
+// "auto" | "fp32" | "bf16"; throws ConfigError listing them.
+Precision precision_from_string(const std::string& s, const std::string& where = "--precision");
+// Whether this CPU runs bf16 natively: avx512_bf16 or amx_bf16 among /proc/cpuinfo's flags
+// (false where the file cannot be read). Read once.
+bool cpu_has_native_bf16();
+// kAuto resolved: bf16 on a native-bf16 CPU, fp32 on CUDA or any other CPU.
+bool use_bf16(Precision p, bool cuda);
+
+// The defaults are the sampler settings chosen by the audit (docs/experiments/fidelity.md,
+// "Fewer sampler steps: results"): guidance 1.5 with 10 DPM-Solver++(2M) steps.
 struct SamplerConfig {
   SamplerKind kind = SamplerKind::kDpmpp2m;
   TimeSpacing spacing = TimeSpacing::kTimeQuadratic;
-  int steps = 20;         // network evaluations (<= 25 for production)
-  double guidance = 2.0;  // classifier-free guidance scale (1 = conditional only)
+  int steps = 10;         // network evaluations (<= 25 for production)
+  double guidance = 1.5;  // classifier-free guidance scale (1 = conditional only)
   uint64_t seed = 0;
 
   void validate() const;  // throws ConfigError naming the field

@@ -362,6 +362,8 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
                               gc.sampler.guidance = spec.guidance;
                               gc.sampler.steps = spec.steps;
                               gc.sampler.seed = settings["seed"].get<uint64_t>();
+                              // fp32 on every CPU, so that a stage's hash fixes its scans
+                              gc.precision = gen::Precision::kFp32;
                               gc.out = dir + "/data";
                               gc.threads = threads;
                               gc.device = device;

@@ -241,9 +241,9 @@ TEST(GenCli, GenerateKilledWithKillNineThenResumedEqualsAnUninterruptedRun) {
   EXPECT_NE(r.output.find("nothing to generate: " + out + " already holds all 24 scans of this run"), std::string::npos)
       << r.output;
   // a changed setting is refused, naming it
-  r = sg("generate" + flags + " --out " + out + " --resume --guidance 1.5");
+  r = sg("generate" + flags + " --out " + out + " --resume --guidance 2");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find(": --resume with a changed setting: sampler.guidance was 2.0, now 1.5"), std::string::npos)
+  EXPECT_NE(r.output.find(": --resume with a changed setting: sampler.guidance was 1.5, now 2.0"), std::string::npos)
       << r.output;
   // DICOM output: stopped after one batch, resumed, exported once complete
   const std::string dflags =
@@ -386,8 +386,8 @@ TEST(Builtin, ShippedModelObeysItsConditions) {
   TempDir t;
   auto r = sg("simulate --site generator_train --n 400 --seed 77 --size 64x256 -q --out " + (t / "ref"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = sg("model check builtin --reference " + (t / "ref") + " --n 24 --steps 20 --seed 3 -q --out " +
-         (t / "check.json"));
+  // generate's defaults (guidance 1.5, 10 steps, precision auto): the settings users get
+  r = sg("model check builtin --reference " + (t / "ref") + " --n 24 --seed 3 -q --out " + (t / "check.json"));
   const std::string report = fs::exists(t / "check.json") ? read_file(t / "check.json") : "";
   std::printf("%s\n", report.c_str());
   ASSERT_EQ(r.exit_code, 0) << r.output << report;

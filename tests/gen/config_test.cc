@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "core/error.h"
+#include "gen/sampler_config.h"
 #include "test_util.h"
 
 namespace scintigen::gen {
@@ -93,6 +95,27 @@ TEST(GenConfig, JsonRoundTrip) {
   j = model_preset("tiny").to_json();
   j["height"] = "tall";
   EXPECT_THROW(ModelConfig::from_json(j, "m/config.json"), ConfigError);
+}
+
+TEST(GenPrecision, ParsesAndResolves) {
+  for (auto p : {Precision::kAuto, Precision::kFp32, Precision::kBf16})
+    EXPECT_EQ(precision_from_string(to_string(p)), p);
+  try {
+    precision_from_string("fp16");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "--precision: unknown precision 'fp16' (hint: allowed: auto, fp32, bf16)");
+  }
+  // The reference: grep's reading of the same flags.
+  const bool native = std::system("grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo") == 0;
+  EXPECT_EQ(cpu_has_native_bf16(), native);
+  EXPECT_EQ(use_bf16(Precision::kAuto, false), native);
+  EXPECT_FALSE(use_bf16(Precision::kAuto, true)) << "auto is fp32 on CUDA";
+  EXPECT_TRUE(use_bf16(Precision::kBf16, true));
+  EXPECT_FALSE(use_bf16(Precision::kFp32, false));
+  const SamplerConfig defaults;
+  EXPECT_EQ(defaults.steps, 10) << "the audit's choice (docs/experiments/fidelity.md)";
+  EXPECT_EQ(defaults.guidance, 1.5);
 }
 
 TEST(GenCondition, ParsesAnySubset) {

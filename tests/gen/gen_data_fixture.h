@@ -87,6 +87,7 @@ inline GenerateConfig micro_generate(const std::string& model, int64_t n, const 
   g.sampler.steps = steps;
   g.batch = static_cast<int>(n);
   g.threads = 1;
+  g.precision = Precision::kFp32;  // the same scans on every CPU (auto is bf16 where it is native)
   return g;
 }
 

@@ -632,5 +632,43 @@ TEST(Generate, ResumeCompletesAnInterruptedRunAsIfUninterrupted) {
   EXPECT_EQ(rows(t / "early"), expected);
 }
 
+// The precision that ran is recorded, auto resolved: bf16 on a CPU that runs it natively, fp32
+// elsewhere; auto makes the same scans as the precision it resolves to; resume refuses a change.
+TEST(Generate, PrecisionIsRecordedAsItRan) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 2);
+  run_training(c);
+  GenerateConfig g = gen::testing::micro_generate(t / "m", 4, "metastasis=1", 3);
+  auto made = [&](Precision p, const std::string& out) {
+    g.precision = p;
+    g.out = t / out;
+    generate_dataset(g);
+    Dataset d = Dataset::open(g.out);
+    std::vector<std::string> shas;
+    for (const auto& r : d.records()) shas.push_back(r.pixel_sha256);
+    return std::make_pair(d.info().at("config").at("config").at("precision").get<std::string>(), shas);
+  };
+  const auto fp32 = made(Precision::kFp32, "fp32");
+  const auto bf16 = made(Precision::kBf16, "bf16");
+  const auto automatic = made(Precision::kAuto, "auto");
+  EXPECT_EQ(fp32.first, "fp32");
+  EXPECT_EQ(bf16.first, "bf16");
+  const bool native = cpu_has_native_bf16();
+  EXPECT_EQ(automatic.first, native ? "bf16" : "fp32");
+  EXPECT_EQ(automatic.second, native ? bf16.second : fp32.second);
+
+  g.precision = native ? Precision::kFp32 : Precision::kBf16;  // what auto did not resolve to
+  g.out = t / "auto";
+  g.resume = true;
+  try {
+    generate_dataset(g);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.describe().find(std::string("precision was \"") + (native ? "bf16" : "fp32") + "\""), std::string::npos)
+        << e.describe();
+  }
+}
+
 }  // namespace
 }  // namespace scintigen::gen
