@@ -21,6 +21,7 @@ speed() {
   local tag=$1 model=$2 g=$3 s=$4
   shift 4
   [ -f "speed-$tag.json" ] && return
+  case "$*" in *--bf16* | *--precision*) ;; *) set -- "$@" --precision fp32 ;; esac  # as ev
   rm -rf speed-tmp
   local t0 t1
   t0=$(date +%s.%N)
@@ -31,10 +32,12 @@ speed() {
   rm -rf speed-tmp
 }
 
-# ev TAG MODEL G S "GENERATE FLAGS" [audit flags]: 600 scans (seed 7003) and their audit.
+# ev TAG MODEL G S "GENERATE FLAGS" [audit flags]: 600 scans (seed 7003) and their audit. A cell
+# whose flags name no precision is fp32, as it was before generate's default became auto.
 ev() {
   local tag=$1 model=$2 g=$3 s=$4 gf=$5
   shift 5
+  case "$gf" in *--bf16* | *--precision*) ;; *) gf="$gf --precision fp32" ;; esac
   if [ ! -f "syn-$tag.done" ]; then
     rm -rf "syn-$tag"
     # shellcheck disable=SC2086
