@@ -5,7 +5,7 @@
 # it with nothing else running), and its obedience there (model check as the CLI test).
 #   scripts/experiments/candidate_check.sh WORKDIR MODEL TAG     # e.g. build/fidelity ft1m-A ft1m-A
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
 ROOT=$(pwd)
 cd "$1" || exit 2
@@ -23,15 +23,9 @@ for round in 1 2 3; do
     speed "cand-$TAG-$1-r$round" "$MODEL" "$2" "$3" "$4" "$5" || exit 1
   done
 done
-[ -d obedience-ref ] || "$BIN" simulate --site generator_train --n 400 --seed 77 --size 64x256 -q \
-  --out obedience-ref || exit 1
 for cell in "${CELLS[@]}"; do
   # shellcheck disable=SC2086
   set -- $cell
-  [ -f "obedience-$TAG-$1.json" ] && continue
-  nice -n 19 "$BIN" model check "$MODEL" --reference obedience-ref --n 24 --steps "$3" --guidance "$2" --seed 3 \
-    --threads 2 -q "$4" "$5" --out "obedience-$TAG-$1.json.tmp"
-  [ $? -le 1 ] || exit 1
-  mv "obedience-$TAG-$1.json.tmp" "obedience-$TAG-$1.json"
+  obedience "$TAG-$1" "$MODEL" "$2" "$3" "$4" "$5" || exit 1
 done
 echo "candidate check of $TAG done"

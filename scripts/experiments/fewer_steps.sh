@@ -7,11 +7,11 @@
 #   scripts/experiments/fewer_steps.sh [workdir]     # default build/fidelity
 # Cost on the 2-core development machine: about 45 minutes.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
 ROOT=$(pwd)
 WORK=${1:-build/fidelity}
-mkdir -p "$WORK" && cd "$WORK"
+mkdir -p "$WORK" && cd "$WORK" || exit 1
 export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
 # shellcheck source=fidelity_lib.sh
 source "$ROOT/scripts/experiments/fidelity_lib.sh"
@@ -34,17 +34,11 @@ for cell in "${CELLS[@]:2}"; do
 done
 # Obedience (docs/MODEL.md): the CLI test's reference and settings, at guidance 1 and each
 # cell's steps and precision; the 10-step cell as well (it was never checked at guidance 1).
-[ -d obedience-ref ] || "$BIN" simulate --site generator_train --n 400 --seed 77 --size 64x256 -q \
-  --out obedience-ref || exit 1
 for cell in "${CELLS[@]}"; do
   # shellcheck disable=SC2086
   set -- $cell
-  [ -f "obedience-g1-$1.json" ] && continue
-  nice -n 19 "$BIN" model check builtin --reference obedience-ref --n 24 --steps "$2" --guidance 1 --seed 3 \
-    --threads 2 -q ${3:-} --out "obedience-g1-$1.json.tmp"
-  rc=$?
-  [ $rc -le 1 ] || exit 1  # 1: a measure failed (the report is written); 2: bad input
-  mv "obedience-g1-$1.json.tmp" "obedience-g1-$1.json"
+  # shellcheck disable=SC2086  # an empty $3 (fp32) is no argument
+  obedience "g1-$1" builtin 1 "$2" ${3:-} || exit 1
 done
 # The addendum (docs/experiments/fidelity.md): the 10-step cells re-audited with this encoder, and
 # the other cells with C2ST below 0.89 in the earlier table timed on this machine, with the
@@ -69,11 +63,7 @@ for cell in "${MORE[@]:1}"; do
 done
 # The eligible guided cell's obedience (both precisions: the default's fallback is fp32).
 for prec in bf16 fp32; do
-  [ -f "obedience-g1.5-s10-$prec.json" ] && continue
-  nice -n 19 "$BIN" model check builtin --reference obedience-ref --n 24 --steps 10 --guidance 1.5 --seed 3 \
-    --threads 2 -q --precision "$prec" --out "obedience-g1.5-s10-$prec.json.tmp"
-  [ $? -le 1 ] || exit 1
-  mv "obedience-g1.5-s10-$prec.json.tmp" "obedience-g1.5-s10-$prec.json"
+  obedience "g1.5-s10-$prec" builtin 1.5 10 --precision "$prec" || exit 1
 done
 python3 "$ROOT/scripts/experiments/fewer_steps_table.py" . >fewer_steps_table.md
 cat fewer_steps_table.md

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the generator-fidelity scripts (capacity.sh, fewer_steps.sh); source it
 # from the work folder with BIN set. Every generation uses 2 threads that wait passively: with
 # libgomp's spinning default, 2 threads collapse while anything else runs (BENCHMARKS.md).
@@ -15,13 +16,19 @@ audit_data() {
   fi
 }
 
+# names_precision ARGS...: whether the flags name a precision. A cell whose flags do not is fp32,
+# as every cell was before generate's default precision became auto.
+names_precision() {
+  case "$*" in *--bf16* | *--precision*) return 0 ;; *) return 1 ;; esac
+}
+
 # speed TAG MODEL G S [generate flags]: seconds for 48 scans, model load included, into
 # speed-TAG.json (run it with nothing else running).
 speed() {
   local tag=$1 model=$2 g=$3 s=$4
   shift 4
   [ -f "speed-$tag.json" ] && return
-  case "$*" in *--bf16* | *--precision*) ;; *) set -- "$@" --precision fp32 ;; esac  # as ev
+  names_precision "$@" || set -- "$@" --precision fp32
   rm -rf speed-tmp
   local t0 t1
   t0=$(date +%s.%N)
@@ -32,12 +39,11 @@ speed() {
   rm -rf speed-tmp
 }
 
-# ev TAG MODEL G S "GENERATE FLAGS" [audit flags]: 600 scans (seed 7003) and their audit. A cell
-# whose flags name no precision is fp32, as it was before generate's default became auto.
+# ev TAG MODEL G S "GENERATE FLAGS" [audit flags]: 600 scans (seed 7003) and their audit.
 ev() {
   local tag=$1 model=$2 g=$3 s=$4 gf=$5
   shift 5
-  case "$gf" in *--bf16* | *--precision*) ;; *) gf="$gf --precision fp32" ;; esac
+  names_precision "$gf" || gf="$gf --precision fp32"
   if [ ! -f "syn-$tag.done" ]; then
     rm -rf "syn-$tag"
     # shellcheck disable=SC2086
@@ -47,4 +53,20 @@ ev() {
   fi
   [ -f "audit-$tag/audit.json" ] || nice -n 19 "$BIN" audit --real real --synthetic "syn-$tag" --encoder enc \
     --out "audit-$tag" --seed 1 --threads 2 -q "$@"
+}
+
+# obedience TAG MODEL G S [model check flags]: `model check` as the CLI test (400 reference scans,
+# seed 77; 24 generated per condition, seed 3) into obedience-TAG.json. Exit 1 (a measure
+# failed) still writes the report; 2 (bad input) stops.
+obedience() {
+  local tag=$1 model=$2 g=$3 s=$4
+  shift 4
+  [ -f "obedience-$tag.json" ] && return
+  [ -d obedience-ref ] || "$BIN" simulate --site generator_train --n 400 --seed 77 --size 64x256 -q \
+    --out obedience-ref || return 1
+  names_precision "$@" || set -- "$@" --precision fp32
+  nice -n 19 "$BIN" model check "$model" --reference obedience-ref --n 24 --steps "$s" --guidance "$g" --seed 3 \
+    --threads 2 -q "$@" --out "obedience-$tag.json.tmp"
+  [ $? -le 1 ] || return 1
+  mv "obedience-$tag.json.tmp" "obedience-$tag.json"
 }

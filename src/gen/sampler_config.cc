@@ -72,7 +72,8 @@ bool cpu_has_native_bf16() {
     std::string line;
     while (std::getline(f, line)) {
       if (line.rfind("flags", 0) != 0) continue;
-      std::istringstream words(line.substr(line.find(':') == std::string::npos ? 0 : line.find(':') + 1));
+      const size_t colon = line.find(':');
+      std::istringstream words(colon == std::string::npos ? line : line.substr(colon + 1));
       for (std::string w; words >> w;)
         if (w == "avx512_bf16" || w == "amx_bf16") return true;
       return false;  // the first processor's flags speak for all
