@@ -16,7 +16,7 @@ source "$ROOT/scripts/experiments/fidelity_lib.sh"
 CELLS=("g1.5-s10-bf16 1.5 10 --precision bf16" "g1.5-s10 1.5 10 --precision fp32" "g1-s10 1 10 --precision fp32"
   "g1-s10-bf16 1 10 --precision bf16")
 for round in 1 2 3; do
-  speed "cand-shipped-g1-s10-r$round" builtin 1 10 --precision fp32 || exit 1
+  speed "cand-$TAG-shipped-g1-s10-r$round" builtin 1 10 --precision fp32 || exit 1
   for cell in "${CELLS[@]}"; do
     # shellcheck disable=SC2086
     set -- $cell
