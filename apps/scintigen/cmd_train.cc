@@ -28,7 +28,7 @@ int cmd_train_model(int argc, char** argv) {
       "--init-from MODEL (a model folder or 'builtin') fine-tunes: a new run starting from MODEL's EMA weights with a\n"
       "fresh optimiser, step 0 and its own schedule; MODEL fixes the architecture, grid, conditions and count_max,\n"
       "and every label of the data must be in MODEL's condition vocabulary.\n"
-      "Exit status: 0 done (or stopped at --stop-at), 2 bad input.\n",
+      "Exit status: 0 done (or stopped at --stop-at or --time-limit), 2 bad input.\n",
       "scintigen train");
   gen::TrainRunConfig c;
   std::vector<std::string> data, conditions;
@@ -75,6 +75,10 @@ int cmd_train_model(int argc, char** argv) {
                "also a finished run)");
   app.add_option("--stop-at", c.stop_at, "checkpoint and stop at this step (0 = train to --steps)")
       ->capture_default_str();
+  app.add_option("--time-limit", c.time_limit_min,
+                 "minutes: checkpoint and stop at the first log point past this much training time (0 = none);\n"
+                 "--resume continues exactly, --resume --steps DONE finishes the model where it stopped")
+      ->capture_default_str();
   app.add_option("--log-every", c.log_every, "steps per progress line and metrics.jsonl entry")->capture_default_str();
   app.add_option("--checkpoint-every", c.checkpoint_every, "steps per checkpoint")->capture_default_str();
   app.add_option("--val-every", c.val_every, "steps per validation loss (0 = at the end only)")->capture_default_str();
@@ -113,6 +117,10 @@ int cmd_train_model(int argc, char** argv) {
     if (r.already_finished)
       std::printf("nothing to do: %s is finished at step %lld (give --steps > %lld to extend it)\n", r.out.c_str(),
                   static_cast<long long>(r.steps_done), static_cast<long long>(r.steps_done));
+    else if (r.finished && r.steps_done == r.start_step)
+      std::printf("finished %s at step %lld without further training (--steps %lld), validation loss %s\n",
+                  r.out.c_str(), static_cast<long long>(r.steps_done), static_cast<long long>(r.steps_done),
+                  r.final_val_loss >= 0 ? fmt::format("{:.4f}", r.final_val_loss).c_str() : "n/a");
     else if (r.finished)
       std::printf(
           "trained %s: %lld steps%s, %zu training / %zu validation scans, final loss %.4f, validation loss %s; "
@@ -125,8 +133,10 @@ int cmd_train_model(int argc, char** argv) {
           r.train_scans, r.val_scans, r.final_loss,
           r.final_val_loss >= 0 ? fmt::format("{:.4f}", r.final_val_loss).c_str() : "n/a", r.images_per_s);
     else
-      std::printf("stopped %s at step %lld of %lld (checkpointed; continue with --resume)\n", r.out.c_str(),
-                  static_cast<long long>(r.steps_done), static_cast<long long>(c.train.steps));
+      std::printf(
+          "stopped %s at step %lld of %lld%s (checkpointed; continue with --resume)\n", r.out.c_str(),
+          static_cast<long long>(r.steps_done), static_cast<long long>(c.train.steps),
+          r.stopped_by_time_limit ? fmt::format(" by the --time-limit of {} min", c.time_limit_min).c_str() : "");
   }
   return kExitOk;
 }

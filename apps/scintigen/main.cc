@@ -1,5 +1,6 @@
 // scintigen: generative AI for whole-body bone scintigraphy. A thin main: the subcommand
-// table below; every subcommand is a file of its own.
+// table below; every subcommand is a file of its own. SCINTIGEN_GPU_APP builds the GPU machines'
+// subset (scripts/gpu/CMakeLists.txt: simulate, train, generate, model; no DICOM there).
 #include <malloc.h>
 
 #include <cstdio>
@@ -16,11 +17,14 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 512 << 20);
   mallopt(M_TRIM_THRESHOLD, 1024 << 20);
   static const std::vector<Command> kCommands = {
+#ifndef SCINTIGEN_GPU_APP
       {"ingest", "read DICOM whole-body bone scans into a de-identified dataset", cmd_ingest},
+#endif
       {"simulate", "simulate labelled whole-body bone scans from a site profile", cmd_simulate},
       {"train", "train the conditional generative model on datasets", cmd_train_model},
       {"generate", "generate labelled synthetic scans from a model (or the built-in one)", cmd_generate},
       {"model", "inspect a model; check that it obeys its conditions", cmd_model},
+#ifndef SCINTIGEN_GPU_APP
       {"dataset", "inspect, verify, split, merge and export datasets", cmd_dataset},
       {"stats", "ROC/AUC with DeLong CIs, DeLong tests, survival, rater agreement", cmd_stats},
       {"classify", "train and evaluate metastasis / cardiac classifiers", cmd_classify},
@@ -29,7 +33,12 @@ int main(int argc, char** argv) {
       {"study", "does synthetic data help a small centre? the whole experiment from one config", cmd_study},
       {"demo", "the main job on the built-in default data, with pictures to look at", cmd_demo},
       {"version", "print the versions of scintigen and its libraries", cmd_version},
+#endif
   };
-  return run_guarded(
-      [&] { return dispatch("scintigen", "generative AI for whole-body bone scintigraphy", kCommands, argc, argv); });
+#ifdef SCINTIGEN_GPU_APP
+  static const char* kSummary = "generative AI for whole-body bone scintigraphy (GPU build: no DICOM, four commands)";
+#else
+  static const char* kSummary = "generative AI for whole-body bone scintigraphy";
+#endif
+  return run_guarded([&] { return dispatch("scintigen", kSummary, kCommands, argc, argv); });
 }

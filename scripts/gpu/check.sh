@@ -8,7 +8,7 @@
 #   scripts/gpu/prepare.sh                     # on the Debian machine: SQLite into .gpu-deps/
 #   scripts/gpu/check.sh [bench presets...]    # on the GPU machine; default: full cpu builtin tiny
 #   scripts/gpu/check.sh tests                 # build and tests only
-# Logs go to $OUT (or /tmp/gpu-out): check.log (summary), build.log, one log per test.
+# Logs go to $OUT (or /tmp/gpu-out): check.log (summary), build.log, app.log, one log per test.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu-out}
@@ -42,7 +42,7 @@ TP=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 NCCL_INC=$(python3 -c 'import nvidia.nccl as n,os;print(os.path.join(list(n.__path__)[0],"include"))' 2> /dev/null)
 log configure
 cmake -S scripts/gpu -B $B -G Ninja -DCMAKE_PREFIX_PATH="$TP" -DCMAKE_BUILD_TYPE=Release \
-  -DSQLITE_ROOT="$PWD/.gpu-deps/sqlite" -DNCCL_INCLUDE_DIR="$NCCL_INC" > "$OUT/build.log" 2>&1 ||
+  -DDEPS="$PWD/.gpu-deps" -DNCCL_INCLUDE_DIR="$NCCL_INC" > "$OUT/build.log" 2>&1 ||
   { tail -30 "$OUT/build.log"; exit 1; }
 grep -i "warning" -A2 "$OUT/build.log" | head -10
 log build
@@ -50,6 +50,13 @@ ninja -C $B -j16 -k 0 >> "$OUT/build.log" 2>&1 || grep -E "error|FAILED" "$OUT/b
 run_test gen_cuda_test 240
 run_test clf_cuda_test 120
 run_test gen_reference_test 120
+log "app on CUDA: simulate, train (tiny, 20 steps), generate"
+rm -rf /tmp/gpu-app && mkdir -p /tmp/gpu-app
+timeout 300 bash -c "$B/scintigen simulate --site generator_train --n 64 --seed 1 --size 64x256 --out /tmp/gpu-app/sim -q &&
+  $B/scintigen train --data /tmp/gpu-app/sim --preset tiny --steps 20 --batch 8 --device cuda --out /tmp/gpu-app/m -q &&
+  $B/scintigen generate --model /tmp/gpu-app/m --n 8 --device cuda --format png --out /tmp/gpu-app/g -q" \
+  > "$OUT/app.log" 2>&1
+echo "app exit $? ($(ls /tmp/gpu-app/g/png 2> /dev/null | wc -l) PNG files)"
 [ "${1:-}" = tests ] && { run_test gen_unit_test 200; log done; exit 0; }
 for p in ${@:-full cpu builtin tiny}; do
   case $p in tiny) bench tiny 64 20 64 ;; builtin) bench builtin 64 20 64 ;; cpu) bench cpu 32 10 32 ;; *) bench "$p" 4 6 4 ;; esac

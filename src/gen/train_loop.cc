@@ -52,6 +52,8 @@ void TrainRunConfig::validate() const {
                       fmt::format("{} micro-batches exceed the {} scans per rank", train.accum, batch / world),
                       "use --accum <= batch / ranks");
   if (stop_at < 0) throw ConfigError("--stop-at", std::to_string(stop_at), "must be >= 0");
+  if (!(time_limit_min >= 0))
+    throw ConfigError("--time-limit", fmt::format("{}", time_limit_min), "must be >= 0 minutes (0 = no limit)");
   if (log_every < 1) throw ConfigError("--log-every", std::to_string(log_every), "must be >= 1");
   if (checkpoint_every < 1) throw ConfigError("--checkpoint-every", std::to_string(checkpoint_every), "must be >= 1");
   if (val_every < 0 || sample_every < 0) throw ConfigError("--val-every/--sample-every", "negative", "must be >= 0");
@@ -492,7 +494,20 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     }
     if (c.sample_every > 0 && done % c.sample_every == 0 && done != total && writer)
       write_sample_grid(trainer.ema(), cfg, c, cb, device, done);
-    if (done % c.checkpoint_every == 0 || done == end) save_checkpoint();
+    // The time limit is read at log points only, where every rank is, and the ranks agree on it.
+    bool out_of_time = false;
+    if (c.time_limit_min > 0 && done % c.log_every == 0 && done < end) {
+      const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() / 60;
+      double over = minutes >= c.time_limit_min ? 1.0 : 0.0;
+      if (hooks.mean_over_ranks) over = hooks.mean_over_ranks(over);
+      out_of_time = over > 0;
+    }
+    if (done % c.checkpoint_every == 0 || done == end || out_of_time) save_checkpoint();
+    if (out_of_time) {
+      res.stopped_by_time_limit = true;
+      note(events, fmt::format("time limit of {} min reached at step {}: checkpointed", c.time_limit_min, done));
+      break;
+    }
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   res.steps_done = trainer.steps_done();

@@ -58,6 +58,7 @@ struct TrainRunConfig {
   bool resume = false;
   bool warmup_from_run = false;         // on resume, take train.warmup_steps from the run (the flag was not given)
   int64_t stop_at = 0;                  // stop (after a checkpoint) at this step; 0 = train to the end
+  double time_limit_min = 0;            // checkpoint and stop at the first log point past this many minutes (0 = none)
   int64_t log_every = 20;               // steps per metrics line
   int64_t checkpoint_every = 250;       // steps per checkpoint
   int64_t val_every = 250;              // steps per validation loss (0 = only at the end)
@@ -85,8 +86,9 @@ struct TrainCallbacks {
 
 struct TrainRunResult {
   int64_t steps_done = 0;
-  int64_t start_step = 0;         // > 0 when resumed
-  bool finished = false;          // false when stopped at --stop-at
+  int64_t start_step = 0;  // > 0 when resumed
+  bool finished = false;   // false when stopped at --stop-at or by the time limit
+  bool stopped_by_time_limit = false;
   bool already_finished = false;  // resume of a finished run at its own steps: nothing was done
   int64_t extended_from = 0;      // > 0 when this call changed the run's total steps (from this value)
   double final_loss = 0, final_val_loss = -1;

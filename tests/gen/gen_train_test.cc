@@ -120,6 +120,14 @@ TEST(Mix, FileErrorsNameTheLine) {
   EXPECT_THROW(read_mix_file(t / "w.txt", spec), InputError);
 }
 
+void expect_same_weights(const std::string& a_dir, const std::string& b_dir) {
+  for (const char* file : {"ema.pt", "raw.pt"}) {
+    auto a = gen::testing::model_weights(a_dir, file), b = gen::testing::model_weights(b_dir, file);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
+  }
+}
+
 TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
   TempDir t;
   make_dataset(t / "ds", 24);
@@ -140,11 +148,7 @@ TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
   TrainRunResult r2 = run_training(part);
   EXPECT_TRUE(r2.finished);
   EXPECT_EQ(r2.start_step, 5);
-  for (const char* file : {"ema.pt", "raw.pt"}) {
-    auto a = gen::testing::model_weights(t / "full", file), b = gen::testing::model_weights(t / "part", file);
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
-  }
+  expect_same_weights(t / "full", t / "part");
   // The metrics log holds each step once.
   std::ifstream m(t / "part/metrics.jsonl");
   std::string line;
@@ -161,6 +165,47 @@ TEST(TrainLoop, ResumeAfterAStopEqualsAnUninterruptedRun) {
       << "a finished run keeps its training state, to be extended";
 }
 
+// --time-limit: a limit already passed stops the run at the first log point (step 2 here, not
+// a checkpoint step), checkpointed there; --resume continues it exactly, and --resume with
+// --steps at the step reached finishes the model there.
+TEST(TrainLoop, TimeLimitStopsAtALogPointAndTheRunContinuesExactly) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig full = micro_run(t.path(), t / "ds", t / "full", 8);
+  ASSERT_TRUE(run_training(full).finished);
+  for (const char* name : {"part", "short"}) {
+    TrainRunConfig part = micro_run(t.path(), t / "ds", t / name, 8);
+    part.time_limit_min = 1e-9;
+    TrainRunResult r1 = run_training(part);
+    EXPECT_FALSE(r1.finished);
+    EXPECT_TRUE(r1.stopped_by_time_limit);
+    EXPECT_EQ(r1.steps_done, 2);
+    EXPECT_EQ(run::find_checkpoint(t / name)->state["step"], 2);
+    EXPECT_FALSE(fs::exists(t / (std::string(name) + "/model.json")));
+  }
+  TrainRunConfig part = micro_run(t.path(), t / "ds", t / "part", 8);
+  part.resume = true;
+  TrainRunResult r2 = run_training(part);
+  EXPECT_TRUE(r2.finished);
+  EXPECT_FALSE(r2.stopped_by_time_limit);
+  EXPECT_EQ(r2.start_step, 2);
+  expect_same_weights(t / "full", t / "part");
+  TrainRunConfig finish = micro_run(t.path(), t / "ds", t / "short", 2);
+  finish.resume = true;
+  TrainRunResult r3 = run_training(finish);
+  EXPECT_TRUE(r3.finished);
+  EXPECT_EQ(r3.steps_done, 2);
+  EXPECT_TRUE(fs::exists(t / "short/model.json"));
+  TrainRunConfig bad = micro_run(t.path(), t / "ds", t / "bad", 8);
+  bad.time_limit_min = -1;
+  try {
+    run_training(bad);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.describe(), "--time-limit: -1 (hint: must be >= 0 minutes (0 = no limit))");
+  }
+}
+
 // The (metrics.jsonl) learning rate of each logged step, in step order.
 std::map<int64_t, double> logged_lr(const std::string& model_dir) {
   std::ifstream m(model_dir + "/metrics.jsonl");
@@ -171,14 +216,6 @@ std::map<int64_t, double> logged_lr(const std::string& model_dir) {
     if (j.contains("lr")) lr[j["step"].get<int64_t>()] = j["lr"].get<double>();
   }
   return lr;
-}
-
-void expect_same_weights(const std::string& a_dir, const std::string& b_dir) {
-  for (const char* file : {"ema.pt", "raw.pt"}) {
-    auto a = gen::testing::model_weights(a_dir, file), b = gen::testing::model_weights(b_dir, file);
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(torch::equal(a[i], b[i])) << file << " parameter " << i;
-  }
 }
 
 // Extension (docs/MODEL.md, "Extending a run"): steps <= 8 keep the 8-step schedule, steps > 8
