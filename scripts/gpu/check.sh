@@ -10,7 +10,7 @@
 #   scripts/gpu/check.sh tests                 # build and tests only
 # Logs go to $OUT (or /tmp/gpu-out): check.log (summary), build.log, app.log, one log per test.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 B=/tmp/gpu-build
@@ -64,5 +64,5 @@ done
 log flops
 timeout 120 python3 bench/gen_flops.py configs/gen/full.json 16 cuda
 run_test gen_unit_test 200
-log done
+log "done"
 } 2>&1 | tee "$OUT/check.log"

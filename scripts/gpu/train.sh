@@ -4,7 +4,7 @@
 # train on CUDA with the app's own `train` command under a time limit, so a lent machine's
 # minutes are spent on training and the model always comes back finished:
 #   scripts/gpu/train.sh MINUTES STEPS [train flags...]
-#   e.g. scripts/gpu/train.sh 7 4000 --preset configs/gen/cpu.json --batch 32 --lr 5e-4 --warmup 100 \
+#   e.g. scripts/gpu/train.sh 5 2500 --preset configs/gen/cpu.json --batch 32 --lr 5e-4 --warmup 100 \
 #          --ema 0.999 --seed 2026 --bf16
 # If the limit stops the run first, the model is finished at the step reached (`--resume --steps
 # DONE`; its learning rate had not decayed fully, which OUT/model/run.json records). The model
@@ -42,5 +42,5 @@ if [ ! -f "$OUT/model/model.json" ]; then
     --log-every 100 --val-every 500 --sample-every 0 --checkpoint-every 500 "$@" || exit 1
 fi
 rm -rf "$OUT/model/checkpoint"
-log done
+log "done"
 } 2>&1 | tee "$OUT/train.log"
