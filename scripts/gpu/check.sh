@@ -57,8 +57,10 @@ timeout 300 bash -c "$B/scintigen simulate --site generator_train --n 64 --seed 
   $B/scintigen generate --model /tmp/gpu-app/m --n 8 --device cuda --format png --out /tmp/gpu-app/g -q" \
   > "$OUT/app.log" 2>&1
 echo "app exit $? ($(ls /tmp/gpu-app/g/png 2> /dev/null | wc -l) PNG files)"
-[ "${1:-}" = tests ] && { run_test gen_unit_test 200; log done; exit 0; }
-for p in ${@:-full cpu builtin tiny}; do
+[ "${1:-}" = tests ] && { run_test gen_unit_test 200; log "done"; exit 0; }
+presets=("$@")
+[ ${#presets[@]} -gt 0 ] || presets=(full cpu builtin tiny)
+for p in "${presets[@]}"; do
   case $p in tiny) bench tiny 64 20 64 ;; builtin) bench builtin 64 20 64 ;; cpu) bench cpu 32 10 32 ;; *) bench "$p" 4 6 4 ;; esac
 done
 log flops
