@@ -12,7 +12,7 @@
 # on the CPU (docs/AUDIT.md); generation and the audit do not need the GPU.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-[ $# -ge 2 ] || { sed -n 2,13p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,12p "$0"; exit 2; }
 MINUTES=$1 STEPS=$2
 shift 2
 OUT=${OUT:-/tmp/gpu-out}
