@@ -114,13 +114,14 @@ int cmd_train_model(int argc, char** argv) {
   Console console(quiet);
   const gen::TrainRunResult r = gen::run_training_from_environment(c, cb, &console);
   if (r.rank == 0) {
+    const std::string val_loss = r.final_val_loss >= 0 ? fmt::format("{:.4f}", r.final_val_loss) : "n/a";
     if (r.already_finished)
       std::printf("nothing to do: %s is finished at step %lld (give --steps > %lld to extend it)\n", r.out.c_str(),
                   static_cast<long long>(r.steps_done), static_cast<long long>(r.steps_done));
     else if (r.finished && r.steps_done == r.start_step)
       std::printf("finished %s at step %lld without further training (--steps %lld), validation loss %s\n",
                   r.out.c_str(), static_cast<long long>(r.steps_done), static_cast<long long>(r.steps_done),
-                  r.final_val_loss >= 0 ? fmt::format("{:.4f}", r.final_val_loss).c_str() : "n/a");
+                  val_loss.c_str());
     else if (r.finished)
       std::printf(
           "trained %s: %lld steps%s, %zu training / %zu validation scans, final loss %.4f, validation loss %s; "
@@ -130,8 +131,7 @@ int cmd_train_model(int argc, char** argv) {
                                       r.extended_from ? fmt::format(", extended from {} steps", r.extended_from) : "")
                         : std::string())
               .c_str(),
-          r.train_scans, r.val_scans, r.final_loss,
-          r.final_val_loss >= 0 ? fmt::format("{:.4f}", r.final_val_loss).c_str() : "n/a", r.images_per_s);
+          r.train_scans, r.val_scans, r.final_loss, val_loss.c_str(), r.images_per_s);
     else
       std::printf(
           "stopped %s at step %lld of %lld%s (checkpointed; continue with --resume)\n", r.out.c_str(),

@@ -13,8 +13,4 @@ std::vector<std::string> write_scan_dicom(const Scan& /*scan*/, const std::strin
                    "export with --format png or dataset here, or export the dataset as DICOM on a full build");
 }
 
-std::string uid_from_text(const std::string& /*text*/) {
-  throw InputError("DICOM UID", "this build of scintigen has no DICOM support (the GPU build, scripts/gpu)");
-}
-
 }  // namespace scintigen

@@ -33,13 +33,15 @@ log simulate
 [ -d /tmp/gpu-sim ] || $B/scintigen simulate --site generator_train --n 3000 --seed 2026 --size 64x256 \
   --out /tmp/gpu-sim -q || exit 1
 log "train (limit $MINUTES min)"
-$B/scintigen train --data /tmp/gpu-sim --out "$OUT/model" --device cuda --steps "$STEPS" --time-limit "$MINUTES" \
-  --log-every 100 --val-every 500 --sample-every 0 --checkpoint-every 500 "$@" || exit 1
+train() {
+  $B/scintigen train --data /tmp/gpu-sim --out "$OUT/model" --device cuda --log-every 100 --val-every 500 \
+    --sample-every 0 --checkpoint-every 500 "$@"
+}
+train --steps "$STEPS" --time-limit "$MINUTES" "$@" || exit 1
 if [ ! -f "$OUT/model/model.json" ]; then
   DONE=$(python3 -c "import json;print(json.load(open('$OUT/model/checkpoint/state.json'))['state']['step'])")
   log "finishing the model at step $DONE"
-  $B/scintigen train --data /tmp/gpu-sim --out "$OUT/model" --device cuda --steps "$DONE" --resume \
-    --log-every 100 --val-every 500 --sample-every 0 --checkpoint-every 500 "$@" || exit 1
+  train --steps "$DONE" --resume "$@" || exit 1
 fi
 rm -rf "$OUT/model/checkpoint"
 log "done"

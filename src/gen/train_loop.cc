@@ -463,10 +463,16 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     ++loss_n;
     images_since_log += c.batch;
     const int64_t done = step + 1;
+    bool out_of_time = false;  // read at log points only, where every rank is; the ranks agree on it
     if (done % c.log_every == 0 || done == end) {
       const auto now = std::chrono::steady_clock::now();
       const double dt = std::chrono::duration<double>(now - t_log).count();
       const double elapsed = std::chrono::duration<double>(now - t_start).count();
+      if (c.time_limit_min > 0 && done < end) {
+        double over = elapsed >= c.time_limit_min * 60 ? 1.0 : 0.0;
+        if (hooks.mean_over_ranks) over = hooks.mean_over_ranks(over);
+        out_of_time = over > 0;
+      }
       const double ips = images_since_log / std::max(1e-9, dt);
       const double eta = (end - done) * c.batch / std::max(1e-9, ips);
       res.final_loss = loss_acc / loss_n;
@@ -494,14 +500,6 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     }
     if (c.sample_every > 0 && done % c.sample_every == 0 && done != total && writer)
       write_sample_grid(trainer.ema(), cfg, c, cb, device, done);
-    // The time limit is read at log points only, where every rank is, and the ranks agree on it.
-    bool out_of_time = false;
-    if (c.time_limit_min > 0 && done % c.log_every == 0 && done < end) {
-      const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count() / 60;
-      double over = minutes >= c.time_limit_min ? 1.0 : 0.0;
-      if (hooks.mean_over_ranks) over = hooks.mean_over_ranks(over);
-      out_of_time = over > 0;
-    }
     if (done % c.checkpoint_every == 0 || done == end || out_of_time) save_checkpoint();
     if (out_of_time) {
       res.stopped_by_time_limit = true;
