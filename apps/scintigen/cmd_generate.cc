@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include "commands.h"
 #include "console.h"
@@ -51,6 +52,10 @@ int cmd_generate(int argc, char** argv) {
   app.add_option("--steps", g.sampler.steps, "network evaluations per scan (production: <= 25)")->capture_default_str();
   app.add_option("--guidance", g.sampler.guidance, "classifier-free guidance scale (1 = conditional only)")
       ->capture_default_str();
+  std::string interval;
+  app.add_option("--guidance-interval", interval,
+                 "LO,HI: guide only the steps at times t in [LO, HI] (t = 1 is pure noise; the others run the\n"
+                 "conditional prediction alone, half the work; default: every step; docs/MODEL.md, 'Samplers')");
   app.add_option("--seed", g.sampler.seed, "seed: scan k starts from noise seeded by (seed, k)")->capture_default_str();
   app.add_option("--batch", g.batch, "scans per network batch")->capture_default_str();
   app.add_option("--shard", shard, "i/n: generate only scans k = i, i+n, i+2n, ... (default 0/1)");
@@ -79,6 +84,8 @@ int cmd_generate(int argc, char** argv) {
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   g.sampler.kind = gen::sampler_from_string(sampler);
   g.sampler.spacing = gen::spacing_from_string(spacing);
+  if (!interval.empty())
+    std::tie(g.sampler.guidance_t_lo, g.sampler.guidance_t_hi) = gen::parse_guidance_interval(interval);
   if (!shard.empty()) std::tie(g.shard_index, g.shard_count) = phantom::parse_shard(shard);
   g.fill_labels = !no_fill;
   g.channels_last = !no_channels_last;

@@ -1,6 +1,7 @@
 // `scintigen model info|check`: describe a model folder; measure whether it obeys its conditions.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <tuple>
 
 #include "commands.h"
 #include "console.h"
@@ -41,6 +42,8 @@ int cmd_check(int argc, char** argv) {
   app.add_option("--n", c.n, "scans per condition (generated, and at most per reference group)")->capture_default_str();
   app.add_option("--steps", c.steps, "sampler steps")->capture_default_str();
   app.add_option("--guidance", c.guidance, "classifier-free guidance scale")->capture_default_str();
+  std::string interval;
+  app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's");
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();
@@ -53,6 +56,7 @@ int cmd_check(int argc, char** argv) {
   app.add_flag("--quiet,-q", quiet, "no progress lines");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   c.precision = bf16 ? gen::Precision::kBf16 : gen::precision_from_string(precision);
+  if (!interval.empty()) std::tie(c.guidance_t_lo, c.guidance_t_hi) = gen::parse_guidance_interval(interval);
   Console console(quiet);
   gen::ObedienceReport r = gen::check_obedience(c, &console);
   nlohmann::json j = r.to_json();

@@ -133,7 +133,7 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
     return base(in, t, c).to(torch::kFloat).contiguous();
   };
   auto times = sampling_times(sampler.steps, sampler.spacing, s);
-  Denoise guided = with_guidance(d, sampler.guidance);
+  Denoise guided = with_guidance(d, sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi);
   torch::Tensor x0 = sampler.kind == SamplerKind::kDdim ? sample_ddim(guided, s, x_T, cond, times)
                                                         : sample_dpmpp_2m(guided, s, x_T, cond, times);
   mode = resolve_count_output(mode, cfg.transform.target);
@@ -376,6 +376,8 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
                               {"counts", to_string(count_output)},
                               {"requested", requested[k]},
                               {"generated_as", condition_to_string(tokens[i - i0], spec)}};
+      if (!config.sampler.guides_every_step())
+        s.meta["provenance"]["guidance_interval"] = {config.sampler.guidance_t_lo, config.sampler.guidance_t_hi};
       ds.add(s);
     }
     ds.commit();

@@ -25,16 +25,24 @@ void ObedienceConfig::validate() const {
   if (n < 4 || n > 10000) throw ConfigError("--n", std::to_string(n), "must be in 4..10000");
   if (steps < 1 || steps > 1000) throw ConfigError("--steps", std::to_string(steps), "must be in 1..1000");
   if (batch < 1) throw ConfigError("--batch", std::to_string(batch), "must be >= 1");
+  SamplerConfig sc;
+  sc.steps = steps;
+  sc.guidance = guidance;
+  sc.guidance_t_lo = guidance_t_lo;
+  sc.guidance_t_hi = guidance_t_hi;
+  sc.validate();
 }
 
 json ObedienceConfig::to_json() const {
-  return {{"model", model},
-          {"reference", reference},
-          {"n", n},
-          {"steps", steps},
-          {"guidance", guidance},
-          {"seed", seed},
-          {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
+  json j = {{"model", model},
+            {"reference", reference},
+            {"n", n},
+            {"steps", steps},
+            {"guidance", guidance},
+            {"seed", seed},
+            {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
+  if (guidance_t_lo > 0.0 || guidance_t_hi < 1.0) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
+  return j;
 }
 
 json ObedienceReport::to_json() const {
@@ -196,6 +204,8 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
   SamplerConfig sc;
   sc.steps = c.steps;
   sc.guidance = c.guidance;
+  sc.guidance_t_lo = c.guidance_t_lo;
+  sc.guidance_t_hi = c.guidance_t_hi;
   uint64_t group_index = 0;
   for (const auto& cond : conditions) {
     Group& g = groups[cond];

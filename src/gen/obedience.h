@@ -38,6 +38,7 @@ struct ObedienceConfig {
   int n = 24;                         // scans per generated group (and at most per reference group)
   int steps = SamplerConfig{}.steps;  // generate's defaults
   double guidance = SamplerConfig{}.guidance;
+  double guidance_t_lo = SamplerConfig{}.guidance_t_lo, guidance_t_hi = SamplerConfig{}.guidance_t_hi;
   uint64_t seed = 0;
   int threads = 0;
   int batch = 16;

@@ -20,9 +20,10 @@ Denoise model_denoiser(UNet net, const Schedule& s) {
   };
 }
 
-Denoise with_guidance(Denoise d, double scale) {
+Denoise with_guidance(Denoise d, double scale, double t_lo, double t_hi) {
   if (scale == 1.0) return d;
-  return [d, scale](const torch::Tensor& x, double t, const torch::Tensor& cond) {
+  return [d, scale, t_lo, t_hi](const torch::Tensor& x, double t, const torch::Tensor& cond) {
+    if (t < t_lo || t > t_hi) return d(x, t, cond);  // outside the interval: conditional only
     const int64_t B = x.size(0);
     auto x2 = torch::cat({x, x}, 0);                           // (2B, 2, H, W)
     auto c2 = torch::cat({cond, torch::zeros_like(cond)}, 0);  // (2B, A)

@@ -30,7 +30,9 @@ Denoise model_denoiser(UNet net, const Schedule& s);
 // Ref: Ho & Salimans 2022. x0 = x0(uncond) + scale (x0(cond) - x0(uncond)), where uncond has
 // every token 0; both halves go through `d` as one batch of 2B. scale 1 is the conditional
 // prediction alone (one batch of B), scale 0 the unconditional one.
-Denoise with_guidance(Denoise d, double scale);
+// Ref: Kynkaanniemi et al. 2024 (guidance in a limited interval): guidance applies only at times
+// t in [t_lo, t_hi]; at any other t the result is d(x, t, cond) alone, one batch of B.
+Denoise with_guidance(Denoise d, double scale, double t_lo = 0.0, double t_hi = 1.0);
 
 // Times t_0 = 1 > t_1 > ... > t_steps = 0.
 std::vector<double> sampling_times(int steps, TimeSpacing spacing, const Schedule& s);

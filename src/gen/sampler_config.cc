@@ -26,14 +26,43 @@ void SamplerConfig::validate() const {
   if (!std::isfinite(guidance) || guidance < 0 || guidance > 30)
     throw ConfigError("sampler config", "guidance: " + std::to_string(guidance) + " is out of range",
                       "use 0..30 (1 = conditional only)");
+  if (!(guidance_t_lo >= 0.0 && guidance_t_lo < guidance_t_hi && guidance_t_hi <= 1.0))
+    throw ConfigError("sampler config",
+                      "guidance interval: [" + std::to_string(guidance_t_lo) + ", " + std::to_string(guidance_t_hi) +
+                          "] is not an interval in [0, 1]",
+                      "use LO,HI with 0 <= LO < HI <= 1 (t = 1 is pure noise)");
+}
+
+std::pair<double, double> parse_guidance_interval(const std::string& s, const std::string& where) {
+  const std::string hint = "use LO,HI with 0 <= LO < HI <= 1, e.g. 0.05,0.7 (t = 1 is pure noise)";
+  const size_t comma = s.find(',');
+  if (comma == std::string::npos || s.find(',', comma + 1) != std::string::npos)
+    throw ConfigError(where, "'" + s + "' is not two numbers LO,HI", hint);
+  double v[2];
+  const std::string parts[2] = {s.substr(0, comma), s.substr(comma + 1)};
+  for (int i = 0; i < 2; ++i) {
+    size_t used = 0;
+    try {
+      v[i] = std::stod(parts[i], &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (parts[i].empty() || used != parts[i].size() || !std::isfinite(v[i]))
+      throw ConfigError(where, "'" + parts[i] + "' is not a number", hint);
+  }
+  if (!(v[0] >= 0.0 && v[0] < v[1] && v[1] <= 1.0))
+    throw ConfigError(where, "'" + s + "' is not an interval in [0, 1]", hint);
+  return {v[0], v[1]};
 }
 
 nlohmann::json SamplerConfig::to_json() const {
-  return {{"sampler", to_string(kind)},
-          {"spacing", to_string(spacing)},
-          {"steps", steps},
-          {"guidance", guidance},
-          {"seed", seed}};
+  nlohmann::json j = {{"sampler", to_string(kind)},
+                      {"spacing", to_string(spacing)},
+                      {"steps", steps},
+                      {"guidance", guidance},
+                      {"seed", seed}};
+  if (!guides_every_step()) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
+  return j;
 }
 
 const char* to_string(TimeSpacing s) {

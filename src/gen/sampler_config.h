@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 namespace scintigen::gen {
 
@@ -43,10 +44,22 @@ struct SamplerConfig {
   TimeSpacing spacing = TimeSpacing::kTimeQuadratic;
   int steps = 10;         // network evaluations (<= 25 for production)
   double guidance = 1.5;  // classifier-free guidance scale (1 = conditional only)
+  // Ref: Kynkaanniemi et al. 2024. Guidance applies only to the network evaluations at times t
+  // in [guidance_t_lo, guidance_t_hi]; elsewhere the conditional prediction alone runs (one
+  // batch of B, not 2B). [0, 1] guides every step.
+  double guidance_t_lo = 0.0, guidance_t_hi = 1.0;
   uint64_t seed = 0;
 
+  bool guides_every_step() const { return guidance_t_lo <= 0.0 && guidance_t_hi >= 1.0; }
+
   void validate() const;  // throws ConfigError naming the field
+  // The interval appears (as "guidance_interval": [lo, hi]) only where it is not [0, 1], so runs
+  // that guide every step keep the provenance and resume checks they had.
   nlohmann::json to_json() const;
 };
+
+// "LO,HI" with 0 <= LO < HI <= 1 -> (LO, HI); throws ConfigError naming `where`.
+std::pair<double, double> parse_guidance_interval(const std::string& s,
+                                                  const std::string& where = "--guidance-interval");
 
 }  // namespace scintigen::gen

@@ -109,6 +109,11 @@ TEST(GenCli, BadInputGetsOneClearErrorLineAndExitTwo) {
                     "age_band)"),
       std::string::npos)
       << r.output;
+  r = sg("generate --model " + (t / "m") + " --n 2 --guidance-interval 0.7,0.2 --out " + (t / "g"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --guidance-interval: '0.7,0.2' is not an interval in [0, 1] (hint: use LO,HI"),
+            std::string::npos)
+      << r.output;
   EXPECT_FALSE(fs::exists(t / "g"));
   fs::copy(t / "m", t / "trunc", fs::copy_options::recursive);
   fs::resize_file(t / "trunc/ema.pt", fs::file_size(t / "trunc/ema.pt") / 3);
@@ -244,6 +249,10 @@ TEST(GenCli, GenerateKilledWithKillNineThenResumedEqualsAnUninterruptedRun) {
   r = sg("generate" + flags + " --out " + out + " --resume --guidance 2");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find(": --resume with a changed setting: sampler.guidance was 1.5, now 2.0"), std::string::npos)
+      << r.output;
+  r = sg("generate" + flags + " --out " + out + " --resume --guidance-interval 0.1,0.6");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(": --resume with a changed setting: sampler.guidance_interval"), std::string::npos)
       << r.output;
   // DICOM output: stopped after one batch, resumed, exported once complete
   const std::string dflags =

@@ -118,6 +118,40 @@ TEST(GenPrecision, ParsesAndResolves) {
   EXPECT_EQ(defaults.guidance, 1.5);
 }
 
+TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited) {
+  EXPECT_EQ(parse_guidance_interval("0.05,0.7"), std::make_pair(0.05, 0.7));
+  EXPECT_EQ(parse_guidance_interval("0,1"), std::make_pair(0.0, 1.0));
+  const std::string hint = " (hint: use LO,HI with 0 <= LO < HI <= 1, e.g. 0.05,0.7 (t = 1 is pure noise))";
+  const std::pair<std::string, std::string> bad[] = {
+      {"0.5", "--guidance-interval: '0.5' is not two numbers LO,HI"},
+      {"0.1,0.2,0.3", "--guidance-interval: '0.1,0.2,0.3' is not two numbers LO,HI"},
+      {"a,0.5", "--guidance-interval: 'a' is not a number"},
+      {"0.1,0.5x", "--guidance-interval: '0.5x' is not a number"},
+      {",0.5", "--guidance-interval: '' is not a number"},
+      {"0.7,0.2", "--guidance-interval: '0.7,0.2' is not an interval in [0, 1]"},
+      {"0.3,0.3", "--guidance-interval: '0.3,0.3' is not an interval in [0, 1]"},
+      {"-0.1,0.5", "--guidance-interval: '-0.1,0.5' is not an interval in [0, 1]"},
+      {"0.1,1.5", "--guidance-interval: '0.1,1.5' is not an interval in [0, 1]"},
+      {"nan,0.5", "--guidance-interval: 'nan' is not a number"}};
+  for (const auto& [text, message] : bad) {
+    try {
+      parse_guidance_interval(text);
+      ADD_FAILURE() << text;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), message + hint) << text;
+    }
+  }
+  SamplerConfig sc;
+  EXPECT_TRUE(sc.guides_every_step());
+  EXPECT_FALSE(sc.to_json().contains("guidance_interval")) << "every-step runs keep their old provenance";
+  sc.guidance_t_lo = 0.05;
+  sc.guidance_t_hi = 0.7;
+  EXPECT_NO_THROW(sc.validate());
+  EXPECT_EQ(sc.to_json()["guidance_interval"], nlohmann::json::parse("[0.05, 0.7]"));
+  sc.guidance_t_lo = 0.8;
+  EXPECT_THROW(sc.validate(), ConfigError);
+}
+
 TEST(GenCondition, ParsesAnySubset) {
   const ConditionSpec spec = default_conditions();
   EXPECT_EQ(parse_condition("metastasis=1,cardiac_grade=3,tracer=DPD", spec), (ConditionTokens{2, 4, 3, 0, 0}));

@@ -315,6 +315,49 @@ TEST_F(Gen, GuidanceOneIsTheConditionalPrediction) {
   EXPECT_LT(testing::max_abs_diff(g2, mu + 2.0 * (mc - mu)), 1e-4);
 }
 
+TEST_F(Gen, GuidanceIntervalGuidesOnlyTheStepsInsideIt) {
+  // A denoiser whose output depends on the condition, recording the batch it was given.
+  std::vector<int64_t> batches;
+  Denoise d = [&](const torch::Tensor& x, double, const torch::Tensor& cond) {
+    batches.push_back(x.size(0));
+    return torch::zeros_like(x) + cond.sum(1).to(x.dtype()).view({-1, 1, 1, 1});
+  };
+  auto x = torch::randn({2, 2, 8, 2});
+  auto cond = torch::tensor({{1, 2, 0, 0, 0}, {0, 0, 3, 1, 1}}, torch::kLong);
+  auto c = d(x, 0.5, cond);
+  auto u = d(x, 0.5, torch::zeros_like(cond));
+  Denoise g = with_guidance(d, 3.0, 0.1, 0.6);
+  batches.clear();
+  EXPECT_TRUE(torch::allclose(g(x, 0.5, cond), u + 3.0 * (c - u)));  // inside: guided, one batch of 2B
+  EXPECT_TRUE(torch::allclose(g(x, 0.1, cond), u + 3.0 * (c - u)));  // the ends belong to the interval
+  EXPECT_TRUE(torch::allclose(g(x, 0.6, cond), u + 3.0 * (c - u)));
+  EXPECT_TRUE(torch::equal(g(x, 0.8, cond), c));   // above: conditional only, one batch of B
+  EXPECT_TRUE(torch::equal(g(x, 0.05, cond), c));  // below
+  EXPECT_EQ(batches, (std::vector<int64_t>{4, 4, 4, 2, 2}));
+
+  // Whole samplers with the network: the interval [0, 1] is guidance at every step, bit for bit;
+  // an interval between two sampling times is guidance 1; one that holds some of the times
+  // differs from both.
+  ModelConfig cfg = small_config();
+  UNet net(cfg);
+  testing::perturb_constant_parameters(net, 0.02);
+  net->eval();
+  const Schedule s = Schedule::from(cfg);
+  auto md = model_denoiser(net, s);
+  auto mc = condition_tensor({parse_condition("metastasis=1,cardiac_grade=3", cfg.conditions)}, cfg.conditions);
+  SamplerConfig sc;
+  sc.steps = 4;  // quadratic times 1, 0.5625, 0.25, 0.0625, 0
+  sc.seed = 5;
+  const std::vector<int64_t> shape = {1, 2, cfg.height, cfg.width};
+  auto full = sample(with_guidance(md, 2.0), s, sc, mc, shape);
+  auto none = sample(md, s, sc, mc, shape);
+  EXPECT_TRUE(torch::equal(sample(with_guidance(md, 2.0, 0.0, 1.0), s, sc, mc, shape), full));
+  EXPECT_TRUE(torch::equal(sample(with_guidance(md, 2.0, 0.3, 0.5), s, sc, mc, shape), none));
+  auto mid = sample(with_guidance(md, 2.0, 0.2, 0.6), s, sc, mc, shape);
+  EXPECT_GT(testing::max_abs_diff(mid, full), 1e-6);
+  EXPECT_GT(testing::max_abs_diff(mid, none), 1e-6);
+}
+
 TEST_F(Gen, SamplingIsDeterministicForASeed) {
   ModelConfig cfg = small_config();
   UNet net(cfg);
