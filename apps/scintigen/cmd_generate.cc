@@ -55,7 +55,8 @@ int cmd_generate(int argc, char** argv) {
   std::string interval;
   app.add_option("--guidance-interval", interval,
                  "LO,HI: guide only the steps at times t in [LO, HI] (t = 1 is pure noise; the others run the\n"
-                 "conditional prediction alone, half the work; default: every step; docs/MODEL.md, 'Samplers')");
+                 "conditional prediction alone, half the work; 0,1 guides every step; docs/MODEL.md, 'Samplers')")
+      ->default_str("0.05,0.7");
   app.add_option("--seed", g.sampler.seed, "seed: scan k starts from noise seeded by (seed, k)")->capture_default_str();
   app.add_option("--batch", g.batch, "scans per network batch")->capture_default_str();
   app.add_option("--shard", shard, "i/n: generate only scans k = i, i+n, i+2n, ... (default 0/1)");
@@ -115,11 +116,15 @@ int cmd_generate(int argc, char** argv) {
                 r.total, g.shard_index, g.shard_count);
   else
     std::printf(
-        "generated %zu scans%s (shard %d/%d, seed %llu, %s %d steps, guidance %.2f) from model %.16s into %s: "
+        "generated %zu scans%s (shard %d/%d, seed %llu, %s %d steps, guidance %.2f%s) from model %.16s into %s: "
         "%.2f scans/s\n",
         r.scans, r.already_done ? fmt::format(", resumed after {}", r.already_done).c_str() : "", g.shard_index,
         g.shard_count, static_cast<unsigned long long>(g.sampler.seed), gen::to_string(g.sampler.kind), g.sampler.steps,
-        g.sampler.guidance, r.model_sha256.c_str(), g.out.c_str(), r.scans_per_s);
+        g.sampler.guidance,
+        g.sampler.guides_every_step() || g.sampler.guidance == 1.0
+            ? ""
+            : fmt::format(" at t in [{}, {}]", g.sampler.guidance_t_lo, g.sampler.guidance_t_hi).c_str(),
+        r.model_sha256.c_str(), g.out.c_str(), r.scans_per_s);
   if (format == "dataset") return kExitOk;
   ExportConfig e;
   e.out = out + (format == "dicom" ? "/dicom" : "/png");

@@ -33,17 +33,22 @@ int cmd_check(int argc, char** argv) {
       "Perugini grade, focal hot spots by metastasis, soft-tissue ratio by tracer, body length by sex; each measure "
       "is\n"
       "computed alike on --reference scans (true labels) and on scans generated per condition, with a pass rule that\n"
-      "can fail. Writes a JSON report. Exit status: 0 every measure passed, 1 some failed, 2 bad input.\n",
+      "can fail. A two-group measure is judged only where the reference shows its effect (the reference's AUC CI\n"
+      "excludes 0.5); elsewhere it is reported as not judged. Writes a JSON report. Exit status: 0 every judged\n"
+      "measure passed, 1 some failed, 2 bad input.\n",
       "scintigen model check");
   gen::ObedienceConfig c;
   std::string out;
   app.add_option("model", c.model, "model folder, or 'builtin'")->capture_default_str();
   app.add_option("--reference", c.reference, "dataset with true labels (e.g. the simulated training data)")->required();
-  app.add_option("--n", c.n, "scans per condition (generated, and at most per reference group)")->capture_default_str();
+  app.add_option("--n", c.n, "scans generated per condition")->capture_default_str();
+  app.add_option("--reference-max", c.reference_max, "at most this many reference scans per group")
+      ->capture_default_str();
   app.add_option("--steps", c.steps, "sampler steps")->capture_default_str();
   app.add_option("--guidance", c.guidance, "classifier-free guidance scale")->capture_default_str();
   std::string interval;
-  app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's");
+  app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's")
+      ->default_str("0.05,0.7");
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();
@@ -65,9 +70,13 @@ int cmd_check(int argc, char** argv) {
     std::printf("%s\n", j.dump(2).c_str());
   else
     write_file_atomic(out, j.dump(2) + "\n");
-  for (const auto& m : r.measures)
+  for (const auto& m : r.measures) {
+    const std::string v = m["verdict"].get<std::string>();
     std::fprintf(stderr, "%-9s %s\n", m["measure"].get<std::string>().c_str(),
-                 m["passed"].get<bool>() ? "pass" : "FAIL");
+                 v == "fail"         ? "FAIL"
+                 : v == "not judged" ? "not judged (the reference does not show it)"
+                                     : "pass");
+  }
   return r.passed ? kExitOk : kExitPartial;
 }
 

@@ -69,7 +69,7 @@ def main():
         if not os.path.exists(p):
             continue
         o = load(p)
-        parts = [f"{x.get('measure', '?')}: {'pass' if x.get('passed') else 'FAIL'}" for x in o["measures"]]
+        parts = [f"{x.get('measure', '?')}: {x.get('verdict') or ('pass' if x.get('passed') else 'FAIL')}" for x in o["measures"]]
         print(f"| {cell} | {'pass' if o['passed'] else 'FAIL'} | {'; '.join(parts)} |")
 
 

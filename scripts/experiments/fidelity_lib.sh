@@ -22,6 +22,12 @@ names_precision() {
   case "$*" in *--bf16* | *--precision*) return 0 ;; *) return 1 ;; esac
 }
 
+# names_interval ARGS...: whether the flags name a guidance interval. A cell whose flags do not
+# guides every step (0,1), as every cell did before the default became 0.05,0.7.
+names_interval() {
+  case "$*" in *--guidance-interval*) return 0 ;; *) return 1 ;; esac
+}
+
 # speed TAG MODEL G S [generate flags]: seconds for 48 scans, model load included, into
 # speed-TAG.json (run it with nothing else running).
 speed() {
@@ -29,6 +35,7 @@ speed() {
   shift 4
   [ -f "speed-$tag.json" ] && return
   names_precision "$@" || set -- "$@" --precision fp32
+  names_interval "$@" || set -- "$@" --guidance-interval 0,1
   rm -rf speed-tmp
   local t0 t1
   t0=$(date +%s.%N)
@@ -44,6 +51,7 @@ ev() {
   local tag=$1 model=$2 g=$3 s=$4 gf=$5
   shift 5
   names_precision "$gf" || gf="$gf --precision fp32"
+  names_interval "$gf" || gf="$gf --guidance-interval 0,1"
   if [ ! -f "syn-$tag.done" ]; then
     rm -rf "syn-$tag"
     # shellcheck disable=SC2086
@@ -65,6 +73,7 @@ obedience() {
   [ -d obedience-ref ] || "$BIN" simulate --site generator_train --n 400 --seed 77 --size 64x256 -q \
     --out obedience-ref || return 1
   names_precision "$@" || set -- "$@" --precision fp32
+  names_interval "$@" || set -- "$@" --guidance-interval 0,1
   nice -n 19 "$BIN" model check "$model" --reference obedience-ref --n 24 --steps "$s" --guidance "$g" --seed 3 \
     --threads 2 -q "$@" --out "obedience-$tag.json.tmp"
   [ $? -le 1 ] || return 1

@@ -76,7 +76,7 @@ def main():
             c = auc.get("ci") or {}
             est = f" {auc['estimate']:.2f} [{c.get('lower', float('nan')):.2f}, {c.get('upper', float('nan')):.2f}]" \
                 if "estimate" in auc else ""
-            parts.append(f"{x.get('measure', '?')}{est}: {'pass' if x.get('passed') else 'FAIL'}")
+            parts.append(f"{x.get('measure', '?')}{est}: {x.get('verdict') or ('pass' if x.get('passed') else 'FAIL')}")
         print(f"| {cell} | {'pass' if o['passed'] else 'FAIL'} | {'; '.join(parts)} |")
 
 

@@ -25,6 +25,8 @@ void ObedienceConfig::validate() const {
   if (n < 4 || n > 10000) throw ConfigError("--n", std::to_string(n), "must be in 4..10000");
   if (steps < 1 || steps > 1000) throw ConfigError("--steps", std::to_string(steps), "must be in 1..1000");
   if (batch < 1) throw ConfigError("--batch", std::to_string(batch), "must be >= 1");
+  if (reference_max < 4 || reference_max > 100000)
+    throw ConfigError("--reference-max", std::to_string(reference_max), "must be in 4..100000");
   SamplerConfig sc;
   sc.steps = steps;
   sc.guidance = guidance;
@@ -34,13 +36,10 @@ void ObedienceConfig::validate() const {
 }
 
 json ObedienceConfig::to_json() const {
-  json j = {{"model", model},
-            {"reference", reference},
-            {"n", n},
-            {"steps", steps},
-            {"guidance", guidance},
-            {"seed", seed},
-            {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
+  json j = {{"model", model}, {"reference", reference},
+            {"n", n},         {"reference_max", reference_max},
+            {"steps", steps}, {"guidance", guidance},
+            {"seed", seed},   {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
   if (guidance_t_lo > 0.0 || guidance_t_hi < 1.0) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
   return j;
 }
@@ -188,11 +187,11 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
                                                "sex=F"};
   std::map<std::string, Group> groups;
   for (const auto& cond : conditions) groups[cond].name = cond;
-  // Reference scans, at most n per group, in id order.
+  // Reference scans: every matching two-view scan up to reference_max per group, in id order.
   for (const auto& r : ref.records()) {
     if (r.views != ViewSet::kBoth) continue;
     for (auto& [cond, g] : groups) {
-      if (static_cast<int>(g.ref.size()) >= c.n || !matches(r.labels, cond)) continue;
+      if (static_cast<int>(g.ref.size()) >= c.reference_max || !matches(r.labels, cond)) continue;
       Scan s = ref.load(r);
       Scan t = make_scan(H, W);
       t.pixels = scan_to_grid(s, H, W);
@@ -267,30 +266,38 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
     j["generated_means_by_grade"] = gm;
     j["reference_means_by_grade"] = rm;
     j["generated_auc_3_vs_0"] = stats::to_json(a);
+    j["judged"] = true;
     j["passed"] = ok;
+    j["verdict"] = ok ? "pass" : "fail";
     rep.passed &= ok;
     rep.measures.push_back(j);
   }
-  // Two-group measures: direction from the reference, CI must exclude 0.5 on that side.
+  // Two-group measures: judged only where the reference's own CI excludes 0.5 (the measure sees
+  // the condition in scans with true labels); then the generated CI must exclude 0.5 on that side.
   auto two_group = [&](const char* name, const std::string& pos, const std::string& neg,
                        const std::function<double(const Scan&)>& f, const char* rule) {
     const Group &gp = groups[pos], &gn = groups[neg];
     const stats::AucResult ra = auc_of(measure(gp.ref, f), measure(gn.ref, f));
     const stats::AucResult ga = auc_of(measure(gp.gen, f), measure(gn.gen, f));
     const bool up = ra.auc >= 0.5;
-    const bool informative = ra.ci_lower > 0.5 || ra.ci_upper < 0.5;
+    const bool judged = ra.ci_lower > 0.5 || ra.ci_upper < 0.5;
     const bool ok = up ? ga.ci_lower > 0.5 : ga.ci_upper < 0.5;
-    rep.passed &= ok;
-    rep.measures.push_back({{"measure", name},
-                            {"rule", rule},
-                            {"positive", pos},
-                            {"negative", neg},
-                            {"reference_auc", stats::to_json(ra)},
-                            {"reference_informative", informative},
-                            {"generated_auc", stats::to_json(ga)},
-                            {"generated_means", {mean(measure(gp.gen, f)), mean(measure(gn.gen, f))}},
-                            {"reference_means", {mean(measure(gp.ref, f)), mean(measure(gn.ref, f))}},
-                            {"passed", ok}});
+    if (judged) rep.passed &= ok;
+    json j = {{"measure", name},
+              {"rule", std::string(rule) + "; judged only if the reference's own CI excludes 0.5"},
+              {"positive", pos},
+              {"negative", neg},
+              {"reference_scans", {gp.ref.size(), gn.ref.size()}},
+              {"reference_auc", stats::to_json(ra)},
+              {"judged", judged},
+              {"generated_auc", stats::to_json(ga)},
+              {"generated_means", {mean(measure(gp.gen, f)), mean(measure(gn.gen, f))}},
+              {"reference_means", {mean(measure(gp.ref, f)), mean(measure(gn.ref, f))}},
+              {"verdict", !judged ? "not judged"
+                          : ok    ? "pass"
+                                  : "fail"}};
+    if (judged) j["passed"] = ok;
+    rep.measures.push_back(j);
   };
   two_group(
       "hotspots", "metastasis=1", "metastasis=0",

@@ -5,21 +5,23 @@
 //   ObedienceConfig c;  c.model = "builtin";  c.reference = "sim";  c.n = 24;
 //   ObedienceReport r = check_obedience(c, &sink);   // r.passed, r.to_json()
 //
-// Measures, on the anterior view at the model's grid:
+// Measures, on the anterior view at the model's grid (version 2; docs/MODEL.md):
 //   heart    mean counts in a heart ROI / mean counts of the view. The ROI is learnt from the
 //            reference: the 1% of upper-half pixels where mean(grade 3) - mean(grade 0) is largest.
 //            Pass: generated means rise with the requested Perugini grade 0 < 1 < 2 < 3 (DPD),
-//            and AUC(grade 3 vs grade 0) has a 95% DeLong CI above 0.5.
+//            and AUC(grade 3 vs grade 0) has a 95% DeLong CI above 0.5. Always judged.
 //   hotspots focal hot-spot pixels: each view scaled to 500,000 counts, z = (3x3 mean - 15x15
-//            mean) / sqrt(15x15 mean / 9 + 1), pixels with z > 8 counted over both views.
-//            Pass: AUC(metastasis=1 vs 0) CI on the reference's side of 0.5. (On simulated
-//            scans at 64 x 256 this barely separates the true labels, reference AUC ~0.54:
-//            the simulator's metastases are subtle at that grid; docs/MODEL.md.)
+//            mean) / sqrt(15x15 mean / 9 + 1), pixels with z > 8 counted over both views,
+//            AUC(metastasis=1 vs 0). (On simulated scans at 64 x 256 this barely separates the
+//            true labels, reference AUC ~0.54: the simulator's metastases are subtle at that
+//            grid and its confounders are hot too; docs/MODEL.md.)
 //   soft     soft-tissue ratio: median of body pixels (counts above 2% of the view's 99th
-//            percentile) / 99th percentile. Pass: the generated AUC(DPD vs
-//            MDP) lies on the reference's side of 0.5 with its CI excluding 0.5.
-//   length   body length: rows whose count sum exceeds 10% of the largest row sum. Pass: the
-//            generated AUC(M vs F) lies on the reference's side of 0.5 with its CI excluding 0.5.
+//            percentile) / 99th percentile, AUC(DPD vs MDP).
+//   length   body length: rows whose count sum exceeds 10% of the largest row sum, AUC(M vs F).
+// A two-group measure (hotspots, soft, length) is judged only where the reference shows its
+// effect: the reference AUC's 95% DeLong CI excludes 0.5. Then the generated AUC's CI must
+// exclude 0.5 on the same side. Elsewhere its verdict is "not judged" and it does not count.
+// Each reference group holds every matching two-view scan, up to reference_max.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -35,7 +37,8 @@ namespace scintigen::gen {
 struct ObedienceConfig {
   std::string model = "builtin";
   std::string reference;              // dataset with true labels (the training data, or data like it)
-  int n = 24;                         // scans per generated group (and at most per reference group)
+  int n = 24;                         // scans per generated group
+  int reference_max = 200;            // at most this many reference scans per group (bounds memory)
   int steps = SamplerConfig{}.steps;  // generate's defaults
   double guidance = SamplerConfig{}.guidance;
   double guidance_t_lo = SamplerConfig{}.guidance_t_lo, guidance_t_hi = SamplerConfig{}.guidance_t_hi;

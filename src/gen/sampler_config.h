@@ -38,7 +38,8 @@ bool cpu_has_native_bf16();
 bool use_bf16(Precision p, bool cuda);
 
 // The defaults are the sampler settings chosen by the audit (docs/experiments/fidelity.md,
-// "Fewer sampler steps: results"): guidance 1.5 with 10 DPM-Solver++(2M) steps.
+// "Fewer sampler steps: results" and "Guidance in a limited interval: results"): guidance 1.5
+// with 10 DPM-Solver++(2M) steps, guiding only the steps at t in [0.05, 0.7].
 struct SamplerConfig {
   SamplerKind kind = SamplerKind::kDpmpp2m;
   TimeSpacing spacing = TimeSpacing::kTimeQuadratic;
@@ -47,7 +48,7 @@ struct SamplerConfig {
   // Ref: Kynkaanniemi et al. 2024. Guidance applies only to the network evaluations at times t
   // in [guidance_t_lo, guidance_t_hi]; elsewhere the conditional prediction alone runs (one
   // batch of B, not 2B). [0, 1] guides every step.
-  double guidance_t_lo = 0.0, guidance_t_hi = 1.0;
+  double guidance_t_lo = 0.05, guidance_t_hi = 0.7;
   uint64_t seed = 0;
 
   bool guides_every_step() const { return guidance_t_lo <= 0.0 && guidance_t_hi >= 1.0; }

@@ -361,6 +361,9 @@ std::vector<Stage> make_plan(const StudyConfig& c, const RunOptions& o, Layout& 
                               }
                               gc.sampler.guidance = spec.guidance;
                               gc.sampler.steps = spec.steps;
+                              // the study's designs guide every step (they predate the interval)
+                              gc.sampler.guidance_t_lo = 0.0;
+                              gc.sampler.guidance_t_hi = 1.0;
                               gc.sampler.seed = settings["seed"].get<uint64_t>();
                               // fp32 on every CPU, so that a stage's hash fixes its scans
                               gc.precision = gen::Precision::kFp32;

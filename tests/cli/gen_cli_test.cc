@@ -402,7 +402,30 @@ TEST(Builtin, ShippedModelObeysItsConditions) {
   ASSERT_EQ(r.exit_code, 0) << r.output << report;
   auto j = nlohmann::json::parse(report);
   EXPECT_TRUE(j["passed"].get<bool>());
-  EXPECT_EQ(j["measures"].size(), 4u);
+  ASSERT_EQ(j["measures"].size(), 4u);
+  // Version 2's rule: a two-group measure is judged exactly where the reference's own CI
+  // excludes 0.5, and the verdict follows the generated CI on the reference's side.
+  for (const auto& m : j["measures"]) {
+    if (m["measure"] == "heart") {
+      EXPECT_EQ(m["verdict"], "pass");
+      continue;
+    }
+    const auto &ra = m["reference_auc"], &ga = m["generated_auc"];
+    const double rl = ra["ci"]["lower"], ru = ra["ci"]["upper"], gl = ga["ci"]["lower"], gu = ga["ci"]["upper"];
+    const bool judged = rl > 0.5 || ru < 0.5;
+    EXPECT_EQ(m["judged"].get<bool>(), judged) << m.dump();
+    const bool ok = ra["estimate"].get<double>() >= 0.5 ? gl > 0.5 : gu < 0.5;
+    EXPECT_EQ(m["verdict"], !judged ? "not judged" : ok ? "pass" : "fail") << m.dump();
+    EXPECT_GT(m["reference_scans"][0].get<int>(), 24) << "every reference scan, not --n";
+  }
+  // The check can fail: unconditional scans (guidance 0) do not follow the requested grade.
+  r = sg("model check builtin --reference " + (t / "ref") + " --n 8 --guidance 0 --seed 3 -q --out " +
+         (t / "uncond.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const auto u = nlohmann::json::parse(read_file(t / "uncond.json"));
+  EXPECT_FALSE(u["passed"].get<bool>());
+  EXPECT_EQ(u["measures"][0]["measure"], "heart");
+  EXPECT_EQ(u["measures"][0]["verdict"], "fail") << u["measures"][0].dump();
 }
 
 TEST(Builtin, DemoWritesALabelledSetOfEveryClassWithDicomAndASheet) {

@@ -116,6 +116,8 @@ TEST(GenPrecision, ParsesAndResolves) {
   const SamplerConfig defaults;
   EXPECT_EQ(defaults.steps, 10) << "the audit's choice (docs/experiments/fidelity.md)";
   EXPECT_EQ(defaults.guidance, 1.5);
+  EXPECT_EQ(defaults.guidance_t_lo, 0.05) << "guidance in a limited interval: the audit's choice";
+  EXPECT_EQ(defaults.guidance_t_hi, 0.7);
 }
 
 TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited) {
@@ -142,10 +144,12 @@ TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited)
     }
   }
   SamplerConfig sc;
+  sc.guidance_t_lo = 0.0;
+  sc.guidance_t_hi = 1.0;
   EXPECT_TRUE(sc.guides_every_step());
   EXPECT_FALSE(sc.to_json().contains("guidance_interval")) << "every-step runs keep their old provenance";
-  sc.guidance_t_lo = 0.05;
-  sc.guidance_t_hi = 0.7;
+  sc = SamplerConfig{};  // the default guides t in [0.05, 0.7]
+  EXPECT_FALSE(sc.guides_every_step());
   EXPECT_NO_THROW(sc.validate());
   EXPECT_EQ(sc.to_json()["guidance_interval"], nlohmann::json::parse("[0.05, 0.7]"));
   sc.guidance_t_lo = 0.8;
