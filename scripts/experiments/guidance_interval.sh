@@ -5,7 +5,7 @@
 # guidance 1. Speed: three interleaved rounds of 48 scans each (run it with nothing else
 # running); then the 600-scan audits and the obedience checks. Resumable: rerun it after a stop.
 #   scripts/experiments/guidance_interval.sh [workdir]     # default build/fidelity
-# Cost on the 2-core development machine: about 1 h 15 min with a fresh encoder.
+# Cost on the 2-core development machine: 20 minutes with a fresh encoder (2026-12-05).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
