@@ -9,7 +9,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fidelity_table import ci  # noqa: E402
+from fidelity_table import AUDIT_HEADER, audit_cells, ci, verdict  # noqa: E402
 
 CELLS = ["s10", "s10-bf16", "s8", "s8-bf16", "s6", "s6-bf16"]
 BASE = "s10"
@@ -43,24 +43,12 @@ def main():
         print(f"| {cell} | {', '.join(f'{x:.2f}' if x else '-' for x in rates)} | "
               f"{statistics.median(have):.2f} | {statistics.median(ratios):.2f} |" if have else f"| {cell} | - | - | - |")
     print()
-    print("| cell | encoder | C2ST AUC [95% CI] | matched FD vs baseline | precision vs baseline | recall vs baseline | "
-          "coverage | HF excess W1/sd vs baseline | metastasis AUC, synthetic vs real |")
+    print(AUDIT_HEADER)
     print("|---|---|---|---|---|---|---|---|---|")
     for cell in [f"g1-{c}" for c in CELLS] + ["g1.5-s10-bf16"]:
         p = os.path.join(work, f"audit-shipped-{cell}", "audit.json")
-        if not os.path.exists(p):
-            continue
-        a = load(p)
-        s = a["sections"]
-        m, b, c = s["fidelity"]["matched"], s["fidelity"]["baseline"], s["c2st"]
-        hf = s["image_stats"]["comparison"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
-        hfb = s["image_stats"]["baseline"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
-        met = s["label_fidelity"]["labels"]["metastasis"]
-        print(f"| {cell} | {a['inputs']['encoder']['sha256'][:8]} | "
-              f"{c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}] | {ci(m['frechet'])} vs {ci(b['frechet'])} | "
-              f"{ci(m['precision'])} vs {b['precision']['estimate']:.2f} | {ci(m['recall'])} vs "
-              f"{b['recall']['estimate']:.2f} | {ci(m['coverage'])} | {ci(hf)} vs {ci(hfb)} | "
-              f"{ci(met['synthetic_auc'])} vs {ci(met['real_auc'])} |")
+        if os.path.exists(p):
+            print(f"| {cell} | {audit_cells(p)}")
     print()
     print("| cell | obedience | measures |")
     print("|---|---|---|")
@@ -69,7 +57,7 @@ def main():
         if not os.path.exists(p):
             continue
         o = load(p)
-        parts = [f"{x.get('measure', '?')}: {x.get('verdict') or ('pass' if x.get('passed') else 'FAIL')}" for x in o["measures"]]
+        parts = [f"{x.get('measure', '?')}: {verdict(x)}" for x in o["measures"]]
         print(f"| {cell} | {'pass' if o['passed'] else 'FAIL'} | {'; '.join(parts)} |")
 
 

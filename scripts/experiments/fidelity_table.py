@@ -15,6 +15,30 @@ def ci(x, digits=2):
     return f"{est:.{digits}f} [{c['lower']:.{digits}f}, {c['upper']:.{digits}f}]"
 
 
+AUDIT_HEADER = ("| cell | encoder | C2ST AUC [95% CI] | matched FD vs baseline | precision vs baseline | "
+                "recall vs baseline | coverage | HF excess W1/sd vs baseline | metastasis AUC, synthetic vs real |")
+
+
+def audit_cells(path):
+    """The cells after the first of an AUDIT_HEADER row, from one audit.json."""
+    a = json.load(open(path))
+    s = a["sections"]
+    m, b, c = s["fidelity"]["matched"], s["fidelity"]["baseline"], s["c2st"]
+    hf = s["image_stats"]["comparison"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
+    hfb = s["image_stats"]["baseline"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
+    met = s["label_fidelity"]["labels"]["metastasis"]
+    return (f"{a['inputs']['encoder']['sha256'][:8]} | "
+            f"{c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}] | {ci(m['frechet'])} vs {ci(b['frechet'])} | "
+            f"{ci(m['precision'])} vs {b['precision']['estimate']:.2f} | {ci(m['recall'])} vs "
+            f"{b['recall']['estimate']:.2f} | {ci(m['coverage'])} | {ci(hf)} vs {ci(hfb)} | "
+            f"{ci(met['synthetic_auc'])} vs {ci(met['real_auc'])} |")
+
+
+def verdict(measure):
+    """An obedience measure's verdict: version 2's field, or version 1's pass/FAIL."""
+    return measure.get("verdict") or ("pass" if measure.get("passed") else "FAIL")
+
+
 def row(work, tag):
     a = json.load(open(os.path.join(work, f"audit-{tag}", "audit.json")))
     s = a["sections"]

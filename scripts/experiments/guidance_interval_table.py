@@ -10,7 +10,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fidelity_table import ci  # noqa: E402
+from fidelity_table import AUDIT_HEADER, audit_cells, ci, verdict  # noqa: E402
 
 CELLS = ["g1-s10", "g1.5-s10-bf16", "gi1.5-s10-bf16", "gi2-s10-bf16"]
 BASE = "g1-s10"
@@ -44,24 +44,12 @@ def main():
         print(f"| {cell} | {', '.join(f'{x:.2f}' if x else '-' for x in rates)} | "
               f"{statistics.median(have):.2f} | {statistics.median(ratios):.2f} |")
     print()
-    print("| cell | encoder | C2ST AUC [95% CI] | matched FD vs baseline | precision vs baseline | recall vs baseline | "
-          "coverage | HF excess W1/sd vs baseline | metastasis AUC, synthetic vs real |")
+    print(AUDIT_HEADER)
     print("|---|---|---|---|---|---|---|---|---|")
     for cell in AUDITED:
         p = os.path.join(work, f"audit-shipped-{cell}", "audit.json")
-        if not os.path.exists(p):
-            continue
-        a = load(p)
-        s = a["sections"]
-        m, b, c = s["fidelity"]["matched"], s["fidelity"]["baseline"], s["c2st"]
-        hf = s["image_stats"]["comparison"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
-        hfb = s["image_stats"]["baseline"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
-        met = s["label_fidelity"]["labels"]["metastasis"]
-        print(f"| {cell} | {a['inputs']['encoder']['sha256'][:8]} | "
-              f"{c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}] | {ci(m['frechet'])} vs {ci(b['frechet'])} | "
-              f"{ci(m['precision'])} vs {b['precision']['estimate']:.2f} | {ci(m['recall'])} vs "
-              f"{b['recall']['estimate']:.2f} | {ci(m['coverage'])} | {ci(hf)} vs {ci(hfb)} | "
-              f"{ci(met['synthetic_auc'])} vs {ci(met['real_auc'])} |")
+        if os.path.exists(p):
+            print(f"| {cell} | {audit_cells(p)}")
     print()
     print("| cell | obedience | measures |")
     print("|---|---|---|")
@@ -76,7 +64,7 @@ def main():
             c = auc.get("ci") or {}
             est = f" {auc['estimate']:.2f} [{c.get('lower', float('nan')):.2f}, {c.get('upper', float('nan')):.2f}]" \
                 if "estimate" in auc else ""
-            parts.append(f"{x.get('measure', '?')}{est}: {x.get('verdict') or ('pass' if x.get('passed') else 'FAIL')}")
+            parts.append(f"{x.get('measure', '?')}{est}: {verdict(x)}")
         print(f"| {cell} | {'pass' if o['passed'] else 'FAIL'} | {'; '.join(parts)} |")
 
 

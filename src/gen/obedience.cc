@@ -27,12 +27,16 @@ void ObedienceConfig::validate() const {
   if (batch < 1) throw ConfigError("--batch", std::to_string(batch), "must be >= 1");
   if (reference_max < 4 || reference_max > 100000)
     throw ConfigError("--reference-max", std::to_string(reference_max), "must be in 4..100000");
+  sampler().validate();
+}
+
+SamplerConfig ObedienceConfig::sampler() const {
   SamplerConfig sc;
   sc.steps = steps;
   sc.guidance = guidance;
   sc.guidance_t_lo = guidance_t_lo;
   sc.guidance_t_hi = guidance_t_hi;
-  sc.validate();
+  return sc;
 }
 
 json ObedienceConfig::to_json() const {
@@ -40,7 +44,7 @@ json ObedienceConfig::to_json() const {
             {"n", n},         {"reference_max", reference_max},
             {"steps", steps}, {"guidance", guidance},
             {"seed", seed},   {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
-  if (guidance_t_lo > 0.0 || guidance_t_hi < 1.0) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
+  if (!sampler().guides_every_step()) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
   return j;
 }
 
@@ -200,11 +204,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
     }
   }
   // Generated scans: exactly the named conditions (no label fill), seeds per group.
-  SamplerConfig sc;
-  sc.steps = c.steps;
-  sc.guidance = c.guidance;
-  sc.guidance_t_lo = c.guidance_t_lo;
-  sc.guidance_t_hi = c.guidance_t_hi;
+  const SamplerConfig sc = c.sampler();
   uint64_t group_index = 0;
   for (const auto& cond : conditions) {
     Group& g = groups[cond];

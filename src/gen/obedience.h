@@ -46,6 +46,7 @@ struct ObedienceConfig {
   int threads = 0;
   int batch = 16;
   Precision precision = Precision::kAuto;  // as generate's (on the CPU)
+  SamplerConfig sampler() const;           // steps, guidance and interval as generate's settings
   void validate() const;
   nlohmann::json to_json() const;
 };

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/error.h"
 #include "core/names.h"
+#include "core/text.h"
 
 namespace scintigen::gen {
 
@@ -35,11 +37,9 @@ void SamplerConfig::validate() const {
 
 std::pair<double, double> parse_guidance_interval(const std::string& s, const std::string& where) {
   const std::string hint = "use LO,HI with 0 <= LO < HI <= 1, e.g. 0.05,0.7 (t = 1 is pure noise)";
-  const size_t comma = s.find(',');
-  if (comma == std::string::npos || s.find(',', comma + 1) != std::string::npos)
-    throw ConfigError(where, "'" + s + "' is not two numbers LO,HI", hint);
+  const std::vector<std::string> parts = split(s, ',');
+  if (parts.size() != 2) throw ConfigError(where, "'" + s + "' is not two numbers LO,HI", hint);
   double v[2];
-  const std::string parts[2] = {s.substr(0, comma), s.substr(comma + 1)};
   for (int i = 0; i < 2; ++i) {
     size_t used = 0;
     try {
