@@ -7,15 +7,9 @@
 #   scripts/experiments/fewer_steps.sh [workdir]     # default build/fidelity
 # Cost on the 2-core development machine: about 45 minutes.
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
-BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
-ROOT=$(pwd)
-WORK=${1:-build/fidelity}
-mkdir -p "$WORK" && cd "$WORK" || exit 1
-export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
 # shellcheck source=fidelity_lib.sh
-source "$ROOT/scripts/experiments/fidelity_lib.sh"
-audit_data || exit 1
+source "$(dirname "$0")/fidelity_lib.sh"
+enter_work "${1:-build/fidelity}" || exit 1
 
 CELLS=("s10 10" "s10-bf16 10 --bf16" "s8 8" "s8-bf16 8 --bf16" "s6 6" "s6-bf16 6 --bf16")
 for round in 1 2 3; do

@@ -1,8 +1,11 @@
 # shellcheck shell=bash
-# Helpers shared by the generator-fidelity scripts (capacity.sh, fewer_steps.sh); source it
-# from the work folder with BIN set. Every generation uses 2 threads that wait passively: with
-# libgomp's spinning default, 2 threads collapse while anything else runs (BENCHMARKS.md).
+# Helpers shared by the generator-fidelity scripts (capacity.sh, fewer_steps.sh, ...); it sets
+# ROOT (the checkout) and BIN (the scintigen binary: BIN if set). Every generation uses 2 threads
+# that wait passively: with libgomp's spinning default, 2 threads collapse while anything else
+# runs (BENCHMARKS.md).
 export OMP_WAIT_POLICY=PASSIVE
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$(realpath "${BIN:-$ROOT/build/apps/scintigen/scintigen}")
 
 # audit_data: the audit's data of docs/AUDIT.md ("The shipped model, audited"), as
 # fidelity.sh makes it: 600 real scans (seed 7001) and the encoder (1,200 scans, seed 7002).
@@ -14,6 +17,16 @@ audit_data() {
     "$BIN" dataset split enc_data --fractions train=0.6,val=0.2,test=0.2 --seed 7 &&
       "$BIN" audit encoder --data enc_data --out enc --seed 1 --threads 1
   fi
+}
+
+# enter_work WORKDIR: make and enter the work folder (relative to the checkout), point `builtin`
+# at this checkout's model, build the audit data and set ENC to the encoder's short hash.
+enter_work() {
+  cd "$ROOT" && mkdir -p "$1" && cd "$1" || return 1
+  export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
+  audit_data || return 1
+  ENC=$(python3 -c "import json; print(json.load(open('enc/encoder.json'))['sha256'][:8])")
+  echo "encoder $ENC"
 }
 
 # names_precision ARGS...: whether the flags name a precision. A cell whose flags do not is fp32,

@@ -4,6 +4,7 @@ speed-TAG.json (seconds for 48 scans) in a work folder: usage fidelity_table.py 
 import glob
 import json
 import os
+import statistics
 import sys
 
 
@@ -37,6 +38,80 @@ def audit_cells(path):
 def verdict(measure):
     """An obedience measure's verdict: version 2's field, or version 1's pass/FAIL."""
     return measure.get("verdict") or ("pass" if measure.get("passed") else "FAIL")
+
+
+def speed_rate(work, tag):
+    """Scans per second of speed-TAG.json, or None where it does not exist."""
+    p = os.path.join(work, f"speed-{tag}.json")
+    if not os.path.exists(p):
+        return None
+    s = json.load(open(p))
+    return s["scans"] / s["seconds"]
+
+
+def print_speed_table(work, prefix, cells, base, base_label):
+    """Interleaved rounds speed-PREFIX-CELL-rR.json (R = 1..3): each cell's rates, median, and the
+    median of its per-round ratios to the base cell of the same round (named base_label)."""
+    print(f"| cell | scans/s, rounds 1-3 | median | ratio to {base_label} (median of rounds) |")
+    print("|---|---|---|---|")
+    for cell in cells:
+        rates = [speed_rate(work, f"{prefix}-{cell}-r{r}") for r in (1, 2, 3)]
+        bases = [speed_rate(work, f"{prefix}-{base}-r{r}") for r in (1, 2, 3)]
+        ratios = [x / b for x, b in zip(rates, bases) if x and b]
+        have = [x for x in rates if x]
+        if not have:
+            print(f"| {cell} | - | - | - |")
+            continue
+        print(f"| {cell} | {', '.join(f'{x:.2f}' if x else '-' for x in rates)} | "
+              f"{statistics.median(have):.2f} | {statistics.median(ratios):.2f} |")
+
+
+def print_obedience_table(work, cells):
+    """One row per obedience-CELL.json: the verdict and every measure's generated AUC and verdict."""
+    print("| cell | obedience | measures |")
+    print("|---|---|---|")
+    for cell in cells:
+        p = os.path.join(work, f"obedience-{cell}.json")
+        if not os.path.exists(p):
+            continue
+        o = json.load(open(p))
+        parts = []
+        for x in o["measures"]:
+            auc = x.get("generated_auc", x.get("generated_auc_3_vs_0", {}))
+            c = auc.get("ci") or {}
+            est = f" {auc['estimate']:.2f} [{c.get('lower', float('nan')):.2f}, {c.get('upper', float('nan')):.2f}]" \
+                if "estimate" in auc else ""
+            parts.append(f"{x.get('measure', '?')}{est}: {verdict(x)}")
+        print(f"| {cell} | {'pass' if o['passed'] else 'FAIL'} | {'; '.join(parts)} |")
+
+
+def privacy_cells(path):
+    """'memorised | membership' cells of one audit.json: flagged of the synthetic scans, and the two
+    attacks' AUCs with their verdict, or 'not run' where the audit had no --train."""
+    a = json.load(open(path))
+    s = a["sections"]
+    mem, ms = s["memorisation"], s["membership"]
+    if "flagged" not in mem or "generator_attack" not in ms:
+        return "not run | not run |"
+    n = a["inputs"]["synthetic"]["scans"]
+    return (f"{mem['flagged']} of {n} ({'pass' if mem['verdict']['pass'] else 'FAIL'}) | "
+            f"{ci(ms['generator_attack'])} (generator), {ci(ms['distance_attack'])} (distance): "
+            f"{'pass' if ms['verdict']['pass'] else 'FAIL'} |")
+
+
+def print_audit_table(work, prefix, cells, privacy=False):
+    """One AUDIT_HEADER row per audit-PREFIXCELL/audit.json that exists; with privacy, the
+    memorised and membership columns as well."""
+    if privacy:
+        print(AUDIT_HEADER[:-1] + "| memorised | membership AUC |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+    else:
+        print(AUDIT_HEADER)
+        print("|---|---|---|---|---|---|---|---|---|")
+    for cell in cells:
+        p = os.path.join(work, f"audit-{prefix}{cell}", "audit.json")
+        if os.path.exists(p):
+            print(f"| {cell} | {audit_cells(p)}{privacy_cells(p) if privacy else ''}")
 
 
 def row(work, tag):

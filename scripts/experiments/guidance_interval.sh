@@ -7,17 +7,9 @@
 #   scripts/experiments/guidance_interval.sh [workdir]     # default build/fidelity
 # Cost on the 2-core development machine: 20 minutes with a fresh encoder (2026-12-05).
 set -uo pipefail
-cd "$(dirname "$0")/../.." || exit 1
-BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
-ROOT=$(pwd)
-WORK=${1:-build/fidelity}
-mkdir -p "$WORK" && cd "$WORK" || exit 1
-export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
 # shellcheck source=fidelity_lib.sh
-source "$ROOT/scripts/experiments/fidelity_lib.sh"
-audit_data || exit 1
-ENC=$(python3 -c "import json; print(json.load(open('enc/encoder.json'))['sha256'][:8])")
-echo "encoder $ENC"
+source "$(dirname "$0")/fidelity_lib.sh"
+enter_work "${1:-build/fidelity}" || exit 1
 
 INTERVAL=0.05,0.7
 CELLS=("g1-s10 1 --precision fp32" "g1.5-s10-bf16 1.5 --precision bf16"
