@@ -20,9 +20,8 @@ AUDIT_HEADER = ("| cell | encoder | C2ST AUC [95% CI] | matched FD vs baseline |
                 "recall vs baseline | coverage | HF excess W1/sd vs baseline | metastasis AUC, synthetic vs real |")
 
 
-def audit_cells(path):
-    """The cells after the first of an AUDIT_HEADER row, from one audit.json."""
-    a = json.load(open(path))
+def audit_cells(a):
+    """The cells after the first of an AUDIT_HEADER row, from one loaded audit.json."""
     s = a["sections"]
     m, b, c = s["fidelity"]["matched"], s["fidelity"]["baseline"], s["c2st"]
     hf = s["image_stats"]["comparison"]["distances"]["high_frequency_ratio"]["wasserstein_sd"]
@@ -49,21 +48,25 @@ def speed_rate(work, tag):
     return s["scans"] / s["seconds"]
 
 
+def speed_row(work, prefix, cell, base):
+    """One speed-table row for the interleaved rounds speed-PREFIX-CELL-rR.json (R = 1..3): the
+    rates, their median, and the median of the per-round ratios to the base cell's."""
+    rates = [speed_rate(work, f"{prefix}-{cell}-r{r}") for r in (1, 2, 3)]
+    bases = [speed_rate(work, f"{prefix}-{base}-r{r}") for r in (1, 2, 3)]
+    ratios = [x / b for x, b in zip(rates, bases) if x and b]
+    have = [x for x in rates if x]
+    if not have:
+        return f"| {cell} | - | - | - |"
+    return (f"| {cell} | {', '.join(f'{x:.2f}' if x else '-' for x in rates)} | "
+            f"{statistics.median(have):.2f} | {statistics.median(ratios):.2f} |")
+
+
 def print_speed_table(work, prefix, cells, base, base_label):
-    """Interleaved rounds speed-PREFIX-CELL-rR.json (R = 1..3): each cell's rates, median, and the
-    median of its per-round ratios to the base cell of the same round (named base_label)."""
+    """The speed table of speed_row's rows, the ratios to the base cell (named base_label)."""
     print(f"| cell | scans/s, rounds 1-3 | median | ratio to {base_label} (median of rounds) |")
     print("|---|---|---|---|")
     for cell in cells:
-        rates = [speed_rate(work, f"{prefix}-{cell}-r{r}") for r in (1, 2, 3)]
-        bases = [speed_rate(work, f"{prefix}-{base}-r{r}") for r in (1, 2, 3)]
-        ratios = [x / b for x, b in zip(rates, bases) if x and b]
-        have = [x for x in rates if x]
-        if not have:
-            print(f"| {cell} | - | - | - |")
-            continue
-        print(f"| {cell} | {', '.join(f'{x:.2f}' if x else '-' for x in rates)} | "
-              f"{statistics.median(have):.2f} | {statistics.median(ratios):.2f} |")
+        print(speed_row(work, prefix, cell, base))
 
 
 def print_obedience_table(work, cells):
@@ -85,10 +88,9 @@ def print_obedience_table(work, cells):
         print(f"| {cell} | {'pass' if o['passed'] else 'FAIL'} | {'; '.join(parts)} |")
 
 
-def privacy_cells(path):
-    """'memorised | membership' cells of one audit.json: flagged of the synthetic scans, and the two
-    attacks' AUCs with their verdict, or 'not run' where the audit had no --train."""
-    a = json.load(open(path))
+def privacy_cells(a):
+    """'memorised | membership' cells of one loaded audit.json: flagged of the synthetic scans, and
+    the two attacks' AUCs with their verdict, or 'not run' where the audit had no --train."""
     s = a["sections"]
     mem, ms = s["memorisation"], s["membership"]
     if "flagged" not in mem or "generator_attack" not in ms:
@@ -111,7 +113,8 @@ def print_audit_table(work, prefix, cells, privacy=False):
     for cell in cells:
         p = os.path.join(work, f"audit-{prefix}{cell}", "audit.json")
         if os.path.exists(p):
-            print(f"| {cell} | {audit_cells(p)}{privacy_cells(p) if privacy else ''}")
+            a = json.load(open(p))
+            print(f"| {cell} | {audit_cells(a)}{privacy_cells(a) if privacy else ''}")
 
 
 def row(work, tag):
