@@ -32,6 +32,8 @@ void ObedienceConfig::validate() const {
 
 SamplerConfig ObedienceConfig::sampler() const {
   SamplerConfig sc;
+  sc.kind = kind;
+  sc.spacing = spacing;
   sc.steps = steps;
   sc.guidance = guidance;
   sc.guidance_t_lo = guidance_t_lo;
@@ -40,10 +42,16 @@ SamplerConfig ObedienceConfig::sampler() const {
 }
 
 json ObedienceConfig::to_json() const {
-  json j = {{"model", model}, {"reference", reference},
-            {"n", n},         {"reference_max", reference_max},
-            {"steps", steps}, {"guidance", guidance},
-            {"seed", seed},   {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
+  json j = {{"model", model},
+            {"reference", reference},
+            {"n", n},
+            {"reference_max", reference_max},
+            {"sampler", to_string(kind)},
+            {"spacing", to_string(spacing)},
+            {"steps", steps},
+            {"guidance", guidance},
+            {"seed", seed},
+            {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
   if (!sampler().guides_every_step()) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
   return j;
 }

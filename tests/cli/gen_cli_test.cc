@@ -134,6 +134,37 @@ TEST(GenCli, BadInputGetsOneClearErrorLineAndExitTwo) {
   EXPECT_NE(r.output.find("unknown attribute 'colour'"), std::string::npos) << r.output;
 }
 
+// model check samples as generate does: the same --sampler and --spacing, recorded in its report,
+// and the same one-line error for a bad value.
+TEST(GenCli, ModelCheckTakesGeneratesSamplerAndSpacing) {
+  TempDir t;
+  ASSERT_EQ(
+      sg("train --data " + sim_dataset() + " --out " + (t / "m") + " --preset tiny --steps 2 --batch 4 --threads 1 -q")
+          .exit_code,
+      0);
+  // every group the check compares needs reference scans: the generator_train profile at the tiny grid
+  ASSERT_EQ(sg("simulate --site generator_train --n 150 --seed 77 --size 32x128 -q --out " + (t / "ref")).exit_code, 0);
+  const std::string check = "model check " + (t / "m") + " --reference " + (t / "ref") + " --n 4 --steps 3 -q ";
+  auto r = sg(check + "--sampler ddim --spacing logsnr --out " + (t / "c.json"));
+  ASSERT_LE(r.exit_code, 1) << r.output;  // an untrained model may fail a measure; the report is written
+  const auto c = nlohmann::json::parse(read_file(t / "c.json"))["config"];
+  EXPECT_EQ(c["sampler"], "ddim") << c.dump();
+  EXPECT_EQ(c["spacing"], "logsnr") << c.dump();
+  r = sg(check + "--out " + (t / "d.json"));
+  ASSERT_LE(r.exit_code, 1) << r.output;
+  const auto d = nlohmann::json::parse(read_file(t / "d.json"))["config"];
+  EXPECT_EQ(d["sampler"], "dpmpp2m") << "generate's defaults";
+  EXPECT_EQ(d["spacing"], "quadratic");
+  // and they are what ran: other sampling times give other scans, so other measures
+  EXPECT_NE(nlohmann::json::parse(read_file(t / "c.json"))["measures"].dump(),
+            nlohmann::json::parse(read_file(t / "d.json"))["measures"].dump());
+  r = sg(check + "--spacing cubic --out " + (t / "e.json"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--spacing"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cubic"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(t / "e.json"));
+}
+
 // The acceptance run: train N steps, kill -9, resume to 2N; the weights equal an uninterrupted
 // 2N run exactly.
 TEST(GenCli, KillNineThenResumeEqualsAnUninterruptedRun) {
