@@ -35,7 +35,8 @@ int cmd_generate(int argc, char** argv) {
       "Exit status: 0 done (or stopped at --stop-after), 2 bad input.\n",
       "scintigen generate");
   gen::GenerateConfig g;
-  std::string format = "dataset", sampler = "dpmpp2m", spacing = "quadratic", shard, counts = "auto";
+  std::string format = "dataset", sampler = gen::to_string(g.sampler.kind), spacing = gen::to_string(g.sampler.spacing),
+              shard, counts = "auto";
   bool no_fill = false, no_channels_last = false;
   app.add_option("--model,-m", g.model, "model folder, or 'builtin' (the shipped model)")->capture_default_str();
   app.add_option("--n", g.n, "number of scans (over all shards)")->capture_default_str();

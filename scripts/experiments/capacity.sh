@@ -7,11 +7,11 @@
 # Cost on the 2-core development machine: each 600-scan generation 4-7 min and audit 2 min;
 # ft1m stage A about 1 h alone, stage B about 1 h 30 min more; cpu5m about 7 h.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=$(realpath "${BIN:-build/apps/scintigen/scintigen}")
 ROOT=$(pwd)
 WORK=${1:-build/fidelity}
-cd "$WORK"
+cd "$WORK" || exit 1
 export SCINTIGEN_BUILTIN_MODEL=${SCINTIGEN_BUILTIN_MODEL:-$ROOT/models/builtin}
 # shellcheck source=fidelity_lib.sh
 source "$ROOT/scripts/experiments/fidelity_lib.sh"
@@ -46,7 +46,8 @@ if [ ! -d ft1m-B ]; then
 fi
 ev ft1m-B-bf16-g1-s10 ft1m-B 1 10 --bf16 --train train-noisy --model ft1m-B
 ev ft1m-B-bf16-g1.5-s10 ft1m-B 1.5 10 --bf16
-# cpu5m: the cpu preset from scratch, the shipped model's recipe.
+# cpu5m: the cpu preset from scratch, the shipped model's recipe (superseded by cpu5m.sh, whose cells are
+# those of fidelity.md, "Capacity: cpu5m, amended before its run").
 R=()
 [ -f cpu5m/run.json ] && R=(--resume)
 nice -n 19 "$BIN" train --data train-noisy --preset "$ROOT/configs/gen/cpu.json" --out cpu5m "${R[@]}" --steps 3000 \

@@ -16,9 +16,10 @@ const char* to_string(SamplerKind k);
 SamplerKind sampler_from_string(const std::string& s, const std::string& where = "--sampler");
 
 // Where the steps fall in t. kTimeQuadratic (t_i = (1 - i / N)^2) puts more steps near the
-// data end, where the ODE bends; on a two-Gaussian mixture it gave DPM-Solver++(2M) 3-13x
-// lower error than uniform t or uniform logSNR at 10-25 steps (docs/MODEL.md); on a single
-// Gaussian at 10 steps uniform logSNR did better, so the choice stays a setting.
+// data end; on a two-Gaussian mixture it gave DPM-Solver++(2M) 3-13x lower error than uniform t
+// or uniform logSNR at 10-25 steps, on a single Gaussian uniform logSNR did better (docs/MODEL.md).
+// On the shipped model's scans uniform logSNR won the audit (C2ST 0.743 against 0.810 with the
+// same weights: docs/experiments/fidelity.md, "Time spacing: results"), so it is the default.
 enum class TimeSpacing { kTimeUniform, kTimeQuadratic, kLogSnrUniform };
 const char* to_string(TimeSpacing s);
 // "uniform" | "quadratic" | "logsnr"; throws ConfigError listing them.
@@ -38,11 +39,12 @@ bool cpu_has_native_bf16();
 bool use_bf16(Precision p, bool cuda);
 
 // The defaults are the sampler settings chosen by the audit (docs/experiments/fidelity.md,
-// "Fewer sampler steps: results" and "Guidance in a limited interval: results"): guidance 1.5
-// with 10 DPM-Solver++(2M) steps, guiding only the steps at t in [0.05, 0.7].
+// "Fewer sampler steps: results", "Guidance in a limited interval: results" and "Time spacing:
+// results"): guidance 1.5 with 10 DPM-Solver++(2M) steps uniform in logSNR, guiding only the
+// steps at t in [0.05, 0.7] (two of the ten).
 struct SamplerConfig {
   SamplerKind kind = SamplerKind::kDpmpp2m;
-  TimeSpacing spacing = TimeSpacing::kTimeQuadratic;
+  TimeSpacing spacing = TimeSpacing::kLogSnrUniform;
   int steps = 10;         // network evaluations (<= 25 for production)
   double guidance = 1.5;  // classifier-free guidance scale (1 = conditional only)
   // Ref: Kynkaanniemi et al. 2024. Guidance applies only to the network evaluations at times t

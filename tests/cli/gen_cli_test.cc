@@ -154,7 +154,7 @@ TEST(GenCli, ModelCheckTakesGeneratesSamplerAndSpacing) {
   ASSERT_LE(r.exit_code, 1) << r.output;
   const auto d = nlohmann::json::parse(read_file(t / "d.json"))["config"];
   EXPECT_EQ(d["sampler"], "dpmpp2m") << "generate's defaults";
-  EXPECT_EQ(d["spacing"], "quadratic");
+  EXPECT_EQ(d["spacing"], "logsnr");
   // and they are what ran: other sampling times give other scans, so other measures
   EXPECT_NE(nlohmann::json::parse(read_file(t / "c.json"))["measures"].dump(),
             nlohmann::json::parse(read_file(t / "d.json"))["measures"].dump());

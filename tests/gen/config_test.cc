@@ -118,6 +118,8 @@ TEST(GenPrecision, ParsesAndResolves) {
   EXPECT_EQ(defaults.guidance, 1.5);
   EXPECT_EQ(defaults.guidance_t_lo, 0.05) << "guidance in a limited interval: the audit's choice";
   EXPECT_EQ(defaults.guidance_t_hi, 0.7);
+  EXPECT_EQ(defaults.spacing, TimeSpacing::kLogSnrUniform) << "the time-spacing table's choice";
+  EXPECT_EQ(defaults.kind, SamplerKind::kDpmpp2m);
 }
 
 TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited) {
