@@ -449,9 +449,10 @@ TEST(Builtin, ShippedModelObeysItsConditions) {
     EXPECT_EQ(m["verdict"], !judged ? "not judged" : ok ? "pass" : "fail") << m.dump();
     EXPECT_GT(m["reference_scans"][0].get<int>(), 24) << "every reference scan, not --n";
   }
-  // The check can fail: unconditional scans (guidance 0) do not follow the requested grade.
-  r = sg("model check builtin --reference " + (t / "ref") + " --n 8 --guidance 0 --seed 3 -q --out " +
-         (t / "uncond.json"));
+  // The check can fail: unconditional scans (guidance 0 on every step: outside the default
+  // interval the conditional prediction would run) do not follow the requested grade.
+  r = sg("model check builtin --reference " + (t / "ref") +
+         " --n 8 --guidance 0 --guidance-interval 0,1 --seed 3 -q --out " + (t / "uncond.json"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const auto u = nlohmann::json::parse(read_file(t / "uncond.json"));
   EXPECT_FALSE(u["passed"].get<bool>());
