@@ -42,7 +42,7 @@ eval_one() {
     rm -rf "syn-$tag"
     local t0 t1
     t0=$(date +%s.%N)
-    "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --guidance-interval 0,1 --out "syn-$tag" -q
+    "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --guidance-interval 0,1 --spacing quadratic --out "syn-$tag" -q
     t1=$(date +%s.%N)
     echo "{\"tag\": \"$tag\", \"seconds\": $(awk "BEGIN { print $t1 - $t0 }")}" >"syn-$tag.json"  # under load: see speed
   fi
@@ -55,7 +55,7 @@ speed() {
   rm -rf speed-tmp
   local t0 t1
   t0=$(date +%s.%N)
-  "$BIN" generate --model "$2" --n 48 --seed 9 --guidance "$3" --steps "$4" --guidance-interval 0,1 --out speed-tmp -q
+  "$BIN" generate --model "$2" --n 48 --seed 9 --guidance "$3" --steps "$4" --guidance-interval 0,1 --spacing quadratic --out speed-tmp -q
   t1=$(date +%s.%N)
   echo "{\"tag\": \"$1\", \"scans\": 48, \"seconds\": $(awk "BEGIN { print $t1 - $t0 }")}" >"speed-$1.json"
   rm -rf speed-tmp

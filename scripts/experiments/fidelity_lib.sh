@@ -41,6 +41,12 @@ names_interval() {
   case "$*" in *--guidance-interval*) return 0 ;; *) return 1 ;; esac
 }
 
+# names_spacing ARGS...: whether the flags name a time spacing. A cell whose flags do not has
+# quadratic steps, as every cell did before the default became logsnr (2026-12-06).
+names_spacing() {
+  case "$*" in *--spacing*) return 0 ;; *) return 1 ;; esac
+}
+
 # speed TAG MODEL G S [generate flags]: seconds for 48 scans, model load included, into
 # speed-TAG.json (run it with nothing else running).
 speed() {
@@ -49,6 +55,7 @@ speed() {
   [ -f "speed-$tag.json" ] && return
   names_precision "$@" || set -- "$@" --precision fp32
   names_interval "$@" || set -- "$@" --guidance-interval 0,1
+  names_spacing "$@" || set -- "$@" --spacing quadratic
   rm -rf speed-tmp
   local t0 t1
   t0=$(date +%s.%N)
@@ -65,6 +72,7 @@ ev() {
   shift 5
   names_precision "$gf" || gf="$gf --precision fp32"
   names_interval "$gf" || gf="$gf --guidance-interval 0,1"
+  names_spacing "$gf" || gf="$gf --spacing quadratic"
   if [ ! -f "syn-$tag.done" ]; then
     rm -rf "syn-$tag"
     # shellcheck disable=SC2086
@@ -87,6 +95,7 @@ obedience() {
     --out obedience-ref || return 1
   names_precision "$@" || set -- "$@" --precision fp32
   names_interval "$@" || set -- "$@" --guidance-interval 0,1
+  names_spacing "$@" || set -- "$@" --spacing quadratic
   nice -n 19 "$BIN" model check "$model" --reference obedience-ref --n 24 --steps "$s" --guidance "$g" --seed 3 \
     --threads 2 -q "$@" --out "obedience-$tag.json.tmp"
   [ $? -le 1 ] || return 1
