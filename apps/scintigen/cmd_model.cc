@@ -44,12 +44,12 @@ int cmd_check(int argc, char** argv) {
   app.add_option("--n", c.n, "scans generated per condition")->capture_default_str();
   app.add_option("--reference-max", c.reference_max, "at most this many reference scans per group")
       ->capture_default_str();
-  std::string sampler = gen::to_string(c.kind), spacing = gen::to_string(c.spacing);
+  std::string sampler = gen::to_string(c.sampling.kind), spacing = gen::to_string(c.sampling.spacing);
   app.add_option("--sampler", sampler, "dpmpp2m (DPM-Solver++(2M)) | ddim, as generate's")->capture_default_str();
   app.add_option("--spacing", spacing, "time steps: quadratic | uniform | logsnr, as generate's")
       ->capture_default_str();
-  app.add_option("--steps", c.steps, "sampler steps")->capture_default_str();
-  app.add_option("--guidance", c.guidance, "classifier-free guidance scale")->capture_default_str();
+  app.add_option("--steps", c.sampling.steps, "sampler steps")->capture_default_str();
+  app.add_option("--guidance", c.sampling.guidance, "classifier-free guidance scale")->capture_default_str();
   std::string interval;
   app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's")
       ->default_str("0.05,0.7");
@@ -65,9 +65,10 @@ int cmd_check(int argc, char** argv) {
   app.add_flag("--quiet,-q", quiet, "no progress lines");
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
   c.precision = bf16 ? gen::Precision::kBf16 : gen::precision_from_string(precision);
-  if (!interval.empty()) std::tie(c.guidance_t_lo, c.guidance_t_hi) = gen::parse_guidance_interval(interval);
-  c.kind = gen::sampler_from_string(sampler);
-  c.spacing = gen::spacing_from_string(spacing);
+  if (!interval.empty())
+    std::tie(c.sampling.guidance_t_lo, c.sampling.guidance_t_hi) = gen::parse_guidance_interval(interval);
+  c.sampling.kind = gen::sampler_from_string(sampler);
+  c.sampling.spacing = gen::spacing_from_string(spacing);
   Console console(quiet);
   gen::ObedienceReport r = gen::check_obedience(c, &console);
   nlohmann::json j = r.to_json();

@@ -23,22 +23,12 @@ using json = nlohmann::json;
 void ObedienceConfig::validate() const {
   if (reference.empty()) throw ConfigError("--reference", "is empty", "give a dataset with true labels");
   if (n < 4 || n > 10000) throw ConfigError("--n", std::to_string(n), "must be in 4..10000");
-  if (steps < 1 || steps > 1000) throw ConfigError("--steps", std::to_string(steps), "must be in 1..1000");
+  if (sampling.steps < 1 || sampling.steps > 1000)
+    throw ConfigError("--steps", std::to_string(sampling.steps), "must be in 1..1000");
   if (batch < 1) throw ConfigError("--batch", std::to_string(batch), "must be >= 1");
   if (reference_max < 4 || reference_max > 100000)
     throw ConfigError("--reference-max", std::to_string(reference_max), "must be in 4..100000");
-  sampler().validate();
-}
-
-SamplerConfig ObedienceConfig::sampler() const {
-  SamplerConfig sc;
-  sc.kind = kind;
-  sc.spacing = spacing;
-  sc.steps = steps;
-  sc.guidance = guidance;
-  sc.guidance_t_lo = guidance_t_lo;
-  sc.guidance_t_hi = guidance_t_hi;
-  return sc;
+  sampling.validate();
 }
 
 json ObedienceConfig::to_json() const {
@@ -46,13 +36,13 @@ json ObedienceConfig::to_json() const {
             {"reference", reference},
             {"n", n},
             {"reference_max", reference_max},
-            {"sampler", to_string(kind)},
-            {"spacing", to_string(spacing)},
-            {"steps", steps},
-            {"guidance", guidance},
+            {"sampler", to_string(sampling.kind)},
+            {"spacing", to_string(sampling.spacing)},
+            {"steps", sampling.steps},
+            {"guidance", sampling.guidance},
             {"seed", seed},
             {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
-  if (!sampler().guides_every_step()) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
+  if (!sampling.guides_every_step()) j["guidance_interval"] = {sampling.guidance_t_lo, sampling.guidance_t_hi};
   return j;
 }
 
@@ -212,7 +202,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
     }
   }
   // Generated scans: exactly the named conditions (no label fill), seeds per group.
-  const SamplerConfig sc = c.sampler();
+  const SamplerConfig& sc = c.sampling;
   uint64_t group_index = 0;
   for (const auto& cond : conditions) {
     Group& g = groups[cond];

@@ -36,19 +36,14 @@ namespace scintigen::gen {
 
 struct ObedienceConfig {
   std::string model = "builtin";
-  std::string reference;                    // dataset with true labels (the training data, or data like it)
-  int n = 24;                               // scans per generated group
-  int reference_max = 200;                  // at most this many reference scans per group (bounds memory)
-  SamplerKind kind = SamplerConfig{}.kind;  // generate's defaults
-  TimeSpacing spacing = SamplerConfig{}.spacing;
-  int steps = SamplerConfig{}.steps;
-  double guidance = SamplerConfig{}.guidance;
-  double guidance_t_lo = SamplerConfig{}.guidance_t_lo, guidance_t_hi = SamplerConfig{}.guidance_t_hi;
+  std::string reference;    // dataset with true labels (the training data, or data like it)
+  int n = 24;               // scans per generated group
+  int reference_max = 200;  // at most this many reference scans per group (bounds memory)
+  SamplerConfig sampling;   // generate's settings and defaults (its seed unused: `seed` below seeds the scans)
   uint64_t seed = 0;
   int threads = 0;
   int batch = 16;
   Precision precision = Precision::kAuto;  // as generate's (on the CPU)
-  SamplerConfig sampler() const;           // sampler, spacing, steps, guidance and interval as generate's
   void validate() const;
   nlohmann::json to_json() const;
 };
