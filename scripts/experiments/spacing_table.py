@@ -51,11 +51,12 @@ def auc(pos, neg):
     return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
-def print_counts_table(work):
+def print_counts_table(work, sets=None):
+    """The total-count spread of each set (the first is the real one) that exists in work."""
     print("| set | total counts, mean (M) | sd (M) | 5th-95th percentile (M) | AUC of the count level, real vs this set |")
     print("|---|---|---|---|---|")
     real = None
-    for name in SETS:
+    for name in sets or SETS:
         folder = os.path.join(work, name)
         if not os.path.exists(os.path.join(folder, "manifest.db")):
             continue

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""The table "Guidance and step count at logSNR spacing" (docs/experiments/fidelity.md) from a work
+folder of scripts/experiments/guidance_steps.sh: speed-gs-CELL-rR.json (three rounds),
+audit-CELL/audit.json, obedience-CELL.json and each set's total-count spread. The current
+default's audit and obedience are the time-spacing table's cell ft1m-C2-gi1.5-logsnr.
+Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
+       guidance_steps_table.py WORKDIR confirm CELL  # stage 2: CELL at 2,000 scans beside the default
+Reads the numbers; computes only medians and ratios (and the count statistics)."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fidelity_table import print_audit_table, print_obedience_table, print_speed_table  # noqa: E402
+from spacing_table import print_counts_table  # noqa: E402
+
+DEFAULT = "ft1m-C2-gi1.5-logsnr"
+NEW = ["C2-g1-logsnr", "C2-g1-logsnr-s14", "C2-gi2-logsnr", "C2-gi1.5-logsnr-s14"]
+
+
+def confirm(work, cell):
+    """The 2,000-scan audits of CELL and of the current default (acceptance-new) side by side."""
+    print("| endpoint | " + cell + " | current default |")
+    print("|---|---|---|")
+    rows = []
+    for folder in (f"acceptance-{cell}", "acceptance-new"):
+        a = json.load(open(os.path.join(work, folder, "audit.json")))
+        s = a["sections"]
+        m, c = s["fidelity"]["matched"], s["c2st"]
+        met = s["label_fidelity"]["labels"]["metastasis"]
+        mem, ms = s["memorisation"], s["membership"]
+        rows.append({
+            "C2ST AUC": f"{c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}]",
+            "matched FD (real-vs-real)": f"{m['frechet']['estimate']:.2f} ({s['fidelity']['baseline']['frechet']['estimate']:.2f})",
+            "precision": f"{m['precision']['estimate']:.3f}",
+            "recall": f"{m['recall']['estimate']:.3f} [{m['recall']['ci']['lower']:.3f}, {m['recall']['ci']['upper']:.3f}]",
+            "metastasis AUC, synthetic (real)": f"{met['synthetic_auc']['estimate']:.3f} ({met['real_auc']['estimate']:.3f})",
+            "memorised": f"{mem.get('flagged', '?')}",
+            "membership AUC (generator, distance)": f"{ms['generator_attack']['estimate']:.3f}, {ms['distance_attack']['estimate']:.3f}",
+        })
+    for k in rows[0]:
+        print(f"| {k} | {rows[0][k]} | {rows[1][k]} |")
+
+
+def main():
+    work = sys.argv[1] if len(sys.argv) > 1 else "."
+    if len(sys.argv) > 3 and sys.argv[2] == "confirm":
+        confirm(work, sys.argv[3])
+        return
+    print_speed_table(work, "gs", ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + NEW, "base-g1-quadratic-fp32",
+                      "the shipped model, guidance 1, 10 quadratic steps, fp32")
+    print()
+    print_audit_table(work, "", [DEFAULT] + NEW, privacy=True)
+    print()
+    print_obedience_table(work, [DEFAULT] + NEW)
+    print()
+    print_counts_table(work, ["real", f"syn-{DEFAULT}"] + [f"syn-{c}" for c in NEW])
+
+
+if __name__ == "__main__":
+    main()
