@@ -58,6 +58,11 @@ int cmd_generate(int argc, char** argv) {
                  "LO,HI: guide only the steps at times t in [LO, HI] (t = 1 is pure noise; the others run the\n"
                  "conditional prediction alone, half the work; 0,1 guides every step; docs/MODEL.md, 'Samplers')")
       ->default_str("0.05,0.7");
+  app.add_option("--guide-model", g.guide_model,
+                 "autoguidance: guide with this weaker model of the same data (smaller or trained less) instead of\n"
+                 "the unconditional prediction: x0 = bad + guidance (good - bad), both conditional, at the steps of\n"
+                 "--guidance-interval (Karras et al. 2024; docs/MODEL.md, 'Samplers'). Same image size, conditions\n"
+                 "and schedule as --model required");
   app.add_option("--seed", g.sampler.seed, "seed: scan k starts from noise seeded by (seed, k)")->capture_default_str();
   app.add_option("--batch", g.batch, "scans per network batch")->capture_default_str();
   app.add_option("--shard", shard, "i/n: generate only scans k = i, i+n, i+2n, ... (default 0/1)");

@@ -53,6 +53,7 @@ int cmd_check(int argc, char** argv) {
   std::string interval;
   app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's")
       ->default_str("0.05,0.7");
+  app.add_option("--guide-model", c.guide_model, "autoguidance's guide model, as generate's");
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
   app.add_option("--threads", c.threads, "threads (0 = all cores)")->capture_default_str();

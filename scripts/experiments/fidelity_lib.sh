@@ -101,3 +101,55 @@ obedience() {
   [ $? -le 1 ] || return 1
   mv "obedience-$tag.json.tmp" "obedience-$tag.json"
 }
+
+# confirm_2000 TAG "GENERATE FLAGS": the acceptance audit's second stage for one cell of the
+# shipped model: 2,000 scans (seed 7103) against real2000 (seed 7101), with the training scans
+# (train-noisy) for memorisation and membership, into acceptance-TAG.
+confirm_2000() {
+  local tag=$1 gf=$2
+  [ -d real2000 ] || { echo "confirm_2000: real2000 is missing" >&2 && return 1; }
+  if [ ! -f "syn2000-$tag.done" ]; then
+    rm -rf "syn2000-$tag"
+    # shellcheck disable=SC2086
+    "$BIN" generate --model builtin --n 2000 --seed 7103 $gf --out "syn2000-$tag" --threads 2 -q || return 1
+    touch "syn2000-$tag.done"
+  fi
+  [ -f "acceptance-$tag/audit.json" ] || "$BIN" audit --real real2000 --synthetic "syn2000-$tag" --encoder enc \
+    --out "acceptance-$tag" --seed 1 --threads 2 --train train-noisy --model builtin -q
+}
+
+# cell_table PREFIX TAG...: the tables of the shipped model's sampler settings (guidance_steps.sh,
+# autoguidance.sh), over the caller's associative array CELL (TAG -> "GUIDANCE STEPS FLAGS..."):
+# three interleaved speed rounds (speed-PREFIX-...) of the guidance-1 quadratic fp32 baseline,
+# CELL's C2-gi1.5-logsnr (the default) and each TAG, then each TAG's 600-scan audit with the
+# training scans and its obedience.
+cell_table() {
+  local prefix=$1 round tag g s flags
+  shift
+  for round in 1 2 3; do
+    speed "$prefix-base-g1-quadratic-fp32-r$round" builtin 1 10 --precision fp32 --spacing quadratic || return 1
+    for tag in C2-gi1.5-logsnr "$@"; do
+      read -r g s flags <<<"${CELL[$tag]}"
+      # shellcheck disable=SC2086
+      speed "$prefix-$tag-r$round" builtin "$g" "$s" $flags || return 1
+    done
+  done
+  for tag in "$@"; do
+    read -r g s flags <<<"${CELL[$tag]}"
+    ev "$tag" builtin "$g" "$s" "$flags" --train train-noisy --model builtin || return 1
+  done
+  for tag in "$@"; do
+    read -r g s flags <<<"${CELL[$tag]}"
+    # shellcheck disable=SC2086
+    obedience "$tag" builtin "$g" "$s" $flags || return 1
+  done
+}
+
+# confirm_cell TAG: confirm_2000 for the caller's CELL[TAG], then its table beside the default's.
+confirm_cell() {
+  local tag=$1 g s flags
+  [ -n "${CELL[$tag]:-}" ] || { echo "unknown cell '$tag'" >&2 && return 2; }
+  read -r g s flags <<<"${CELL[$tag]}"
+  confirm_2000 "$tag" "--guidance $g --steps $s $flags" || return 1
+  python3 "$ROOT/scripts/experiments/guidance_steps_table.py" . confirm "$tag"
+}

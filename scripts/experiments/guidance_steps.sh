@@ -27,39 +27,10 @@ declare -A CELL=(
 NEW=(C2-g1-logsnr C2-g1-logsnr-s14 C2-gi2-logsnr C2-gi1.5-logsnr-s14)
 
 if [ "${2:-}" = confirm ]; then
-  tag=${3:?confirm needs a cell}
-  [ -n "${CELL[$tag]:-}" ] || { echo "guidance_steps.sh: unknown cell '$tag'" >&2 && exit 2; }
-  [ -d real2000 ] || { echo "guidance_steps.sh: real2000 is missing" >&2 && exit 1; }
-  read -r g s flags <<<"${CELL[$tag]}"
-  if [ ! -f "syn2000-$tag.done" ]; then
-    rm -rf "syn2000-$tag"
-    # shellcheck disable=SC2086
-    "$BIN" generate --model builtin --n 2000 --seed 7103 --guidance "$g" --steps "$s" $flags --out "syn2000-$tag" \
-      --threads 2 -q || exit 1
-    touch "syn2000-$tag.done"
-  fi
-  [ -f "acceptance-$tag/audit.json" ] || "$BIN" audit --real real2000 --synthetic "syn2000-$tag" --encoder enc \
-    --out "acceptance-$tag" --seed 1 --threads 2 --train train-noisy --model builtin -q || exit 1
-  python3 "$ROOT/scripts/experiments/guidance_steps_table.py" . confirm "$tag"
+  confirm_cell "${3:?confirm needs a cell}"
   exit
 fi
 
-for round in 1 2 3; do
-  speed "gs-base-g1-quadratic-fp32-r$round" builtin 1 10 --precision fp32 --spacing quadratic || exit 1
-  for tag in C2-gi1.5-logsnr "${NEW[@]}"; do
-    read -r g s flags <<<"${CELL[$tag]}"
-    # shellcheck disable=SC2086
-    speed "gs-$tag-r$round" builtin "$g" "$s" $flags || exit 1
-  done
-done
-for tag in "${NEW[@]}"; do
-  read -r g s flags <<<"${CELL[$tag]}"
-  ev "$tag" builtin "$g" "$s" "$flags" --train train-noisy --model builtin || exit 1
-done
-for tag in "${NEW[@]}"; do
-  read -r g s flags <<<"${CELL[$tag]}"
-  # shellcheck disable=SC2086
-  obedience "$tag" builtin "$g" "$s" $flags || exit 1
-done
+cell_table gs "${NEW[@]}" || exit 1
 python3 "$ROOT/scripts/experiments/guidance_steps_table.py" . >guidance_steps_table.md
 cat guidance_steps_table.md

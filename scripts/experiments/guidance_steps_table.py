@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The table "Guidance and step count at logSNR spacing" (docs/experiments/fidelity.md) from a work
-folder of scripts/experiments/guidance_steps.sh: speed-gs-CELL-rR.json (three rounds),
+"""The tables "Guidance and step count at logSNR spacing" and "Autoguidance by the stage-1 model"
+(docs/experiments/fidelity.md) from a work folder of scripts/experiments/guidance_steps.sh or
+autoguidance.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
 audit-CELL/audit.json, obedience-CELL.json and each set's total-count spread. The current
 default's audit and obedience are the time-spacing table's cell ft1m-C2-gi1.5-logsnr.
 Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
+       guidance_steps_table.py WORKDIR --autoguidance  # the autoguidance table
        guidance_steps_table.py WORKDIR confirm CELL  # stage 2: CELL at 2,000 scans beside the default
 Reads the numbers; computes only medians and ratios (and the count statistics)."""
 import json
@@ -16,6 +18,7 @@ from spacing_table import print_counts_table  # noqa: E402
 
 DEFAULT = "ft1m-C2-gi1.5-logsnr"
 NEW = ["C2-g1-logsnr", "C2-g1-logsnr-s14", "C2-gi2-logsnr", "C2-gi1.5-logsnr-s14"]
+AUTOGUIDANCE = ["AG2-i", "AG3-i", "AG2-all"]
 
 
 def confirm(work, cell):
@@ -47,14 +50,15 @@ def main():
     if len(sys.argv) > 3 and sys.argv[2] == "confirm":
         confirm(work, sys.argv[3])
         return
-    print_speed_table(work, "gs", ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + NEW, "base-g1-quadratic-fp32",
+    prefix, cells = ("ag", AUTOGUIDANCE) if "--autoguidance" in sys.argv[2:] else ("gs", NEW)
+    print_speed_table(work, prefix, ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + cells, "base-g1-quadratic-fp32",
                       "the shipped model, guidance 1, 10 quadratic steps, fp32")
     print()
-    print_audit_table(work, "", [DEFAULT] + NEW, privacy=True)
+    print_audit_table(work, "", [DEFAULT] + cells, privacy=True)
     print()
-    print_obedience_table(work, [DEFAULT] + NEW)
+    print_obedience_table(work, [DEFAULT] + cells)
     print()
-    print_counts_table(work, ["real", f"syn-{DEFAULT}"] + [f"syn-{c}" for c in NEW])
+    print_counts_table(work, ["real", f"syn-{DEFAULT}"] + [f"syn-{c}" for c in cells])
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -97,25 +98,28 @@ void GenerateConfig::validate() const {
 }
 
 json GenerateConfig::to_json() const {
-  return {{"model", model},
-          {"n", n},
-          {"condition", condition},
-          {"mix", mix},
-          {"out", out},
-          {"sampler", sampler.to_json()},
-          {"batch", batch},
-          {"shard", fmt::format("{}/{}", shard_index, shard_count)},
-          {"fill_labels", fill_labels},
-          {"counts", to_string(counts)},
-          {"device", device},
-          {"threads", threads},
-          {"precision", to_string(precision)},
-          {"channels_last", channels_last}};
+  json j = {{"model", model},
+            {"n", n},
+            {"condition", condition},
+            {"mix", mix},
+            {"out", out},
+            {"sampler", sampler.to_json()},
+            {"batch", batch},
+            {"shard", fmt::format("{}/{}", shard_index, shard_count)},
+            {"fill_labels", fill_labels},
+            {"counts", to_string(counts)},
+            {"device", device},
+            {"threads", threads},
+            {"precision", to_string(precision)},
+            {"channels_last", channels_last}};
+  if (!guide_model.empty()) j["guide_model"] = guide_model;  // runs without one keep their old record
+  return j;
 }
 
 torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
                               const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
-                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode) {
+                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode,
+                              UNet* guide) {
   const int64_t B = static_cast<int64_t>(tokens.size());
   auto cond = condition_tensor(tokens, cfg.conditions).to(device);  // (B, A)
   std::vector<torch::Tensor> xs;
@@ -126,14 +130,19 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
   auto x_T = torch::stack(xs).to(device);  // (B, 2, H, W)
   const Schedule s = Schedule::from(cfg);
   const bool cl = channels_last && device.is_cpu();
-  Denoise base = model_denoiser(net, s);
-  Denoise d = [&, base](const torch::Tensor& x, double t, const torch::Tensor& c) {
-    AutocastScope ac(bf16, device);
-    auto in = cl ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
-    return base(in, t, c).to(torch::kFloat).contiguous();
+  auto denoiser = [&](UNet& network) -> Denoise {
+    Denoise base = model_denoiser(network, s);
+    return [&, base](const torch::Tensor& x, double t, const torch::Tensor& c) {
+      AutocastScope ac(bf16, device);
+      auto in = cl ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+      return base(in, t, c).to(torch::kFloat).contiguous();
+    };
   };
+  Denoise d = denoiser(net);
   auto times = sampling_times(sampler.steps, sampler.spacing, s);
-  Denoise guided = with_guidance(d, sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi);
+  Denoise guided =
+      guide ? with_autoguidance(d, denoiser(*guide), sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi)
+            : with_guidance(d, sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi);
   torch::Tensor x0 = sampler.kind == SamplerKind::kDdim ? sample_ddim(guided, s, x_T, cond, times)
                                                         : sample_dpmpp_2m(guided, s, x_T, cond, times);
   mode = resolve_count_output(mode, cfg.transform.target);
@@ -224,7 +233,7 @@ bool fill(ConditionTokens& named, const JointTable& t, double u) {
 // the model's location (its SHA-256 is compared), threads and the batch size (every draw of
 // scan k, its Poisson counts included, comes from seeds of k alone).
 std::vector<std::string> may_change_on_resume() {
-  return {"out", "model", "model_dir", "threads", "batch"};
+  return {"out", "model", "model_dir", "guide_model", "threads", "batch"};
 }
 
 // The dataset of an interrupted run, checked against this run's settings and opened for
@@ -281,6 +290,12 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
   m.net->to(device);
   if (config.channels_last && device.is_cpu()) to_channels_last(*m.net);
   res.model_sha256 = m.ema_sha256;
+  std::optional<LoadedModel> guide;
+  if (!config.guide_model.empty()) {
+    guide = load_guide_model(config.guide_model, m, "--guide-model");
+    guide->net->to(device);
+    if (config.channels_last && device.is_cpu()) to_channels_last(*guide->net);
+  }
   const auto& spec = m.config.conditions;
 
   // The request: one condition string per scan k = 0..n-1.
@@ -320,6 +335,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
   cfg_json["precision"] = bf16 ? "bf16" : "fp32";  // what ran, auto resolved
   cfg_json["model_sha256"] = m.ema_sha256;
   cfg_json["model_dir"] = m.dir;
+  if (guide) cfg_json["guide_model_sha256"] = guide->ema_sha256;
   if (!config.mix.empty()) cfg_json["mix_sha256"] = sha256_hex(read_file(config.mix, 64 << 20));
   const json made_by = {{"command", "generate"}, {"config", cfg_json}, {"versions", core_versions()}};
   Dataset ds = config.resume ? open_for_resume(config.out, cfg_json, made_by) : Dataset::create(config.out, made_by);
@@ -359,7 +375,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
       seeds.push_back(step_seed(config.sampler.seed, k));
     }
     auto counts = generate_counts(m.net, m.config, config.sampler, tokens, seeds, device, bf16, config.channels_last,
-                                  count_output);  // (b, 2, H, W)
+                                  count_output, guide ? &guide->net : nullptr);  // (b, 2, H, W)
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t k = todo[i];
       Scan s = scan_from_counts(counts[i - i0], tokens[i - i0], spec);
@@ -378,6 +394,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
                               {"generated_as", condition_to_string(tokens[i - i0], spec)}};
       if (!config.sampler.guides_every_step())
         s.meta["provenance"]["guidance_interval"] = {config.sampler.guidance_t_lo, config.sampler.guidance_t_hi};
+      if (guide) s.meta["provenance"]["guide_model_sha256"] = guide->ema_sha256;
       ds.add(s);
     }
     ds.commit();

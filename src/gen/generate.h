@@ -54,6 +54,10 @@ struct GenerateConfig {
   std::string mix;        // mix file (instead of condition)
   std::string out;        // dataset folder to create
   SamplerConfig sampler;  // kind, spacing, steps, guidance, seed
+  // Autoguidance (sampler.h, with_autoguidance): guide with this weaker model of the same data
+  // instead of the unconditional prediction ("" = classifier-free guidance). Recorded by its
+  // EMA hash in dataset.json and each scan's provenance.
+  std::string guide_model;
   int batch = 16;
   int shard_index = 0, shard_count = 1;
   bool fill_labels = true;

@@ -16,10 +16,13 @@ namespace scintigen::gen {
 
 // Counts (B, 2, H, W) on the CPU for the given per-scan tokens and seeds (x_T of scan i from a
 // generator seeded with seeds[i]); `mode` kAuto is resolved for cfg's target, and kPoisson's
-// draws come from draw_poisson_counts with the same seeds.
+// draws come from draw_poisson_counts with the same seeds. With a `guide` network (a weaker
+// model of the same data, load_guide_model), the sampler's guidance is autoguidance
+// (with_autoguidance) instead of classifier-free guidance.
 torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
                               const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
-                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode);
+                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode,
+                              UNet* guide = nullptr);
 
 // counts[i] <- exact Poisson draws around counts[i] (float, CPU, (B, 2, H, W)), scan i from the
 // stream (seeds[i], kGenCounts): a function of that seed alone, whatever the batch.

@@ -204,6 +204,19 @@ LoadedModel load_model(const std::string& dir_in) {
   return m;
 }
 
+LoadedModel load_guide_model(const std::string& dir, const ModelFolder& main, const std::string& flag) {
+  LoadedModel g = load_model(dir);
+  const json a = main.config.to_json(), b = g.config.to_json();
+  for (const char* key :
+       {"height", "width", "in_channels", "conditions", "transform", "logsnr_min", "logsnr_max", "schedule_shift"})
+    if (a.value(key, json()) != b.value(key, json()))
+      throw InputError(g.dir + "/model.json",
+                       fmt::format("{}: its {} is {}, the model's {}", flag, key, b.value(key, json()).dump(),
+                                   a.value(key, json()).dump()),
+                       "a guide model must be trained on the same images and conditions as the model it guides");
+  return g;
+}
+
 ModelFolder check_model_folder(const std::string& dir) {
   return load_model(dir);
 }

@@ -30,4 +30,10 @@ void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const Mode
 // `dir` may be "builtin" (builtin_model_dir()). Throws InputError.
 LoadedModel load_model(const std::string& dir);
 
+// A guide model for autoguidance (sampler.h, with_autoguidance) of `main`: loaded as load_model,
+// then checked to denoise the same images in the same space: the same image size, channels,
+// conditions, count transform and noise schedule (the architecture may differ). A difference
+// is an InputError naming `dir`, `flag` and the setting.
+LoadedModel load_guide_model(const std::string& dir, const ModelFolder& main, const std::string& flag);
+
 }  // namespace scintigen::gen

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -43,6 +44,7 @@ json ObedienceConfig::to_json() const {
             {"seed", seed},
             {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
   if (!sampling.guides_every_step()) j["guidance_interval"] = {sampling.guidance_t_lo, sampling.guidance_t_hi};
+  if (!guide_model.empty()) j["guide_model"] = guide_model;
   return j;
 }
 
@@ -174,6 +176,8 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
   c.validate();
   at::set_num_threads(resolve_threads(c.threads));
   LoadedModel m = load_model(c.model);
+  std::optional<LoadedModel> guide;
+  if (!c.guide_model.empty()) guide = load_guide_model(c.guide_model, m, "--guide-model");
   const int H = m.config.height, W = m.config.width;
   Dataset ref = Dataset::open(c.reference);
 
@@ -213,7 +217,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
       std::vector<uint64_t> seeds;
       for (int k = k0; k < k1; ++k) seeds.push_back(step_seed(c.seed + 7919 * group_index, k));
       auto counts = generate_counts(m.net, m.config, sc, tokens, seeds, torch::kCPU, use_bf16(c.precision, false), true,
-                                    CountOutput::kAuto);
+                                    CountOutput::kAuto, guide ? &guide->net : nullptr);
       for (int k = k0; k < k1; ++k) g.gen.push_back(scan_from_counts(counts[k - k0], tok, m.config.conditions));
     }
     ++group_index;

@@ -40,6 +40,7 @@ struct ObedienceConfig {
   int n = 24;               // scans per generated group
   int reference_max = 200;  // at most this many reference scans per group (bounds memory)
   SamplerConfig sampling;   // generate's settings and defaults (its seed unused: `seed` below seeds the scans)
+  std::string guide_model;  // autoguidance's guide model, as generate's --guide-model ("" = none)
   uint64_t seed = 0;
   int threads = 0;
   int batch = 16;

@@ -33,6 +33,16 @@ Denoise with_guidance(Denoise d, double scale, double t_lo, double t_hi) {
   };
 }
 
+Denoise with_autoguidance(Denoise good, Denoise bad, double scale, double t_lo, double t_hi) {
+  if (scale == 1.0) return good;
+  return [good, bad, scale, t_lo, t_hi](const torch::Tensor& x, double t, const torch::Tensor& cond) {
+    auto xg = good(x, t, cond);  // (B, 2, H, W)
+    if (t < t_lo || t > t_hi) return xg;
+    auto xb = bad(x, t, cond);  // (B, 2, H, W)
+    return xb + scale * (xg - xb);
+  };
+}
+
 std::vector<double> sampling_times(int steps, TimeSpacing spacing, const Schedule& s) {
   std::vector<double> ts(steps + 1);
   const double a = s.t_min_angle(), b = s.t_max_angle();

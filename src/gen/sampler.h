@@ -34,6 +34,12 @@ Denoise model_denoiser(UNet net, const Schedule& s);
 // t in [t_lo, t_hi]; at any other t the result is d(x, t, cond) alone, one batch of B.
 Denoise with_guidance(Denoise d, double scale, double t_lo = 0.0, double t_hi = 1.0);
 
+// Ref: Karras et al. 2024, "Guiding a diffusion model with a bad version of itself"
+// (autoguidance). x0 = x0(bad) + scale (x0(good) - x0(bad)), both with the same conditions, where
+// `bad` is a weaker model of the same data (smaller, or trained less). Only at times t in
+// [t_lo, t_hi], as with_guidance; elsewhere, and at scale 1, the result is good(x, t, cond) alone.
+Denoise with_autoguidance(Denoise good, Denoise bad, double scale, double t_lo = 0.0, double t_hi = 1.0);
+
 // Times t_0 = 1 > t_1 > ... > t_steps = 0.
 std::vector<double> sampling_times(int steps, TimeSpacing spacing, const Schedule& s);
 

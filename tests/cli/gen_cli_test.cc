@@ -225,6 +225,63 @@ std::map<std::string, nlohmann::json> scan_rows(const std::string& dir) {
   return m;
 }
 
+// Each scan's pixel SHA-256 by id.
+std::map<std::string, std::string> pixel_shas(const std::string& dir) {
+  std::map<std::string, std::string> m;
+  for (const auto& r : Dataset::open(dir).records()) m[r.id] = r.pixel_sha256;
+  return m;
+}
+
+TEST(GenCli, GuideModelAutoguidesRecordsItAndRefusesAnIncompatibleOne) {
+  TempDir t;
+  const std::string tiny = " --preset tiny --batch 4 --threads 1 -q";
+  ASSERT_EQ(sg("train --data " + sim_dataset() + " --out " + (t / "m") + tiny + " --steps 3").exit_code, 0);
+  ASSERT_EQ(sg("train --data " + sim_dataset() + " --out " + (t / "bad") + tiny + " --steps 1").exit_code, 0);
+  const std::string gen = "generate --model " + (t / "m") + " --n 4 --steps 3 --guidance-interval 0,1 --threads 1 -q ";
+  auto r = sg(gen + "--guide-model " + (t / "bad") + " --guidance 2 --out " + (t / "ag"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string bad_sha =
+      nlohmann::json::parse(read_file(t / "bad/model.json"))["files"]["ema.pt"].get<std::string>();
+  const auto cfg = nlohmann::json::parse(read_file(t / "ag/dataset.json"))["config"]["config"];
+  EXPECT_EQ(cfg["guide_model"], t / "bad") << cfg.dump();
+  EXPECT_EQ(cfg["guide_model_sha256"], bad_sha) << cfg.dump();
+  for (const auto& rec : Dataset::open(t / "ag").records())
+    EXPECT_EQ(rec.meta["provenance"]["guide_model_sha256"], bad_sha);
+  // what ran: other scans than classifier-free guidance at the same scale and than no guidance ...
+  ASSERT_EQ(sg(gen + "--guidance 2 --out " + (t / "cfg")).exit_code, 0);
+  ASSERT_EQ(sg(gen + "--guidance 1 --out " + (t / "plain")).exit_code, 0);
+  EXPECT_NE(pixel_shas(t / "ag"), pixel_shas(t / "cfg"));
+  EXPECT_NE(pixel_shas(t / "ag"), pixel_shas(t / "plain"));
+  EXPECT_FALSE(nlohmann::json::parse(read_file(t / "plain/dataset.json"))["config"]["config"].contains("guide_model"));
+  // ... and a model guiding itself is no guidance, bit for bit
+  ASSERT_EQ(sg(gen + "--guide-model " + (t / "m") + " --guidance 2 --out " + (t / "self")).exit_code, 0);
+  EXPECT_EQ(pixel_shas(t / "self"), pixel_shas(t / "plain"));
+  // --resume refuses another guide model
+  ASSERT_EQ(sg(gen + "--guide-model " + (t / "bad") + " --guidance 2 --batch 2 --stop-after 2 --out " + (t / "part"))
+                .exit_code,
+            0);
+  r = sg(gen + "--guide-model " + (t / "m") + " --guidance 2 --resume --out " + (t / "part"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--resume with a changed setting: guide_model_sha256"), std::string::npos) << r.output;
+  // a guide that maps counts to model space otherwise is refused before anything is written, naming it and the setting
+  ASSERT_EQ(
+      sg("train --data " + sim_dataset() + " --out " + (t / "other") + tiny + " --steps 1 --count-max 5000").exit_code,
+      0);
+  r = sg(gen + "--guide-model " + (t / "other") + " --guidance 2 --out " + (t / "x"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(
+      r.output.find("error: " + (t / "other/model.json") + ": --guide-model: its transform is {\"count_max\":5000.0"),
+      std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(t / "x"));
+  // model check takes it and records it
+  ASSERT_EQ(sg("simulate --site generator_train --n 150 --seed 77 --size 32x128 -q --out " + (t / "ref")).exit_code, 0);
+  r = sg("model check " + (t / "m") + " --reference " + (t / "ref") + " --n 4 --steps 3 -q --guide-model " +
+         (t / "bad") + " --out " + (t / "c.json"));
+  ASSERT_LE(r.exit_code, 1) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(read_file(t / "c.json"))["config"]["guide_model"], t / "bad");
+}
+
 // generate killed with kill -9 part way, then --resume: the same scans as an uninterrupted run.
 TEST(GenCli, GenerateKilledWithKillNineThenResumedEqualsAnUninterruptedRun) {
   TempDir t;

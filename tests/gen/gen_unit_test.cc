@@ -358,6 +358,52 @@ TEST_F(Gen, GuidanceIntervalGuidesOnlyTheStepsInsideIt) {
   EXPECT_GT(testing::max_abs_diff(mid, none), 1e-6);
 }
 
+TEST_F(Gen, AutoguidanceExtrapolatesFromTheGuideModelInsideItsInterval) {
+  // Two denoisers that differ, each recording the batch it was given.
+  std::vector<std::string> calls;
+  Denoise good = [&](const torch::Tensor& x, double, const torch::Tensor& cond) {
+    calls.push_back("good " + std::to_string(x.size(0)));
+    return x * 0.5 + cond.sum(1).to(x.dtype()).view({-1, 1, 1, 1});
+  };
+  Denoise bad = [&](const torch::Tensor& x, double, const torch::Tensor& cond) {
+    calls.push_back("bad " + std::to_string(x.size(0)));
+    return x * 0.25 + 0.5 * cond.sum(1).to(x.dtype()).view({-1, 1, 1, 1});
+  };
+  auto x = torch::randn({2, 2, 8, 2});
+  auto cond = torch::tensor({{1, 2, 0, 0, 0}, {0, 0, 3, 1, 1}}, torch::kLong);
+  auto g = good(x, 0.5, cond), b = bad(x, 0.5, cond);
+  calls.clear();
+  Denoise ag = with_autoguidance(good, bad, 2.5, 0.1, 0.6);
+  // inside: bad + scale (good - bad), both with the same conditions and batch B
+  EXPECT_LT(testing::max_abs_diff(ag(x, 0.5, cond), b + 2.5 * (g - b)), 1e-6);
+  EXPECT_LT(testing::max_abs_diff(ag(x, 0.6, cond), b + 2.5 * (g - b)), 1e-6);  // the ends belong to it
+  EXPECT_TRUE(torch::equal(ag(x, 0.8, cond), g));                               // outside: the model alone
+  EXPECT_EQ(calls, (std::vector<std::string>{"good 2", "bad 2", "good 2", "bad 2", "good 2"}));
+  calls.clear();
+  EXPECT_TRUE(torch::equal(with_autoguidance(good, bad, 1.0)(x, 0.5, cond), g));  // scale 1: the model alone
+  EXPECT_EQ(calls, (std::vector<std::string>{"good 2"}));
+  EXPECT_LT(testing::max_abs_diff(with_autoguidance(good, bad, 0.0)(x, 0.5, cond), b), 1e-6);  // scale 0: the guide
+
+  // Whole samplers with networks: a guide equal to the model changes nothing, bit for bit; a
+  // different guide changes the samples.
+  ModelConfig cfg = small_config();
+  UNet net(cfg), other(cfg);
+  testing::perturb_constant_parameters(net, 0.02);
+  testing::perturb_constant_parameters(other, 0.03);
+  net->eval();
+  other->eval();
+  const Schedule s = Schedule::from(cfg);
+  auto md = model_denoiser(net, s), od = model_denoiser(other, s);
+  auto mc = condition_tensor({parse_condition("metastasis=1,cardiac_grade=3", cfg.conditions)}, cfg.conditions);
+  SamplerConfig sc;
+  sc.steps = 4;
+  sc.seed = 5;
+  const std::vector<int64_t> shape = {1, 2, cfg.height, cfg.width};
+  auto plain = sample(md, s, sc, mc, shape);
+  EXPECT_TRUE(torch::equal(sample(with_autoguidance(md, md, 2.0), s, sc, mc, shape), plain));
+  EXPECT_GT(testing::max_abs_diff(sample(with_autoguidance(md, od, 2.0), s, sc, mc, shape), plain), 1e-6);
+}
+
 TEST_F(Gen, SamplingIsDeterministicForASeed) {
   ModelConfig cfg = small_config();
   UNet net(cfg);
