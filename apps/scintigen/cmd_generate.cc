@@ -122,7 +122,7 @@ int cmd_generate(int argc, char** argv) {
                 r.total, g.shard_index, g.shard_count);
   else
     std::printf(
-        "generated %zu scans%s (shard %d/%d, seed %llu, %s %d steps, guidance %.2f%s) from model %.16s into %s: "
+        "generated %zu scans%s (shard %d/%d, seed %llu, %s %d steps, guidance %.2f%s%s) from model %.16s into %s: "
         "%.2f scans/s\n",
         r.scans, r.already_done ? fmt::format(", resumed after {}", r.already_done).c_str() : "", g.shard_index,
         g.shard_count, static_cast<unsigned long long>(g.sampler.seed), gen::to_string(g.sampler.kind), g.sampler.steps,
@@ -130,6 +130,7 @@ int cmd_generate(int argc, char** argv) {
         g.sampler.guides_every_step() || g.sampler.guidance == 1.0
             ? ""
             : fmt::format(" at t in [{}, {}]", g.sampler.guidance_t_lo, g.sampler.guidance_t_hi).c_str(),
+        r.guide_model_sha256.empty() ? "" : fmt::format(", autoguided by model {:.16}", r.guide_model_sha256).c_str(),
         r.model_sha256.c_str(), g.out.c_str(), r.scans_per_s);
   if (format == "dataset") return kExitOk;
   ExportConfig e;

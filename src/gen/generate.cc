@@ -293,6 +293,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
   std::optional<LoadedModel> guide;
   if (!config.guide_model.empty()) {
     guide = load_guide_model(config.guide_model, m, "--guide-model");
+    res.guide_model_sha256 = guide->ema_sha256;
     guide->net->to(device);
     if (config.channels_last && device.is_cpu()) to_channels_last(*guide->net);
   }

@@ -81,6 +81,7 @@ struct GenerateResult {
   bool complete = false;    // every scan of this run (shard) is in the dataset
   std::string out;
   std::string model_sha256;
+  std::string guide_model_sha256;  // autoguidance's guide ("" = none)
   double seconds = 0, scans_per_s = 0;
   std::vector<std::string> warnings;
 };

@@ -242,6 +242,8 @@ TEST(GenCli, GuideModelAutoguidesRecordsItAndRefusesAnIncompatibleOne) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string bad_sha =
       nlohmann::json::parse(read_file(t / "bad/model.json"))["files"]["ema.pt"].get<std::string>();
+  EXPECT_NE(r.output.find("guidance 2.00, autoguided by model " + bad_sha.substr(0, 16) + ")"), std::string::npos)
+      << r.output;
   const auto cfg = nlohmann::json::parse(read_file(t / "ag/dataset.json"))["config"]["config"];
   EXPECT_EQ(cfg["guide_model"], t / "bad") << cfg.dump();
   EXPECT_EQ(cfg["guide_model_sha256"], bad_sha) << cfg.dump();
