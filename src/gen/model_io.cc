@@ -205,7 +205,12 @@ LoadedModel load_model(const std::string& dir_in) {
 }
 
 LoadedModel load_guide_model(const std::string& dir, const ModelFolder& main, const std::string& flag) {
-  LoadedModel g = load_model(dir);
+  LoadedModel g;
+  try {
+    g = load_model(dir);
+  } catch (const InputError& e) {
+    throw in_context<InputError>(e, flag);  // error: --guide-model: DIR: is not a folder (...)
+  }
   const json a = main.config.to_json(), b = g.config.to_json();
   for (const char* key :
        {"height", "width", "in_channels", "conditions", "transform", "logsnr_min", "logsnr_max", "schedule_shift"})

@@ -276,6 +276,11 @@ TEST(GenCli, GuideModelAutoguidesRecordsItAndRefusesAnIncompatibleOne) {
       std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(t / "x"));
+  r = sg(gen + "--guide-model " + (t / "nowhere") + " --guidance 2 --out " + (t / "x"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --guide-model: " + (t / "nowhere") + ": is not a folder"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(t / "x"));
   // model check takes it and records it
   ASSERT_EQ(sg("simulate --site generator_train --n 150 --seed 77 --size 32x128 -q --out " + (t / "ref")).exit_code, 0);
   r = sg("model check " + (t / "m") + " --reference " + (t / "ref") + " --n 4 --steps 3 -q --guide-model " +
