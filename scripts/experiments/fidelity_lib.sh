@@ -102,28 +102,30 @@ obedience() {
   mv "obedience-$tag.json.tmp" "obedience-$tag.json"
 }
 
-# confirm_2000 TAG "GENERATE FLAGS": the acceptance audit's second stage for one cell of the
-# shipped model: 2,000 scans (seed 7103) against real2000 (seed 7101), with the training scans
-# (train-noisy) for memorisation and membership, into acceptance-TAG.
+# confirm_2000 TAG "GENERATE FLAGS" [REAL SEED]: the acceptance audit's second stage for one cell
+# of the shipped model: 2,000 scans (seed SEED, default 7103) against REAL (default real2000,
+# simulate seed 7101), with the training scans (train-noisy) for memorisation and membership, into
+# acceptance-TAG (acceptance-REAL-TAG for another real set).
 confirm_2000() {
-  local tag=$1 gf=$2
-  [ -d real2000 ] || { echo "confirm_2000: real2000 is missing" >&2 && return 1; }
-  if [ ! -f "syn2000-$tag.done" ]; then
-    rm -rf "syn2000-$tag"
+  local tag=$1 gf=$2 real=${3:-real2000} seed=${4:-7103} name=$1
+  [ "$real" = real2000 ] || name="$real-$tag"
+  [ -d "$real" ] || { echo "confirm_2000: $real is missing" >&2 && return 1; }
+  if [ ! -f "syn2000-$name.done" ]; then
+    rm -rf "syn2000-$name"
     # shellcheck disable=SC2086
-    "$BIN" generate --model builtin --n 2000 --seed 7103 $gf --out "syn2000-$tag" --threads 2 -q || return 1
-    touch "syn2000-$tag.done"
+    "$BIN" generate --model builtin --n 2000 --seed "$seed" $gf --out "syn2000-$name" --threads 2 -q || return 1
+    touch "syn2000-$name.done"
   fi
-  [ -f "acceptance-$tag/audit.json" ] || "$BIN" audit --real real2000 --synthetic "syn2000-$tag" --encoder enc \
-    --out "acceptance-$tag" --seed 1 --threads 2 --train train-noisy --model builtin -q
+  [ -f "acceptance-$name/audit.json" ] || "$BIN" audit --real "$real" --synthetic "syn2000-$name" --encoder enc \
+    --out "acceptance-$name" --seed 1 --threads 2 --train train-noisy --model builtin -q
 }
 
-# cell_table PREFIX TAG...: the tables of the shipped model's sampler settings (guidance_steps.sh,
-# autoguidance.sh), over the caller's associative array CELL (TAG -> "GUIDANCE STEPS FLAGS..."):
-# three interleaved speed rounds (speed-PREFIX-...) of the guidance-1 quadratic fp32 baseline,
-# CELL's C2-gi1.5-logsnr (the default) and each TAG, then each TAG's 600-scan audit with the
-# training scans and its obedience.
-cell_table() {
+# The tables of the shipped model's sampler settings (guidance_steps.sh, autoguidance.sh,
+# guidance_weight.sh) run over the caller's associative array CELL (TAG -> "GUIDANCE STEPS
+# FLAGS...").
+# speed_rounds PREFIX TAG...: three interleaved speed rounds (speed-PREFIX-...) of the guidance-1
+# quadratic fp32 baseline, CELL's C2-gi1.5-logsnr (the default) and each TAG.
+speed_rounds() {
   local prefix=$1 round tag g s flags
   shift
   for round in 1 2 3; do
@@ -134,15 +136,29 @@ cell_table() {
       speed "$prefix-$tag-r$round" builtin "$g" "$s" $flags || return 1
     done
   done
-  for tag in "$@"; do
-    read -r g s flags <<<"${CELL[$tag]}"
-    ev "$tag" builtin "$g" "$s" "$flags" --train train-noisy --model builtin || return 1
-  done
+}
+
+# cell_obedience TAG...: obedience (version 2) at each TAG's settings.
+cell_obedience() {
+  local tag g s flags
   for tag in "$@"; do
     read -r g s flags <<<"${CELL[$tag]}"
     # shellcheck disable=SC2086
     obedience "$tag" builtin "$g" "$s" $flags || return 1
   done
+}
+
+# cell_table PREFIX TAG...: speed_rounds, then each TAG's 600-scan audit with the training scans,
+# then cell_obedience.
+cell_table() {
+  local prefix=$1 tag g s flags
+  shift
+  speed_rounds "$prefix" "$@" || return 1
+  for tag in "$@"; do
+    read -r g s flags <<<"${CELL[$tag]}"
+    ev "$tag" builtin "$g" "$s" "$flags" --train train-noisy --model builtin || return 1
+  done
+  cell_obedience "$@"
 }
 
 # confirm_cell TAG: confirm_2000 for the caller's CELL[TAG], then its table beside the default's.

@@ -6,6 +6,7 @@ audit-CELL/audit.json, obedience-CELL.json and each set's total-count spread. Th
 default's audit and obedience are the time-spacing table's cell ft1m-C2-gi1.5-logsnr.
 Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
        guidance_steps_table.py WORKDIR --autoguidance  # the autoguidance table
+       guidance_steps_table.py WORKDIR --weights  # guidance weights on the fresh 2,000-scan draw
        guidance_steps_table.py WORKDIR confirm CELL  # stage 2: CELL at 2,000 scans beside the default
 Reads the numbers; computes only medians and ratios (and the count statistics)."""
 import json
@@ -19,36 +20,48 @@ from spacing_table import print_counts_table  # noqa: E402
 DEFAULT = "ft1m-C2-gi1.5-logsnr"
 NEW = ["C2-g1-logsnr", "C2-g1-logsnr-s14", "C2-gi2-logsnr", "C2-gi1.5-logsnr-s14"]
 AUTOGUIDANCE = ["AG2-i", "AG3-i", "AG2-all"]
+WEIGHTS = ["C2-gi1.15-logsnr", "C2-gi1.3-logsnr"]
 
 
-def confirm(work, cell):
-    """The 2,000-scan audits of CELL and of the current default (acceptance-new) side by side."""
-    print("| endpoint | " + cell + " | current default |")
-    print("|---|---|---|")
-    rows = []
-    for folder in (f"acceptance-{cell}", "acceptance-new"):
-        a = json.load(open(os.path.join(work, folder, "audit.json")))
-        s = a["sections"]
-        m, c = s["fidelity"]["matched"], s["c2st"]
-        met = s["label_fidelity"]["labels"]["metastasis"]
-        mem, ms = s["memorisation"], s["membership"]
-        rows.append({
-            "C2ST AUC": f"{c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}]",
-            "matched FD (real-vs-real)": f"{m['frechet']['estimate']:.2f} ({s['fidelity']['baseline']['frechet']['estimate']:.2f})",
-            "precision": f"{m['precision']['estimate']:.3f}",
-            "recall": f"{m['recall']['estimate']:.3f} [{m['recall']['ci']['lower']:.3f}, {m['recall']['ci']['upper']:.3f}]",
-            "metastasis AUC, synthetic (real)": f"{met['synthetic_auc']['estimate']:.3f} ({met['real_auc']['estimate']:.3f})",
-            "memorised": f"{mem.get('flagged', '?')}",
-            "membership AUC (generator, distance)": f"{ms['generator_attack']['estimate']:.3f}, {ms['distance_attack']['estimate']:.3f}",
-        })
-    for k in rows[0]:
-        print(f"| {k} | {rows[0][k]} | {rows[1][k]} |")
+def acceptance_rows(a):
+    """The endpoint cells of one loaded 2,000-scan audit.json, by endpoint."""
+    s = a["sections"]
+    m, c = s["fidelity"]["matched"], s["c2st"]
+    met = s["label_fidelity"]["labels"]["metastasis"]
+    mem, ms = s["memorisation"], s["membership"]
+    return {
+        "C2ST AUC": f"{c['auc']:.3f} [{c['ci_lower']:.3f}, {c['ci_upper']:.3f}]",
+        "matched FD (real-vs-real)": f"{m['frechet']['estimate']:.2f} ({s['fidelity']['baseline']['frechet']['estimate']:.2f})",
+        "precision": f"{m['precision']['estimate']:.3f}",
+        "recall": f"{m['recall']['estimate']:.3f} [{m['recall']['ci']['lower']:.3f}, {m['recall']['ci']['upper']:.3f}]",
+        "metastasis AUC, synthetic (real)": f"{met['synthetic_auc']['estimate']:.3f} ({met['real_auc']['estimate']:.3f})",
+        "memorised": f"{mem.get('flagged', '?')}",
+        "membership AUC (generator, distance)": f"{ms['generator_attack']['estimate']:.3f}, {ms['distance_attack']['estimate']:.3f}",
+    }
+
+
+def print_acceptance_table(work, columns):
+    """One column per (label, folder) whose audit.json exists, one row per endpoint."""
+    have = [(label, folder) for label, folder in columns if os.path.exists(os.path.join(work, folder, "audit.json"))]
+    rows = [acceptance_rows(json.load(open(os.path.join(work, folder, "audit.json")))) for _, folder in have]
+    print("| endpoint | " + " | ".join(label for label, _ in have) + " |")
+    print("|---|" + "---|" * len(have))
+    for k in (rows[0] if rows else {}):
+        print(f"| {k} | " + " | ".join(r[k] for r in rows) + " |")
 
 
 def main():
     work = sys.argv[1] if len(sys.argv) > 1 else "."
     if len(sys.argv) > 3 and sys.argv[2] == "confirm":
-        confirm(work, sys.argv[3])
+        print_acceptance_table(work, [(sys.argv[3], f"acceptance-{sys.argv[3]}"), ("current default", "acceptance-new")])
+        return
+    if "--weights" in sys.argv[2:]:
+        print_speed_table(work, "gw", ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + WEIGHTS, "base-g1-quadratic-fp32",
+                          "the shipped model, guidance 1, 10 quadratic steps, fp32")
+        print()
+        print_obedience_table(work, [DEFAULT] + WEIGHTS)
+        print()
+        print_acceptance_table(work, [(c, f"acceptance-real2000b-{c}") for c in WEIGHTS + ["C2-gi1.5-logsnr", "C2-g1-logsnr"]])
         return
     prefix, cells = ("ag", AUTOGUIDANCE) if "--autoguidance" in sys.argv[2:] else ("gs", NEW)
     print_speed_table(work, prefix, ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + cells, "base-g1-quadratic-fp32",
