@@ -49,7 +49,9 @@ json ObedienceConfig::to_json() const {
 }
 
 json ObedienceReport::to_json() const {
-  return {{"passed", passed}, {"measures", measures}};
+  json j = {{"passed", passed}, {"measures", measures}, {"model_sha256", model_sha256}};
+  if (!guide_model_sha256.empty()) j["guide_model_sha256"] = guide_model_sha256;
+  return j;
 }
 
 namespace {
@@ -226,6 +228,8 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
 
   ObedienceReport rep;
   rep.passed = true;
+  rep.model_sha256 = m.ema_sha256;
+  if (guide) rep.guide_model_sha256 = guide->ema_sha256;
   auto need = [&](const Group& g, const char* which) {
     if (g.ref.size() < 4)
       throw InputError(

@@ -58,6 +58,8 @@ int body_length_rows(const float* view, int h, int w);
 struct ObedienceReport {
   bool passed = false;
   nlohmann::json measures = nlohmann::json::array();  // one object per measure
+  std::string model_sha256;                           // the checked model's EMA weights
+  std::string guide_model_sha256;                     // autoguidance's guide ("" = none)
   nlohmann::json to_json() const;
 };
 

@@ -286,7 +286,11 @@ TEST(GenCli, GuideModelAutoguidesRecordsItAndRefusesAnIncompatibleOne) {
   r = sg("model check " + (t / "m") + " --reference " + (t / "ref") + " --n 4 --steps 3 -q --guide-model " +
          (t / "bad") + " --out " + (t / "c.json"));
   ASSERT_LE(r.exit_code, 1) << r.output;
-  EXPECT_EQ(nlohmann::json::parse(read_file(t / "c.json"))["config"]["guide_model"], t / "bad");
+  const auto report = nlohmann::json::parse(read_file(t / "c.json"));
+  EXPECT_EQ(report["config"]["guide_model"], t / "bad");
+  EXPECT_EQ(report["guide_model_sha256"], bad_sha);
+  EXPECT_EQ(report["model_sha256"],
+            nlohmann::json::parse(read_file(t / "m/model.json"))["files"]["ema.pt"].get<std::string>());
 }
 
 // generate killed with kill -9 part way, then --resume: the same scans as an uninterrupted run.
