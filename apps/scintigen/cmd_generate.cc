@@ -48,7 +48,11 @@ int cmd_generate(int argc, char** argv) {
                  "file of '<weight> <condition>' lines: scans split by weight (instead of --condition)");
   app.add_option("--out,-o", g.out, "output folder (must not exist, or be empty)")->required();
   app.add_option("--format", format, "dataset | dicom | png")->capture_default_str();
-  app.add_option("--sampler", sampler, "dpmpp2m (DPM-Solver++(2M)) | ddim")->capture_default_str();
+  app.add_option(
+         "--sampler", sampler,
+         "dpmpp2m (DPM-Solver++(2M)) | ddim | dpmpp2m-sde (its stochastic SDE variant: fresh noise at each step, "
+         "drawn per scan)")
+      ->capture_default_str();
   app.add_option("--spacing", spacing, "time steps: quadratic | uniform | logsnr")->capture_default_str();
   app.add_option("--steps", g.sampler.steps, "network evaluations per scan (production: <= 25)")->capture_default_str();
   app.add_option("--guidance", g.sampler.guidance, "classifier-free guidance scale (1 = conditional only)")

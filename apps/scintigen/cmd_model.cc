@@ -45,7 +45,7 @@ int cmd_check(int argc, char** argv) {
   app.add_option("--reference-max", c.reference_max, "at most this many reference scans per group")
       ->capture_default_str();
   std::string sampler = gen::to_string(c.sampling.kind), spacing = gen::to_string(c.sampling.spacing);
-  app.add_option("--sampler", sampler, "dpmpp2m (DPM-Solver++(2M)) | ddim, as generate's")->capture_default_str();
+  app.add_option("--sampler", sampler, "dpmpp2m | ddim | dpmpp2m-sde, as generate's")->capture_default_str();
   app.add_option("--spacing", spacing, "time steps: quadratic | uniform | logsnr, as generate's")
       ->capture_default_str();
   app.add_option("--steps", c.sampling.steps, "sampler steps")->capture_default_str();

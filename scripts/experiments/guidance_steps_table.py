@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""The tables "Guidance and step count at logSNR spacing" and "Autoguidance by the stage-1 model"
-(docs/experiments/fidelity.md) from a work folder of scripts/experiments/guidance_steps.sh or
-autoguidance.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
+"""The tables "Guidance and step count at logSNR spacing", "Autoguidance by the stage-1 model",
+"Guidance weight between 1 and 1.5" and "A stochastic sampler" (docs/experiments/fidelity.md) from
+a work folder of scripts/experiments/guidance_steps.sh, autoguidance.sh, guidance_weight.sh or
+sde_sampler.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
 audit-CELL/audit.json, obedience-CELL.json and each set's total-count spread. The current
 default's audit and obedience are the time-spacing table's cell ft1m-C2-gi1.5-logsnr.
 Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
        guidance_steps_table.py WORKDIR --autoguidance  # the autoguidance table
        guidance_steps_table.py WORKDIR --weights  # guidance weights on the fresh 2,000-scan draw
        guidance_steps_table.py WORKDIR confirm CELL  # stage 2: CELL at 2,000 scans beside the default
+       guidance_steps_table.py WORKDIR --sde     # the SDE sampler's 600-scan table beside its ODE twins
+       guidance_steps_table.py WORKDIR --sde confirm CELL TWIN  # its stage 2 on real2000c
 Reads the numbers; computes only medians and ratios (and the count statistics)."""
 import json
 import os
@@ -21,6 +24,7 @@ DEFAULT = "ft1m-C2-gi1.5-logsnr"
 NEW = ["C2-g1-logsnr", "C2-g1-logsnr-s14", "C2-gi2-logsnr", "C2-gi1.5-logsnr-s14"]
 AUTOGUIDANCE = ["AG2-i", "AG3-i", "AG2-all"]
 WEIGHTS = ["C2-gi1.15-logsnr", "C2-gi1.3-logsnr"]
+SDE = ["C2-gi1.5-logsnr-sde", "C2-g1-logsnr-sde"]
 
 
 def acceptance_rows(a):
@@ -40,6 +44,23 @@ def acceptance_rows(a):
     }
 
 
+def per_condition_rows(work, columns, condition="metastasis=1"):
+    """The audit's matched FD and recall for one condition (the secondary endpoint of the SDE
+    table), one row per (label, folder) whose audit.json exists."""
+    print(f"| cell | {condition}: FD (real halves) | precision | recall (real halves) |")
+    print("|---|---|---|---|")
+    for label, folder in columns:
+        path = os.path.join(work, folder, "audit.json")
+        if not os.path.exists(path):
+            continue
+        for c in json.load(open(path))["sections"]["fidelity"]["per_condition"]:
+            if c["condition"] != condition:
+                continue
+            m, b = c["metrics"], c["baseline"]
+            print(f"| {label} | {m['frechet']['estimate']:.2f} ({b['frechet']['estimate']:.2f}) | "
+                  f"{m['precision']['estimate']:.2f} | {m['recall']['estimate']:.2f} ({b['recall']['estimate']:.2f}) |")
+
+
 def print_acceptance_table(work, columns):
     """One column per (label, folder) whose audit.json exists, one row per endpoint."""
     have = [(label, folder) for label, folder in columns if os.path.exists(os.path.join(work, folder, "audit.json"))]
@@ -54,6 +75,26 @@ def main():
     work = sys.argv[1] if len(sys.argv) > 1 else "."
     if len(sys.argv) > 3 and sys.argv[2] == "confirm":
         print_acceptance_table(work, [(sys.argv[3], f"acceptance-{sys.argv[3]}"), ("current default", "acceptance-new")])
+        return
+    if "--sde" in sys.argv[2:]:
+        args = [a for a in sys.argv[2:] if a != "--sde"]
+        if len(args) == 3 and args[0] == "confirm":
+            columns = [(c, f"acceptance-real2000c-{c}") for c in args[1:]]
+            print_acceptance_table(work, columns)
+            print()
+            per_condition_rows(work, columns)
+            return
+        print_speed_table(work, "sde", ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + SDE, "base-g1-quadratic-fp32",
+                          "the shipped model, guidance 1, 10 quadratic steps, fp32")
+        print()
+        cells = [DEFAULT, "C2-g1-logsnr"] + SDE
+        print_audit_table(work, "", cells, privacy=True)
+        print()
+        per_condition_rows(work, [(c, f"audit-{c}") for c in cells])
+        print()
+        print_obedience_table(work, cells)
+        print()
+        print_counts_table(work, ["real"] + [f"syn-{c}" for c in cells])
         return
     if "--weights" in sys.argv[2:]:
         print_speed_table(work, "gw", ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + WEIGHTS, "base-g1-quadratic-fp32",

@@ -122,12 +122,17 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
                               UNet* guide) {
   const int64_t B = static_cast<int64_t>(tokens.size());
   auto cond = condition_tensor(tokens, cfg.conditions).to(device);  // (B, A)
-  std::vector<torch::Tensor> xs;
-  for (int64_t i = 0; i < B; ++i) {
-    auto g = at::make_generator<at::CPUGeneratorImpl>(seeds[i]);
-    xs.push_back(torch::randn({2, cfg.height, cfg.width}, g, torch::kFloat));
-  }
-  auto x_T = torch::stack(xs).to(device);  // (B, 2, H, W)
+  // One generator per scan: its starting noise, then (SDE sampler) its noise at each step, so
+  // that scan k's draws do not depend on the batch it is in.
+  std::vector<at::Generator> gens;
+  for (int64_t i = 0; i < B; ++i) gens.push_back(at::make_generator<at::CPUGeneratorImpl>(seeds[i]));
+  auto per_scan_noise = [&gens, &cfg]() {
+    std::vector<torch::Tensor> xs;
+    for (auto& g : gens) xs.push_back(torch::randn({2, cfg.height, cfg.width}, g, torch::kFloat));
+    return torch::stack(xs);  // (B, 2, H, W)
+  };
+  auto x_T = per_scan_noise().to(device);  // (B, 2, H, W)
+  NoiseSource noise = [&](const torch::Tensor& like) { return per_scan_noise().to(like.options()); };
   const Schedule s = Schedule::from(cfg);
   const bool cl = channels_last && device.is_cpu();
   auto denoiser = [&](UNet& network) -> Denoise {
@@ -143,8 +148,7 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
   Denoise guided =
       guide ? with_autoguidance(d, denoiser(*guide), sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi)
             : with_guidance(d, sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi);
-  torch::Tensor x0 = sampler.kind == SamplerKind::kDdim ? sample_ddim(guided, s, x_T, cond, times)
-                                                        : sample_dpmpp_2m(guided, s, x_T, cond, times);
+  torch::Tensor x0 = run_sampler(sampler.kind, guided, s, x_T, cond, times, noise);
   mode = resolve_count_output(mode, cfg.transform.target);
   auto counts = model_to_counts(x0.cpu(), cfg.transform, mode).contiguous();
   if (mode == CountOutput::kPoisson) draw_poisson_counts(counts, seeds);

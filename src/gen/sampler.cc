@@ -77,8 +77,13 @@ torch::Tensor sample_ddim(const Denoise& d, const Schedule& s, torch::Tensor x, 
   return x;
 }
 
-torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
-                              const std::vector<double>& ts) {
+namespace {
+
+// DPM-Solver++(2M) (eta = 0) and its SDE variant (eta = 1) in one loop:
+// x_i = (sigma_i / sigma_{i-1}) exp(-eta h_i) x_{i-1} - alpha_i expm1(-(1 + eta) h_i) D_i
+//       + sigma_i sqrt(-expm1(-2 eta h_i)) z_i  (no noise at the last step).
+torch::Tensor dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
+                       const std::vector<double>& ts, double eta, const NoiseSource* noise) {
   const int steps = static_cast<int>(ts.size()) - 1;
   torch::Tensor x0_prev;
   double h_prev = 0;
@@ -87,26 +92,57 @@ torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor
     const double g = s.sigma(ts[i]), a_next = s.alpha(ts[i + 1]), g_next = s.sigma(ts[i + 1]);
     const double h = l_next - l;
     auto x0 = d(x, ts[i], cond);  // (B, 2, H, W)
-    const bool first_order = i == 0 || (steps < 15 && i == steps - 1);
+    const bool last = i == steps - 1;
+    const bool first_order = i == 0 || (steps < 15 && last);
     torch::Tensor D = x0;
     if (!first_order) {
       const double r = h_prev / h;
       D = (1.0 + 0.5 / r) * x0 - (0.5 / r) * x0_prev;
     }
-    x = (g_next / g) * x - a_next * std::expm1(-h) * D;
+    x = ((g_next / g) * std::exp(-eta * h)) * x - a_next * std::expm1(-(1.0 + eta) * h) * D;
+    if (eta > 0 && !last) x = x + g_next * std::sqrt(-std::expm1(-2.0 * eta * h)) * (*noise)(x);
     x0_prev = x0;
     h_prev = h;
   }
   return x;
 }
 
+}  // namespace
+
+torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
+                              const std::vector<double>& ts) {
+  return dpmpp_2m(d, s, std::move(x), cond, ts, 0.0, nullptr);
+}
+
+torch::Tensor sample_dpmpp_2m_sde(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
+                                  const std::vector<double>& ts, const NoiseSource& noise) {
+  if (!noise) throw InternalError("sample_dpmpp_2m_sde", "needs a noise source");
+  return dpmpp_2m(d, s, std::move(x), cond, ts, 1.0, &noise);
+}
+
+torch::Tensor run_sampler(SamplerKind kind, const Denoise& d, const Schedule& s, torch::Tensor x_T,
+                          const torch::Tensor& cond, const std::vector<double>& times, const NoiseSource& noise) {
+  switch (kind) {
+    case SamplerKind::kDdim:
+      return sample_ddim(d, s, std::move(x_T), cond, times);
+    case SamplerKind::kDpmpp2mSde:
+      return sample_dpmpp_2m_sde(d, s, std::move(x_T), cond, times, noise);
+    case SamplerKind::kDpmpp2m:
+      break;
+  }
+  return sample_dpmpp_2m(d, s, std::move(x_T), cond, times);
+}
+
 torch::Tensor sample(const Denoise& d, const Schedule& s, const SamplerConfig& cfg, const torch::Tensor& cond,
                      at::IntArrayRef shape) {
   cfg.validate();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(cfg.seed);
-  auto x = torch::randn(shape, gen, torch::TensorOptions().dtype(torch::kFloat)).to(cond.device());
-  const auto ts = sampling_times(cfg.steps, cfg.spacing, s);
-  return cfg.kind == SamplerKind::kDdim ? sample_ddim(d, s, x, cond, ts) : sample_dpmpp_2m(d, s, x, cond, ts);
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat);
+  auto x = torch::randn(shape, gen, opts).to(cond.device());
+  NoiseSource noise = [gen](const torch::Tensor& like) {
+    return torch::randn(like.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)).to(like.options());
+  };
+  return run_sampler(cfg.kind, d, s, x, cond, sampling_times(cfg.steps, cfg.spacing, s), noise);
 }
 
 }  // namespace scintigen::gen

@@ -1,6 +1,7 @@
 // Samplers: free functions over a denoise callback x0 = denoise(x, t, cond), integrating the
-// probability-flow ODE of the schedule from t = 1 (noise) to t = 0 (data) in `steps`
-// network evaluations (steps, or 2 x batch per evaluation with guidance).
+// probability-flow ODE of the schedule (or, for the SDE sampler, the reverse diffusion SDE) from
+// t = 1 (noise) to t = 0 (data) in `steps` network evaluations (steps, or 2 x batch per
+// evaluation with guidance).
 //
 //   Denoise d = with_guidance(model_denoiser(net, Schedule::from(cfg)), /*scale=*/3.0);
 //   SamplerConfig sc;  sc.kind = SamplerKind::kDpmpp2m;  sc.steps = 20;  sc.seed = 7;
@@ -57,8 +58,29 @@ torch::Tensor sample_ddim(const Denoise& d, const Schedule& s, torch::Tensor x_T
 torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x_T, const torch::Tensor& cond,
                               const std::vector<double>& times);
 
+// Fresh N(0, I) noise shaped and typed like `like`, for the stochastic sampler. Each scan's draws
+// must depend on that scan alone (generate: one generator per scan), so that scan k is the same
+// in any batch.
+using NoiseSource = std::function<torch::Tensor(const torch::Tensor& like)>;
+
+// Ref: Lu et al. 2022, "DPM-Solver++", its SDE variant (second order, multistep, data
+// prediction; diffusers' "sde-dpmsolver++" with midpoint correction):
+// x_i = (sigma_i / sigma_{i-1}) exp(-h_i) x_{i-1} - alpha_i expm1(-2 h_i) D_i
+//       + sigma_i sqrt(-expm1(-2 h_i)) z_i,  z_i = noise(x),
+// with h_i and D_i as in sample_dpmpp_2m. At first order this is the DDPM ancestral step
+// (DDIM with eta = 1): a draw from q(x_i | x_{i-1}, x0 = D_i). No noise is added at the last
+// step, whose output is the data estimate.
+torch::Tensor sample_dpmpp_2m_sde(const Denoise& d, const Schedule& s, torch::Tensor x_T, const torch::Tensor& cond,
+                                  const std::vector<double>& times, const NoiseSource& noise);
+
+// The sampler of `kind` over `times`; `noise` is used by the stochastic one only (may be empty
+// for the others).
+torch::Tensor run_sampler(SamplerKind kind, const Denoise& d, const Schedule& s, torch::Tensor x_T,
+                          const torch::Tensor& cond, const std::vector<double>& times, const NoiseSource& noise);
+
 // Draws x_T ~ N(0, I) of `shape` from a CPU generator seeded with cfg.seed (so results do not
-// depend on the device), moves it to cond's device and runs the chosen sampler.
+// depend on the device), moves it to cond's device and runs the chosen sampler (the SDE sampler's
+// noise continues the same generator).
 torch::Tensor sample(const Denoise& d, const Schedule& s, const SamplerConfig& cfg, const torch::Tensor& cond,
                      at::IntArrayRef shape);
 

@@ -12,13 +12,22 @@
 namespace scintigen::gen {
 
 const char* to_string(SamplerKind k) {
-  return k == SamplerKind::kDdim ? "ddim" : "dpmpp2m";
+  switch (k) {
+    case SamplerKind::kDdim:
+      return "ddim";
+    case SamplerKind::kDpmpp2mSde:
+      return "dpmpp2m-sde";
+    case SamplerKind::kDpmpp2m:
+      break;
+  }
+  return "dpmpp2m";
 }
 
 SamplerKind sampler_from_string(const std::string& s, const std::string& where) {
   if (s == "ddim") return SamplerKind::kDdim;
   if (s == "dpmpp2m" || s == "dpm++2m") return SamplerKind::kDpmpp2m;
-  throw ConfigError(where, "unknown sampler '" + s + "'", "allowed samplers: ddim, dpmpp2m");
+  if (s == "dpmpp2m-sde" || s == "dpm++2m-sde") return SamplerKind::kDpmpp2mSde;
+  throw ConfigError(where, "unknown sampler '" + s + "'", "allowed samplers: ddim, dpmpp2m, dpmpp2m-sde");
 }
 
 void SamplerConfig::validate() const {

@@ -10,9 +10,10 @@
 
 namespace scintigen::gen {
 
-enum class SamplerKind { kDdim, kDpmpp2m };
+// kDpmpp2mSde is stochastic: it draws fresh noise at every step but the last (sampler.h).
+enum class SamplerKind { kDdim, kDpmpp2m, kDpmpp2mSde };
 const char* to_string(SamplerKind k);
-// "ddim" | "dpmpp2m" (also "dpm++2m"); throws ConfigError listing them.
+// "ddim" | "dpmpp2m" (also "dpm++2m") | "dpmpp2m-sde"; throws ConfigError listing them.
 SamplerKind sampler_from_string(const std::string& s, const std::string& where = "--sampler");
 
 // Where the steps fall in t. kTimeQuadratic (t_i = (1 - i / N)^2) puts more steps near the

@@ -515,19 +515,27 @@ TEST(Generate, ShardsAndBatchSizeDoNotChangeScansAndLabelsAreFilled) {
   make_dataset(t / "ds", 24);
   TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 2);
   run_training(c);
-  GenerateConfig g = gen::testing::micro_generate(t / "m", 5, "metastasis=1", 3);
-  g.out = t / "all";
-  generate_dataset(g);
-  g.batch = 2;
-  g.shard_count = 2;
-  g.out = t / "s0";
-  generate_dataset(g);
-  g.shard_index = 1;
-  g.out = t / "s1";
-  generate_dataset(g);
-  std::map<std::string, std::string> all, shards;
-  for (const auto& r : Dataset::open(t / "all").records()) {
-    all[r.id] = r.pixel_sha256;
+  // pixel SHA-256 by scan id: the whole run at batch 16, and two shards at batch 2
+  auto run = [&](SamplerKind kind, const std::string& name) {
+    GenerateConfig g = gen::testing::micro_generate(t / "m", 5, "metastasis=1", 3);
+    g.sampler.kind = kind;
+    g.out = t / (name + "all");
+    generate_dataset(g);
+    g.batch = 2;
+    g.shard_count = 2;
+    g.out = t / (name + "s0");
+    generate_dataset(g);
+    g.shard_index = 1;
+    g.out = t / (name + "s1");
+    generate_dataset(g);
+    std::map<std::string, std::string> all, shards;
+    for (const auto& r : Dataset::open(t / (name + "all")).records()) all[r.id] = r.pixel_sha256;
+    for (const char* s : {"s0", "s1"})
+      for (const auto& r : Dataset::open(t / (name + s)).records()) shards[r.id] = r.pixel_sha256;
+    return std::make_pair(all, shards);
+  };
+  const auto [all, shards] = run(SamplerKind::kDpmpp2m, "ode-");
+  for (const auto& r : Dataset::open(t / "ode-all").records()) {
     EXPECT_EQ(r.labels.metastasis.value_or(-1), 1);
     EXPECT_TRUE(r.labels.cardiac_grade.has_value()) << "unnamed attributes are filled from the training data";
     EXPECT_FALSE(r.labels.tracer.empty());
@@ -535,12 +543,17 @@ TEST(Generate, ShardsAndBatchSizeDoNotChangeScansAndLabelsAreFilled) {
     EXPECT_EQ(r.meta["provenance"]["steps"], 3);
     EXPECT_EQ(r.meta["provenance"]["model_sha256"].get<std::string>().size(), 64u);
   }
-  for (const char* s : {"s0", "s1"})
-    for (const auto& r : Dataset::open(t / s).records()) shards[r.id] = r.pixel_sha256;
   EXPECT_EQ(all.size(), 5u);
   EXPECT_EQ(all, shards);
+  // The SDE sampler draws each scan's step noise from that scan's own generator: shards and
+  // batches still do not change a scan, and the scans differ from the ODE sampler's.
+  const auto [sde_all, sde_shards] = run(SamplerKind::kDpmpp2mSde, "sde-");
+  EXPECT_EQ(sde_all.size(), 5u);
+  EXPECT_EQ(sde_all, sde_shards);
+  for (const auto& [id, sha] : sde_all) EXPECT_NE(sha, all.at(id)) << id;
+  EXPECT_EQ(Dataset::open(t / "sde-all").records().front().meta["provenance"]["sampler"], "dpmpp2m-sde");
   // An unknown condition value is refused before anything is written.
-  g.condition = "cardiac_grade=5";
+  GenerateConfig g = gen::testing::micro_generate(t / "m", 5, "cardiac_grade=5", 3);
   g.out = t / "bad";
   EXPECT_THROW(generate_dataset(g), ConfigError);
   EXPECT_FALSE(fs::exists(t / "bad"));

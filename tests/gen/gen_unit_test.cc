@@ -249,7 +249,9 @@ TEST_F(Gen, SamplersSolveTheGaussianProbabilityFlowOde) {
     EXPECT_LT(e_dpm, e_ddim);
     prev_ddim = e_ddim;
     prev_dpm = e_dpm;
-    if (steps == 25) EXPECT_LT(e_dpm, 0.03);  // data std 0.3
+    if (steps == 25) {
+      EXPECT_LT(e_dpm, 0.03);  // data std 0.3
+    }
   }
   EXPECT_LT(prev_ddim, 0.03);
   EXPECT_LT(prev_dpm, 2e-3);
@@ -282,7 +284,74 @@ TEST_F(Gen, SamplersConvergeToASingleDataPoint) {
     const auto ts = sampling_times(steps, TimeSpacing::kTimeQuadratic, s);
     EXPECT_LT(testing::max_abs_diff(sample_ddim(d, s, x1, cond, ts), point.expand_as(x1)), 5e-3);
     EXPECT_LT(testing::max_abs_diff(sample_dpmpp_2m(d, s, x1, cond, ts), point.expand_as(x1)), 5e-3);
+    NoiseSource noise = [](const torch::Tensor& like) { return torch::randn_like(like); };
+    EXPECT_LT(testing::max_abs_diff(sample_dpmpp_2m_sde(d, s, x1, cond, ts, noise), point.expand_as(x1)), 5e-3);
   }
+}
+
+// Ref: Ho et al. 2020, eq. 7 (the DDPM posterior), written here from alpha and sigma alone:
+// q(x_t | x_s, x0) for t < s has mean (alpha_{s|t} sigma_t^2 / sigma_s^2) x_s
+// + (alpha_t sigma_{s|t}^2 / sigma_s^2) x0 and variance sigma_{s|t}^2 sigma_t^2 / sigma_s^2, where
+// alpha_{s|t} = alpha_s / alpha_t and sigma_{s|t}^2 = sigma_s^2 - alpha_{s|t}^2 sigma_t^2. The SDE
+// sampler's first-order step must be that draw, and its last step that mean (no noise).
+TEST_F(Gen, SdeSamplerStepsAreDdpmPosteriorDraws) {
+  Schedule s;
+  auto point = torch::randn({2, 2, 4, 2}, torch::kDouble);
+  Denoise d = [&](const torch::Tensor& x, double, const torch::Tensor&) { return point.expand_as(x); };
+  auto x1 = torch::randn({2, 2, 4, 2}, torch::kDouble);
+  auto z = torch::randn({2, 2, 4, 2}, torch::kDouble);
+  int draws = 0;
+  NoiseSource noise = [&](const torch::Tensor& like) {
+    ++draws;
+    EXPECT_EQ(like.sizes(), z.sizes());
+    return z.clone();
+  };
+  auto cond = torch::zeros({2, 5}, torch::kLong);
+  const std::vector<double> ts = {1.0, 0.5, 0.0};
+  auto posterior = [&](const torch::Tensor& xs, double ts_, double tt) {
+    const double as = s.alpha(ts_), gs = s.sigma(ts_), at = s.alpha(tt), gt = s.sigma(tt);
+    const double a_st = as / at, var_st = gs * gs - a_st * a_st * gt * gt;
+    auto mean = (a_st * gt * gt / (gs * gs)) * xs + (at * var_st / (gs * gs)) * point;
+    return std::make_pair(mean, std::sqrt(var_st * gt * gt / (gs * gs)));
+  };
+  auto [m1, sd1] = posterior(x1, 1.0, 0.5);
+  auto x_half = m1 + sd1 * z;
+  auto expected = posterior(x_half, 0.5, 0.0).first;
+  auto got = sample_dpmpp_2m_sde(d, s, x1, cond, ts, noise);
+  EXPECT_EQ(draws, 1) << "noise at every step but the last";
+  EXPECT_LT(testing::max_abs_diff(got, expected), 1e-12);
+  EXPECT_THROW(sample_dpmpp_2m_sde(d, s, x1, cond, ts, NoiseSource{}), InternalError);
+}
+
+// On N(mu, s^2) data with the exact denoiser the SDE sampler's draws follow the data
+// distribution: mean mu, sd sqrt(alpha_0^2 s^2 + sigma_0^2), up to a discretisation bias that
+// shrinks with the step count (a posterior-mean step under-disperses) and sampling error.
+TEST_F(Gen, SdeSamplerDrawsTheGaussianDataDistribution) {
+  GaussianData data;
+  torch::manual_seed(3);
+  const int64_t n = 20000;  // scalars: sampling SE 0.3 / sqrt(n) = 0.0021 (mean), 0.0015 (sd)
+  auto x1 = torch::randn({n, 1, 1, 1}, torch::kDouble);
+  auto cond = torch::zeros({n, 5}, torch::kLong);
+  NoiseSource noise = [](const torch::Tensor& like) { return torch::randn_like(like); };
+  const double sd_target = std::sqrt(std::pow(data.sched.alpha(0) * data.s, 2) + std::pow(data.sched.sigma(0), 2));
+  double sd_err_10 = 0, sd_err_100 = 0;
+  for (int steps : {10, 25, 100}) {
+    const auto ts = sampling_times(steps, TimeSpacing::kLogSnrUniform, data.sched);
+    auto x = sample_dpmpp_2m_sde(data.denoiser(), data.sched, x1, cond, ts, noise);
+    const double mean = x.mean().item<double>(), sd = x.std().item<double>();
+    std::printf("SDE-DPM-Solver++(2M), %3d logSNR steps: mean %.4f (data %.2f), sd %.4f (data %.4f)\n", steps, mean,
+                data.mu, sd, sd_target);
+    EXPECT_NEAR(mean, data.mu, 0.01);  // 4.7 SE
+    if (steps == 10) sd_err_10 = std::abs(sd - sd_target);
+    if (steps == 100) sd_err_100 = std::abs(sd - sd_target);
+  }
+  EXPECT_LT(sd_err_100, 0.008);  // about 5 SE
+  EXPECT_LT(sd_err_10, 0.05);
+  // the ODE sampler from the same noise is deterministic in x1; the SDE one is not
+  const auto ts = sampling_times(10, TimeSpacing::kLogSnrUniform, data.sched);
+  auto a = sample_dpmpp_2m_sde(data.denoiser(), data.sched, x1.narrow(0, 0, 8), cond.narrow(0, 0, 8), ts, noise);
+  auto b = sample_dpmpp_2m_sde(data.denoiser(), data.sched, x1.narrow(0, 0, 8), cond.narrow(0, 0, 8), ts, noise);
+  EXPECT_GT(testing::max_abs_diff(a, b), 1e-3);
 }
 
 TEST_F(Gen, GuidanceOneIsTheConditionalPrediction) {
@@ -411,7 +480,7 @@ TEST_F(Gen, SamplingIsDeterministicForASeed) {
   net->eval();
   auto d = with_guidance(model_denoiser(net, Schedule::from(cfg)), 2.0);
   auto cond = condition_tensor({parse_condition("metastasis=1", cfg.conditions)}, cfg.conditions);
-  for (auto kind : {SamplerKind::kDdim, SamplerKind::kDpmpp2m}) {
+  for (auto kind : {SamplerKind::kDdim, SamplerKind::kDpmpp2m, SamplerKind::kDpmpp2mSde}) {
     SamplerConfig sc;
     sc.kind = kind;
     sc.steps = 3;
@@ -424,11 +493,13 @@ TEST_F(Gen, SamplingIsDeterministicForASeed) {
     EXPECT_FALSE(torch::equal(a, sample(d, Schedule::from(cfg), sc, cond, {1, 2, cfg.height, cfg.width})));
   }
   EXPECT_EQ(sampler_from_string("dpm++2m"), SamplerKind::kDpmpp2m);
+  EXPECT_EQ(sampler_from_string("dpmpp2m-sde"), SamplerKind::kDpmpp2mSde);
+  EXPECT_STREQ(to_string(SamplerKind::kDpmpp2mSde), "dpmpp2m-sde");
   try {
     sampler_from_string("euler");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), "--sampler: unknown sampler 'euler' (hint: allowed samplers: ddim, dpmpp2m)");
+    EXPECT_STREQ(e.what(), "--sampler: unknown sampler 'euler' (hint: allowed samplers: ddim, dpmpp2m, dpmpp2m-sde)");
   }
   SamplerConfig bad;
   bad.steps = 0;
