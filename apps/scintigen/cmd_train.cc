@@ -63,6 +63,10 @@ int cmd_train_model(int argc, char** argv) {
                  "what the model generates: counts (Poisson noise included, learned) | expected (noiseless\n"
                  "expected counts, trained on `simulate --noiseless` scans; generate draws the Poisson counts)\n"
                  "(default: the preset's, counts for the shipped presets)");
+  app.add_option("--oversample", c.data.oversample,
+                 "CONDITION:FACTOR, e.g. metastasis=1:2: training scans matching CONDITION come FACTOR (2-100) times\n"
+                 "in each epoch, so a rare condition is seen more often; the label mix generate fills from stays\n"
+                 "the data's own (docs/MODEL.md, 'Oversampling')");
   app.add_option("--val-fraction", c.data.val_fraction, "held-out fraction when no scan has split 'val'")
       ->capture_default_str();
   app.add_option("--val-max", c.data.val_max, "at most this many random validation scans")->capture_default_str();

@@ -29,6 +29,12 @@ enter_work() {
   echo "encoder $ENC"
 }
 
+# train_noisy: the 3,000 training scans of the shipped model's recipe (simulate seed 2026), as
+# train-noisy in the work folder.
+train_noisy() {
+  [ -d train-noisy ] || "$BIN" simulate --site generator_train --n 3000 --seed 2026 --size 64x256 --out train-noisy -q
+}
+
 # names_precision ARGS...: whether the flags name a precision. A cell whose flags do not is fp32,
 # as every cell was before generate's default precision became auto.
 names_precision() {
@@ -102,22 +108,22 @@ obedience() {
   mv "obedience-$tag.json.tmp" "obedience-$tag.json"
 }
 
-# confirm_2000 TAG "GENERATE FLAGS" [REAL SEED]: the acceptance audit's second stage for one cell
-# of the shipped model: 2,000 scans (seed SEED, default 7103) against REAL (default real2000,
-# simulate seed 7101), with the training scans (train-noisy) for memorisation and membership, into
-# acceptance-TAG (acceptance-REAL-TAG for another real set).
+# confirm_2000 TAG "GENERATE FLAGS" [REAL SEED [MODEL]]: the acceptance audit's second stage for
+# one cell of MODEL (default the shipped model): 2,000 scans (seed SEED, default 7103) against
+# REAL (default real2000, simulate seed 7101), with the training scans (train-noisy) for
+# memorisation and membership, into acceptance-TAG (acceptance-REAL-TAG for another real set).
 confirm_2000() {
-  local tag=$1 gf=$2 real=${3:-real2000} seed=${4:-7103} name=$1
+  local tag=$1 gf=$2 real=${3:-real2000} seed=${4:-7103} model=${5:-builtin} name=$1
   [ "$real" = real2000 ] || name="$real-$tag"
   [ -d "$real" ] || { echo "confirm_2000: $real is missing" >&2 && return 1; }
   if [ ! -f "syn2000-$name.done" ]; then
     rm -rf "syn2000-$name"
     # shellcheck disable=SC2086
-    "$BIN" generate --model builtin --n 2000 --seed "$seed" $gf --out "syn2000-$name" --threads 2 -q || return 1
+    "$BIN" generate --model "$model" --n 2000 --seed "$seed" $gf --out "syn2000-$name" --threads 2 -q || return 1
     touch "syn2000-$name.done"
   fi
   [ -f "acceptance-$name/audit.json" ] || "$BIN" audit --real "$real" --synthetic "syn2000-$name" --encoder enc \
-    --out "acceptance-$name" --seed 1 --threads 2 --train train-noisy --model builtin -q
+    --out "acceptance-$name" --seed 1 --threads 2 --train train-noisy --model "$model" -q
 }
 
 # The tables of the shipped model's sampler settings (guidance_steps.sh, autoguidance.sh,

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The tables "Guidance and step count at logSNR spacing", "Autoguidance by the stage-1 model",
-"Guidance weight between 1 and 1.5" and "A stochastic sampler" (docs/experiments/fidelity.md) from
-a work folder of scripts/experiments/guidance_steps.sh, autoguidance.sh, guidance_weight.sh or
-sde_sampler.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
+"Guidance weight between 1 and 1.5", "A stochastic sampler" and ft1m-M (docs/experiments/fidelity.md)
+from a work folder of scripts/experiments/guidance_steps.sh, autoguidance.sh, guidance_weight.sh,
+sde_sampler.sh or ft1m_m.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
 audit-CELL/audit.json, obedience-CELL.json and each set's total-count spread. The current
 default's audit and obedience are the time-spacing table's cell ft1m-C2-gi1.5-logsnr.
 Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
@@ -11,6 +11,7 @@ Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
        guidance_steps_table.py WORKDIR confirm CELL  # stage 2: CELL at 2,000 scans beside the default
        guidance_steps_table.py WORKDIR --sde     # the SDE sampler's 600-scan table beside its ODE twins
        guidance_steps_table.py WORKDIR --sde confirm CELL TWIN  # its stage 2 on real2000c
+       guidance_steps_table.py WORKDIR --oversample  # ft1m-M (ft1m_m.sh) on real2000c
 Reads the numbers; computes only medians and ratios (and the count statistics)."""
 import json
 import os
@@ -25,6 +26,7 @@ NEW = ["C2-g1-logsnr", "C2-g1-logsnr-s14", "C2-gi2-logsnr", "C2-gi1.5-logsnr-s14
 AUTOGUIDANCE = ["AG2-i", "AG3-i", "AG2-all"]
 WEIGHTS = ["C2-gi1.15-logsnr", "C2-gi1.3-logsnr"]
 SDE = ["C2-gi1.5-logsnr-sde", "C2-g1-logsnr-sde"]
+OVERSAMPLE = ["M-g1-logsnr", "M-gi1.5-logsnr"]
 
 
 def acceptance_rows(a):
@@ -75,6 +77,14 @@ def main():
     work = sys.argv[1] if len(sys.argv) > 1 else "."
     if len(sys.argv) > 3 and sys.argv[2] == "confirm":
         print_acceptance_table(work, [(sys.argv[3], f"acceptance-{sys.argv[3]}"), ("current default", "acceptance-new")])
+        return
+    if "--oversample" in sys.argv[2:]:
+        print_obedience_table(work, OVERSAMPLE)
+        print()
+        columns = [(c, f"acceptance-real2000c-{c}") for c in OVERSAMPLE + ["C2-g1-logsnr", "C2-gi1.5-logsnr"]]
+        print_acceptance_table(work, columns)
+        print()
+        per_condition_rows(work, columns)
         return
     if "--sde" in sys.argv[2:]:
         args = [a for a in sys.argv[2:] if a != "--sde"]

@@ -44,6 +44,10 @@ struct DataConfig {
   uint64_t seed = 0;                  // validation draw
   int threads = 0;                    // loading threads (0 = all cores)
   double max_memory_gb = 16.0;        // refuse to hold more than this in memory
+  // "CONDITION:FACTOR", e.g. "metastasis=1:2": training scans whose labels match CONDITION come
+  // FACTOR times in each epoch of the data order, so a rare condition is seen more often
+  // ("" = every scan once). The label counts generate fills conditions from stay the data's own.
+  std::string oversample;
 
   void validate() const;  // throws ConfigError naming the field
   nlohmann::json to_json() const;

@@ -29,7 +29,9 @@ void DataConfig::validate() const {
 }
 
 nlohmann::json DataConfig::to_json() const {
-  return {{"datasets", datasets}, {"val_fraction", val_fraction}, {"val_max", val_max}, {"seed", seed}};
+  nlohmann::json j = {{"datasets", datasets}, {"val_fraction", val_fraction}, {"val_max", val_max}, {"seed", seed}};
+  if (!oversample.empty()) j["oversample"] = oversample;  // runs without it keep their old record
+  return j;
 }
 
 namespace {
@@ -39,7 +41,46 @@ struct Item {
   ScanRecord record;
 };
 
+struct Oversample {
+  ConditionTokens condition;
+  int64_t factor = 1;
+};
+
+// "CONDITION:FACTOR" against the model's conditions; throws ConfigError naming --oversample.
+Oversample parse_oversample(const std::string& text, const ConditionSpec& spec) {
+  const std::string hint = "use CONDITION:FACTOR with a whole FACTOR in 2..100, e.g. metastasis=1:2";
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) throw ConfigError("--oversample", "'" + text + "' has no ':FACTOR'", hint);
+  Oversample o;
+  const std::string f = text.substr(colon + 1);
+  size_t used = 0;
+  try {
+    o.factor = std::stoll(f, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (f.empty() || used != f.size() || o.factor < 2 || o.factor > 100)
+    throw ConfigError("--oversample", "factor '" + f + "' is not a whole number in 2..100", hint);
+  o.condition = parse_condition(text.substr(0, colon), spec, "--oversample");
+  if (std::all_of(o.condition.begin(), o.condition.end(), [](int64_t v) { return v == 0; }))
+    throw ConfigError("--oversample", "'" + text + "' names no condition", hint);
+  return o;
+}
+
+bool matches(const ConditionTokens& scan, const ConditionTokens& condition) {
+  for (size_t a = 0; a < condition.size(); ++a)
+    if (condition[a] != 0 && scan[a] != condition[a]) return false;
+  return true;
+}
+
 }  // namespace
+
+std::vector<int64_t> training_batch(const TrainingData& data, uint64_t seed, int64_t step, int64_t batch) {
+  if (data.epoch.empty()) return batch_indices(data.train.size(), seed, step, batch);
+  auto idx = batch_indices(static_cast<int64_t>(data.epoch.size()), seed, step, batch);
+  for (auto& i : idx) i = data.epoch[static_cast<size_t>(i)];
+  return idx;
+}
 
 std::vector<int64_t> batch_indices(int64_t n, uint64_t seed, int64_t step, int64_t batch) {
   std::vector<int64_t> out;
@@ -167,6 +208,25 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
     for (size_t v = 0; v < spec.attributes[a].values.size(); ++v) c[spec.attributes[a].values[v]] = counts[a][v + 1];
     label_counts[spec.attributes[a].name] = c;
   }
+  // Oversampling: the epoch holds a matching scan `factor` times (label counts stay the data's).
+  nlohmann::json oversample_json;
+  if (!dc.oversample.empty()) {
+    const Oversample o = parse_oversample(dc.oversample, spec);
+    int64_t matching = 0;
+    for (size_t i = 0; i < train_tokens.size(); ++i) {
+      const int64_t times = matches(train_tokens[i], o.condition) ? o.factor : 1;
+      matching += times > 1;
+      for (int64_t k = 0; k < times; ++k) out.epoch.push_back(static_cast<int64_t>(i));
+    }
+    if (matching == 0)
+      throw InputError(dc.datasets.front(),
+                       "no training scan matches --oversample " + condition_to_string(o.condition, spec),
+                       "oversample a condition the training scans carry");
+    oversample_json = {{"condition", condition_to_string(o.condition, spec)},
+                       {"factor", o.factor},
+                       {"matching_scans", matching},
+                       {"epoch_scans", out.epoch.size()}};
+  }
   // The joint distribution of training conditions (generate fills unnamed attributes from it).
   std::map<std::string, int64_t> joint;
   for (const auto& t : train_tokens) ++joint[condition_to_string(t, spec)];
@@ -219,6 +279,7 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
                  {"conditions_joint", joint_json},
                  {"count_max", cfg.transform.count_max},
                  {"count_max_fitted", fitted}};
+  if (!oversample_json.is_null()) out.summary["oversample"] = oversample_json;
   return out;
 }
 

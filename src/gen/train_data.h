@@ -32,6 +32,9 @@ struct ScanSet {
 
 struct TrainingData {
   ScanSet train, val;
+  // One epoch of the data order: indices into `train`, a scan matching DataConfig::oversample
+  // FACTOR times; empty = each scan once (0..n-1).
+  std::vector<int64_t> epoch;
   std::string val_source;  // "val split rows", "random fraction" or "none (too few scans)"
   size_t skipped_single_view = 0, skipped_test_split = 0;
   nlohmann::json summary;  // datasets (dir, uid, scans), label counts per attribute value
@@ -45,6 +48,10 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
 // The 99.5th percentile of the non-zero counts of (N, 2, H, W) counts, rounded up to two
 // significant digits: the count that maps to +1 in model space.
 double fit_count_max(const torch::Tensor& counts);
+
+// The scan indices of the global batch of optimiser step `step` for `data`: batch_indices over
+// its epoch (data.epoch when oversampling, else 0..n-1).
+std::vector<int64_t> training_batch(const TrainingData& data, uint64_t seed, int64_t step, int64_t batch);
 
 // Indices of the scans in the global batch of optimiser step `step`: positions
 // [step * batch, (step + 1) * batch) of an endless sequence of epochs, each a permutation of

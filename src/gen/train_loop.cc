@@ -396,6 +396,12 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
   Trainer trainer(cfg, c.train, device);
   trainer.set_grad_reducer(hooks.reducer);
   res.train_scans = static_cast<size_t>(data.train.size());
+  if (data.summary.contains("oversample")) {
+    const json& o = data.summary["oversample"];
+    note(events, fmt::format("oversampling {} x{}: {} of {} training scans, an epoch of {}",
+                             o["condition"].get<std::string>(), o["factor"].get<int64_t>(),
+                             o["matching_scans"].get<int64_t>(), data.train.size(), o["epoch_scans"].get<size_t>()));
+  }
   res.val_scans = static_cast<size_t>(data.val.size());
   if (checkpoint) {
     torch::serialize::InputArchive archive;
@@ -435,7 +441,6 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     run::save_checkpoint(c.out, archive, {{"step", trainer.steps_done()}});
   };
 
-  const int64_t N = data.train.size();
   const int64_t b = c.batch / c.world;
   const int64_t A = static_cast<int64_t>(cfg.conditions.size());
   const int step_width = static_cast<int>(std::to_string(total).size());
@@ -445,7 +450,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
   int64_t loss_n = 0, images_since_log = 0;
   double val_loss = -1;
   for (int64_t step = trainer.steps_done(); step < end; ++step) {
-    auto idx_all = batch_indices(N, c.train.seed, step, c.batch);
+    auto idx_all = training_batch(data, c.train.seed, step, c.batch);
     std::vector<int64_t> idx(idx_all.begin() + c.rank * b, idx_all.begin() + (c.rank + 1) * b);
     auto it = torch::tensor(idx, torch::kLong);
     auto x0 = data.train.x.index_select(0, it);       // (b, 2, H, W)

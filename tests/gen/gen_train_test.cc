@@ -375,6 +375,100 @@ TEST(TrainLoop, InitFromStartsANewRunFromAModelsWeightsAndChecksItsVocabulary) {
   expect_refused(other_conditions, "--conditions: metastasis differs");
 }
 
+// --oversample: each matching training scan comes FACTOR times in every epoch, the others once;
+// the order stays a function of (seed, step); the label counts are the data's own; bad values are
+// refused naming the flag, and a condition no training scan carries is refused naming the data.
+TEST(DataOrder, OversampledScansComeFactorTimesInEveryEpoch) {
+  TempDir t;
+  make_dataset(t / "ds", 24);  // metastasis = i % 2
+  ModelConfig cfg = model_preset("tiny");
+  cfg.height = 64;
+  cfg.width = 16;
+  DataConfig dc;
+  dc.datasets = {t / "ds"};
+  dc.val_fraction = 0;
+  dc.threads = 1;
+  dc.oversample = "metastasis=1,tracer=DPD:3";  // i odd and i % 3 == 0: i = 3, 9, 15, 21
+  const TrainingData d = load_training_data(dc, cfg);
+  ASSERT_EQ(d.train.size(), 24);
+  ASSERT_EQ(d.epoch.size(), 24u + 2 * 4);
+  EXPECT_EQ(d.summary["oversample"]["matching_scans"], 4);
+  EXPECT_EQ(d.summary["oversample"]["epoch_scans"], 32);
+  EXPECT_EQ(d.summary["oversample"]["condition"], "metastasis=1,tracer=DPD");
+  EXPECT_EQ(d.summary["label_counts"]["metastasis"]["1"], 12) << "label counts stay the data's own";
+  const auto met = d.train.cond.select(1, 0), tracer = d.train.cond.select(1, 2);  // tokens: 2 = "1", 3 = DPD
+  for (int64_t epoch = 0; epoch < 3; ++epoch) {
+    std::map<int64_t, int> seen;
+    for (int64_t step = epoch * 8; step < (epoch + 1) * 8; ++step)  // 32 scans = 8 steps of 4
+      for (int64_t i : training_batch(d, 5, step, 4)) ++seen[i];
+    ASSERT_EQ(seen.size(), 24u);
+    for (const auto& [i, n] : seen) {
+      const bool match = met[i].item<int64_t>() == 2 && tracer[i].item<int64_t>() == 3;
+      EXPECT_EQ(n, match ? 3 : 1) << "scan " << i << " in epoch " << epoch;
+    }
+  }
+  EXPECT_EQ(training_batch(d, 5, 11, 4), training_batch(d, 5, 11, 4));  // no hidden state
+  DataConfig plain = dc;
+  plain.oversample = "";
+  const TrainingData p = load_training_data(plain, cfg);
+  EXPECT_TRUE(p.epoch.empty());
+  EXPECT_FALSE(p.summary.contains("oversample"));
+  EXPECT_EQ(training_batch(p, 5, 2, 4), batch_indices(24, 5, 2, 4));
+  EXPECT_FALSE(plain.to_json().contains("oversample")) << "runs without it keep their old record";
+  EXPECT_EQ(dc.to_json()["oversample"], "metastasis=1,tracer=DPD:3");
+
+  auto refused = [&](const std::string& value, const std::string& message) {
+    DataConfig bad = dc;
+    bad.oversample = value;
+    try {
+      load_training_data(bad, cfg);
+      ADD_FAILURE() << value;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.where(), "--oversample") << value;
+      EXPECT_NE(e.describe().find(message), std::string::npos) << e.describe();
+    }
+  };
+  refused("metastasis=1", "has no ':FACTOR'");
+  refused("metastasis=1:1", "factor '1' is not a whole number in 2..100");
+  refused("metastasis=1:2.5", "factor '2.5' is not a whole number in 2..100");
+  refused("metastasis=1:101", "is not a whole number in 2..100");
+  refused(":2", "names no condition");
+  refused("lesions=3:2", "lesions");
+  dc.oversample = "tracer=PYP:2";
+  try {
+    load_training_data(dc, cfg);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.describe(), t / "ds" +
+                                ": no training scan matches --oversample tracer=PYP (hint: oversample a condition the "
+                                "training scans carry)");
+  }
+}
+
+TEST(TrainLoop, OversampleIsRecordedAndAResumeMustKeepIt) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  TrainRunConfig c = micro_run(t.path(), t / "ds", t / "m", 6);
+  c.data.oversample = "metastasis=1:2";
+  c.stop_at = 3;
+  run_training(c);
+  auto run = nlohmann::json::parse(read_file(t / "m/run.json"));
+  EXPECT_EQ(run["config"]["data"]["oversample"], "metastasis=1:2");
+  c.resume = true;
+  c.stop_at = 0;
+  c.data.oversample = "metastasis=1:3";
+  try {
+    run_training(c);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(e.reason().find("--resume with a changed setting: data.oversample"), std::string::npos) << e.describe();
+  }
+  c.data.oversample = "metastasis=1:2";
+  ASSERT_TRUE(run_training(c).finished);
+  auto model = nlohmann::json::parse(read_file(t / "m/model.json"));
+  EXPECT_EQ(model["data"]["oversample"]["factor"], 2) << model["data"].dump();
+}
+
 TEST(TrainLoop, ResumeRefusesADifferentConfigAndNamesTheField) {
   TempDir t;
   make_dataset(t / "ds", 24);
