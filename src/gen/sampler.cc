@@ -139,8 +139,8 @@ torch::Tensor sample(const Denoise& d, const Schedule& s, const SamplerConfig& c
   auto gen = at::make_generator<at::CPUGeneratorImpl>(cfg.seed);
   const auto opts = torch::TensorOptions().dtype(torch::kFloat);
   auto x = torch::randn(shape, gen, opts).to(cond.device());
-  NoiseSource noise = [gen](const torch::Tensor& like) {
-    return torch::randn(like.sizes(), gen, torch::TensorOptions().dtype(torch::kFloat)).to(like.options());
+  NoiseSource noise = [gen, opts](const torch::Tensor& like) {
+    return torch::randn(like.sizes(), gen, opts).to(like.options());
   };
   return run_sampler(cfg.kind, d, s, x, cond, sampling_times(cfg.steps, cfg.spacing, s), noise);
 }
