@@ -1,8 +1,10 @@
 #include "cli_util.h"
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 
 #include "core/text.h"
+#include "gen/model_io.h"
 
 namespace scintigen::cli {
 
@@ -25,6 +27,19 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
     for (auto& piece : split(s, ','))
       if (!piece.empty()) out.push_back(std::move(piece));
   return out;
+}
+
+void take_model_sampler(const CLI::App& app, const std::string& model, gen::SamplerConfig& s) {
+  const std::optional<gen::SamplerConfig> own = gen::model_sampler(model);
+  if (!own) return;
+  if (app.count("--sampler") == 0) s.kind = own->kind;
+  if (app.count("--spacing") == 0) s.spacing = own->spacing;
+  if (app.count("--steps") == 0) s.steps = own->steps;
+  if (app.count("--guidance") == 0) s.guidance = own->guidance;
+  if (app.count("--guidance-interval") == 0) {
+    s.guidance_t_lo = own->guidance_t_lo;
+    s.guidance_t_hi = own->guidance_t_hi;
+  }
 }
 
 }  // namespace scintigen::cli

@@ -6,6 +6,11 @@
 #include <vector>
 
 #include "core/error.h"
+#include "gen/sampler_config.h"
+
+namespace CLI {
+class App;
+}
 
 namespace scintigen::cli {
 
@@ -14,5 +19,10 @@ std::pair<int, int> parse_size(const std::string& text, const std::string& flag)
 
 // Values of a repeatable flag whose items may also be comma-separated: {"a,b", "c"} -> a, b, c.
 std::vector<std::string> split_commas(const std::vector<std::string>& items);
+
+// The sampler settings `model` names as its own (a distilled model's, gen::model_sampler) for
+// every sampler flag of `app` left out (--sampler, --spacing, --steps, --guidance,
+// --guidance-interval); a flag given keeps its value. The seed stays as given.
+void take_model_sampler(const CLI::App& app, const std::string& model, gen::SamplerConfig& s);
 
 }  // namespace scintigen::cli

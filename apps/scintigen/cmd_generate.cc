@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <tuple>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "console.h"
 #include "core/error.h"
@@ -97,6 +98,7 @@ int cmd_generate(int argc, char** argv) {
   g.sampler.spacing = gen::spacing_from_string(spacing);
   if (!interval.empty())
     std::tie(g.sampler.guidance_t_lo, g.sampler.guidance_t_hi) = gen::parse_guidance_interval(interval);
+  take_model_sampler(app, g.model, g.sampler);  // a distilled model's own steps, for the flags left out
   if (!shard.empty()) std::tie(g.shard_index, g.shard_count) = phantom::parse_shard(shard);
   g.fill_labels = !no_fill;
   g.channels_last = !no_channels_last;

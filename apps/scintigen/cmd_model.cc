@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <tuple>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "console.h"
 #include "core/fs_util.h"
@@ -70,6 +71,7 @@ int cmd_check(int argc, char** argv) {
     std::tie(c.sampling.guidance_t_lo, c.sampling.guidance_t_hi) = gen::parse_guidance_interval(interval);
   c.sampling.kind = gen::sampler_from_string(sampler);
   c.sampling.spacing = gen::spacing_from_string(spacing);
+  take_model_sampler(app, c.model, c.sampling);
   Console console(quiet);
   gen::ObedienceReport r = gen::check_obedience(c, &console);
   nlohmann::json j = r.to_json();

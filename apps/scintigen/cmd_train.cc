@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <tuple>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -28,6 +29,10 @@ int cmd_train_model(int argc, char** argv) {
       "--init-from MODEL (a model folder or 'builtin') fine-tunes: a new run starting from MODEL's EMA weights with a\n"
       "fresh optimiser, step 0 and its own schedule; MODEL fixes the architecture, grid, conditions and count_max,\n"
       "and every label of the data must be in MODEL's condition vocabulary.\n"
+      "--distill-from TEACHER step-distils (Salimans & Ho 2022): a student starting from TEACHER's weights learns to\n"
+      "take in one DDIM step what TEACHER's DPM-Solver++(2M) with its guidance takes in --distill-substeps steps, so\n"
+      "it samples in --distill-steps steps at guidance 1; its model.json names those settings, which generate and\n"
+      "model check then use for the flags not given (docs/MODEL.md, 'Distillation').\n"
       "Exit status: 0 done (or stopped at --stop-at or --time-limit), 2 bad input.\n",
       "scintigen train");
   gen::TrainRunConfig c;
@@ -40,6 +45,22 @@ int cmd_train_model(int argc, char** argv) {
   app.add_option("--init-from", c.init_from,
                  "fine-tune: start a new run from this model's EMA weights (a model folder or 'builtin'); its\n"
                  "architecture, grid, conditions and count_max are kept");
+  app.add_option("--distill-from", c.distill.teacher,
+                 "distil this model (a model folder or 'builtin') into a student of its architecture that samples\n"
+                 "in --distill-steps DDIM steps; the student starts from its weights");
+  app.add_option("--distill-steps", c.distill.steps, "the student's sampler steps (with --distill-from)")
+      ->capture_default_str();
+  app.add_option("--distill-substeps", c.distill.substeps,
+                 "teacher DPM-Solver++(2M) steps per student step, 2-16 (with --distill-from)")
+      ->capture_default_str();
+  std::string distill_spacing = gen::to_string(c.distill.spacing), distill_interval;
+  app.add_option("--distill-spacing", distill_spacing, "time steps of both samplers: logsnr | quadratic | uniform")
+      ->capture_default_str();
+  app.add_option("--distill-guidance", c.distill.guidance, "the teacher's classifier-free guidance scale")
+      ->capture_default_str();
+  app.add_option("--distill-guidance-interval", distill_interval,
+                 "LO,HI: the teacher guides only at times t in [LO, HI], as generate's --guidance-interval")
+      ->default_str("0.05,0.7");
   app.add_option("--steps", c.train.steps, "optimiser steps")->capture_default_str();
   app.add_option("--batch", c.batch, "global batch size (all ranks and micro-batches)")->capture_default_str();
   app.add_option("--accum", c.train.accum, "micro-batches per step (gradient accumulation)")->capture_default_str();
@@ -100,7 +121,12 @@ int cmd_train_model(int argc, char** argv) {
     c.train.warmup_steps = std::min(c.train.warmup_steps, c.train.steps / 10);
     c.warmup_from_run = c.resume;  // a resumed (or extended) run keeps its own warm-up
   }
-  if (!c.init_from.empty() && app.count("--preset") == 0) c.preset.clear();  // the starting model's
+  if ((!c.init_from.empty() || !c.distill.teacher.empty()) && app.count("--preset") == 0)
+    c.preset.clear();  // the starting model's
+  c.distill.spacing = gen::spacing_from_string(distill_spacing, "--distill-spacing");
+  if (!distill_interval.empty())
+    std::tie(c.distill.guidance_t_lo, c.distill.guidance_t_hi) =
+        gen::parse_guidance_interval(distill_interval, "--distill-guidance-interval");
   c.data.datasets = split_commas(data);
   c.data.seed = c.train.seed;
   c.data.threads = c.threads;

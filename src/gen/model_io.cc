@@ -109,6 +109,17 @@ std::string model_card(const json& info) {
     s += fmt::format("- fine-tuned from `{}` (ema.pt SHA-256 {}, {} steps), with a fresh optimiser and schedule\n",
                      i.value("model", ""), i.value("ema_sha256", ""), i.value("steps_done", 0));
   }
+  if (info.contains("distilled")) {
+    const json& d = info["distilled"];
+    const json iv = d.value("guidance_interval", json::array({0.0, 1.0}));
+    s += fmt::format(
+        "- step-distilled (Salimans & Ho 2022) from `{}`: samples in {} DDIM steps ({} spacing, guidance 1) what\n"
+        "  the teacher's DPM-Solver++(2M) does in {} steps at guidance {} (t in [{}, {}]); `generate` uses these\n"
+        "  settings unless told otherwise\n",
+        d.value("teacher", ""), d.value("steps", 0), d.value("spacing", ""),
+        d.value("steps", 0) * d.value("substeps", 0), d.value("guidance", 0.0), iv[0].get<double>(),
+        iv[1].get<double>());
+  }
   if (tr.contains("steps_changes"))
     for (const auto& x : tr["steps_changes"])
       s += fmt::format(
@@ -220,6 +231,19 @@ LoadedModel load_guide_model(const std::string& dir, const ModelFolder& main, co
                                    a.value(key, json()).dump()),
                        "a guide model must be trained on the same images and conditions as the model it guides");
   return g;
+}
+
+std::optional<SamplerConfig> model_sampler(const std::string& dir_in) {
+  const std::string mj = (dir_in == "builtin" ? builtin_model_dir() : dir_in) + "/model.json";
+  json info;
+  try {
+    if (!fs::exists(mj)) return std::nullopt;
+    info = json::parse(read_file(mj, 64 << 20));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (!info.is_object() || !info.contains("sampler")) return std::nullopt;
+  return SamplerConfig::from_json(info["sampler"], mj + ": sampler");
 }
 
 ModelFolder check_model_folder(const std::string& dir) {

@@ -18,9 +18,11 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "gen/config.h"
+#include "gen/sampler_config.h"
 
 namespace scintigen::gen {
 
@@ -42,6 +44,12 @@ ModelFolder check_model_folder(const std::string& dir);
 // The shipped model's folder (core/resources.h: $SCINTIGEN_BUILTIN_MODEL, the installed
 // share/scintigen/models/builtin, or the source tree's models/builtin).
 std::string builtin_model_dir();
+
+// The sampler settings a model names as its own (model.json "sampler": a distilled model's DDIM
+// steps, train_loop.h), which generate and model check take for the flags not given; nullopt
+// when it names none, or when model.json cannot be read (loading the model reports that). A
+// "sampler" that is not a valid setting is an InputError naming model.json.
+std::optional<SamplerConfig> model_sampler(const std::string& dir);
 
 // The model card (Markdown) from model.json.
 std::string model_card(const nlohmann::json& info);

@@ -39,4 +39,9 @@ torch::Tensor v_loss(UNet& net, const Schedule& s, const torch::Tensor& x0, cons
   return torch::mse_loss(v, v_target(x0, noise, alpha, sigma));                   // scalar
 }
 
+torch::Tensor v_loss_toward(UNet& net, const torch::Tensor& x_t, const torch::Tensor& cond, const torch::Tensor& t,
+                            const torch::Tensor& v) {
+  return torch::mse_loss(net->forward(x_t, t, cond).to(torch::kFloat), v);  // scalar
+}
+
 }  // namespace scintigen::gen

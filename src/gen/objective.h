@@ -37,6 +37,11 @@ torch::Tensor x0_from_v(const torch::Tensor& x_t, const torch::Tensor& v, const 
 // (Ref: Ho & Salimans 2022, classifier-free guidance).
 torch::Tensor drop_conditions(const torch::Tensor& cond, double p, c10::optional<at::Generator> gen);
 
+// Mean over all elements of (net(x_t, t, cond) - v)^2 for an x_t and v target given as they are
+// (distillation's, distill.h). x_t, v (B, 2, H, W); cond (B, A); t (B) -> scalar.
+torch::Tensor v_loss_toward(UNet& net, const torch::Tensor& x_t, const torch::Tensor& cond, const torch::Tensor& t,
+                            const torch::Tensor& v);
+
 // Mean over all elements of (net(x_t, t, cond) - v)^2. x0, noise (B, 2, H, W); cond (B, A)
 // (already dropped); t (B) -> scalar.
 torch::Tensor v_loss(UNet& net, const Schedule& s, const torch::Tensor& x0, const torch::Tensor& cond,

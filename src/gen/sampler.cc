@@ -83,7 +83,8 @@ namespace {
 // x_i = (sigma_i / sigma_{i-1}) exp(-eta h_i) x_{i-1} - alpha_i expm1(-(1 + eta) h_i) D_i
 //       + sigma_i sqrt(-expm1(-2 eta h_i)) z_i  (no noise at the last step).
 torch::Tensor dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
-                       const std::vector<double>& ts, double eta, const NoiseSource* noise) {
+                       const std::vector<double>& ts, double eta, const NoiseSource* noise,
+                       bool lower_order_final = true) {
   const int steps = static_cast<int>(ts.size()) - 1;
   torch::Tensor x0_prev;
   double h_prev = 0;
@@ -93,7 +94,7 @@ torch::Tensor dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, con
     const double h = l_next - l;
     auto x0 = d(x, ts[i], cond);  // (B, 2, H, W)
     const bool last = i == steps - 1;
-    const bool first_order = i == 0 || (steps < 15 && last);
+    const bool first_order = i == 0 || (lower_order_final && steps < 15 && last);
     torch::Tensor D = x0;
     if (!first_order) {
       const double r = h_prev / h;
@@ -110,8 +111,8 @@ torch::Tensor dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, con
 }  // namespace
 
 torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,
-                              const std::vector<double>& ts) {
-  return dpmpp_2m(d, s, std::move(x), cond, ts, 0.0, nullptr);
+                              const std::vector<double>& ts, bool lower_order_final) {
+  return dpmpp_2m(d, s, std::move(x), cond, ts, 0.0, nullptr, lower_order_final);
 }
 
 torch::Tensor sample_dpmpp_2m_sde(const Denoise& d, const Schedule& s, torch::Tensor x, const torch::Tensor& cond,

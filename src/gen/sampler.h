@@ -54,9 +54,9 @@ torch::Tensor sample_ddim(const Denoise& d, const Schedule& s, torch::Tensor x_T
 // Ref: Lu et al. 2022, "DPM-Solver++", Algorithm 2 (multistep second order, data prediction):
 // x_i = (sigma_i / sigma_{i-1}) x_{i-1} - alpha_i (exp(-h_i) - 1) D_i, h_i = lambda_i - lambda_{i-1},
 // D_i = (1 + 1 / (2 r_i)) x0_{i-1} - 1 / (2 r_i) x0_{i-2}, r_i = h_{i-1} / h_i; first order at the
-// first step and (below 15 steps) the last one.
+// first step and, with lower_order_final (below 15 steps), the last one.
 torch::Tensor sample_dpmpp_2m(const Denoise& d, const Schedule& s, torch::Tensor x_T, const torch::Tensor& cond,
-                              const std::vector<double>& times);
+                              const std::vector<double>& times, bool lower_order_final = true);
 
 // Fresh N(0, I) noise shaped and typed like `like`, for the stochastic sampler. Each scan's draws
 // must depend on that scan alone (generate: one generator per scan), so that scan k is the same

@@ -74,6 +74,31 @@ nlohmann::json SamplerConfig::to_json() const {
   return j;
 }
 
+SamplerConfig SamplerConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  SamplerConfig c;
+  try {
+    c.kind = sampler_from_string(j.at("sampler").get<std::string>(), where + ": sampler");
+    c.spacing = spacing_from_string(j.at("spacing").get<std::string>(), where + ": spacing");
+    c.steps = j.at("steps").get<int>();
+    c.guidance = j.at("guidance").get<double>();
+    c.seed = j.value("seed", uint64_t{0});
+    c.guidance_t_lo = 0.0;
+    c.guidance_t_hi = 1.0;
+    if (j.contains("guidance_interval")) {
+      const auto& iv = j.at("guidance_interval");
+      if (!iv.is_array() || iv.size() != 2) throw InputError(where, "guidance_interval is not [lo, hi]");
+      c.guidance_t_lo = iv[0].get<double>();
+      c.guidance_t_hi = iv[1].get<double>();
+    }
+    c.validate();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where, std::string("is not a sampler setting: ") + e.what());
+  } catch (const ConfigError& e) {
+    throw InputError(where, std::string("is not a valid sampler setting: ") + e.what());
+  }
+  return c;
+}
+
 const char* to_string(TimeSpacing s) {
   switch (s) {
     case TimeSpacing::kTimeUniform:

@@ -60,6 +60,9 @@ struct SamplerConfig {
   // The interval appears (as "guidance_interval": [lo, hi]) only where it is not [0, 1], so runs
   // that guide every step keep the provenance and resume checks they had.
   nlohmann::json to_json() const;
+  // The inverse of to_json (seed optional, no interval = [0, 1]), validated; a missing or
+  // malformed field is an InputError naming `where` and the field.
+  static SamplerConfig from_json(const nlohmann::json& j, const std::string& where);
 };
 
 // "LO,HI" with 0 <= LO < HI <= 1 -> (LO, HI); throws ConfigError naming `where`.

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "gen/sampler_config.h"
+
 namespace scintigen::gen {
 
 struct TrainConfig {
@@ -51,6 +53,30 @@ struct DataConfig {
 
   void validate() const;  // throws ConfigError naming the field
   nlohmann::json to_json() const;
+};
+
+// Step distillation (train --distill-from; gen/distill.h, docs/MODEL.md "Distillation"). Ref:
+// Salimans & Ho 2022, "Progressive distillation for fast sampling of diffusion models": a
+// student, starting from the teacher's weights, learns to take in one DDIM step what the
+// teacher's sampler takes in `substeps` steps, so `steps` student steps stand for steps x
+// substeps teacher steps. Here the teacher's steps are its own DPM-Solver++(2M) steps with its
+// guidance (scale and interval) applied, so the student also learns the guided sampler and
+// samples at guidance 1: one network evaluation of B per step.
+struct DistillConfig {
+  std::string teacher;                                // model folder or "builtin" ("" = not distilling)
+  int steps = 5;                                      // the student's DDIM steps
+  int substeps = 2;                                   // teacher DPM-Solver++(2M) steps per student step
+  TimeSpacing spacing = TimeSpacing::kLogSnrUniform;  // of both grids
+  double guidance = 1.5;                              // the teacher's classifier-free guidance
+  double guidance_t_lo = 0.05, guidance_t_hi = 0.7;   // ... at times t in [lo, hi]
+
+  bool enabled() const { return !teacher.empty(); }
+  void validate() const;  // throws ConfigError naming the flag
+  nlohmann::json to_json() const;
+  // The teacher's sampler: DPM-Solver++(2M), steps x substeps steps, its guidance.
+  SamplerConfig teacher_sampler() const;
+  // The student's: DDIM, `steps` steps on the same spacing, guidance 1.
+  SamplerConfig student_sampler() const;
 };
 
 }  // namespace scintigen::gen

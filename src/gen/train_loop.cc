@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -19,6 +20,7 @@
 #include "core/progress.h"
 #include "core/version.h"
 #include "data/dataset.h"
+#include "gen/distill.h"
 #include "gen/distributed.h"
 #include "gen/generate_tensors.h"
 #include "gen/model_weights.h"
@@ -39,7 +41,7 @@ constexpr const char* kTrainCommand = "train";
 
 void TrainRunConfig::validate() const {
   if (out.empty()) throw ConfigError("--out", "is empty", "give the model folder to write");
-  if (preset.empty() && init_from.empty())
+  if (preset.empty() && init_from.empty() && !distill.enabled())
     throw ConfigError("--preset", "is empty", "give tiny, cpu, full or a model config JSON file");
   if (batch < 1 || batch > 65536) throw ConfigError("--batch", std::to_string(batch), "must be in 1..65536");
   if (world < 1 || rank < 0 || rank >= world)
@@ -64,6 +66,10 @@ void TrainRunConfig::validate() const {
   if (!target.empty()) model_target_from_string(target);
   train.validate();
   data.validate();
+  distill.validate();
+  if (distill.enabled() && !init_from.empty() && init_from != distill.teacher)
+    throw ConfigError("--init-from", "'" + init_from + "' is not the --distill-from teacher '" + distill.teacher + "'",
+                      "leave --init-from out: a distilled student starts from its teacher's weights");
   run::parse_device_name(device);
 }
 
@@ -77,8 +83,9 @@ json TrainRunConfig::to_json() const {
             {"condition_on_site", condition_on_site},
             {"device", device},
             {"world_size", world}};
-  if (!init_from.empty()) j["init_from"] = init_from;  // absent for runs from scratch (and runs made before it)
-  if (!target.empty()) j["target"] = target;           // absent when the preset decides (and in older runs)
+  if (!init_from.empty()) j["init_from"] = init_from;       // absent for runs from scratch (and runs made before it)
+  if (!target.empty()) j["target"] = target;                // absent when the preset decides (and in older runs)
+  if (distill.enabled()) j["distill"] = distill.to_json();  // absent for other runs (and in older runs)
   return j;
 }
 
@@ -126,6 +133,32 @@ const std::vector<std::string>& sample_grid_conditions() {
   return c;
 }
 
+namespace {
+
+// The shared loop of the validation losses: the mean over `set` of loss(x0, cond, k, noise) for
+// k = 0..times-1, batch by batch, the noise from a generator seeded by (seed, k, batch start), so
+// values are comparable across steps and runs. x0 (b, 2, H, W), cond (b, A), noise like x0.
+double mean_validation_loss(
+    const ScanSet& set, int batch, const torch::Device& device, int times, uint64_t seed,
+    const std::function<double(const torch::Tensor&, const torch::Tensor&, int, const torch::Tensor&)>& loss) {
+  double total = 0;
+  int64_t count = 0;
+  for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
+    const int64_t b1 = std::min<int64_t>(set.size(), b0 + batch);
+    auto x0 = set.x.slice(0, b0, b1).to(device);
+    auto cond = set.cond.slice(0, b0, b1).to(device);
+    for (int k = 0; k < times; ++k) {
+      auto g = at::make_generator<at::CPUGeneratorImpl>(seed + 1000003ull * k + static_cast<uint64_t>(b0));
+      auto noise = torch::randn(x0.sizes(), g, torch::kFloat).to(device);
+      total += loss(x0, cond, k, noise) * (b1 - b0);
+      count += b1 - b0;
+    }
+  }
+  return total / count;
+}
+
+}  // namespace
+
 double validation_loss(UNet& net, const ModelConfig& cfg, const ScanSet& set, int batch, const torch::Device& device,
                        bool bf16) {
   if (set.size() == 0) return -1;
@@ -133,22 +166,29 @@ double validation_loss(UNet& net, const ModelConfig& cfg, const ScanSet& set, in
   net->eval();
   const Schedule s = Schedule::from(cfg);
   constexpr int kTimes = 8;
-  double total = 0;
-  int64_t count = 0;
-  for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
-    const int64_t b1 = std::min<int64_t>(set.size(), b0 + batch);
-    auto x0 = set.x.slice(0, b0, b1).to(device);
-    auto cond = set.cond.slice(0, b0, b1).to(device);
-    for (int k = 0; k < kTimes; ++k) {
-      auto g = at::make_generator<at::CPUGeneratorImpl>(0x5A1DA7Eull + 1000003ull * k + static_cast<uint64_t>(b0));
-      auto noise = torch::randn(x0.sizes(), g, torch::kFloat).to(device);
-      auto t = torch::full({b1 - b0}, (k + 0.5) / kTimes, torch::kFloat).to(device);
-      AutocastScope ac(bf16, device);
-      total += v_loss(net, s, x0, cond, t, noise).item<double>() * (b1 - b0);
-      count += b1 - b0;
-    }
-  }
-  return total / count;
+  return mean_validation_loss(
+      set, batch, device, kTimes, 0x5A1DA7Eull,
+      [&](const torch::Tensor& x0, const torch::Tensor& cond, int k, const torch::Tensor& noise) {
+        auto t = torch::full({x0.size(0)}, (k + 0.5) / kTimes, torch::kFloat).to(device);
+        AutocastScope ac(bf16, device);
+        return v_loss(net, s, x0, cond, t, noise).item<double>();
+      });
+}
+
+double distill_validation_loss(UNet& net, const Denoise& teacher, const ModelConfig& cfg, const DistillConfig& dc,
+                               const ScanSet& set, int batch, const torch::Device& device, bool bf16) {
+  if (set.size() == 0) return -1;
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const Schedule s = Schedule::from(cfg);
+  return mean_validation_loss(
+      set, batch, device, dc.steps, 0xD157111ull,
+      [&](const torch::Tensor& x0, const torch::Tensor& cond, int k, const torch::Tensor& noise) {
+        auto u = torch::full({x0.size(0)}, (k + 0.5) / dc.steps, torch::kDouble);  // step k
+        AutocastScope ac(bf16, device);
+        DistillPairs p = distill_pairs(teacher, s, dc, x0, cond, u, noise);
+        return v_loss_toward(net, p.z, cond, p.t, p.v).item<double>();
+      });
 }
 
 namespace {
@@ -190,6 +230,14 @@ class MetricsLog {
 
 void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& c, const TrainCallbacks& cb,
                        const torch::Device& device, int64_t step) {
+  // A distilled student samples as it was taught; any other model with the grids' usual settings.
+  SamplerConfig sc;
+  if (c.distill.enabled()) {
+    sc = c.distill.student_sampler();
+  } else {
+    sc.steps = c.sample_steps;
+    sc.guidance = 2.0;
+  }
   if (!cb.write_sheet) return;
   std::vector<ConditionTokens> tokens;
   std::vector<std::string> captions;
@@ -203,9 +251,6 @@ void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& 
     captions.push_back(text.empty() ? "unconditional" : text);
     seeds.push_back(1000 + seeds.size());
   }
-  SamplerConfig sc;
-  sc.steps = c.sample_steps;
-  sc.guidance = 2.0;
   auto counts = generate_counts(ema, cfg, sc, tokens, seeds, device, c.train.bf16, false, CountOutput::kAuto);
   std::vector<Scan> scans;
   for (size_t i = 0; i < tokens.size(); ++i) scans.push_back(scan_from_counts(counts[i], tokens[i], cfg.conditions));
@@ -293,7 +338,8 @@ struct RankHooks {
 
 TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, EventSink* sink, const RankHooks& hooks) {
   config.validate();
-  TrainRunConfig c = config;  // a resume may take the warm-up from its run
+  TrainRunConfig c = config;                                 // a resume may take the warm-up from its run
+  if (c.distill.enabled()) c.init_from = c.distill.teacher;  // the student starts from its teacher
   at::set_num_threads(resolve_threads(c.threads));
   const torch::Device device = run::resolve_device(c.device);
   const bool writer = c.rank == 0;
@@ -373,6 +419,16 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
       throw InputError(c.data.datasets.front(), "no scan carries a site label, so the model cannot condition on site",
                        "drop --condition-on-site");
   }
+  Denoise teacher;
+  if (c.distill.enabled()) {
+    if (base->info.contains("distilled"))
+      throw InputError(base->dir + "/model.json",
+                       "is a distilled model, whose own sampler is DDIM on its few steps: it cannot teach",
+                       "distil from the model it was distilled from (more --distill-substeps for fewer steps)");
+    base->net->to(device);
+    teacher = with_guidance(model_denoiser(base->net, Schedule::from(base->config)), c.distill.guidance,
+                            c.distill.guidance_t_lo, c.distill.guidance_t_hi);
+  }
   ModelConfig cfg = base ? init_model_config(c, *base) : resolve_model_config(c, sites);
   if (base) check_vocabulary_covers(c.data, cfg.conditions, c.init_from);
   TrainingData data = load_training_data(c.data, cfg, events);
@@ -403,6 +459,11 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
                              o["matching_scans"].get<int64_t>(), data.train.size(), o["epoch_scans"].get<size_t>()));
   }
   res.val_scans = static_cast<size_t>(data.val.size());
+  if (teacher)
+    note(events, fmt::format("distilling {} into {} DDIM steps: {} of its DPM-Solver++(2M) steps each, guidance {} at "
+                             "t in [{}, {}], {} spacing",
+                             c.distill.teacher, c.distill.steps, c.distill.substeps, c.distill.guidance,
+                             c.distill.guidance_t_lo, c.distill.guidance_t_hi, to_string(c.distill.spacing)));
   if (checkpoint) {
     torch::serialize::InputArchive archive;
     run::load_checkpoint(*checkpoint, archive);
@@ -443,6 +504,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
 
   const int64_t b = c.batch / c.world;
   const int64_t A = static_cast<int64_t>(cfg.conditions.size());
+  const Schedule schedule = Schedule::from(cfg);
   const int step_width = static_cast<int>(std::to_string(total).size());
   const auto t_start = std::chrono::steady_clock::now();
   auto t_log = t_start;
@@ -462,7 +524,18 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     auto noise = torch::randn({c.batch, 2, cfg.height, cfg.width}, gen, torch::kFloat);
     const int64_t r0 = c.rank * b, r1 = r0 + b;
     auto cond_d = cond * keep.slice(0, r0, r1).to(torch::kLong);
-    double loss = trainer.step(x0, cond_d, t.slice(0, r0, r1), noise.slice(0, r0, r1));
+    double loss = 0;
+    if (teacher) {  // the uniform draw t picks each row's student step
+      DistillPairs p;
+      {
+        AutocastScope ac(c.train.bf16, device);
+        p = distill_pairs(teacher, schedule, c.distill, x0.to(device), cond_d.to(device), t.slice(0, r0, r1),
+                          noise.slice(0, r0, r1).to(device));
+      }
+      loss = trainer.step_toward(p.z, cond_d, p.t, p.v);
+    } else {
+      loss = trainer.step(x0, cond_d, t.slice(0, r0, r1), noise.slice(0, r0, r1));
+    }
     if (hooks.mean_over_ranks) loss = hooks.mean_over_ranks(loss);
     loss_acc += loss;
     ++loss_n;
@@ -497,10 +570,13 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
       images_since_log = 0;
     }
     if (c.val_every > 0 && done % c.val_every == 0 && done != total && writer) {
-      val_loss = validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
+      val_loss =
+          teacher ? distill_validation_loss(trainer.ema(), teacher, cfg, c.distill, data.val, b, device, c.train.bf16)
+                  : validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
       if (val_loss >= 0) {
         metrics.write({{"step", done}, {"val_loss", val_loss}});
-        note(events, fmt::format("validation loss (EMA) at step {}: {:.4f}", done, val_loss));
+        note(events, fmt::format("validation loss ({}EMA) at step {}: {:.4f}", teacher ? "distillation, " : "", done,
+                                 val_loss));
       }
     }
     if (c.sample_every > 0 && done % c.sample_every == 0 && done != total && writer)
@@ -518,7 +594,9 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
   res.finished = res.steps_done >= total;
   if (!res.finished || !writer) return res;
 
-  res.final_val_loss = validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
+  res.final_val_loss =
+      teacher ? distill_validation_loss(trainer.ema(), teacher, cfg, c.distill, data.val, b, device, c.train.bf16)
+              : validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
   if (res.final_val_loss >= 0) metrics.write({{"step", res.steps_done}, {"val_loss", res.final_val_loss}});
   write_sample_grid(trainer.ema(), cfg, c, cb, device, res.steps_done);
   json info = {{"name", fs::path(c.out).filename().string()},
@@ -539,6 +617,13 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
                {"versions", core_versions()}};
   if (c.resume && previous.contains("steps_changes")) info["training"]["steps_changes"] = previous["steps_changes"];
   if (base) info["init_from"] = init_record;
+  if (teacher) {
+    info["distilled"] = c.distill.to_json();
+    info["distilled"]["teacher_model"] = init_record;
+    nlohmann::json sampler = c.distill.student_sampler().to_json();
+    sampler.erase("seed");
+    info["sampler"] = sampler;  // generate's and model check's defaults for this model
+  }
   // checkpoint/ stays: it holds the optimiser state that a later --resume --steps LARGER continues from.
   write_model_folder(c.out, trainer.ema(), trainer.model(), cfg, info);
   return res;

@@ -26,6 +26,12 @@
 // grid, condition vocabulary, count_max) is the starting model's; the data's labels must lie
 // in its vocabulary. run.json and model.json record the model and its ema.pt SHA-256.
 //
+// Distillation (distill.enabled()): each step's rows are noised at a time of the student's
+// grid and trained toward the teacher's sampler (distill.h) instead of the data's v; the
+// validation loss is that distillation loss on the validation scans (fixed draws); model.json
+// records "distilled" (the teacher, its settings) and "sampler" (the student's DDIM settings,
+// which generate and model check take as their defaults). A distilled model cannot teach.
+//
 // Distribution: with world > 1 every rank loads the same data, takes its slice of each global
 // batch (global batch = batch; rank r gets rows [r b, (r + 1) b), b = batch / world), and the
 // reducer averages gradients; rank 0 alone checks and writes the output folder and reports to
@@ -53,8 +59,11 @@ struct TrainRunConfig {
   std::string out;             // model folder to create (or resume)
   std::string preset = "cpu";  // tiny | cpu | full, or a model config JSON file ("" with init_from)
   std::string init_from;       // fine-tune: start from this model folder or "builtin" ("" = from scratch)
-  TrainConfig train;           // steps, lr, ..., seed, accum, bf16
-  int batch = 16;              // global batch (all ranks, all micro-batches)
+  // Step distillation (train_config.h): the student starts from the teacher (init_from is set
+  // to it; another init_from is refused) and learns the teacher's guided sampler in fewer steps.
+  DistillConfig distill;
+  TrainConfig train;  // steps, lr, ..., seed, accum, bf16
+  int batch = 16;     // global batch (all ranks, all micro-batches)
   bool resume = false;
   bool warmup_from_run = false;         // on resume, take train.warmup_steps from the run (the flag was not given)
   int64_t stop_at = 0;                  // stop (after a checkpoint) at this step; 0 = train to the end

@@ -93,12 +93,27 @@ double Trainer::step(const torch::Tensor& x0, const torch::Tensor& cond) {
 
 double Trainer::step(const torch::Tensor& x0_in, const torch::Tensor& cond_in, const torch::Tensor& t_in,
                      const torch::Tensor& noise_in) {
+  auto x0 = x0_in.to(device_), cond = cond_in.to(device_), t = t_in.to(device_), noise = noise_in.to(device_);
+  return step_with(x0.size(0), [&](int64_t begin, int64_t end) {
+    return v_loss(net_, schedule_, x0.slice(0, begin, end), cond.slice(0, begin, end), t.slice(0, begin, end),
+                  noise.slice(0, begin, end));  // scalar, mean over the micro-batch
+  });
+}
+
+double Trainer::step_toward(const torch::Tensor& x_t_in, const torch::Tensor& cond_in, const torch::Tensor& t_in,
+                            const torch::Tensor& v_in) {
+  auto x_t = x_t_in.to(device_), cond = cond_in.to(device_), t = t_in.to(device_), v = v_in.to(device_);
+  return step_with(x_t.size(0), [&](int64_t begin, int64_t end) {
+    return v_loss_toward(net_, x_t.slice(0, begin, end), cond.slice(0, begin, end), t.slice(0, begin, end),
+                         v.slice(0, begin, end));
+  });
+}
+
+double Trainer::step_with(int64_t B, const std::function<torch::Tensor(int64_t, int64_t)>& micro_loss) {
   net_->train();
   lr_ = learning_rate(cfg_, step_);
   for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr_);
   opt_->zero_grad();
-  auto x0 = x0_in.to(device_), cond = cond_in.to(device_), t = t_in.to(device_), noise = noise_in.to(device_);
-  const int64_t B = x0.size(0);
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(cfg_.accum, B));
   double loss_sum = 0;
   int64_t begin = 0;
@@ -108,8 +123,7 @@ double Trainer::step(const torch::Tensor& x0_in, const torch::Tensor& cond_in, c
     torch::Tensor loss;
     {
       AutocastScope ac(cfg_.bf16, device_);
-      loss = v_loss(net_, schedule_, x0.slice(0, begin, end), cond.slice(0, begin, end), t.slice(0, begin, end),
-                    noise.slice(0, begin, end));  // scalar, mean over the micro-batch
+      loss = micro_loss(begin, end);  // scalar, mean over the micro-batch
     }
     const double w = static_cast<double>(end - begin) / B;
     (loss * w).backward();

@@ -44,6 +44,10 @@ class Trainer {
   // add up to those of the whole batch's mean loss; with a reducer, the gradients are then
   // averaged across ranks. Returns the mean loss of this rank's batch.
   double step(const torch::Tensor& x0, const torch::Tensor& cond, const torch::Tensor& t, const torch::Tensor& noise);
+  // A step toward given v targets at given noised inputs (distillation, distill.h): x_t, v
+  // (B, 2, H, W), cond (B, A), t (B); otherwise as the step above.
+  double step_toward(const torch::Tensor& x_t, const torch::Tensor& cond, const torch::Tensor& t,
+                     const torch::Tensor& v);
 
   void set_grad_reducer(GradReducer r) { reducer_ = std::move(r); }
   const torch::Device& device() const { return device_; }
@@ -72,6 +76,9 @@ class Trainer {
   torch::Device device_;
   GradReducer reducer_;
   int64_t step_ = 0;
+  // The shared step: `loss(begin, end)` is the mean loss of rows [begin, end) of the batch of B
+  // (already on the device); micro-batches, reduction, clipping, AdamW and EMA around it.
+  double step_with(int64_t B, const std::function<torch::Tensor(int64_t, int64_t)>& loss);
   double grad_norm_ = 0, lr_ = 0;
 };
 

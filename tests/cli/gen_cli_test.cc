@@ -293,6 +293,78 @@ TEST(GenCli, GuideModelAutoguidesRecordsItAndRefusesAnIncompatibleOne) {
             nlohmann::json::parse(read_file(t / "m/model.json"))["files"]["ema.pt"].get<std::string>());
 }
 
+// train --distill-from: the student records its teacher and its own sampler (DDIM, --distill-steps
+// steps, guidance 1), which generate and model check take for the flags not given; a distilled
+// model cannot teach; bad settings and a changed setting on --resume are refused.
+TEST(GenCli, DistilledStudentRecordsItsTeacherAndSamplesInItsOwnSteps) {
+  TempDir t;
+  const std::string tiny = " --batch 4 --threads 1 -q";
+  ASSERT_EQ(sg("train --data " + sim_dataset() + " --out " + (t / "m") + " --preset tiny --steps 3" + tiny).exit_code,
+            0);
+  auto distill = [&](int steps, int substeps) {
+    return "train --data " + sim_dataset() + " --distill-from " + (t / "m") +
+           fmt::format(" --distill-steps {} --distill-substeps {}", steps, substeps) +
+           " --val-every 2 --sample-every 0 --steps 4" + tiny;
+  };
+  auto r = sg(distill(2, 2) + " --out " + (t / "s"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto teacher = nlohmann::json::parse(read_file(t / "m/model.json"));
+  const auto student = nlohmann::json::parse(read_file(t / "s/model.json"));
+  EXPECT_EQ(student["distilled"]["teacher"], t / "m") << student["distilled"].dump();
+  EXPECT_EQ(student["distilled"]["teacher_model"]["ema_sha256"], teacher["files"]["ema.pt"]);
+  EXPECT_EQ(student["distilled"]["steps"], 2);
+  EXPECT_EQ(student["distilled"]["substeps"], 2);
+  EXPECT_EQ(student["distilled"]["guidance"], 1.5);
+  EXPECT_EQ(student["sampler"], nlohmann::json::parse(R"({"sampler": "ddim", "spacing": "logsnr", "steps": 2,
+                                                          "guidance": 1.0})"));
+  EXPECT_NE(student["files"]["ema.pt"], teacher["files"]["ema.pt"]) << "the student trained";
+  EXPECT_EQ(nlohmann::json::parse(read_file(t / "s/run.json"))["config"]["distill"]["steps"], 2);
+  EXPECT_NE(read_file(t / "s/metrics.jsonl").find("val_loss"), std::string::npos);
+  EXPECT_NE(read_file(t / "s/MODEL_CARD.md").find("step-distilled"), std::string::npos);
+
+  // generate: the student's own sampler for the flags left out; a flag given wins
+  const std::string gen = "generate --model " + (t / "s") + " --n 2 --threads 1 -q ";
+  r = sg(gen + "--out " + (t / "g"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ddim 2 steps, guidance 1.00)"), std::string::npos) << r.output;
+  for (const auto& rec : Dataset::open(t / "g").records()) {
+    EXPECT_EQ(rec.meta["provenance"]["sampler"], "ddim");
+    EXPECT_EQ(rec.meta["provenance"]["steps"], 2);
+  }
+  r = sg(gen + "--steps 4 --out " + (t / "g4"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ddim 4 steps, guidance 1.00)"), std::string::npos) << r.output;
+  // the teacher's defaults are unchanged
+  r = sg("generate --model " + (t / "m") + " --n 2 --threads 1 -q --out " + (t / "gm"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("dpmpp2m 10 steps, guidance 1.50 at t in [0.05, 0.7]"), std::string::npos) << r.output;
+  // model check too
+  ASSERT_EQ(sg("simulate --site generator_train --n 150 --seed 77 --size 32x128 -q --out " + (t / "ref")).exit_code, 0);
+  r = sg("model check " + (t / "s") + " --reference " + (t / "ref") + " --n 4 -q --out " + (t / "c.json"));
+  ASSERT_LE(r.exit_code, 1) << r.output;
+  const auto c = nlohmann::json::parse(read_file(t / "c.json"))["config"];
+  EXPECT_EQ(c["sampler"], "ddim") << c.dump();
+  EXPECT_EQ(c["steps"], 2) << c.dump();
+
+  // refusals: one error line naming the flag or file, exit 2, nothing written
+  r = sg("train --data " + sim_dataset() + " --distill-from " + (t / "s") + " --steps 2 --out " + (t / "x") + tiny);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: " + (t / "s/model.json") + ": is a distilled model"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(t / "x"));
+  r = sg(distill(2, 1) + " --out " + (t / "x"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --distill-substeps: 1"), std::string::npos) << r.output;
+  r = sg(distill(2, 2) + " --init-from builtin --out " + (t / "x"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --init-from: 'builtin' is not the --distill-from teacher"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(t / "x"));
+  ASSERT_EQ(sg(distill(2, 2) + " --stop-at 2 --out " + (t / "part")).exit_code, 0);
+  r = sg(distill(3, 2) + " --resume --out " + (t / "part"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("distill.steps"), std::string::npos) << r.output;
+}
+
 // generate killed with kill -9 part way, then --resume: the same scans as an uninterrupted run.
 TEST(GenCli, GenerateKilledWithKillNineThenResumedEqualsAnUninterruptedRun) {
   TempDir t;

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "core/error.h"
+#include "gen/distill.h"
 #include "gen/gen_test_util.h"
 #include "gen/generate_tensors.h"
 #include "gen/objective.h"
@@ -352,6 +354,62 @@ TEST_F(Gen, SdeSamplerDrawsTheGaussianDataDistribution) {
   auto a = sample_dpmpp_2m_sde(data.denoiser(), data.sched, x1.narrow(0, 0, 8), cond.narrow(0, 0, 8), ts, noise);
   auto b = sample_dpmpp_2m_sde(data.denoiser(), data.sched, x1.narrow(0, 0, 8), cond.narrow(0, 0, 8), ts, noise);
   EXPECT_GT(testing::max_abs_diff(a, b), 1e-3);
+}
+
+// Ref: Salimans & Ho 2022, Algorithm 2: one DDIM step with the student's data estimate x~ lands
+// exactly where the teacher's steps did (checked through sample_ddim, not the formula again).
+TEST_F(Gen, DistillTargetMakesOneDdimStepLandWhereTheTeacherDid) {
+  Schedule s;
+  auto z = torch::randn({3, 2, 8, 2}, torch::kDouble), z_next = torch::randn({3, 2, 8, 2}, torch::kDouble);
+  auto cond = torch::zeros({3, 5}, torch::kLong);
+  for (auto [t, t_next] : {std::pair{1.0, 0.8}, {0.4, 0.3}, {0.1, 0.0}}) {
+    auto x_tilde = ddim_x0_target(z, z_next, s, t, t_next);
+    Denoise d = [&](const torch::Tensor&, double, const torch::Tensor&) { return x_tilde; };
+    EXPECT_LT(testing::max_abs_diff(sample_ddim(d, s, z, cond, {t, t_next}), z_next), 1e-9) << t;
+  }
+}
+
+// On N(mu, s^2) data, with the exact denoiser as the teacher, the pairs are the data noised at
+// the student's times, and their targets are those of the exact probability-flow map between a
+// student time and the next, x_t' = alpha' mu + sd' / sd (x_t - alpha mu) (sd = sqrt(alpha^2 s^2 +
+// sigma^2)), up to the teacher's discretisation error, which falls as the teacher takes more steps.
+TEST_F(Gen, DistillPairsFollowTheExactFlowOnGaussianData) {
+  GaussianData data;
+  const Schedule& s = data.sched;
+  const int64_t B = 10;
+  torch::manual_seed(4);
+  auto x0 = (data.mu + data.s * torch::randn({B, 2, 4, 2}, torch::kDouble)).to(torch::kFloat);
+  auto noise = torch::randn({B, 2, 4, 2});
+  auto u = torch::arange(B, torch::kDouble) / B + 0.01;  // two rows per student step
+  auto cond = torch::zeros({B, 5}, torch::kLong);
+  DistillConfig c;
+  c.teacher = "exact";
+  c.steps = 5;
+  const auto times = sampling_times(c.steps, c.spacing, s);
+  auto flow = [&](const torch::Tensor& z, double t, double tn) {
+    const double sd = std::sqrt(std::pow(s.alpha(t) * data.s, 2) + std::pow(s.sigma(t), 2));
+    const double sd_n = std::sqrt(std::pow(s.alpha(tn) * data.s, 2) + std::pow(s.sigma(tn), 2));
+    return s.alpha(tn) * data.mu + sd_n / sd * (z.to(torch::kDouble) - s.alpha(t) * data.mu);
+  };
+  std::map<int, double> error;  // substeps -> max |x~ - exact x~| over the rows
+  for (int k : {2, 8}) {
+    c.substeps = k;
+    DistillPairs p = distill_pairs(data.denoiser(), s, c, x0, cond, u, noise);
+    for (int64_t b = 0; b < B; ++b) {
+      const int i = static_cast<int>(b / 2);
+      const double t = times[i], tn = times[i + 1];
+      EXPECT_EQ(p.t[b].item<float>(), static_cast<float>(t)) << b;
+      auto z = p.z[b].to(torch::kDouble);
+      EXPECT_LT(testing::max_abs_diff(z, s.alpha(t) * x0[b].to(torch::kDouble) + s.sigma(t) * noise[b]), 1e-6);
+      auto x_tilde = s.alpha(t) * z - s.sigma(t) * p.v[b].to(torch::kDouble);  // the student's x0 from v
+      auto exact = ddim_x0_target(z, flow(z, t, tn), s, t, tn);
+      error[k] = std::max(error[k], testing::max_abs_diff(x_tilde, exact));
+    }
+    std::printf("distillation targets on Gaussian data, %d teacher steps per student step: max error %.2e\n", k,
+                error[k]);
+  }
+  EXPECT_LT(error[8], 0.02);
+  EXPECT_LT(error[8], error[2] / 4);  // the teacher's steps converge
 }
 
 TEST_F(Gen, GuidanceOneIsTheConditionalPrediction) {
