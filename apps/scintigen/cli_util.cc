@@ -1,6 +1,7 @@
 #include "cli_util.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/text.h"
@@ -40,6 +41,14 @@ void take_model_sampler(const CLI::App& app, const std::string& model, gen::Samp
     s.guidance_t_lo = own->guidance_t_lo;
     s.guidance_t_hi = own->guidance_t_hi;
   }
+  gen::SamplerConfig given = s;
+  given.seed = own->seed;
+  if (given.to_json() != own->to_json())
+    std::fprintf(
+        stderr,
+        "warning: %s names its own sampler (%s); the flags given depart from it, so its scans are not the ones "
+        "it was trained or chosen to make\n",
+        model.c_str(), own->to_json().dump().c_str());
 }
 
 }  // namespace scintigen::cli

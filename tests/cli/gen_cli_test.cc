@@ -334,6 +334,9 @@ TEST(GenCli, DistilledStudentRecordsItsTeacherAndSamplesInItsOwnSteps) {
   r = sg(gen + "--steps 4 --out " + (t / "g4"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ddim 4 steps, guidance 1.00)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("warning: " + (t / "s") + " names its own sampler"), std::string::npos) << r.output;
+  EXPECT_EQ(sg(gen + "--out " + (t / "g2")).output.find("warning"), std::string::npos)
+      << "its own settings: no warning";
   // the teacher's defaults are unchanged
   r = sg("generate --model " + (t / "m") + " --n 2 --threads 1 -q --out " + (t / "gm"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
