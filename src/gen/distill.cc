@@ -30,17 +30,6 @@ nlohmann::json DistillConfig::to_json() const {
           {"guidance", guidance}, {"guidance_interval", {guidance_t_lo, guidance_t_hi}}};
 }
 
-SamplerConfig DistillConfig::teacher_sampler() const {
-  SamplerConfig c;
-  c.kind = SamplerKind::kDpmpp2m;
-  c.spacing = spacing;
-  c.steps = steps * substeps;
-  c.guidance = guidance;
-  c.guidance_t_lo = guidance_t_lo;
-  c.guidance_t_hi = guidance_t_hi;
-  return c;
-}
-
 SamplerConfig DistillConfig::student_sampler() const {
   SamplerConfig c;
   c.kind = SamplerKind::kDdim;
@@ -71,9 +60,10 @@ DistillPairs distill_pairs(const Denoise& teacher, const Schedule& s, const Dist
   const std::vector<double> coarse = sampling_times(c.steps, c.spacing, s);
   const std::vector<double> fine = sampling_times(c.steps * c.substeps, c.spacing, s);
   auto uc = u.to(torch::kCPU).to(torch::kDouble).contiguous();
+  const auto ua = uc.accessor<double, 1>();
   std::vector<int64_t> step_of(B);
   for (int64_t b = 0; b < B; ++b)
-    step_of[b] = std::min<int64_t>(c.steps - 1, static_cast<int64_t>(std::floor(uc[b].item<double>() * c.steps)));
+    step_of[b] = std::clamp<int64_t>(static_cast<int64_t>(std::floor(ua[b] * c.steps)), 0, c.steps - 1);
   auto opts = x0.options().dtype(torch::kFloat);
   DistillPairs p;
   p.z = torch::empty_like(x0, opts);

@@ -176,9 +176,18 @@ std::string builtin_model_dir() {
   return resource_dir(Resource::kBuiltinModel);
 }
 
+namespace {
+
+// A model argument as a folder: "builtin" is the shipped model's.
+std::string model_dir(const std::string& dir) {
+  return dir == "builtin" ? builtin_model_dir() : dir;
+}
+
+}  // namespace
+
 LoadedModel load_model(const std::string& dir_in) {
   LoadedModel m;
-  m.dir = dir_in == "builtin" ? builtin_model_dir() : dir_in;
+  m.dir = model_dir(dir_in);
   const std::string mj = m.dir + "/model.json";
   if (!fs::is_directory(m.dir))
     throw InputError(m.dir, "is not a folder",
@@ -234,7 +243,7 @@ LoadedModel load_guide_model(const std::string& dir, const ModelFolder& main, co
 }
 
 std::optional<SamplerConfig> model_sampler(const std::string& dir_in) {
-  const std::string mj = (dir_in == "builtin" ? builtin_model_dir() : dir_in) + "/model.json";
+  const std::string mj = model_dir(dir_in) + "/model.json";
   json info;
   try {
     if (!fs::exists(mj)) return std::nullopt;

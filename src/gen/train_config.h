@@ -73,8 +73,6 @@ struct DistillConfig {
   bool enabled() const { return !teacher.empty(); }
   void validate() const;  // throws ConfigError naming the flag
   nlohmann::json to_json() const;
-  // The teacher's sampler: DPM-Solver++(2M), steps x substeps steps, its guidance.
-  SamplerConfig teacher_sampler() const;
   // The student's: DDIM, `steps` steps on the same spacing, guidance 1.
   SamplerConfig student_sampler() const;
 };
