@@ -32,6 +32,7 @@ int cmd_audit(int argc, char** argv);
 int cmd_train_model(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_model(int argc, char** argv);
+int cmd_autoencoder(int argc, char** argv);
 int cmd_dataset(int argc, char** argv);
 int cmd_reader(int argc, char** argv);
 int cmd_study(int argc, char** argv);

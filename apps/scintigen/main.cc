@@ -1,6 +1,6 @@
 // scintigen: generative AI for whole-body bone scintigraphy. A thin main: the subcommand
 // table below; every subcommand is a file of its own. SCINTIGEN_GPU_APP builds the GPU machines'
-// subset (scripts/gpu/CMakeLists.txt: simulate, train, generate, model; no DICOM there).
+// subset (scripts/gpu/CMakeLists.txt: simulate, train, generate, model, autoencoder; no DICOM there).
 #include <malloc.h>
 
 #include <cstdio>
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       {"train", "train the conditional generative model on datasets", cmd_train_model},
       {"generate", "generate labelled synthetic scans from a model (or the built-in one)", cmd_generate},
       {"model", "inspect a model; check that it obeys its conditions", cmd_model},
+      {"autoencoder", "train and apply the count-image autoencoder of a latent diffusion model", cmd_autoencoder},
 #ifndef SCINTIGEN_GPU_APP
       {"dataset", "inspect, verify, split, merge and export datasets", cmd_dataset},
       {"stats", "ROC/AUC with DeLong CIs, DeLong tests, survival, rater agreement", cmd_stats},
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
 #endif
   };
 #ifdef SCINTIGEN_GPU_APP
-  static const char* kSummary = "generative AI for whole-body bone scintigraphy (GPU build: no DICOM, four commands)";
+  static const char* kSummary = "generative AI for whole-body bone scintigraphy (GPU build: no DICOM, five commands)";
 #else
   static const char* kSummary = "generative AI for whole-body bone scintigraphy";
 #endif

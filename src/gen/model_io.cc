@@ -35,7 +35,10 @@ std::string fmt_num(const json& j, const char* key, const char* f = "{:.4f}") {
   return j[key].dump();
 }
 
-void load_weights(torch::nn::Module& net, const std::string& path, const std::string& expected_sha) {
+}  // namespace
+
+void load_weights(torch::nn::Module& net, const std::string& path, const std::string& expected_sha,
+                  const std::string& record) {
   std::string bytes;
   try {
     bytes = read_file(path, 4ull << 30);
@@ -43,7 +46,7 @@ void load_weights(torch::nn::Module& net, const std::string& path, const std::st
     throw InputError(path, "cannot read the weights file", "the model folder is incomplete; retrain or copy it again");
   }
   if (!expected_sha.empty() && sha256_hex(bytes) != expected_sha)
-    throw InputError(path, "SHA-256 differs from the one in model.json: the file is truncated or corrupt",
+    throw InputError(path, "SHA-256 differs from the one in " + record + ": the file is truncated or corrupt",
                      "copy the model folder again, or retrain");
   // Module::load replaces tensors wholesale (set_), so shapes are checked here.
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
@@ -60,7 +63,7 @@ void load_weights(torch::nn::Module& net, const std::string& path, const std::st
         throw InputError(path,
                          fmt::format("does not hold this model's weights: {} has shape [{}], the model needs [{}]",
                                      name, fmt::join(t.sizes().vec(), ", "), fmt::join(expected[i].second, ", ")),
-                         "the weights and model.json come from different models; retrain or copy the folder again");
+                         "the weights and " + record + " come from different models; retrain or copy the folder again");
       ++i;
     };
     for (const auto& p : net.named_parameters()) check(p.key(), p.value());
@@ -68,11 +71,9 @@ void load_weights(torch::nn::Module& net, const std::string& path, const std::st
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     throw InputError(path, "does not hold this model's weights: " + what.substr(0, 300),
-                     "the weights and model.json come from different models; retrain or copy the folder again");
+                     "the weights and " + record + " come from different models; retrain or copy the folder again");
   }
 }
-
-}  // namespace
 
 std::string model_card(const json& info) {
   const json& cfg = info.value("model_config", json::object());

@@ -24,6 +24,12 @@ struct LoadedModel : ModelFolder {
 // SHA-256 of the file written.
 std::string save_weights(torch::nn::Module& net, const std::string& path);
 
+// Loads `path` into `net`, checking the file's SHA-256 against `expected_sha` (unless empty), as
+// recorded in the folder's `record` file, and every parameter's and buffer's shape. InputError
+// naming the file when it cannot be read, is altered or holds another architecture's weights.
+void load_weights(torch::nn::Module& net, const std::string& path, const std::string& expected_sha,
+                  const std::string& record = "model.json");
+
 // Writes ema.pt, raw.pt, model.json (info + config + hashes) and MODEL_CARD.md into `dir`.
 void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const ModelConfig& cfg, nlohmann::json info);
 

@@ -23,6 +23,7 @@
 #include "gen/distill.h"
 #include "gen/distributed.h"
 #include "gen/generate_tensors.h"
+#include "gen/metrics_log.h"
 #include "gen/model_weights.h"
 #include "gen/objective.h"
 #include "gen/train_data.h"
@@ -192,41 +193,6 @@ double distill_validation_loss(UNet& net, const Denoise& teacher, const ModelCon
 }
 
 namespace {
-
-class MetricsLog {
- public:
-  // Keeps the lines of steps <= keep_through (a resume drops what came after its checkpoint).
-  MetricsLog(const std::string& path, int64_t keep_through, bool enabled) : path_(path), enabled_(enabled) {
-    if (!enabled_) return;
-    std::string kept;
-    if (keep_through > 0 && fs::exists(path)) {
-      std::ifstream in(path);
-      std::string line;
-      while (std::getline(in, line)) {
-        try {
-          if (json::parse(line).value("step", int64_t{0}) <= keep_through) kept += line + "\n";
-        } catch (const json::exception&) {
-        }
-      }
-    }
-    write_file_atomic(path, kept);
-    f_ = std::fopen(path.c_str(), "a");
-    if (!f_) throw InputError(path, "cannot open for appending");
-  }
-  ~MetricsLog() {
-    if (f_) std::fclose(f_);
-  }
-  void write(const json& j) {
-    if (!f_) return;
-    std::fputs((j.dump() + "\n").c_str(), f_);
-    std::fflush(f_);
-  }
-
- private:
-  std::string path_;
-  bool enabled_;
-  std::FILE* f_ = nullptr;
-};
 
 void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& c, const TrainCallbacks& cb,
                        const torch::Device& device, int64_t step) {

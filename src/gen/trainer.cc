@@ -55,10 +55,10 @@ double learning_rate(const TrainConfig& c, int64_t step) {
   return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * p)));
 }
 
-void ema_update(UNet& ema, const UNet& net, double decay) {
+void ema_update(torch::nn::Module& ema, const torch::nn::Module& net, double decay) {
   torch::NoGradGuard no_grad;
-  auto pe = ema->parameters();
-  auto pn = net->parameters();
+  auto pe = ema.parameters();
+  auto pn = net.parameters();
   for (size_t i = 0; i < pe.size(); ++i) pe[i].mul_(decay).add_(pn[i].detach(), 1 - decay);
 }
 

@@ -25,7 +25,10 @@
 namespace scintigen::gen {
 
 // ema <- d ema + (1 - d) net, parameter by parameter (same architecture).
-void ema_update(UNet& ema, const UNet& net, double decay);
+void ema_update(torch::nn::Module& ema, const torch::nn::Module& net, double decay);
+inline void ema_update(UNet& ema, const UNet& net, double decay) {
+  ema_update(*ema, *net, decay);
+}
 
 // Averages gradients across ranks in place (distributed.h); called after the backward passes
 // of a step, before clipping. `grads` are the parameters' gradients in parameter order.

@@ -622,5 +622,50 @@ TEST(Builtin, DemoWritesALabelledSetOfEveryClassWithDicomAndASheet) {
   EXPECT_EQ(std::distance(fs::directory_iterator(t / "demo/synthetic/dicom"), fs::directory_iterator()), 17);
 }
 
+// `autoencoder train` and `autoencoder reconstruct` end to end on the simulator's scans, and
+// their refusals (one line naming the flag or file, exit 2, nothing written).
+TEST(GenCli, AutoencoderTrainsReconstructsAndRefusesBadInput) {
+  TempDir t;
+  const std::string ae = t / "ae";
+  const std::string flags = " --base-channels 8 --groups 4 --latent-channels 2 --batch 4 --threads 1 -q";
+  auto r = sg("autoencoder train --data " + sim_dataset() + " --out " + ae +
+              " --size 32x128 --steps 4 --sample-every 0" + flags);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("trained " + ae + ": 4 steps"), std::string::npos) << r.output;
+  for (const char* f : {"autoencoder.json", "ema.pt", "metrics.jsonl", "run.json", "samples/step_000004.png"})
+    EXPECT_TRUE(fs::exists(ae + "/" + f)) << f;
+  const auto info = nlohmann::json::parse(read_file(ae + "/autoencoder.json"));
+  EXPECT_EQ(info["config"]["latent_channels"], 2);
+  EXPECT_EQ(info["config"]["height"], 128);
+  EXPECT_TRUE(info["versions"].contains("libtorch"));
+
+  r = sg("autoencoder reconstruct " + ae + " --data " + sim_dataset() + " --out " + (t / "rec") +
+         " --max-scans 6 --seed 3 --threads 1 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("reconstructed 6 scans"), std::string::npos) << r.output;
+  const Dataset rec = Dataset::open(t / "rec");
+  ASSERT_EQ(rec.size(), 6u);
+  EXPECT_EQ(rec.records()[0].meta["provenance"]["autoencoder_sha256"], info["files"]["ema.pt"]);
+  EXPECT_EQ(rec.records()[0].height, 128);
+
+  auto refused = [&](const std::string& args, const std::string& says, const std::string& out) {
+    auto b = sg(args);
+    EXPECT_EQ(b.exit_code, 2) << args << "\n" << b.output;
+    EXPECT_NE(b.output.find(says), std::string::npos) << args << "\n" << b.output;
+    EXPECT_FALSE(fs::exists(out)) << args;
+  };
+  refused("autoencoder train --data " + sim_dataset() + " --out " + (t / "x") + " --size 32x128 --channel-mult 1,two" +
+              flags,
+          "'two' is not an integer", t / "x");
+  refused("autoencoder train --data " + sim_dataset() + " --out " + (t / "x") + " --size 30x128" + flags,
+          "height/width", t / "x");
+  refused("autoencoder train --data " + sim_dataset() + " --out " + (t / "x") + " --size 32x128 --kl-weight 2" + flags,
+          "--kl-weight", t / "x");
+  refused("autoencoder reconstruct " + sim_dataset() + " --data " + sim_dataset() + " --out " + (t / "y"),
+          "has no autoencoder.json", t / "y");
+  refused("autoencoder reconstruct " + ae + " --data " + sim_dataset() + " --out " + (t / "y") + " --counts round",
+          "--counts", t / "y");
+}
+
 }  // namespace
 }  // namespace scintigen

@@ -5,15 +5,21 @@
 //   (b) gradient of sum(v * w), every parameter max |diff| <= 1e-4 * max |grad| (per parameter)
 //   (c) the v-loss of one training step         |diff| <= 1e-5 * loss, and its gradients as (b)
 //   (d) one Trainer step (clip + AdamW)         every parameter max |diff| <= 5e-5 * max(1, max |p|)
+// and the count-image autoencoder against tests/ref/gen_autoencoder_reference.py:
+//   latent mean, log variance and decoded log rate  max |diff| <= 1e-5 * max |value|
+//   the Poisson deviance, the loss terms             relative diff <= 1e-5
+//   the loss's gradient, every parameter             max |diff| <= 1e-4 * max |grad|
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "gen/autoencoder.h"
 #include "gen/gen_test_util.h"
 #include "gen/objective.h"
 #include "gen/trainer.h"
+#include "gen/transform.h"
 #include "test_util.h"
 
 namespace scintigen::gen {
@@ -138,6 +144,91 @@ TEST(GenReference, UNetForwardGradientsLossAndStepMatchPyTorch) {
   }
   std::printf("AdamW step: grad norm C++ %.6g PyTorch %.6g, worst parameter diff %.3g\n", trainer.last_grad_norm(),
               norm_py, worst);
+}
+
+TEST(GenReference, AutoencoderEncodeDecodeLossAndGradientsMatchPyTorch) {
+  at::set_num_threads(2);
+  torch::manual_seed(4321);
+  AutoencoderConfig cfg;
+  cfg.height = 32;
+  cfg.width = 16;
+  cfg.base_channels = 8;
+  cfg.channel_mult = {1, 2, 2};  // factor 4: 8 x 4 latents
+  cfg.res_blocks = 2;            // a block that changes channels and one that does not
+  cfg.latent_channels = 3;
+  cfg.groups = 4;
+  cfg.transform.count_max = 50;
+  Autoencoder ae(cfg);
+  {
+    torch::NoGradGuard g;  // non-trivial GroupNorm affine parameters
+    for (auto& p : ae->parameters())
+      if ((p.max() - p.min()).item<double>() == 0) p.add_(torch::randn_like(p) * 0.1);
+  }
+  const int64_t B = 2;
+  auto counts = torch::poisson(torch::rand({B, 2, cfg.height, cfg.width}) * 40);  // includes zeros
+  auto x = counts_to_model(counts, cfg.transform);
+  auto eps = torch::randn({B, cfg.latent_channels, cfg.latent_height(), cfg.latent_width()});
+  const double kl_weight = 0.01;  // large, so the KL term's gradients count
+
+  TempDir dir;
+  nlohmann::json idx;
+  idx["config"] = cfg.to_json();
+  idx["kl_weight"] = kl_weight;
+  idx["tensors"] = {{"x", write_tensor(dir.path(), "x.bin", x)},
+                    {"counts", write_tensor(dir.path(), "counts.bin", counts)},
+                    {"eps", write_tensor(dir.path(), "eps.bin", eps)}};
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  int i = 0;
+  for (const auto& p : ae->named_parameters()) {
+    params.emplace_back(p.key(), p.value());
+    nlohmann::json e = write_tensor(dir.path(), "p" + std::to_string(i++) + ".bin", p.value());
+    e["name"] = p.key();
+    idx["params"].push_back(e);
+  }
+  std::ofstream(dir / "index.json") << idx.dump();
+
+  torch::Tensor mean, logvar, log_rate, deviance;
+  {
+    torch::NoGradGuard g;
+    std::tie(mean, logvar) = ae->encode(x);
+    log_rate = ae->decode(mean);
+    deviance = poisson_deviance(log_rate, counts);
+  }
+  AutoencoderLoss loss = autoencoder_loss(ae, x, counts, eps, kl_weight);
+  loss.total.backward();
+
+  auto r = scintigen::testing::run_command(scintigen::testing::python() + " " +
+                                           scintigen::testing::source_path("tests/ref/gen_autoencoder_reference.py") +
+                                           " " + dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string out_dir = dir / "out";
+  nlohmann::json out;
+  std::ifstream(out_dir + "/index.json") >> out;
+  const auto& T = out.at("tensors");
+  for (const auto& [name, mine] :
+       std::vector<std::pair<std::string, torch::Tensor>>{{"mean", mean}, {"logvar", logvar}, {"log_rate", log_rate}}) {
+    auto py = read_tensor(out_dir, T.at(name));
+    const double scale = py.abs().max().item<double>();
+    const double d = max_abs_diff(mine, py);
+    std::printf("%s: max|value| %.4g, max|diff| %.3g\n", name.c_str(), scale, d);
+    EXPECT_LE(d, 1e-5 * scale) << name;
+  }
+  for (const auto& [name, mine] : std::vector<std::pair<std::string, double>>{{"deviance", deviance.item<double>()},
+                                                                              {"nll", loss.nll.item<double>()},
+                                                                              {"kl", loss.kl.item<double>()},
+                                                                              {"loss", loss.total.item<double>()}}) {
+    const double py = read_tensor(out_dir, T.at(name))[0].item<double>();
+    std::printf("%s: C++ %.8g, PyTorch %.8g\n", name.c_str(), mine, py);
+    EXPECT_NEAR(mine, py, 1e-5 * std::abs(py)) << name;
+  }
+  double worst = 0;
+  for (const auto& [name, p] : params) {
+    auto g_py = read_tensor(out_dir, T.at("grad/" + name));
+    const double rel = max_abs_diff(p.grad(), g_py) / std::max(g_py.abs().max().item<double>(), 1e-12);
+    EXPECT_LE(rel, 1e-4) << name;
+    worst = std::max(worst, rel);
+  }
+  std::printf("loss gradients: %zu parameters, worst relative max|diff| %.3g\n", params.size(), worst);
 }
 
 }  // namespace

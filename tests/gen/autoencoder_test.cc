@@ -1,0 +1,209 @@
+// The count-image autoencoder (src/gen/autoencoder*.h): its config, that training reduces the
+// validation deviance, exact resume, refusals, the folder's checks, and reconstruction (labels
+// kept, draws a function of the seed alone). The networks' arithmetic against PyTorch is in
+// gen_reference_test.cc; the CLI in tests/cli/gen_cli_test.cc.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "data/dataset.h"
+#include "gen/autoencoder.h"
+#include "gen/autoencoder_train.h"
+#include "gen/gen_data_fixture.h"
+#include "run/run.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace scintigen::gen {
+namespace {
+
+using gen::testing::make_dataset;
+using scintigen::testing::TempDir;
+
+// 2 x 64 x 16 scans -> 2 x 16 x 4 latents, a few thousand parameters: steps take milliseconds.
+AutoencoderRunConfig micro_ae(const std::string& data, const std::string& out, int64_t steps) {
+  AutoencoderRunConfig c;
+  c.data.datasets = {data};
+  c.data.val_fraction = 0.2;
+  c.out = out;
+  c.model.height = 64;
+  c.model.width = 16;
+  c.model.base_channels = 8;
+  c.model.channel_mult = {1, 2, 2};
+  c.model.latent_channels = 2;
+  c.model.groups = 4;
+  c.train.steps = steps;
+  c.train.warmup_steps = 2;
+  c.train.lr = 2e-3;
+  c.train.seed = 5;
+  c.batch = 4;
+  c.log_every = 2;
+  c.checkpoint_every = 3;
+  c.val_every = 0;
+  c.sample_every = 0;
+  c.threads = 1;
+  return c;
+}
+
+TEST(AutoencoderConfig, RoundTripsAndRefusesWhatCannotWork) {
+  AutoencoderConfig a;
+  a.latent_channels = 8;
+  a.transform.count_max = 2100;
+  const AutoencoderConfig b = AutoencoderConfig::from_json(a.to_json(), "x");
+  EXPECT_EQ(b.to_json(), a.to_json());
+  EXPECT_EQ(b.factor(), 4);
+  EXPECT_EQ(b.latent_height(), 64);
+  EXPECT_EQ(b.latent_width(), 16);
+  auto expect_error = [](nlohmann::json j, const std::string& field) {
+    try {
+      AutoencoderConfig::from_json(j, "ae.json");
+      ADD_FAILURE() << "accepted " << j.dump();
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
+  };
+  nlohmann::json j = a.to_json();
+  j["latnet_channels"] = 4;
+  expect_error(j, "latnet_channels");
+  j = a.to_json();
+  j["width"] = 66;  // not divisible by the factor 4
+  expect_error(j, "height/width");
+  j = a.to_json();
+  j["groups"] = 5;
+  expect_error(j, "groups");
+  j = a.to_json();
+  j["latent_channels"] = "four";
+  expect_error(j, "latent_channels");
+}
+
+TEST(Autoencoder, TrainingReducesTheValidationDevianceAndRecordsTheLatentStatistics) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  AutoencoderRunConfig c = micro_ae(t / "ds", t / "ae", 60);
+  c.val_every = 1;  // the deviance at step 1, nearly the starting weights
+  AutoencoderRunResult r = run_autoencoder_training(c);
+  ASSERT_TRUE(r.finished);
+  double first = -1;
+  std::ifstream m(t / "ae/metrics.jsonl");
+  for (std::string line; std::getline(m, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("val_deviance") && first < 0) first = j["val_deviance"];
+  }
+  ASSERT_GT(first, 0);
+  std::printf("validation deviance per pixel: step 1 %.3f, step 60 %.3f\n", first, r.final_val_deviance);
+  // Poisson scans score about 1 per pixel under their own expectation; the starting decoder
+  // (a flat image at the mean count) scores far above that on these shapes.
+  EXPECT_LT(r.final_val_deviance, 0.5 * first);
+  const LoadedAutoencoder ae = load_autoencoder(t / "ae");
+  EXPECT_EQ(ae.info["latent"]["channel_std"].size(), 2u);
+  EXPECT_GT(ae.info["latent"]["rms"].get<double>(), 0);
+  EXPECT_GT(ae.config.transform.count_max, 0) << "fitted to the data";
+  EXPECT_EQ(ae.info["data"]["train_scans"].get<int>() + ae.info["data"]["val_scans"].get<int>(), 24);
+}
+
+TEST(Autoencoder, ResumeAfterAStopEqualsAnUninterruptedRun) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "full", 8)).finished);
+  AutoencoderRunConfig part = micro_ae(t / "ds", t / "part", 8);
+  part.stop_at = 5;
+  AutoencoderRunResult r1 = run_autoencoder_training(part);
+  EXPECT_FALSE(r1.finished);
+  EXPECT_EQ(run::find_checkpoint(t / "part")->state["step"], 5);
+  EXPECT_FALSE(fs::exists(t / "part/autoencoder.json"));
+  part.stop_at = 0;
+  part.resume = true;
+  AutoencoderRunResult r2 = run_autoencoder_training(part);
+  EXPECT_TRUE(r2.finished);
+  EXPECT_EQ(r2.start_step, 5);
+  EXPECT_EQ(load_autoencoder(t / "full").sha256, load_autoencoder(t / "part").sha256)
+      << "the resumed run's weights are the uninterrupted run's, bit for bit";
+  // A resume must keep every setting but --steps.
+  AutoencoderRunConfig changed = micro_ae(t / "ds", t / "part", 10);
+  changed.resume = true;
+  changed.kl_weight = 1e-3;
+  try {
+    run_autoencoder_training(changed);
+    ADD_FAILURE() << "a changed kl_weight was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("kl_weight was 1e-06, now 0.001"), std::string::npos) << e.what();
+  }
+  // A new run into a used folder is refused.
+  EXPECT_THROW(run_autoencoder_training(micro_ae(t / "ds", t / "part", 8)), InputError);
+}
+
+TEST(Autoencoder, AFolderThatIsIncompleteOrAlteredIsAClearError) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "ae", 2)).finished);
+  auto message = [](const std::string& dir) {
+    try {
+      load_autoencoder(dir);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(loaded)");
+  };
+  EXPECT_NE(message(t / "none").find("is not a folder"), std::string::npos);
+  EXPECT_NE(message(t / "ds").find("has no autoencoder.json"), std::string::npos);
+  fs::copy(t / "ae", t / "bad", fs::copy_options::recursive);
+  std::string w = read_file(t / "bad/ema.pt");
+  w[w.size() / 2] ^= 1;
+  write_file_atomic(t / "bad/ema.pt", w);
+  EXPECT_NE(message(t / "bad").find("ema.pt: SHA-256 differs from the one in autoencoder.json"), std::string::npos)
+      << message(t / "bad");
+  write_file_atomic(t / "bad/autoencoder.json", "{\"format\": \"scintigen-autoencoder\", \"config\": ");
+  EXPECT_NE(message(t / "bad").find("is not valid JSON"), std::string::npos);
+}
+
+TEST(Reconstruct, KeepsIdsLabelsAndSplitsAndItsDrawsAreAFunctionOfTheSeed) {
+  TempDir t;
+  make_dataset(t / "ds", 10);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "ae", 4)).finished);
+  auto run = [&](const std::string& out, uint64_t seed, int batch, CountOutput counts) {
+    ReconstructConfig c;
+    c.autoencoder = t / "ae";
+    c.data = t / "ds";
+    c.out = t / out;
+    c.seed = seed;
+    c.batch = batch;
+    c.counts = counts;
+    c.threads = 1;
+    return reconstruct_dataset(c);
+  };
+  const ReconstructResult r = run("a", 1, 4, CountOutput::kPoisson);
+  EXPECT_EQ(r.scans, 10u);
+  EXPECT_GT(r.mean_deviance, 0);
+  run("b", 1, 3, CountOutput::kPoisson);
+  run("c", 2, 4, CountOutput::kPoisson);
+  run("e", 1, 4, CountOutput::kContinuous);
+  const Dataset src = Dataset::open(t / "ds"), a = Dataset::open(t / "a"), b = Dataset::open(t / "b"),
+                c = Dataset::open(t / "c"), e = Dataset::open(t / "e");
+  const auto ra = a.records(), rb = b.records(), rc = c.records();
+  ASSERT_EQ(ra.size(), 10u);
+  int differ = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    const ScanRecord s = *src.find(ra[i].id);
+    EXPECT_EQ(ra[i].labels.metastasis, s.labels.metastasis);
+    EXPECT_EQ(ra[i].labels.cardiac_grade, s.labels.cardiac_grade);
+    EXPECT_EQ(ra[i].labels.tracer, s.labels.tracer);
+    EXPECT_EQ(ra[i].origin, Origin::kSynthetic);
+    EXPECT_EQ(ra[i].meta["provenance"]["reconstruction_of"], s.id);
+    EXPECT_EQ(ra[i].pixel_sha256, rb[i].pixel_sha256) << "the batch size changes no draw";
+    differ += ra[i].pixel_sha256 != rc[i].pixel_sha256;
+    const Scan sa = a.load(ra[i]);
+    for (float v : sa.pixels) ASSERT_EQ(v, std::round(v)) << "Poisson counts are integers";
+  }
+  EXPECT_EQ(differ, 10) << "another seed draws other counts";
+  bool fractional = false;
+  for (float v : e.load(e.records()[0]).pixels) fractional |= v != std::round(v);
+  EXPECT_TRUE(fractional) << "--counts continuous writes the expectation itself";
+  EXPECT_THROW(run("a", 1, 4, CountOutput::kPoisson), InputError) << "an existing --out is refused";
+}
+
+}  // namespace
+}  // namespace scintigen::gen
