@@ -76,7 +76,8 @@ int cmd_train(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", c.train.seed, "seed for weights, data order, latent noise and the validation draw")
       ->capture_default_str();
-  app.add_flag("--resume", c.resume, "continue the run in --out from its last checkpoint (same flags; --steps may grow)");
+  app.add_flag("--resume", c.resume,
+               "continue the run in --out from its last checkpoint (same flags; --steps may grow)");
   app.add_option("--stop-at", c.stop_at, "checkpoint and stop at this step (0 = train to --steps)")
       ->capture_default_str();
   app.add_option("--time-limit", c.time_limit_min,
@@ -118,10 +119,11 @@ int cmd_train(int argc, char** argv) {
   if (r.already_finished)
     std::printf("nothing to do: %s is finished at step %lld\n", r.out.c_str(), static_cast<long long>(r.steps_done));
   else if (r.finished)
-    std::printf("trained %s: %lld steps, %zu training / %zu validation scans, final loss %.4f, validation deviance %s "
-                "per pixel; %.1f images/s\n",
-                r.out.c_str(), static_cast<long long>(r.steps_done), r.train_scans, r.val_scans, r.final_loss,
-                dev.c_str(), r.images_per_s);
+    std::printf(
+        "trained %s: %lld steps, %zu training / %zu validation scans, final loss %.4f, validation deviance %s "
+        "per pixel; %.1f images/s\n",
+        r.out.c_str(), static_cast<long long>(r.steps_done), r.train_scans, r.val_scans, r.final_loss, dev.c_str(),
+        r.images_per_s);
   else
     std::printf("stopped %s at step %lld of %lld (checkpointed; continue with --resume)\n", r.out.c_str(),
                 static_cast<long long>(r.steps_done), static_cast<long long>(c.train.steps));

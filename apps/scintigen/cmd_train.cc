@@ -61,6 +61,10 @@ int cmd_train_model(int argc, char** argv) {
   app.add_option("--distill-guidance-interval", distill_interval,
                  "LO,HI: the teacher guides only at times t in [LO, HI], as generate's --guidance-interval")
       ->default_str("0.05,0.7");
+  app.add_option("--autoencoder", c.autoencoder,
+                 "latent diffusion: denoise this autoencoder folder's latents (`scintigen autoencoder train`); the\n"
+                 "preset's grid must be the autoencoder's, and the model generates expected counts that generate\n"
+                 "draws Poisson counts around (docs/MODEL.md, 'Latent diffusion')");
   app.add_option("--steps", c.train.steps, "optimiser steps")->capture_default_str();
   app.add_option("--batch", c.batch, "global batch size (all ranks and micro-batches)")->capture_default_str();
   app.add_option("--accum", c.train.accum, "micro-batches per step (gradient accumulation)")->capture_default_str();

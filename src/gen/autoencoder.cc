@@ -1,5 +1,9 @@
 #include "gen/autoencoder.h"
 
+#include <cmath>
+
+#include "core/error.h"
+#include "gen/transform.h"
 #include "gen/unet.h"
 
 namespace scintigen::gen {
@@ -75,7 +79,7 @@ std::pair<torch::Tensor, torch::Tensor> AutoencoderImpl::encode(const torch::Ten
   for (const auto& m : *enc_levels) {
     auto* level = m->as<AeLevelImpl>();
     for (const auto& r : *level->res) h = r->as<AeBlockImpl>()->forward(h);  // (B, C_l, H_l, W_l)
-    if (level->resample) h = level->resample(h);                            // (B, C_l, H_l / 2, W_l / 2)
+    if (level->resample) h = level->resample(h);                             // (B, C_l, H_l / 2, W_l / 2)
   }
   h = enc_mid(h);
   auto moments = enc_out(torch::silu(group_norm_fp32(enc_norm, h))).chunk(2, 1);  // 2 x (B, Z, h, w)
@@ -92,8 +96,8 @@ torch::Tensor AutoencoderImpl::decode(const torch::Tensor& z) {
     auto* level = m->as<AeLevelImpl>();
     for (const auto& r : *level->res) h = r->as<AeBlockImpl>()->forward(h);  // (B, C_l, H_l, W_l)
     if (level->resample) {
-      h = F::interpolate(
-          h, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
+      h = F::interpolate(h,
+                         F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest));
       h = level->resample(h);  // (B, C_l, 2 H_l, 2 W_l)
     }
   }
@@ -127,6 +131,30 @@ torch::Tensor poisson_deviance(const torch::Tensor& log_rate, const torch::Tenso
   auto c_log = torch::where(c > 0, c * (torch::log(c.clamp_min(1e-30)) - log_rate.to(torch::kFloat)),
                             torch::zeros_like(c));  // c log(c / m), 0 where c = 0
   return (2.0 * (c_log - (c - m))).mean();
+}
+
+torch::Tensor to_diffusion_space(const torch::Tensor& x, const ModelConfig& cfg, Autoencoder ae, int64_t batch) {
+  if (!cfg.latent.enabled()) return x;
+  if (!ae) throw InternalError("to_diffusion_space", "a latent model needs its autoencoder");
+  torch::NoGradGuard g;
+  ae->eval();
+  std::vector<torch::Tensor> parts;
+  for (int64_t b0 = 0; b0 < x.size(0); b0 += batch)
+    parts.push_back(ae->encode(x.slice(0, b0, std::min(x.size(0), b0 + batch))).first / cfg.latent.scale);
+  return parts.empty() ? x.new_empty({0, cfg.latent.channels, cfg.diffusion_height(), cfg.diffusion_width()})
+                       : torch::cat(parts);  // (B, Z, H / f, W / f)
+}
+
+torch::Tensor diffusion_to_counts(const torch::Tensor& x0, const ModelConfig& cfg, Autoencoder ae, CountOutput mode) {
+  if (!cfg.latent.enabled()) return model_to_counts(x0.to(torch::kFloat).cpu(), cfg.transform, mode);
+  if (!ae) throw InternalError("diffusion_to_counts", "a latent model needs its autoencoder");
+  torch::NoGradGuard g;
+  ae->eval();
+  // Clamped at 1e6 counts a pixel: a latent far from the training latents cannot overflow.
+  auto r = ae->decode(x0.to(torch::kFloat) * cfg.latent.scale).to(torch::kFloat).clamp_max(std::log(1e6));
+  auto c = torch::exp(r).cpu();  // (B, 2, H, W)
+  if (mode == CountOutput::kRound) c = torch::round(c);
+  return c;
 }
 
 }  // namespace scintigen::gen

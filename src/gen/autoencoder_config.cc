@@ -28,8 +28,8 @@ void AutoencoderConfig::validate() const {
     fail("latent_channels", "is " + std::to_string(latent_channels), "must be in 1..64");
   if (height % factor() || width % factor() || latent_height() < 2 || latent_width() < 2)
     fail("height/width",
-         std::to_string(height) + " x " + std::to_string(width) + " does not divide into a latent grid of at least 2 x 2 by the factor " +
-             std::to_string(factor()),
+         std::to_string(height) + " x " + std::to_string(width) +
+             " does not divide into a latent grid of at least 2 x 2 by the factor " + std::to_string(factor()),
          "use a grid whose sides are multiples of the factor 2^(levels-1), e.g. 256 x 64");
   if (!(transform.count_max > 0) || !std::isfinite(transform.count_max))
     fail("transform.count_max", "is " + std::to_string(transform.count_max), "must be > 0");

@@ -21,13 +21,13 @@
 namespace scintigen::gen {
 
 struct AutoencoderConfig {
-  int height = 256, width = 64;              // the scans' grid (H = 4 W for whole-body scans)
-  int base_channels = 32;                    // channels at level 0
+  int height = 256, width = 64;               // the scans' grid (H = 4 W for whole-body scans)
+  int base_channels = 32;                     // channels at level 0
   std::vector<int> channel_mult = {1, 2, 2};  // per level; the latent grid is the grid / 2^(levels-1)
-  int res_blocks = 1;                        // residual blocks per level, encoder and decoder
-  int latent_channels = 4;                   // channels of the latent image
-  int groups = 8;                            // GroupNorm groups
-  TransformConfig transform;                 // the encoder's input scaling (count_max; target unused)
+  int res_blocks = 1;                         // residual blocks per level, encoder and decoder
+  int latent_channels = 4;                    // channels of the latent image
+  int groups = 8;                             // GroupNorm groups
+  TransformConfig transform;                  // the encoder's input scaling (count_max; target unused)
 
   int levels() const { return static_cast<int>(channel_mult.size()); }
   int factor() const { return 1 << (levels() - 1); }  // downsampling factor per side

@@ -66,8 +66,8 @@ void AutoencoderRunConfig::validate() const {
 }
 
 json AutoencoderRunConfig::to_json() const {
-  return {{"data", data.to_json()},     {"model", model.to_json()}, {"train", train.to_json()},
-          {"kl_weight", kl_weight},     {"batch", batch},           {"device", device}};
+  return {{"data", data.to_json()}, {"model", model.to_json()}, {"train", train.to_json()},
+          {"kl_weight", kl_weight}, {"batch", batch},           {"device", device}};
 }
 
 namespace {
@@ -295,7 +295,8 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
       }
       if (c.train.steps < finished_steps)
         throw ConfigError(
-            "--steps", fmt::format("{} is below the {} steps of the finished run in {}", c.train.steps, finished_steps, c.out),
+            "--steps",
+            fmt::format("{} is below the {} steps of the finished run in {}", c.train.steps, finished_steps, c.out),
             fmt::format("give --steps > {} to extend it", finished_steps));
     }
     checkpoint = run::find_checkpoint(c.out);
@@ -341,10 +342,10 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     trainer.load(archive, checkpoint->tensors);
     res.start_step = trainer.steps_done();
     if (res.start_step > c.train.steps)
-      throw ConfigError("--steps",
-                        fmt::format("{} is below the {} steps the run in {} has done", c.train.steps, res.start_step,
-                                    c.out),
-                        fmt::format("give --steps >= {}", res.start_step));
+      throw ConfigError(
+          "--steps",
+          fmt::format("{} is below the {} steps the run in {} has done", c.train.steps, res.start_step, c.out),
+          fmt::format("give --steps >= {}", res.start_step));
     note(events, fmt::format("resuming {} at step {} of {}", c.out, res.start_step, c.train.steps));
   } else {
     note(events, fmt::format("autoencoder: {} parameters, 2 x {} x {} -> {} x {} x {} latents, count_max {}",
@@ -378,7 +379,8 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     auto idx = torch::tensor(training_batch(data, c.train.seed, step, c.batch), torch::kLong);
     auto x = data.train.x.index_select(0, idx);  // (B, 2, H, W)
     auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(c.train.seed, step));
-    auto eps = torch::randn({c.batch, cfg.latent_channels, cfg.latent_height(), cfg.latent_width()}, gen, torch::kFloat);
+    auto eps =
+        torch::randn({c.batch, cfg.latent_channels, cfg.latent_height(), cfg.latent_width()}, gen, torch::kFloat);
     loss_acc += trainer.step(x, eps, c.kl_weight);
     nll_acc += trainer.last_nll();
     kl_acc += trainer.last_kl();
@@ -434,8 +436,7 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
   if (!res.finished) return res;
 
   res.final_val_deviance = validation_deviance(trainer.ema(), cfg, data.val, c.batch, c.train.bf16, device);
-  if (res.final_val_deviance >= 0)
-    metrics.write({{"step", res.steps_done}, {"val_deviance", res.final_val_deviance}});
+  if (res.final_val_deviance >= 0) metrics.write({{"step", res.steps_done}, {"val_deviance", res.final_val_deviance}});
   write_sheet(trainer.ema(), cfg, data.val, cb, c.out, res.steps_done, c.train.bf16, device);
   json info = {{"format", kAutoencoderFormat},
                {"format_version", kAutoencoderFormatVersion},
@@ -473,7 +474,8 @@ LoadedAutoencoder load_autoencoder(const std::string& dir) {
   LoadedAutoencoder a;
   a.dir = dir;
   const std::string path = dir + "/autoencoder.json";
-  if (!fs::is_directory(dir)) throw InputError(dir, "is not a folder", "give a folder written by scintigen autoencoder train");
+  if (!fs::is_directory(dir))
+    throw InputError(dir, "is not a folder", "give a folder written by scintigen autoencoder train");
   if (!fs::exists(path))
     throw InputError(dir, "has no autoencoder.json: not a finished scintigen autoencoder",
                      "give a folder written by scintigen autoencoder train (written when the run finishes)");
@@ -483,8 +485,8 @@ LoadedAutoencoder load_autoencoder(const std::string& dir) {
     throw InputError(path, std::string("is not valid JSON: ") + e.what(), "the file is truncated or corrupt");
   }
   if (!a.info.is_object() || a.info.value("format", "") != kAutoencoderFormat)
-    throw InputError(path, "is not a scintigen autoencoder description (format is not '" +
-                               std::string(kAutoencoderFormat) + "')");
+    throw InputError(
+        path, "is not a scintigen autoencoder description (format is not '" + std::string(kAutoencoderFormat) + "')");
   if (a.info.value("format_version", 0) > kAutoencoderFormatVersion)
     throw InputError(path,
                      fmt::format("format version {} is newer than this scintigen reads ({})",
@@ -510,16 +512,17 @@ void ReconstructConfig::validate() const {
   if (data.empty()) throw ConfigError("--data", "is empty", "give the dataset to reconstruct");
   if (out.empty()) throw ConfigError("--out", "is empty", "give the dataset folder to create");
   if (counts != CountOutput::kPoisson && counts != CountOutput::kContinuous)
-    throw ConfigError("--counts", to_string(counts), "allowed: poisson (a camera's counts), continuous (the expectation)");
+    throw ConfigError("--counts", to_string(counts),
+                      "allowed: poisson (a camera's counts), continuous (the expectation)");
   if (batch < 1 || batch > 4096) throw ConfigError("--batch", std::to_string(batch), "must be in 1..4096");
   if (max_scans < 0) throw ConfigError("--max-scans", std::to_string(max_scans), "must be >= 0 (0 = all)");
   run::parse_device_name(device);
 }
 
 json ReconstructConfig::to_json() const {
-  return {{"autoencoder", autoencoder}, {"data", data},         {"out", out},         {"counts", to_string(counts)},
-          {"seed", seed},               {"batch", batch},       {"max_scans", max_scans}, {"device", device},
-          {"threads", threads}};
+  return {{"autoencoder", autoencoder},  {"data", data},     {"out", out},
+          {"counts", to_string(counts)}, {"seed", seed},     {"batch", batch},
+          {"max_scans", max_scans},      {"device", device}, {"threads", threads}};
 }
 
 ReconstructResult reconstruct_dataset(const ReconstructConfig& config, EventSink* events) {

@@ -53,15 +53,15 @@ struct AutoencoderRunConfig {
   }
 
   DataConfig data;
-  std::string out;            // folder to create (or resume)
+  std::string out;                               // folder to create (or resume)
   AutoencoderConfig model = fitted_count_max();  // architecture and grid; transform.count_max 0 = fit to the data
-  TrainConfig train;          // steps, lr, warm-up, AdamW, clipping, EMA, seed, bf16 (cond_drop unused)
-  double kl_weight = 1e-6;    // weight of the KL term against the Poisson term
+  TrainConfig train;        // steps, lr, warm-up, AdamW, clipping, EMA, seed, bf16 (cond_drop unused)
+  double kl_weight = 1e-6;  // weight of the KL term against the Poisson term
   int batch = 16;
   bool resume = false;
-  bool warmup_from_run = false;   // on resume, take train.warmup_steps from the run (flag not given)
-  int64_t stop_at = 0;            // checkpoint and stop at this step (0 = train to the end)
-  double time_limit_min = 0;      // checkpoint and stop at the first log point past this (0 = none)
+  bool warmup_from_run = false;  // on resume, take train.warmup_steps from the run (flag not given)
+  int64_t stop_at = 0;           // checkpoint and stop at this step (0 = train to the end)
+  double time_limit_min = 0;     // checkpoint and stop at the first log point past this (0 = none)
   int64_t log_every = 20, checkpoint_every = 250, val_every = 250, sample_every = 1000;
   std::string device = "cpu";
   int threads = 0;
@@ -81,8 +81,8 @@ struct AutoencoderRunResult {
 
 // Trains one process on config.device; reports progress lines and validation to `events`.
 // `callbacks.write_sheet` draws the sample sheets (none when unset).
-AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config,
-                                              const TrainCallbacks& callbacks = {}, EventSink* events = nullptr);
+AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config, const TrainCallbacks& callbacks = {},
+                                              EventSink* events = nullptr);
 
 // An autoencoder folder's description: autoencoder.json read and ema.pt's SHA-256 checked.
 struct AutoencoderFolder {
@@ -95,13 +95,13 @@ struct AutoencoderFolder {
 AutoencoderFolder check_autoencoder_folder(const std::string& dir);
 
 struct ReconstructConfig {
-  std::string autoencoder;  // folder
-  std::string data;         // dataset to reconstruct
-  std::string out;          // dataset to create
+  std::string autoencoder;                     // folder
+  std::string data;                            // dataset to reconstruct
+  std::string out;                             // dataset to create
   CountOutput counts = CountOutput::kPoisson;  // kPoisson (a camera's counts) or kContinuous (the expectation)
   uint64_t seed = 0;
   int batch = 16;
-  int64_t max_scans = 0;    // 0 = all
+  int64_t max_scans = 0;  // 0 = all
   std::string device = "cpu";
   int threads = 0;
 

@@ -159,11 +159,24 @@ void ModelConfig::validate() const {
     fail("channel_mult", "has " + std::to_string(channel_mult.size()) + " levels", "give 1 to 8 multipliers");
   for (int m : channel_mult)
     if (m < 1 || m > 16) fail("channel_mult", "holds " + std::to_string(m), "each multiplier must be in 1..16");
+  if (latent.enabled()) {
+    if (latent.channels > 64) fail("latent.channels", "is " + std::to_string(latent.channels), "must be in 1..64");
+    if (latent.factor < 2 || latent.factor > 64 || (latent.factor & (latent.factor - 1)))
+      fail("latent.factor", "is " + std::to_string(latent.factor), "must be a power of 2 in 2..64");
+    if (height % latent.factor || width % latent.factor)
+      fail("latent.factor",
+           std::to_string(height) + " x " + std::to_string(width) + " is not divisible by " +
+               std::to_string(latent.factor),
+           "the scans' grid must be the autoencoder's");
+    if (!(latent.scale > 0) || !std::isfinite(latent.scale))
+      fail("latent.scale", "is " + std::to_string(latent.scale), "must be > 0");
+  }
   const int div = 1 << (levels() - 1);
-  if (height < 8 || width < 2 || height % div || width % div)
+  const int dh = diffusion_height(), dw = diffusion_width();
+  if (dh < 2 || dw < 2 || dh % div || dw % div || height < 8 || width < 2)
     fail("height/width",
-         std::to_string(height) + " x " + std::to_string(width) + " is not divisible by " + std::to_string(div) +
-             " (2^(levels-1))",
+         std::to_string(dh) + " x " + std::to_string(dw) + (latent.enabled() ? " (the latent grid)" : "") +
+             " is not divisible by " + std::to_string(div) + " (2^(levels-1))",
          "use sizes that halve evenly at every level, e.g. 128 x 32");
   if (base_channels < 1 || base_channels > 4096)
     fail("base_channels", "is " + std::to_string(base_channels), "must be in 1..4096");
@@ -237,13 +250,16 @@ nlohmann::json ModelConfig::to_json() const {
   for (const auto& a : conditions.attributes) conds.push_back({{"name", a.name}, {"values", a.values}});
   j["conditions"] = conds;
   j["transform"] = {{"kind", "anscombe"}, {"count_max", transform.count_max}, {"target", to_string(transform.target)}};
+  // Pixel models' configs stay as they were before latent models existed.
+  if (latent.enabled())
+    j["latent"] = {{"channels", latent.channels}, {"factor", latent.factor}, {"scale", latent.scale}};
   return j;
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw ConfigError(where, "model config is not a JSON object");
   ModelConfig c;
-  std::set<std::string> known = {"conditions", "transform"};
+  std::set<std::string> known = {"conditions", "transform", "latent"};
   visit_plain_fields(c, [&](const char* key, const auto&) { known.insert(key); });
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key()))
@@ -280,6 +296,17 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
         throw ConfigError(where, "key 'transform.target' is not a string", "allowed: counts, expected");
       c.transform.target = model_target_from_string(t.at("target").get<std::string>(), where + ": transform.target");
     }
+  }
+  if (j.contains("latent")) {
+    const auto& l = j.at("latent");
+    try {
+      c.latent.channels = l.at("channels").get<int>();
+      c.latent.factor = l.at("factor").get<int>();
+      c.latent.scale = l.at("scale").get<double>();
+    } catch (const nlohmann::json::exception&) {
+      throw ConfigError(where, "key 'latent' is malformed", "expected {\"channels\": C, \"factor\": F, \"scale\": S}");
+    }
+    if (!c.latent.enabled()) throw ConfigError(where, "latent.channels is 0", "remove 'latent' for a pixel model");
   }
   c.validate();
   return c;

@@ -88,6 +88,17 @@ CountOutput count_output_from_string(const std::string& s, const std::string& wh
 // kAuto resolved for a model of target `t`; any other value as given.
 CountOutput resolve_count_output(CountOutput c, ModelTarget t);
 
+// Latent diffusion (docs/MODEL.md, "Latent diffusion"): the denoiser works on an autoencoder's
+// latents (autoencoder.h), `channels` x H / factor x W / factor, divided by `scale` (the
+// training latents' RMS, so they have about unit variance); 0 channels = a pixel model. The
+// autoencoder itself travels in the model folder (model_weights.h).
+struct LatentSpace {
+  int channels = 0;
+  int factor = 1;
+  double scale = 1.0;
+  bool enabled() const { return channels > 0; }
+};
+
 struct ModelConfig {
   std::string preset = "tiny";
   int in_channels = 2;                        // anterior, mirrored posterior
@@ -107,6 +118,12 @@ struct ModelConfig {
   double schedule_shift = 1.0;  // logSNR += 2 log(shift); < 1 adds noise for larger images
   ConditionSpec conditions = default_conditions();
   TransformConfig transform;
+  LatentSpace latent;  // disabled: the denoiser works on the scans themselves
+
+  // The denoiser's images: the scans' (in_channels x height x width) or the latents'.
+  int diffusion_channels() const { return latent.enabled() ? latent.channels : in_channels; }
+  int diffusion_height() const { return latent.enabled() ? height / latent.factor : height; }
+  int diffusion_width() const { return latent.enabled() ? width / latent.factor : width; }
 
   int levels() const { return static_cast<int>(channel_mult.size()); }
   bool has_attention(int level) const;

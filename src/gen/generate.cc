@@ -118,8 +118,8 @@ json GenerateConfig::to_json() const {
 
 torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
                               const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
-                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode,
-                              UNet* guide) {
+                              const torch::Device& device, bool bf16, bool channels_last, CountOutput mode, UNet* guide,
+                              Autoencoder decoder) {
   const int64_t B = static_cast<int64_t>(tokens.size());
   auto cond = condition_tensor(tokens, cfg.conditions).to(device);  // (B, A)
   // One generator per scan: its starting noise, then (SDE sampler) its noise at each step, so
@@ -128,8 +128,10 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
   for (int64_t i = 0; i < B; ++i) gens.push_back(at::make_generator<at::CPUGeneratorImpl>(seeds[i]));
   auto per_scan_noise = [&gens, &cfg]() {
     std::vector<torch::Tensor> xs;
-    for (auto& g : gens) xs.push_back(torch::randn({2, cfg.height, cfg.width}, g, torch::kFloat));
-    return torch::stack(xs);  // (B, 2, H, W)
+    for (auto& g : gens)
+      xs.push_back(
+          torch::randn({cfg.diffusion_channels(), cfg.diffusion_height(), cfg.diffusion_width()}, g, torch::kFloat));
+    return torch::stack(xs);  // (B, C, H, W) of the denoiser's images
   };
   auto x_T = per_scan_noise().to(device);  // (B, 2, H, W)
   NoiseSource noise = [&](const torch::Tensor& like) { return per_scan_noise().to(like.options()); };
@@ -150,7 +152,7 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
             : with_guidance(d, sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi);
   torch::Tensor x0 = run_sampler(sampler.kind, guided, s, x_T, cond, times, noise);
   mode = resolve_count_output(mode, cfg.transform.target);
-  auto counts = model_to_counts(x0.cpu(), cfg.transform, mode).contiguous();
+  auto counts = diffusion_to_counts(x0, cfg, decoder, mode).contiguous();  // (B, 2, H, W)
   if (mode == CountOutput::kPoisson) draw_poisson_counts(counts, seeds);
   return counts;
 }
@@ -292,6 +294,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
   GenerateResult res;
   LoadedModel m = load_model(config.model);
   m.net->to(device);
+  if (m.decoder) m.decoder->to(device);
   if (config.channels_last && device.is_cpu()) to_channels_last(*m.net);
   res.model_sha256 = m.ema_sha256;
   std::optional<LoadedModel> guide;
@@ -380,7 +383,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
       seeds.push_back(step_seed(config.sampler.seed, k));
     }
     auto counts = generate_counts(m.net, m.config, config.sampler, tokens, seeds, device, bf16, config.channels_last,
-                                  count_output, guide ? &guide->net : nullptr);  // (b, 2, H, W)
+                                  count_output, guide ? &guide->net : nullptr, m.decoder);  // (b, 2, H, W)
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t k = todo[i];
       Scan s = scan_from_counts(counts[i - i0], tokens[i - i0], spec);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/scan.h"
+#include "gen/autoencoder.h"
 #include "gen/config.h"
 #include "gen/sampler_config.h"
 #include "gen/unet.h"
@@ -18,11 +19,12 @@ namespace scintigen::gen {
 // generator seeded with seeds[i]); `mode` kAuto is resolved for cfg's target, and kPoisson's
 // draws come from draw_poisson_counts with the same seeds. With a `guide` network (a weaker
 // model of the same data, load_guide_model), the sampler's guidance is autoguidance
-// (with_autoguidance) instead of classifier-free guidance.
+// (with_autoguidance) instead of classifier-free guidance. A latent model (cfg.latent) samples
+// latents and decodes them with `decoder` (its autoencoder, on `device`; diffusion_to_counts).
 torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
                               const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
                               const torch::Device& device, bool bf16, bool channels_last, CountOutput mode,
-                              UNet* guide = nullptr);
+                              UNet* guide = nullptr, Autoencoder decoder = nullptr);
 
 // counts[i] <- exact Poisson draws around counts[i] (float, CPU, (B, 2, H, W)), scan i from the
 // stream (seeds[i], kGenCounts): a function of that seed alone, whatever the batch.

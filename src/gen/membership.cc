@@ -78,12 +78,12 @@ void check_scan(const std::vector<Scan>& scans, size_t i) {
       throw InputError(scan_place(scans, i), "has a non-finite count", "counts must be finite numbers >= 0");
 }
 
-// The noise of (time k, draw d): (2, H, W) standard normal from stream_rng(seed, kAuditNoise,
+// The noise of (time k, draw d): (C, H, W) standard normal from stream_rng(seed, kAuditNoise,
 // k * draws + d), row-major. Drawn with the library's own generator, so it is the same on every
 // platform and LibTorch version.
-torch::Tensor fixed_noise(uint64_t seed, uint64_t index, int64_t H, int64_t W) {
+torch::Tensor fixed_noise(uint64_t seed, uint64_t index, int64_t C, int64_t H, int64_t W) {
   Rng rng = stream_rng(seed, RandomStream::kAuditNoise, index);
-  auto eps = torch::empty({2, H, W}, torch::kFloat);  // (2, H, W)
+  auto eps = torch::empty({C, H, W}, torch::kFloat);  // (C, H, W)
   float* p = eps.data_ptr<float>();
   for (int64_t i = 0; i < eps.numel(); ++i) p[i] = static_cast<float>(rng.normal());
   return eps;
@@ -100,6 +100,7 @@ DenoisingLosses denoising_losses(const DenoisingLossConfig& config, const std::v
   LoadedModel m = load_model(config.model);
   m.net->to(device);
   m.net->eval();
+  if (m.decoder) m.decoder->to(device);
   const bool channels_last = device.is_cpu();  // the faster layout for CPU convolutions (as generate)
   if (channels_last) to_channels_last(*m.net);
   torch::NoGradGuard no_grad;
@@ -108,9 +109,11 @@ DenoisingLosses denoising_losses(const DenoisingLossConfig& config, const std::v
   const Schedule schedule = Schedule::from(cfg);
   const int64_t K = static_cast<int64_t>(config.times.size()), D = config.draws;
 
-  std::vector<torch::Tensor> noise;  // [k * D + d] (2, H, W)
+  // The denoiser's images: the scans' grid, or a latent model's latents.
+  const int64_t C = cfg.diffusion_channels(), h = cfg.diffusion_height(), w = cfg.diffusion_width();
+  std::vector<torch::Tensor> noise;  // [k * D + d] (C, h, w)
   for (int64_t kd = 0; kd < K * D; ++kd)
-    noise.push_back(fixed_noise(config.seed, static_cast<uint64_t>(kd), H, W).to(device));
+    noise.push_back(fixed_noise(config.seed, static_cast<uint64_t>(kd), C, h, w).to(device));
 
   DenoisingLosses out;
   out.times = config.times;
@@ -129,17 +132,17 @@ DenoisingLosses denoising_losses(const DenoisingLossConfig& config, const std::v
       std::copy(px.begin(), px.end(), counts.data_ptr<float>() + (i - i0) * 2 * H * W);
       tokens.push_back(condition_from_labels(scans[i].labels, cfg.conditions));
     }
-    auto x0 = counts_to_model(counts, cfg.transform).to(device);      // (B, 2, H, W)
-    auto cond = condition_tensor(tokens, cfg.conditions).to(device);  // (B, A)
+    auto x0 = to_diffusion_space(counts_to_model(counts, cfg.transform).to(device), cfg, m.decoder);  // (B, C, h, w)
+    auto cond = condition_tensor(tokens, cfg.conditions).to(device);                                  // (B, A)
     for (int64_t k = 0; k < K; ++k) {
       auto t = torch::full({B}, config.times[k], torch::TensorOptions().dtype(torch::kFloat).device(device));  // (B)
       auto [alpha, sigma] = alpha_sigma(schedule, t);  // (B), (B)
       for (int64_t d = 0; d < D; ++d) {
-        auto eps = noise[k * D + d].unsqueeze(0).expand({B, 2, H, W});                // (B, 2, H, W)
-        auto x_t = alpha.view({-1, 1, 1, 1}) * x0 + sigma.view({-1, 1, 1, 1}) * eps;  // (B, 2, H, W)
+        auto eps = noise[k * D + d].unsqueeze(0).expand({B, C, h, w});                // (B, C, h, w)
+        auto x_t = alpha.view({-1, 1, 1, 1}) * x0 + sigma.view({-1, 1, 1, 1}) * eps;  // (B, C, h, w)
         if (channels_last) x_t = x_t.contiguous(torch::MemoryFormat::ChannelsLast);
-        auto v = m.net->forward(x_t, t, cond).to(torch::kFloat);  // (B, 2, H, W)
-        // objective.h's v-MSE, per scan: the mean over its 2 H W pixels.
+        auto v = m.net->forward(x_t, t, cond).to(torch::kFloat);  // (B, C, h, w)
+        // objective.h's v-MSE, per scan: the mean over its C h w values.
         auto mse = (v - v_target(x0, eps, alpha, sigma)).square().to(torch::kDouble).mean({1, 2, 3}).cpu();  // (B)
         const double* l = mse.data_ptr<double>();
         for (int64_t b = 0; b < B; ++b) out.per_time[i0 + b][k] += l[b] / static_cast<double>(D);

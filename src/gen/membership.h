@@ -10,19 +10,19 @@
 //
 // Each scan is prepared as the training data is (train_data.h): both views at the model's grid
 // by count-preserving resampling (core/resample.h), then the Anscombe transform into model
-// space (transform.h); its condition is its own labels (condition_from_labels; missing labels
+// space (transform.h), and for a latent diffusion model into its autoencoder's scaled latent
+// means (autoencoder.h, to_diffusion_space); its condition is its own labels (condition_from_labels; missing labels
 // are token 0). The EMA network, in eval mode and without gradients, scores it at every time
 // t_k of `times` with `draws` noise draws each:
 //   x_t = alpha_k x0 + sigma_k eps_kd,   v = alpha_k eps_kd - sigma_k x0,
-//   L_kd = mean over the 2 H W pixels of (net(x_t, t_k, c) - v)^2     (objective.h's v-MSE),
+//   L_kd = mean over the denoiser's C H W values of (net(x_t, t_k, c) - v)^2   (objective.h's v-MSE),
 //   per_time[k] = mean_d L_kd,   loss = mean_k per_time[k].
-// eps_kd (2, H, W) is one standard normal image drawn from stream_rng(seed, kAuditNoise,
-// k * draws + d) (core/random_streams.h, Rng::normal, row-major), the same for every scan: scans
-// are compared under identical noise, and a scan's loss depends on neither the batch it is in
-// nor the order of the scans (up to float rounding of batched convolutions, ~1e-7 relative).
-// Ref: Carlini et al. 2023, "Extracting training data from diffusion models" (loss threshold
-// attack); Matsumoto et al. 2023, "Membership inference attacks against diffusion models";
-// Duan et al. 2023, "Are diffusion models vulnerable to membership inference attacks?" (SecMI:
+// eps_kd (C, H, W; the scans' 2 x H x W for a pixel model) is one standard normal image drawn from stream_rng(seed,
+// kAuditNoise, k * draws + d) (core/random_streams.h, Rng::normal, row-major), the same for every scan: scans are
+// compared under identical noise, and a scan's loss depends on neither the batch it is in nor the order of the scans
+// (up to float rounding of batched convolutions, ~1e-7 relative). Ref: Carlini et al. 2023, "Extracting training data
+// from diffusion models" (loss threshold attack); Matsumoto et al. 2023, "Membership inference attacks against
+// diffusion models"; Duan et al. 2023, "Are diffusion models vulnerable to membership inference attacks?" (SecMI:
 // losses at intermediate t separate members best, hence times well inside (0, 1)).
 //
 // No LibTorch in this header.

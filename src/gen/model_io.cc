@@ -91,8 +91,19 @@ std::string model_card(const json& info) {
   s += fmt::format("- count transform: Anscombe, count_max {} ({})\n", cfg["transform"].value("count_max", 0.0),
                    data.value("count_max_fitted", false) ? "fit to the training data" : "from the config");
   // Only an expected-count model says so: a counts model's card reads as before the target existed.
-  if (cfg["transform"].value("target", "counts") == "expected")
+  if (cfg.contains("latent")) {
+    const json& a = info.value("autoencoder", json::object());
+    s += fmt::format(
+        "- latent diffusion: the U-Net denoises {} x {} x {} latents (divided by {:.4g}) of the count-image "
+        "autoencoder "
+        "`{}` (ema.pt SHA-256 {:.16}, shipped here as autoencoder.pt), whose decoder gives the expected counts; "
+        "`generate` draws exact Poisson counts around them\n",
+        cfg["latent"].value("channels", 0), cfg.value("height", 0) / cfg["latent"].value("factor", 1),
+        cfg.value("width", 0) / cfg["latent"].value("factor", 1), cfg["latent"].value("scale", 1.0),
+        a.value("dir", std::string("?")), a.value("sha256", std::string("?")));
+  } else if (cfg["transform"].value("target", "counts") == "expected") {
     s += "- target: expected counts (noiseless); `generate` draws exact Poisson counts around each generated image\n";
+  }
   s += "- conditions:";
   for (const auto& a : cfg.value("conditions", json::array()))
     s += fmt::format(" {} ({});", a.value("name", ""), fmt::join(a.value("values", std::vector<std::string>{}), ", "));
@@ -157,7 +168,10 @@ std::string model_card(const json& info) {
   return s;
 }
 
-void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const ModelConfig& cfg, json info) {
+void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const ModelConfig& cfg, json info,
+                        Autoencoder autoencoder) {
+  if (cfg.latent.enabled() != static_cast<bool>(autoencoder) || (autoencoder && !info.contains("autoencoder")))
+    throw InternalError("write_model_folder", "a latent model is written with its autoencoder and its record");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw InputError(dir, "cannot create the model folder: " + ec.message());
@@ -169,6 +183,10 @@ void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const Mode
   versions["libtorch"] = TORCH_VERSION;
   info["versions"] = versions;
   info["files"] = {{"ema.pt", save_weights(*ema, dir + "/ema.pt")}, {"raw.pt", save_weights(*raw, dir + "/raw.pt")}};
+  if (autoencoder) {
+    info["autoencoder"]["config"] = autoencoder->config().to_json();
+    info["files"]["autoencoder.pt"] = save_weights(*autoencoder, dir + "/autoencoder.pt");
+  }
   write_file_atomic(dir + "/MODEL_CARD.md", model_card(info));
   write_file_atomic(dir + "/model.json", info.dump(2) + "\n");  // last: the folder is complete once it exists
 }
@@ -222,6 +240,26 @@ LoadedModel load_model(const std::string& dir_in) {
   load_weights(*m.net, m.dir + "/ema.pt", m.ema_sha256);
   m.net->eval();
   for (auto& p : m.net->parameters()) p.set_requires_grad(false);
+  if (m.config.latent.enabled()) {
+    const std::string sha = m.info.value("files", json::object()).value("autoencoder.pt", "");
+    if (sha.empty() || !m.info.contains("autoencoder") || !m.info["autoencoder"].contains("config"))
+      throw InputError(mj, "is a latent diffusion model without its autoencoder (files: autoencoder.pt, autoencoder)",
+                       "the model folder is incomplete");
+    AutoencoderConfig ac;
+    try {
+      ac = AutoencoderConfig::from_json(m.info["autoencoder"]["config"], mj);
+    } catch (const ConfigError& e) {
+      throw in_context<InputError>(e, mj, "autoencoder: ");
+    }
+    if (ac.latent_channels != m.config.latent.channels || ac.factor() != m.config.latent.factor ||
+        ac.height != m.config.height || ac.width != m.config.width)
+      throw InputError(mj, "its autoencoder's latents do not fit its model_config.latent",
+                       "the folder is inconsistent");
+    m.decoder = Autoencoder(ac);
+    load_weights(*m.decoder, m.dir + "/autoencoder.pt", sha);
+    m.decoder->eval();
+    for (auto& p : m.decoder->parameters()) p.set_requires_grad(false);
+  }
   return m;
 }
 
@@ -233,13 +271,18 @@ LoadedModel load_guide_model(const std::string& dir, const ModelFolder& main, co
     throw in_context<InputError>(e, flag);  // error: --guide-model: DIR: is not a folder (...)
   }
   const json a = main.config.to_json(), b = g.config.to_json();
-  for (const char* key :
-       {"height", "width", "in_channels", "conditions", "transform", "logsnr_min", "logsnr_max", "schedule_shift"})
+  for (const char* key : {"height", "width", "in_channels", "conditions", "transform", "latent", "logsnr_min",
+                          "logsnr_max", "schedule_shift"})
     if (a.value(key, json()) != b.value(key, json()))
       throw InputError(g.dir + "/model.json",
                        fmt::format("{}: its {} is {}, the model's {}", flag, key, b.value(key, json()).dump(),
                                    a.value(key, json()).dump()),
                        "a guide model must be trained on the same images and conditions as the model it guides");
+  const std::string ae_a = main.info.value("files", json::object()).value("autoencoder.pt", ""),
+                    ae_b = g.info.value("files", json::object()).value("autoencoder.pt", "");
+  if (ae_a != ae_b)
+    throw InputError(g.dir + "/model.json", flag + ": it denoises another autoencoder's latents",
+                     "a guide model must work in the latent space of the model it guides");
   return g;
 }
 

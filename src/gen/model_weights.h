@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "gen/autoencoder.h"
 #include "gen/config.h"
 #include "gen/model_io.h"
 #include "gen/unet.h"
@@ -17,7 +18,8 @@
 namespace scintigen::gen {
 
 struct LoadedModel : ModelFolder {
-  UNet net{nullptr};  // EMA weights, eval mode, on the CPU
+  UNet net{nullptr};             // EMA weights, eval mode, on the CPU
+  Autoencoder decoder{nullptr};  // a latent model's autoencoder (autoencoder.pt), eval mode, on the CPU
 };
 
 // Saves a module's parameters and buffers to `path` atomically (temp + rename); returns the
@@ -30,8 +32,11 @@ std::string save_weights(torch::nn::Module& net, const std::string& path);
 void load_weights(torch::nn::Module& net, const std::string& path, const std::string& expected_sha,
                   const std::string& record = "model.json");
 
-// Writes ema.pt, raw.pt, model.json (info + config + hashes) and MODEL_CARD.md into `dir`.
-void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const ModelConfig& cfg, nlohmann::json info);
+// Writes ema.pt, raw.pt, model.json (info + config + hashes) and MODEL_CARD.md into `dir`; a
+// latent model's autoencoder as autoencoder.pt (with model.json "autoencoder": its config and
+// its source's record, which `info` carries).
+void write_model_folder(const std::string& dir, UNet& ema, UNet& raw, const ModelConfig& cfg, nlohmann::json info,
+                        Autoencoder autoencoder = nullptr);
 
 // `dir` may be "builtin" (builtin_model_dir()). Throws InputError.
 LoadedModel load_model(const std::string& dir);

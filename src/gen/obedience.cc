@@ -219,7 +219,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
       std::vector<uint64_t> seeds;
       for (int k = k0; k < k1; ++k) seeds.push_back(step_seed(c.seed + 7919 * group_index, k));
       auto counts = generate_counts(m.net, m.config, sc, tokens, seeds, torch::kCPU, use_bf16(c.precision, false), true,
-                                    CountOutput::kAuto, guide ? &guide->net : nullptr);
+                                    CountOutput::kAuto, guide ? &guide->net : nullptr, m.decoder);
       for (int k = k0; k < k1; ++k) g.gen.push_back(scan_from_counts(counts[k - k0], tok, m.config.conditions));
     }
     ++group_index;

@@ -137,8 +137,10 @@ TrainingData load_training_data(const DataConfig& dc, ModelConfig& cfg, EventSin
       (r.split == "val" ? val_items : train_items).push_back({d, std::move(r)});
     }
     // A model of expected counts must not learn Poisson noise as if it were the expectation:
-    // integer-count scans are camera (or simulate) draws, noiseless simulations are float.
-    if (cfg.transform.target == ModelTarget::kExpected && used > 0 && integer_scans == used)
+    // integer-count scans are camera (or simulate) draws, noiseless simulations are float. A
+    // latent model is exempt: its autoencoder learned the expectation from such draws (Poisson
+    // likelihood), and the U-Net learns their latents.
+    if (cfg.transform.target == ModelTarget::kExpected && !cfg.latent.enabled() && used > 0 && integer_scans == used)
       throw InputError(dc.datasets[d],
                        "holds integer counts (Poisson draws), but the model's target is 'expected': it learns "
                        "noiseless expected-count images and draws the Poisson counts itself",

@@ -20,6 +20,7 @@
 #include "core/progress.h"
 #include "core/version.h"
 #include "data/dataset.h"
+#include "gen/autoencoder.h"
 #include "gen/distill.h"
 #include "gen/distributed.h"
 #include "gen/generate_tensors.h"
@@ -68,6 +69,9 @@ void TrainRunConfig::validate() const {
   train.validate();
   data.validate();
   distill.validate();
+  if (!autoencoder.empty() && (!init_from.empty() || distill.enabled()))
+    throw ConfigError("--autoencoder", "given with --" + std::string(distill.enabled() ? "distill-from" : "init-from"),
+                      "leave --autoencoder out: a model keeps its starting model's latent space");
   if (distill.enabled() && !init_from.empty() && init_from != distill.teacher)
     throw ConfigError("--init-from", "'" + init_from + "' is not the --distill-from teacher '" + distill.teacher + "'",
                       "leave --init-from out: a distilled student starts from its teacher's weights");
@@ -84,9 +88,10 @@ json TrainRunConfig::to_json() const {
             {"condition_on_site", condition_on_site},
             {"device", device},
             {"world_size", world}};
-  if (!init_from.empty()) j["init_from"] = init_from;       // absent for runs from scratch (and runs made before it)
-  if (!target.empty()) j["target"] = target;                // absent when the preset decides (and in older runs)
-  if (distill.enabled()) j["distill"] = distill.to_json();  // absent for other runs (and in older runs)
+  if (!init_from.empty()) j["init_from"] = init_from;        // absent for runs from scratch (and runs made before it)
+  if (!target.empty()) j["target"] = target;                 // absent when the preset decides (and in older runs)
+  if (distill.enabled()) j["distill"] = distill.to_json();   // absent for other runs (and in older runs)
+  if (!autoencoder.empty()) j["autoencoder"] = autoencoder;  // absent for pixel models (and in older runs)
   return j;
 }
 
@@ -195,7 +200,7 @@ double distill_validation_loss(UNet& net, const Denoise& teacher, const ModelCon
 namespace {
 
 void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& c, const TrainCallbacks& cb,
-                       const torch::Device& device, int64_t step) {
+                       const torch::Device& device, int64_t step, Autoencoder decoder) {
   // A distilled student samples as it was taught; any other model with the grids' usual settings.
   SamplerConfig sc;
   if (c.distill.enabled()) {
@@ -217,7 +222,8 @@ void write_sample_grid(UNet& ema, const ModelConfig& cfg, const TrainRunConfig& 
     captions.push_back(text.empty() ? "unconditional" : text);
     seeds.push_back(1000 + seeds.size());
   }
-  auto counts = generate_counts(ema, cfg, sc, tokens, seeds, device, c.train.bf16, false, CountOutput::kAuto);
+  auto counts =
+      generate_counts(ema, cfg, sc, tokens, seeds, device, c.train.bf16, false, CountOutput::kAuto, nullptr, decoder);
   std::vector<Scan> scans;
   for (size_t i = 0; i < tokens.size(); ++i) scans.push_back(scan_from_counts(counts[i], tokens[i], cfg.conditions));
   fs::create_directories(c.out + "/samples");
@@ -263,6 +269,33 @@ ModelConfig init_model_config(const TrainRunConfig& c, const LoadedModel& base) 
         "--target", fmt::format("{} differs from the target {} of {}", c.target, to_string(cfg.transform.target), what),
         "leave --target out: a fine-tuned model keeps what its starting model generates");
   return cfg;
+}
+
+// A latent model's config from its autoencoder: the autoencoder's grid (the preset's must be
+// it), count_max (--count-max, if given, must be it), latent channels, factor and scale, and the
+// expected-count target (the decoder gives expectations; generate draws the Poisson counts).
+void apply_autoencoder(const TrainRunConfig& c, const LoadedAutoencoder& ae, ModelConfig& cfg) {
+  const AutoencoderConfig& a = ae.config;
+  if (cfg.height != a.height || cfg.width != a.width)
+    throw ConfigError("--preset",
+                      fmt::format("'{}' is a {} x {} (W x H) model, the autoencoder {} a {} x {} one", c.preset,
+                                  cfg.width, cfg.height, c.autoencoder, a.width, a.height),
+                      "use a preset or config file of the autoencoder's grid");
+  if (c.count_max > 0 && c.count_max != a.transform.count_max)
+    throw ConfigError("--count-max",
+                      fmt::format("{} differs from the count_max {} of the autoencoder {}", c.count_max,
+                                  a.transform.count_max, c.autoencoder),
+                      "leave --count-max out: a latent model encodes the scans as its autoencoder does");
+  if (!c.target.empty() && model_target_from_string(c.target) != ModelTarget::kExpected)
+    throw ConfigError("--target", c.target + " with --autoencoder",
+                      "leave --target out: a latent model's decoder gives expected counts");
+  const double rms = ae.info.value("latent", json::object()).value("rms", 0.0);
+  if (!(rms > 0))
+    throw InputError(ae.dir + "/autoencoder.json", "records no latent statistics (latent.rms)",
+                     "train the autoencoder again with this scintigen");
+  cfg.transform.count_max = a.transform.count_max;
+  cfg.transform.target = ModelTarget::kExpected;
+  cfg.latent = {a.latent_channels, a.factor(), rms};
 }
 
 // Every label of the training scans (both views, not split "test") that a conditioned
@@ -397,8 +430,37 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
   }
   ModelConfig cfg = base ? init_model_config(c, *base) : resolve_model_config(c, sites);
   if (base) check_vocabulary_covers(c.data, cfg.conditions, c.init_from);
+  // Latent diffusion: the autoencoder named, or the starting model's.
+  Autoencoder autoencoder{nullptr};
+  json autoencoder_record;
+  if (!c.autoencoder.empty()) {
+    LoadedAutoencoder la = load_autoencoder(c.autoencoder);
+    apply_autoencoder(c, la, cfg);
+    autoencoder = la.net;
+    autoencoder_record = {{"dir", c.autoencoder},
+                          {"name", la.info.value("name", std::string())},
+                          {"sha256", la.sha256},
+                          {"latent", la.info.value("latent", json::object())}};
+    if (c.resume && previous.contains("autoencoder") &&
+        previous["autoencoder"].value("sha256", std::string()) != la.sha256)
+      throw ConfigError("--autoencoder",
+                        fmt::format("{} is not the autoencoder the run started with (ema.pt SHA-256 {:.16} -> {:.16})",
+                                    c.autoencoder, previous["autoencoder"].value("sha256", std::string()), la.sha256),
+                        "resume with the autoencoder unchanged, or start a new --out");
+  } else if (base && base->decoder) {
+    autoencoder = base->decoder;
+    autoencoder_record = base->info.value("autoencoder", json::object());
+    autoencoder_record.erase("config");  // write_model_folder adds the config of what it writes
+  }
   TrainingData data = load_training_data(c.data, cfg, events);
   cfg.validate();
+  if (autoencoder) {  // the U-Net learns the scans' latents
+    autoencoder->to(device);
+    note(events, fmt::format("encoding {} scans into {} x {} x {} latents", data.train.size() + data.val.size(),
+                             cfg.latent.channels, cfg.diffusion_height(), cfg.diffusion_width()));
+    data.train.x = to_diffusion_space(data.train.x.to(device), cfg, autoencoder).cpu();
+    if (data.val.size()) data.val.x = to_diffusion_space(data.val.x.to(device), cfg, autoencoder).cpu();
+  }
   if (c.resume && previous.contains("model_config"))
     run::refuse_changed_settings(c.out, previous["model_config"], cfg.to_json(), {},
                                  "resume with the same data and model config", "model_config.");
@@ -412,6 +474,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
                     {"sample_every", c.sample_every},
                     {"threads", c.threads}};
     if (base) record["init_from"] = init_record;
+    if (!c.autoencoder.empty()) record["autoencoder"] = autoencoder_record;
     run::write_run_record(c.out, record);
   }
 
@@ -487,7 +550,8 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(c.train.seed, step));
     auto keep = torch::rand({c.batch, A}, gen, torch::kFloat) >= c.train.cond_drop_prob;
     auto t = torch::rand({c.batch}, gen, torch::kFloat);
-    auto noise = torch::randn({c.batch, 2, cfg.height, cfg.width}, gen, torch::kFloat);
+    auto noise = torch::randn({c.batch, cfg.diffusion_channels(), cfg.diffusion_height(), cfg.diffusion_width()}, gen,
+                              torch::kFloat);
     const int64_t r0 = c.rank * b, r1 = r0 + b;
     auto cond_d = cond * keep.slice(0, r0, r1).to(torch::kLong);
     double loss = 0;
@@ -546,7 +610,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
       }
     }
     if (c.sample_every > 0 && done % c.sample_every == 0 && done != total && writer)
-      write_sample_grid(trainer.ema(), cfg, c, cb, device, done);
+      write_sample_grid(trainer.ema(), cfg, c, cb, device, done, autoencoder);
     if (done % c.checkpoint_every == 0 || done == end || out_of_time) save_checkpoint();
     if (out_of_time) {
       res.stopped_by_time_limit = true;
@@ -564,7 +628,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
       teacher ? distill_validation_loss(trainer.ema(), teacher, cfg, c.distill, data.val, b, device, c.train.bf16)
               : validation_loss(trainer.ema(), cfg, data.val, b, device, c.train.bf16);
   if (res.final_val_loss >= 0) metrics.write({{"step", res.steps_done}, {"val_loss", res.final_val_loss}});
-  write_sample_grid(trainer.ema(), cfg, c, cb, device, res.steps_done);
+  write_sample_grid(trainer.ema(), cfg, c, cb, device, res.steps_done, autoencoder);
   json info = {{"name", fs::path(c.out).filename().string()},
                {"created", utc_now_iso8601()},
                {"run", c.to_json()},
@@ -590,8 +654,12 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     sampler.erase("seed");
     info["sampler"] = sampler;  // generate's and model check's defaults for this model
   }
+  if (autoencoder) {
+    info["autoencoder"] = autoencoder_record;
+    autoencoder->to(torch::kCPU);
+  }
   // checkpoint/ stays: it holds the optimiser state that a later --resume --steps LARGER continues from.
-  write_model_folder(c.out, trainer.ema(), trainer.model(), cfg, info);
+  write_model_folder(c.out, trainer.ema(), trainer.model(), cfg, info, autoencoder);
   return res;
 }
 

@@ -32,6 +32,12 @@
 // records "distilled" (the teacher, its settings) and "sampler" (the student's DDIM settings,
 // which generate and model check take as their defaults). A distilled model cannot teach.
 //
+// Latent diffusion (autoencoder set): the model config takes the autoencoder's grid, count_max,
+// latent channels, factor and scale (its training latents' RMS) and generates expected counts;
+// the scans are encoded once (latent means / scale) and the U-Net learns those; the finished
+// folder carries the autoencoder (autoencoder.pt) and its record (model.json "autoencoder": its
+// folder, SHA-256, config). A resume refuses another autoencoder.
+//
 // Distribution: with world > 1 every rank loads the same data, takes its slice of each global
 // batch (global batch = batch; rank r gets rows [r b, (r + 1) b), b = batch / world), and the
 // reducer averages gradients; rank 0 alone checks and writes the output folder and reports to
@@ -62,6 +68,9 @@ struct TrainRunConfig {
   // Step distillation (train_config.h): the student starts from the teacher (init_from is set
   // to it; another init_from is refused) and learns the teacher's guided sampler in fewer steps.
   DistillConfig distill;
+  // Latent diffusion (docs/MODEL.md, "Latent diffusion"): denoise this autoencoder folder's
+  // latents ("" = the scans themselves; a fine-tuned or distilled model keeps its base's).
+  std::string autoencoder;
   TrainConfig train;  // steps, lr, ..., seed, accum, bf16
   int batch = 16;     // global batch (all ranks, all micro-batches)
   bool resume = false;

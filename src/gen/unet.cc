@@ -175,7 +175,7 @@ UNetImpl::UNetImpl(const ModelConfig& cfg) : cfg_(cfg) {
   cond_embed = register_module("cond_embed", nn::ModuleList());
   for (const auto& a : cfg.conditions.attributes)
     cond_embed->push_back(nn::Embedding(static_cast<int64_t>(a.values.size()) + 1, E));
-  conv_in = register_module("conv_in", conv3x3(cfg.in_channels, C0));
+  conv_in = register_module("conv_in", conv3x3(cfg.diffusion_channels(), C0));
 
   std::vector<int> skips = {C0};
   int ch = C0;
@@ -217,7 +217,7 @@ UNetImpl::UNetImpl(const ModelConfig& cfg) : cfg_(cfg) {
     up->push_back(level);
   }
   norm_out = register_module("norm_out", nn::GroupNorm(G, ch));
-  conv_out = register_module("conv_out", conv3x3(ch, cfg.in_channels));
+  conv_out = register_module("conv_out", conv3x3(ch, cfg.diffusion_channels()));
   zero_(conv_out);
 }
 
@@ -229,8 +229,10 @@ torch::Tensor UNetImpl::embed(const torch::Tensor& t, const torch::Tensor& cond)
 }
 
 torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cond) {
-  TORCH_CHECK(x.dim() == 4 && x.size(1) == cfg_.in_channels && x.size(2) == cfg_.height && x.size(3) == cfg_.width,
-              "UNet: x must be (B, ", cfg_.in_channels, ", ", cfg_.height, ", ", cfg_.width, "), got ", x.sizes());
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == cfg_.diffusion_channels() && x.size(2) == cfg_.diffusion_height() &&
+                  x.size(3) == cfg_.diffusion_width(),
+              "UNet: x must be (B, ", cfg_.diffusion_channels(), ", ", cfg_.diffusion_height(), ", ",
+              cfg_.diffusion_width(), "), got ", x.sizes());
   TORCH_CHECK(t.dim() == 1 && t.size(0) == x.size(0), "UNet: t must be (B)");
   TORCH_CHECK(cond.dim() == 2 && cond.size(0) == x.size(0) && cond.size(1) == static_cast<int64_t>(cond_embed->size()),
               "UNet: cond must be (B, ", cond_embed->size(), ")");

@@ -1,5 +1,6 @@
 // The conditional U-Net: predicts v for two-view scans (anterior + mirrored posterior as 2
-// channels) at the scans' 1:4 aspect ratio.
+// channels) at the scans' 1:4 aspect ratio, or, in a latent diffusion model, for the
+// autoencoder's latents (cfg.diffusion_channels() x diffusion_height() x diffusion_width()).
 //
 //   ModelConfig cfg = model_preset("tiny");
 //   UNet net(cfg);

@@ -1,7 +1,10 @@
 // The count-image autoencoder (src/gen/autoencoder*.h): its config, that training reduces the
 // validation deviance, exact resume, refusals, the folder's checks, and reconstruction (labels
-// kept, draws a function of the seed alone). The networks' arithmetic against PyTorch is in
-// gen_reference_test.cc; the CLI in tests/cli/gen_cli_test.cc.
+// kept, draws a function of the seed alone); and latent diffusion on it (train --autoencoder):
+// the model's records, generation, exact resume, the membership score, refusals. The networks' arithmetic against
+// PyTorch is in gen_reference_test.cc; the CLI in tests/cli/gen_cli_test.cc.
+#include "gen/autoencoder.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,9 +13,12 @@
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "data/dataset.h"
-#include "gen/autoencoder.h"
 #include "gen/autoencoder_train.h"
 #include "gen/gen_data_fixture.h"
+#include "gen/generate.h"
+#include "gen/membership.h"
+#include "gen/model_weights.h"
+#include "gen/train_loop.h"
 #include "run/run.h"
 #include "test_util.h"
 
@@ -203,6 +209,115 @@ TEST(Reconstruct, KeepsIdsLabelsAndSplitsAndItsDrawsAreAFunctionOfTheSeed) {
   for (float v : e.load(e.records()[0]).pixels) fractional |= v != std::round(v);
   EXPECT_TRUE(fractional) << "--counts continuous writes the expectation itself";
   EXPECT_THROW(run("a", 1, 4, CountOutput::kPoisson), InputError) << "an existing --out is refused";
+}
+
+// A latent diffusion model on a micro autoencoder: 2 x 64 x 16 scans, 2 x 16 x 4 latents.
+TEST(LatentModel, TrainsOnTheLatentsGeneratesScansAndResumesExactly) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "ae", 6)).finished);
+  const LoadedAutoencoder ae = load_autoencoder(t / "ae");
+  TrainRunConfig c = gen::testing::micro_run(t.path(), t / "ds", t / "m", 6);
+  c.autoencoder = t / "ae";
+  ASSERT_TRUE(run_training(c).finished);
+  const LoadedModel m = load_model(t / "m");
+  EXPECT_TRUE(m.config.latent.enabled());
+  EXPECT_EQ(m.config.latent.channels, 2);
+  EXPECT_EQ(m.config.latent.factor, 4);
+  EXPECT_DOUBLE_EQ(m.config.latent.scale, ae.info["latent"]["rms"].get<double>());
+  EXPECT_EQ(m.config.transform.count_max, ae.config.transform.count_max);
+  EXPECT_EQ(m.config.transform.target, ModelTarget::kExpected);
+  ASSERT_TRUE(m.decoder) << "the model folder carries its autoencoder";
+  EXPECT_EQ(m.info["autoencoder"]["sha256"], ae.sha256);
+  EXPECT_EQ(m.info["files"]["autoencoder.pt"], ae.sha256) << "the same weights, saved again";
+  EXPECT_NE(read_file(t / "m/MODEL_CARD.md").find("latent diffusion"), std::string::npos);
+
+  // generate: scans at the autoencoder's grid, Poisson counts, a function of the seed alone
+  GenerateConfig g = gen::testing::micro_generate(t / "m", 3, "metastasis=1", 3);
+  g.out = t / "g1";
+  generate_dataset(g);
+  g.out = t / "g2";
+  g.batch = 1;
+  generate_dataset(g);
+  const Dataset g1 = Dataset::open(t / "g1"), g2 = Dataset::open(t / "g2");
+  ASSERT_EQ(g1.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const ScanRecord r = g1.records()[i];
+    EXPECT_EQ(r.height, 64);
+    EXPECT_EQ(r.width, 16);
+    EXPECT_EQ(r.dtype, PixelDtype::kUint16) << "Poisson counts";
+    EXPECT_EQ(r.meta["provenance"]["counts"], "poisson");
+    EXPECT_EQ(r.pixel_sha256, g2.records()[i].pixel_sha256) << "the batch changes no scan";
+  }
+
+  // exact resume
+  TrainRunConfig part = gen::testing::micro_run(t.path(), t / "ds", t / "p", 6);
+  part.autoencoder = t / "ae";
+  part.stop_at = 4;
+  EXPECT_FALSE(run_training(part).finished);
+  part.stop_at = 0;
+  part.resume = true;
+  ASSERT_TRUE(run_training(part).finished);
+  EXPECT_EQ(load_model(t / "p").ema_sha256, m.ema_sha256) << "stop + resume = an uninterrupted run";
+
+  // the membership score encodes the scans as training did
+  DenoisingLossConfig dl;
+  dl.model = t / "m";
+  dl.threads = 1;
+  std::vector<Scan> scans;
+  const Dataset ds = Dataset::open(t / "ds");
+  for (int i = 0; i < 3; ++i) scans.push_back(ds.load(ds.records()[i]));
+  const DenoisingLosses l = denoising_losses(dl, scans);
+  for (double v : l.loss) EXPECT_TRUE(std::isfinite(v) && v > 0) << v;
+
+  // a fine-tune keeps the latent space
+  TrainRunConfig ft = gen::testing::micro_run(t.path(), t / "ds", t / "ft", 2);
+  ft.preset.clear();
+  ft.init_from = t / "m";
+  ASSERT_TRUE(run_training(ft).finished);
+  EXPECT_EQ(load_model(t / "ft").info["files"]["autoencoder.pt"], ae.sha256);
+}
+
+TEST(LatentModel, RefusesWhatCannotWorkAndAnAlteredAutoencoder) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "ae", 2)).finished);
+  auto refused = [&](TrainRunConfig c, const std::string& says) {
+    try {
+      run_training(c);
+      ADD_FAILURE() << "accepted: " << says;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(c.out + "/model.json"));
+  };
+  TrainRunConfig c = gen::testing::micro_run(t.path(), t / "ds", t / "x", 2);
+  c.autoencoder = t / "ae";
+  c.preset = "tiny";  // 32 x 128, the autoencoder 16 x 64
+  refused(c, "'tiny' is a 32 x 128 (W x H) model");
+  c = gen::testing::micro_run(t.path(), t / "ds", t / "y", 2);
+  c.autoencoder = t / "ae";
+  c.count_max = 7;
+  refused(c, "--count-max");
+  c = gen::testing::micro_run(t.path(), t / "ds", t / "z", 2);
+  c.autoencoder = t / "ae";
+  c.init_from = t / "ae";
+  refused(c, "--autoencoder: given with --init-from");
+
+  c = gen::testing::micro_run(t.path(), t / "ds", t / "m", 2);
+  c.autoencoder = t / "ae";
+  ASSERT_TRUE(run_training(c).finished);
+  std::string w = read_file(t / "m/autoencoder.pt");
+  w[w.size() / 2] ^= 1;
+  write_file_atomic(t / "m/autoencoder.pt", w);
+  try {
+    load_model(t / "m");
+    ADD_FAILURE() << "an altered autoencoder.pt was loaded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("autoencoder.pt: SHA-256 differs from the one in model.json"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
