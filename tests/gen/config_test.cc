@@ -44,6 +44,35 @@ TEST(GenConfig, ConfigFilesEqualThePresets) {
   }
 }
 
+// configs/gen/latent.json: the denoiser of the first latent diffusion candidate (docs/experiments/
+// fidelity.md, "Latent diffusion, step 2"): the cpu preset with one residual block per level and
+// the schedule shift of a 16 x 64 image; with a 4-channel latent space of factor 4 it is valid.
+TEST(GenConfig, TheLatentConfigFileIsTheCpuPresetWithOneBlockPerLevel) {
+  const std::string path = scintigen::testing::source_path("configs/gen/latent.json");
+  std::ifstream f(path);
+  ASSERT_TRUE(f) << path;
+  nlohmann::json j;
+  f >> j;
+  ModelConfig c = ModelConfig::from_json(j, path);
+  ModelConfig cpu = model_preset("cpu");
+  cpu.preset = "latent";
+  cpu.res_blocks = 1;
+  cpu.schedule_shift = 2.0;  // 64 / sqrt(16 * 64), the presets' rule at the latent grid
+  EXPECT_EQ(c.to_json(), cpu.to_json());
+  c.latent = {4, 4, 1.0};
+  EXPECT_NO_THROW(c.validate());
+  EXPECT_EQ(c.diffusion_height(), 64);
+  EXPECT_EQ(c.diffusion_width(), 16);
+  EXPECT_EQ(c.diffusion_channels(), 4);
+  c.latent.scale = 1.5;
+  const ModelConfig back = ModelConfig::from_json(c.to_json(), "x");
+  EXPECT_EQ(back.to_json(), c.to_json());
+  EXPECT_DOUBLE_EQ(back.latent.scale, 1.5);
+  EXPECT_FALSE(cpu.to_json().contains("latent")) << "a pixel model's config is as it was";
+  c.latent.factor = 3;
+  EXPECT_THROW(c.validate(), ConfigError);
+}
+
 TEST(GenConfig, UnknownPresetListsTheAllowedOnes) {
   try {
     model_preset("huge");
