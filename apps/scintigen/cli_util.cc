@@ -6,6 +6,7 @@
 
 #include "core/text.h"
 #include "gen/model_io.h"
+#include "io/png.h"
 
 namespace scintigen::cli {
 
@@ -49,6 +50,19 @@ void take_model_sampler(const CLI::App& app, const std::string& model, gen::Samp
         "warning: %s names its own sampler (%s); the flags given depart from it, so its scans are not the ones "
         "it was trained or chosen to make\n",
         model.c_str(), own->to_json().dump().c_str());
+}
+
+gen::TrainCallbacks png_sheet_callbacks() {
+  gen::TrainCallbacks cb;
+  cb.write_sheet = [](const std::vector<Scan>& scans, const std::vector<std::string>& captions,
+                      const std::string& path) {
+    std::vector<const Scan*> ptrs;
+    for (const auto& s : scans) ptrs.push_back(&s);
+    ContactSheetOptions o;
+    o.columns = 5;
+    write_contact_sheet(ptrs, captions, path, o);
+  };
+  return cb;
 }
 
 }  // namespace scintigen::cli

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "gen/sampler_config.h"
+#include "gen/train_loop.h"
 
 namespace CLI {
 class App;
@@ -24,5 +25,9 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items);
 // every sampler flag of `app` left out (--sampler, --spacing, --steps, --guidance,
 // --guidance-interval); a flag given keeps its value. The seed stays as given.
 void take_model_sampler(const CLI::App& app, const std::string& model, gen::SamplerConfig& s);
+
+// The training loops' sheet writer (gen::TrainCallbacks::write_sheet): a PNG contact sheet of
+// five columns (io/png.h).
+gen::TrainCallbacks png_sheet_callbacks();
 
 }  // namespace scintigen::cli

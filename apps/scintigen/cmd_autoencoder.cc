@@ -10,7 +10,6 @@
 #include "console.h"
 #include "core/error.h"
 #include "gen/autoencoder_train.h"
-#include "io/png.h"
 #include "run_guard.h"
 
 namespace scintigen::cli {
@@ -104,15 +103,7 @@ int cmd_train(int argc, char** argv) {
   c.data.datasets = split_commas(data);
   c.data.seed = c.train.seed;
   c.data.threads = c.threads;
-  gen::TrainCallbacks cb;
-  cb.write_sheet = [](const std::vector<Scan>& scans, const std::vector<std::string>& captions,
-                      const std::string& path) {
-    std::vector<const Scan*> ptrs;
-    for (const auto& s : scans) ptrs.push_back(&s);
-    ContactSheetOptions o;
-    o.columns = 5;
-    write_contact_sheet(ptrs, captions, path, o);
-  };
+  const gen::TrainCallbacks cb = png_sheet_callbacks();
   Console console(quiet);
   const gen::AutoencoderRunResult r = gen::run_autoencoder_training(c, cb, &console);
   const std::string dev = r.final_val_deviance >= 0 ? fmt::format("{:.4f}", r.final_val_deviance) : "n/a";

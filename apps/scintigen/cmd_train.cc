@@ -9,7 +9,6 @@
 #include "commands.h"
 #include "console.h"
 #include "gen/train_loop.h"
-#include "io/png.h"
 #include "run_guard.h"
 
 namespace scintigen::cli {
@@ -136,15 +135,7 @@ int cmd_train_model(int argc, char** argv) {
   c.data.threads = c.threads;
   c.conditions = split_commas(conditions);
 
-  gen::TrainCallbacks cb;
-  cb.write_sheet = [](const std::vector<Scan>& scans, const std::vector<std::string>& captions,
-                      const std::string& path) {
-    std::vector<const Scan*> ptrs;
-    for (const auto& s : scans) ptrs.push_back(&s);
-    ContactSheetOptions o;
-    o.columns = 5;
-    write_contact_sheet(ptrs, captions, path, o);
-  };
+  const gen::TrainCallbacks cb = png_sheet_callbacks();
   Console console(quiet);
   const gen::TrainRunResult r = gen::run_training_from_environment(c, cb, &console);
   if (r.rank == 0) {

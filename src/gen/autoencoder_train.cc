@@ -134,33 +134,11 @@ class AeTrainer {
   }
 
   void save(torch::serialize::OutputArchive& archive) const {
-    torch::serialize::OutputArchive net, ema, opt;
-    net_->save(net);
-    ema_->save(ema);
-    opt_->save(opt);
-    archive.write("net", net);
-    archive.write("ema", ema);
-    archive.write("optimizer", opt);
-    archive.write("step", torch::tensor(step_, torch::kLong));
+    save_training_state(archive, *net_, *ema_, *opt_, step_);
   }
 
   void load(torch::serialize::InputArchive& archive, const std::string& where) {
-    try {
-      torch::serialize::InputArchive net, ema, opt;
-      archive.read("net", net);
-      archive.read("ema", ema);
-      archive.read("optimizer", opt);
-      net_->load(net);
-      ema_->load(ema);
-      opt_->load(opt);
-      torch::Tensor s;
-      archive.read("step", s);
-      step_ = s.item<int64_t>();
-    } catch (const c10::Error& e) {
-      std::string what = e.what_without_backtrace();
-      throw InputError(where, "does not hold a training state of this autoencoder: " + what.substr(0, 300),
-                       "resume with the flags that made it, or start a new --out");
-    }
+    step_ = load_training_state(archive, *net_, *ema_, *opt_, where, "autoencoder");
     net_->to(device_);
     ema_->to(device_);
     for (auto& p : ema_->parameters()) p.set_requires_grad(false);

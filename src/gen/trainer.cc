@@ -146,34 +146,44 @@ double Trainer::step_with(int64_t B, const std::function<torch::Tensor(int64_t, 
   return loss_sum;
 }
 
+void save_training_state(torch::serialize::OutputArchive& archive, const torch::nn::Module& net,
+                         const torch::nn::Module& ema, const torch::optim::Optimizer& opt, int64_t step) {
+  torch::serialize::OutputArchive n, e, o;
+  net.save(n);
+  ema.save(e);
+  opt.save(o);
+  archive.write("net", n);
+  archive.write("ema", e);
+  archive.write("optimizer", o);
+  archive.write("step", torch::tensor(step, torch::kLong));
+}
+
+int64_t load_training_state(torch::serialize::InputArchive& archive, torch::nn::Module& net, torch::nn::Module& ema,
+                            torch::optim::Optimizer& opt, const std::string& where, const std::string& what) {
+  try {
+    torch::serialize::InputArchive n, e, o;
+    archive.read("net", n);
+    archive.read("ema", e);
+    archive.read("optimizer", o);
+    net.load(n);
+    ema.load(e);
+    opt.load(o);
+    torch::Tensor s;
+    archive.read("step", s);
+    return s.item<int64_t>();
+  } catch (const c10::Error& err) {
+    std::string msg = err.what_without_backtrace();
+    throw InputError(where, "does not hold a training state of this " + what + ": " + msg.substr(0, 300),
+                     "resume with the flags and model config that made it, or start a new --out");
+  }
+}
+
 void Trainer::save(torch::serialize::OutputArchive& archive) const {
-  torch::serialize::OutputArchive net, ema, opt;
-  net_->save(net);
-  ema_->save(ema);
-  opt_->save(opt);
-  archive.write("net", net);
-  archive.write("ema", ema);
-  archive.write("optimizer", opt);
-  archive.write("step", torch::tensor(step_, torch::kLong));
+  save_training_state(archive, *net_, *ema_, *opt_, step_);
 }
 
 void Trainer::load(torch::serialize::InputArchive& archive, const std::string& where) {
-  try {
-    torch::serialize::InputArchive net, ema, opt;
-    archive.read("net", net);
-    archive.read("ema", ema);
-    archive.read("optimizer", opt);
-    net_->load(net);
-    ema_->load(ema);
-    opt_->load(opt);
-    torch::Tensor s;
-    archive.read("step", s);
-    step_ = s.item<int64_t>();
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw InputError(where, "does not hold a training state of this model: " + what.substr(0, 300),
-                     "resume with the flags and model config that made it, or start a new --out");
-  }
+  step_ = load_training_state(archive, *net_, *ema_, *opt_, where, "model");
   net_->to(device_);
   ema_->to(device_);
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);

@@ -30,6 +30,15 @@ inline void ema_update(UNet& ema, const UNet& net, double decay) {
   ema_update(*ema, *net, decay);
 }
 
+// The full training state of a network with its EMA copy, as checkpoints hold it ("net", "ema",
+// "optimizer", "step"): Trainer's, and the autoencoder's (autoencoder_train.cc). Loading throws
+// InputError naming `where` when the archive holds another architecture's state (`what` names
+// the model in the message), and returns the step.
+void save_training_state(torch::serialize::OutputArchive& archive, const torch::nn::Module& net,
+                         const torch::nn::Module& ema, const torch::optim::Optimizer& opt, int64_t step);
+int64_t load_training_state(torch::serialize::InputArchive& archive, torch::nn::Module& net, torch::nn::Module& ema,
+                            torch::optim::Optimizer& opt, const std::string& where, const std::string& what);
+
 // Averages gradients across ranks in place (distributed.h); called after the backward passes
 // of a step, before clipping. `grads` are the parameters' gradients in parameter order.
 using GradReducer = std::function<void(std::vector<torch::Tensor>& grads)>;
