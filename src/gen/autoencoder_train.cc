@@ -90,10 +90,7 @@ class AeTrainer {
     for (auto& p : ema_->parameters()) p.set_requires_grad(false);
     net_->to(device_);
     ema_->to(device_);
-    opt_ = std::make_unique<torch::optim::AdamW>(net_->parameters(), torch::optim::AdamWOptions(cfg_.lr)
-                                                                         .betas({cfg_.beta1, cfg_.beta2})
-                                                                         .eps(cfg_.eps)
-                                                                         .weight_decay(cfg_.weight_decay));
+    opt_ = make_adamw(net_->parameters(), cfg_);
   }
 
   // x (B, 2, H, W) model space, eps (B, Z, h, w): one step; returns the mean total loss.

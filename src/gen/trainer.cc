@@ -76,10 +76,7 @@ Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, torch::Devi
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   net_->to(device_);
   ema_->to(device_);
-  opt_ = std::make_unique<torch::optim::AdamW>(net_->parameters(), torch::optim::AdamWOptions(cfg_.lr)
-                                                                       .betas({cfg_.beta1, cfg_.beta2})
-                                                                       .eps(cfg_.eps)
-                                                                       .weight_decay(cfg_.weight_decay));
+  opt_ = make_adamw(net_->parameters(), cfg_);
 }
 
 double Trainer::step(const torch::Tensor& x0, const torch::Tensor& cond) {
@@ -144,6 +141,11 @@ double Trainer::step_with(int64_t B, const std::function<torch::Tensor(int64_t, 
   const double n = static_cast<double>(step_);
   ema_update(ema_, net_, std::min(cfg_.ema_decay, (1 + n) / (10 + n)));
   return loss_sum;
+}
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& params, const TrainConfig& c) {
+  return std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.eps).weight_decay(c.weight_decay));
 }
 
 void save_training_state(torch::serialize::OutputArchive& archive, const torch::nn::Module& net,

@@ -30,6 +30,10 @@ inline void ema_update(UNet& ema, const UNet& net, double decay) {
   ema_update(*ema, *net, decay);
 }
 
+// AdamW over `params` with `c`'s betas, eps and weight decay (the learning rate is set per step
+// from learning_rate): Trainer's optimiser, and the autoencoder's.
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& params, const TrainConfig& c);
+
 // The full training state of a network with its EMA copy, as checkpoints hold it ("net", "ema",
 // "optimizer", "step"): Trainer's, and the autoencoder's (autoencoder_train.cc). Loading throws
 // InputError naming `where` when the archive holds another architecture's state (`what` names
