@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -256,26 +255,14 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     run::refuse_changed_settings(c.out, stored, c.to_json(), {"train.steps"},
                                  "resume with the run's own flags (only --steps may change), or start a new --out");
     c.train.validate();
-    if (fs::exists(info_path)) {
-      int64_t finished_steps = 0;
-      try {
-        finished_steps = json::parse(read_file(info_path, 16 << 20)).at("training").at("steps_done").get<int64_t>();
-      } catch (const json::exception& e) {
-        throw InputError(info_path, std::string("cannot be read: ") + e.what());
-      }
-      if (c.train.steps == finished_steps) {
-        res.already_finished = res.finished = true;
-        res.steps_done = res.start_step = finished_steps;
-        return res;
-      }
-      if (c.train.steps < finished_steps)
-        throw ConfigError(
-            "--steps",
-            fmt::format("{} is below the {} steps of the finished run in {}", c.train.steps, finished_steps, c.out),
-            fmt::format("give --steps > {} to extend it", finished_steps));
+    const std::optional<int64_t> finished = run::finished_steps(c.out, "autoencoder.json", c.train.steps);
+    if (finished && *finished == c.train.steps) {
+      res.already_finished = res.finished = true;
+      res.steps_done = res.start_step = *finished;
+      return res;
     }
     checkpoint = run::find_checkpoint(c.out);
-    if (!checkpoint && fs::exists(info_path))
+    if (finished && !checkpoint)
       throw InputError(c.out + "/" + run::kCheckpointDir,
                        "is missing, so the finished run cannot be extended (it holds the optimiser state)",
                        "train a new autoencoder into a new --out");
@@ -316,24 +303,16 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     run::load_checkpoint(*checkpoint, archive);
     trainer.load(archive, checkpoint->tensors);
     res.start_step = trainer.steps_done();
-    if (res.start_step > c.train.steps)
-      throw ConfigError(
-          "--steps",
-          fmt::format("{} is below the {} steps the run in {} has done", c.train.steps, res.start_step, c.out),
-          fmt::format("give --steps >= {}", res.start_step));
+    run::check_checkpoint_within(res.start_step, c.train.steps, c.out);
     note(events, fmt::format("resuming {} at step {} of {}", c.out, res.start_step, c.train.steps));
   } else {
     note(events, fmt::format("autoencoder: {} parameters, 2 x {} x {} -> {} x {} x {} latents, count_max {}",
                              trainer.ema()->parameter_count(), cfg.height, cfg.width, cfg.latent_channels,
                              cfg.latent_height(), cfg.latent_width(), cfg.transform.count_max));
   }
-  const int64_t previous_steps =
-      c.resume ? previous["config"].value("train", json::object()).value("steps", c.train.steps) : c.train.steps;
+  const int64_t previous_steps = c.resume ? run::recorded_steps(previous, c.train.steps) : c.train.steps;
   if (previous_steps != c.train.steps) {
-    previous["config"] = c.to_json();
-    if (!previous.contains("steps_changes")) previous["steps_changes"] = json::array();
-    previous["steps_changes"].push_back(
-        {{"at_step", res.start_step}, {"from", previous_steps}, {"to", c.train.steps}, {"time", utc_now_iso8601()}});
+    run::record_steps_change(previous, c.to_json(), res.start_step, previous_steps, c.train.steps);
     run::write_run_record(c.out, previous);
   }
 
@@ -346,8 +325,7 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     run::save_checkpoint(c.out, archive, {{"step", trainer.steps_done()}});
   };
   const int step_width = static_cast<int>(std::to_string(total).size());
-  const auto t_start = std::chrono::steady_clock::now();
-  auto t_log = t_start;
+  run::StepClock clock;
   double loss_acc = 0, nll_acc = 0, kl_acc = 0;
   int64_t loss_n = 0, images_since_log = 0;
   for (int64_t step = trainer.steps_done(); step < end; ++step) {
@@ -364,12 +342,8 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     const int64_t done = step + 1;
     bool out_of_time = false;
     if (done % c.log_every == 0 || done == end) {
-      const auto now = std::chrono::steady_clock::now();
-      const double dt = std::chrono::duration<double>(now - t_log).count();
-      const double elapsed = std::chrono::duration<double>(now - t_start).count();
-      out_of_time = c.time_limit_min > 0 && done < end && elapsed >= c.time_limit_min * 60;
-      const double ips = images_since_log / std::max(1e-9, dt);
-      const double eta = (end - done) * c.batch / std::max(1e-9, ips);
+      const run::StepClock::Tick tick = clock.tick(images_since_log, (end - done) * c.batch);
+      out_of_time = c.time_limit_min > 0 && done < end && tick.elapsed_s >= c.time_limit_min * 60;
       res.final_loss = loss_acc / loss_n;
       metrics.write({{"step", done},
                      {"loss", res.final_loss},
@@ -377,14 +351,11 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
                      {"kl", kl_acc / loss_n},
                      {"lr", trainer.last_lr()},
                      {"grad_norm", trainer.last_grad_norm()},
-                     {"images_per_s", ips},
-                     {"elapsed_s", elapsed},
-                     {"eta_s", eta}});
-      note(events, fmt::format("autoencoder {:>{}}/{}  loss {:.4f}  kl {:.1f}  lr {:.2e}  {:.1f} img/s  elapsed {}  "
-                               "ETA {}",
-                               done, step_width, total, res.final_loss, kl_acc / loss_n, trainer.last_lr(), ips,
-                               format_duration(elapsed), format_duration(eta)));
-      t_log = now;
+                     {"images_per_s", tick.images_per_s},
+                     {"elapsed_s", tick.elapsed_s},
+                     {"eta_s", tick.eta_s}});
+      note(events, fmt::format("autoencoder {:>{}}/{}  loss {:.4f}  kl {:.1f}  lr {:.2e}  {}", done, step_width, total,
+                               res.final_loss, kl_acc / loss_n, trainer.last_lr(), tick.describe()));
       loss_acc = nll_acc = kl_acc = 0;
       loss_n = images_since_log = 0;
     }
@@ -404,7 +375,7 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
       break;
     }
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  const double secs = clock.elapsed_s();
   res.steps_done = trainer.steps_done();
   res.images_per_s = (res.steps_done - res.start_step) * static_cast<double>(c.batch) / std::max(1e-9, secs);
   res.finished = res.steps_done >= total;

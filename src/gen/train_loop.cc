@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -343,7 +342,6 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
   const torch::Device device = run::resolve_device(c.device);
   const bool writer = c.rank == 0;
   EventSink* events = writer ? sink : nullptr;  // one voice: rank 0's
-  const std::string model_json = c.out + "/model.json";
   TrainRunResult res;
   res.out = c.out;
   res.rank = c.rank;
@@ -361,26 +359,12 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     run::refuse_changed_settings(c.out, stored, c.to_json(), {"train.steps"},
                                  "resume with the run's own flags (only --steps may change), or start a new --out");
     c.train.validate();  // the run's warm-up against the new steps
-    bool finished = false;
-    if (fs::exists(model_json)) {
-      int64_t finished_steps = 0;
-      try {
-        finished_steps = json::parse(read_file(model_json, 64 << 20)).at("training").at("steps_done").get<int64_t>();
-      } catch (const json::exception& e) {
-        throw InputError(model_json, std::string("cannot be read: ") + e.what());
-      }
-      if (c.train.steps == finished_steps) {
-        res.already_finished = true;
-        res.finished = true;
-        res.steps_done = res.start_step = finished_steps;
-        return res;
-      }
-      if (c.train.steps < finished_steps)
-        throw ConfigError(
-            "--steps",
-            fmt::format("{} is below the {} steps of the finished run in {}", c.train.steps, finished_steps, c.out),
-            fmt::format("give --steps > {} to extend it", finished_steps));
-      finished = true;
+    const std::optional<int64_t> finished = run::finished_steps(c.out, "model.json", c.train.steps);
+    if (finished && *finished == c.train.steps) {
+      res.already_finished = true;
+      res.finished = true;
+      res.steps_done = res.start_step = *finished;
+      return res;
     }
     checkpoint = run::find_checkpoint(c.out);
     if (finished && !checkpoint)
@@ -498,25 +482,17 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     run::load_checkpoint(*checkpoint, archive);
     trainer.load(archive, checkpoint->tensors);
     res.start_step = trainer.steps_done();
-    if (res.start_step > c.train.steps)
-      throw ConfigError(
-          "--steps",
-          fmt::format("{} is below the {} steps the run in {} has done", c.train.steps, res.start_step, c.out),
-          fmt::format("give --steps >= {}", res.start_step));
+    run::check_checkpoint_within(res.start_step, c.train.steps, c.out);
     note(events, fmt::format("resuming {} at step {} of {}", c.out, res.start_step, c.train.steps));
   } else if (base) {
     trainer.init_weights(base->net, base->dir + "/ema.pt");
   }
   // A resume with new total steps: record where the schedule changed.
-  const int64_t previous_steps =
-      c.resume ? previous["config"].value("train", json::object()).value("steps", c.train.steps) : c.train.steps;
+  const int64_t previous_steps = c.resume ? run::recorded_steps(previous, c.train.steps) : c.train.steps;
   if (previous_steps != c.train.steps) {
     res.extended_from = previous_steps;
     if (writer) {
-      previous["config"] = c.to_json();
-      if (!previous.contains("steps_changes")) previous["steps_changes"] = json::array();
-      previous["steps_changes"].push_back(
-          {{"at_step", res.start_step}, {"from", previous_steps}, {"to", c.train.steps}, {"time", utc_now_iso8601()}});
+      run::record_steps_change(previous, c.to_json(), res.start_step, previous_steps, c.train.steps);
       run::write_run_record(c.out, previous);
     }
   }
@@ -535,8 +511,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
   const int64_t A = static_cast<int64_t>(cfg.conditions.size());
   const Schedule schedule = Schedule::from(cfg);
   const int step_width = static_cast<int>(std::to_string(total).size());
-  const auto t_start = std::chrono::steady_clock::now();
-  auto t_log = t_start;
+  run::StepClock clock;
   double loss_acc = 0;
   int64_t loss_n = 0, images_since_log = 0;
   double val_loss = -1;
@@ -573,28 +548,22 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
     const int64_t done = step + 1;
     bool out_of_time = false;  // read at log points only, where every rank is; the ranks agree on it
     if (done % c.log_every == 0 || done == end) {
-      const auto now = std::chrono::steady_clock::now();
-      const double dt = std::chrono::duration<double>(now - t_log).count();
-      const double elapsed = std::chrono::duration<double>(now - t_start).count();
+      const run::StepClock::Tick tick = clock.tick(images_since_log, (end - done) * c.batch);
       if (c.time_limit_min > 0 && done < end) {
-        double over = elapsed >= c.time_limit_min * 60 ? 1.0 : 0.0;
+        double over = tick.elapsed_s >= c.time_limit_min * 60 ? 1.0 : 0.0;
         if (hooks.mean_over_ranks) over = hooks.mean_over_ranks(over);
         out_of_time = over > 0;
       }
-      const double ips = images_since_log / std::max(1e-9, dt);
-      const double eta = (end - done) * c.batch / std::max(1e-9, ips);
       res.final_loss = loss_acc / loss_n;
       metrics.write({{"step", done},
                      {"loss", res.final_loss},
                      {"lr", trainer.last_lr()},
                      {"grad_norm", trainer.last_grad_norm()},
-                     {"images_per_s", ips},
-                     {"elapsed_s", elapsed},
-                     {"eta_s", eta}});
-      note(events,
-           fmt::format("train {:>{}}/{}  loss {:.4f}  lr {:.2e}  {:.1f} img/s  elapsed {}  ETA {}", done, step_width,
-                       total, res.final_loss, trainer.last_lr(), ips, format_duration(elapsed), format_duration(eta)));
-      t_log = now;
+                     {"images_per_s", tick.images_per_s},
+                     {"elapsed_s", tick.elapsed_s},
+                     {"eta_s", tick.eta_s}});
+      note(events, fmt::format("train {:>{}}/{}  loss {:.4f}  lr {:.2e}  {}", done, step_width, total, res.final_loss,
+                               trainer.last_lr(), tick.describe()));
       loss_acc = 0;
       loss_n = 0;
       images_since_log = 0;
@@ -618,7 +587,7 @@ TrainRunResult train(const TrainRunConfig& config, const TrainCallbacks& cb, Eve
       break;
     }
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  const double secs = clock.elapsed_s();
   res.steps_done = trainer.steps_done();
   res.images_per_s = (res.steps_done - res.start_step) * static_cast<double>(c.batch) / std::max(1e-9, secs);
   res.finished = res.steps_done >= total;

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/progress.h"
 #include "core/version.h"
 
 namespace scintigen::run {
@@ -142,6 +143,61 @@ void refuse_changed_settings(const std::string& where, const json& stored, const
   throw ConfigError(
       where, fmt::format("--resume with {}: {}", changes.size() == 1 ? "a changed setting" : "changed settings", list),
       hint);
+}
+
+std::optional<int64_t> finished_steps(const std::string& out, const std::string& info_name, int64_t steps) {
+  const std::string info = out + "/" + info_name;
+  std::error_code ec;
+  if (!fs::exists(info, ec)) return std::nullopt;
+  int64_t done = 0;
+  try {
+    done = json::parse(read_file(info, 64 << 20)).at("training").at("steps_done").get<int64_t>();
+  } catch (const json::exception& e) {
+    throw InputError(info, std::string("cannot be read: ") + e.what());
+  }
+  if (steps < done)
+    throw ConfigError("--steps", fmt::format("{} is below the {} steps of the finished run in {}", steps, done, out),
+                      fmt::format("give --steps > {} to extend it", done));
+  return done;
+}
+
+void check_checkpoint_within(int64_t checkpoint_step, int64_t steps, const std::string& out) {
+  if (checkpoint_step > steps)
+    throw ConfigError("--steps",
+                      fmt::format("{} is below the {} steps the run in {} has done", steps, checkpoint_step, out),
+                      fmt::format("give --steps >= {}", checkpoint_step));
+}
+
+int64_t recorded_steps(const json& record, int64_t fallback) {
+  if (!record.contains("config") || !record["config"].is_object()) return fallback;
+  return record["config"].value("train", json::object()).value("steps", fallback);
+}
+
+void record_steps_change(json& record, const json& config, int64_t at_step, int64_t from, int64_t to) {
+  record["config"] = config;
+  if (!record.contains("steps_changes")) record["steps_changes"] = json::array();
+  record["steps_changes"].push_back({{"at_step", at_step}, {"from", from}, {"to", to}, {"time", utc_now_iso8601()}});
+}
+
+std::string StepClock::Tick::describe() const {
+  return fmt::format("{:.1f} img/s  elapsed {}  ETA {}", images_per_s, format_duration(elapsed_s),
+                     format_duration(eta_s));
+}
+
+StepClock::StepClock() : start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+StepClock::Tick StepClock::tick(int64_t images, int64_t remaining) {
+  const auto now = std::chrono::steady_clock::now();
+  Tick t;
+  t.elapsed_s = std::chrono::duration<double>(now - start_).count();
+  t.images_per_s = static_cast<double>(images) / std::max(1e-9, std::chrono::duration<double>(now - last_).count());
+  t.eta_s = static_cast<double>(remaining) / std::max(1e-9, t.images_per_s);
+  last_ = now;
+  return t;
+}
+
+double StepClock::elapsed_s() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
 }  // namespace scintigen::run

@@ -15,6 +15,8 @@
 // points; they never print. Timestamps are core's utc_now_iso8601() (core/version.h).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -75,6 +77,46 @@ std::vector<SettingChange> diff_settings(const nlohmann::json& before, const nlo
 void refuse_changed_settings(const std::string& where, const nlohmann::json& stored, const nlohmann::json& now,
                              const std::vector<std::string>& may_change, const std::string& hint,
                              const std::string& prefix = "");
+
+// ---- Step-counted runs (gen: train, autoencoder train) -------------------------------------
+// Only --steps may change on their --resume: more steps extend a finished run from its checkpoint.
+//
+//   std::optional<int64_t> f = finished_steps(out, "model.json", steps);     // nullopt: not finished
+//   if (f && *f == steps) return;                                            // nothing to do
+//   ... load the checkpoint at step s; check_checkpoint_within(s, steps, out);
+//   if (recorded_steps(record, steps) != steps) record_steps_change(record, config, s, ...);
+
+// The steps the finished run in `out` recorded in its file OUT/`info` (.training.steps_done), or
+// nullopt when that file does not exist. ConfigError (--steps) when `steps` is below them (hint:
+// more steps extend it); InputError naming the file when it cannot be read.
+std::optional<int64_t> finished_steps(const std::string& out, const std::string& info, int64_t steps);
+// ConfigError (--steps) when the checkpoint of the run in `out` is at a step beyond `steps`.
+void check_checkpoint_within(int64_t checkpoint_step, int64_t steps, const std::string& out);
+// The total steps a run record (run.json) holds: config.train.steps, else `fallback`.
+int64_t recorded_steps(const nlohmann::json& record, int64_t fallback);
+// A resume that changes the total steps: `record` takes the new `config` and a steps_changes
+// entry {at_step, from, to, time} (the caller writes it).
+void record_steps_change(nlohmann::json& record, const nlohmann::json& config, int64_t at_step, int64_t from,
+                         int64_t to);
+
+// Throughput and ETA at a loop's log points, from a steady clock started at construction.
+class StepClock {
+ public:
+  struct Tick {
+    double elapsed_s = 0;     // since the clock started
+    double images_per_s = 0;  // since the previous tick
+    double eta_s = 0;         // the remaining images at that rate
+    // "12.3 img/s  elapsed 1m 02s  ETA 3m 10s", the tail of a progress line.
+    std::string describe() const;
+  };
+  StepClock();
+  // `images` done since the previous tick (or the start), `remaining` still to do.
+  Tick tick(int64_t images, int64_t remaining);
+  double elapsed_s() const;
+
+ private:
+  std::chrono::steady_clock::time_point start_, last_;
+};
 
 // ---- The training checkpoint: OUT/checkpoint/ ------------------------------------------------
 // state.json names the tensor archive it belongs with (tensors-NNNNNN.pt) and its SHA-256:

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/progress.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -99,6 +100,62 @@ TEST(RunRecord, WrittenFirstAndReadBackForResume) {
   expect_error(t / "bad", "train", "is not valid JSON");
   write_file_atomic(t / "old/run.json", json{{"run", config}}.dump());  // before the harness
   expect_error(t / "old", "train", "was not written by this scintigen's run harness");
+}
+
+TEST(StepCountedRun, FinishedStepsExtensionsAndTheirRecord) {
+  TempDir t;
+  const std::string out = t / "run";
+  EXPECT_EQ(finished_steps(out, "model.json", 10), std::nullopt) << "no finished record: not finished";
+  write_file_atomic(out + "/model.json", json{{"training", {{"steps_done", 12}}}}.dump());
+  EXPECT_EQ(finished_steps(out, "model.json", 12), 12) << "the same steps: already finished";
+  EXPECT_EQ(finished_steps(out, "model.json", 20), 12) << "more steps: an extension";
+  try {
+    finished_steps(out, "model.json", 10);
+    ADD_FAILURE() << "fewer steps than the finished run's were accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.describe(), "--steps: 10 is below the 12 steps of the finished run in " + out +
+                                " (hint: give --steps > 12 to extend it)");
+  }
+  write_file_atomic(out + "/bad.json", json{{"training", {{"steps", 12}}}}.dump());
+  try {
+    finished_steps(out, "bad.json", 10);
+    ADD_FAILURE() << "a record without steps_done was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.describe().rfind(out + "/bad.json: cannot be read: ", 0), 0u) << e.describe();
+  }
+
+  EXPECT_NO_THROW(check_checkpoint_within(12, 12, out));
+  EXPECT_THROW(check_checkpoint_within(13, 12, out), ConfigError);
+
+  json record = make_run_record("train", {{"train", {{"steps", 12}, {"lr", 0.1}}}});
+  EXPECT_EQ(recorded_steps(record, 99), 12);
+  EXPECT_EQ(recorded_steps(json::object(), 99), 99) << "no config: the caller's steps";
+  const json extended = {{"train", {{"steps", 20}, {"lr", 0.1}}}};
+  record_steps_change(record, extended, 12, 12, 20);
+  record_steps_change(record, {{"train", {{"steps", 30}, {"lr", 0.1}}}}, 20, 20, 30);
+  EXPECT_EQ(recorded_steps(record, 99), 30) << "the record takes the new config";
+  ASSERT_EQ(record["steps_changes"].size(), 2u) << "every change kept, in order";
+  EXPECT_EQ(record["steps_changes"][0]["at_step"], 12);
+  EXPECT_EQ(record["steps_changes"][0]["from"], 12);
+  EXPECT_EQ(record["steps_changes"][0]["to"], 20);
+  EXPECT_EQ(record["steps_changes"][1]["from"], 20);
+  EXPECT_EQ(record["steps_changes"][1]["time"].get<std::string>().size(), 20u);
+}
+
+TEST(StepCountedRun, TheClockGivesRateAndEtaFromTheImagesDone) {
+  StepClock clock;
+  const StepClock::Tick a = clock.tick(64, 640);
+  EXPECT_GT(a.images_per_s, 0);
+  EXPECT_DOUBLE_EQ(a.eta_s, 640 / a.images_per_s) << "the remaining images at the last interval's rate";
+  const StepClock::Tick b = clock.tick(0, 640);
+  EXPECT_EQ(b.images_per_s, 0) << "the rate is the interval's, not the run's";
+  EXPECT_GE(b.elapsed_s, a.elapsed_s);
+  EXPECT_GE(clock.elapsed_s(), b.elapsed_s);
+  StepClock::Tick c;
+  c.images_per_s = 12.34;
+  c.elapsed_s = 62;
+  c.eta_s = 190;
+  EXPECT_EQ(c.describe(), "12.3 img/s  elapsed " + format_duration(62) + "  ETA " + format_duration(190));
 }
 
 TEST(SettingsDiff, NamesEveryChangedFieldByItsPath) {
