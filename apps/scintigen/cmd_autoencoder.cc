@@ -39,6 +39,9 @@ int cmd_train(int argc, char** argv) {
       "camera's noise is drawn exactly after decoding. AdamW with warm-up and cosine decay, EMA, atomic checkpoints,\n"
       "exact --resume (only --steps may change), metrics.jsonl, validation deviance and sheets of validation scans\n"
       "over their reconstructions under OUT/samples/. The finished folder holds autoencoder.json and ema.pt.\n"
+      "--adv-weight > 0 adds an adversarial term from step --adv-start: a patch discriminator tells the scans from\n"
+      "Poisson draws around their reconstructions, and the autoencoder's loss adds --adv-weight times its hinge\n"
+      "generator loss, balanced against the likelihood's gradient at the decoder's last layer (adaptive weight).\n"
       "Exit status: 0 done (or stopped at --stop-at or --time-limit), 2 bad input.\n",
       "scintigen autoencoder train");
   gen::AutoencoderRunConfig c;
@@ -55,6 +58,15 @@ int cmd_train(int argc, char** argv) {
   app.add_option("--latent-channels", c.model.latent_channels, "channels of the latent image")->capture_default_str();
   app.add_option("--groups", c.model.groups, "GroupNorm groups")->capture_default_str();
   app.add_option("--kl-weight", c.kl_weight, "weight of the KL term (per image pixel) against the Poisson term")
+      ->capture_default_str();
+  app.add_option("--adv-weight", c.adversarial.weight,
+                 "weight of the adversarial term after its adaptive balance (0 = none)")
+      ->capture_default_str();
+  app.add_option("--adv-start", c.adversarial.start, "step at which the discriminator and the term start")
+      ->capture_default_str();
+  app.add_option("--disc-channels", c.adversarial.channels, "the discriminator's first-layer channels")
+      ->capture_default_str();
+  app.add_option("--disc-layers", c.adversarial.layers, "the discriminator's stride-2 layers (patch size)")
       ->capture_default_str();
   app.add_option("--count-max", c.model.transform.count_max,
                  "counts mapped to +1 by the input's Anscombe transform (0 = fit: 99.5th percentile)")

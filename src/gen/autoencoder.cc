@@ -122,7 +122,51 @@ AutoencoderLoss autoencoder_loss(Autoencoder& ae, const torch::Tensor& x, const 
   auto m = mean.to(torch::kFloat), lv = logvar.to(torch::kFloat);
   l.kl = 0.5 * (m * m + torch::exp(lv) - 1.0 - lv).sum() / (pixels * static_cast<double>(x.size(0)));
   l.total = l.nll + kl_weight * l.kl;
+  l.log_rate = r;
   return l;
+}
+
+PatchDiscriminatorImpl::PatchDiscriminatorImpl(int channels, int layers, int groups) {
+  convs = register_module("convs", nn::ModuleList());
+  norms = register_module("norms", nn::ModuleList());
+  auto c4 = [](int in, int out, int stride, bool bias) {
+    return nn::Conv2d(nn::Conv2dOptions(in, out, 4).stride(stride).padding(1).bias(bias));
+  };
+  conv_.push_back(c4(2, channels, 2, true));
+  int ch = channels;
+  for (int n = 1; n <= layers; ++n) {
+    const int out = channels * std::min(1 << n, 8);
+    conv_.push_back(c4(ch, out, n < layers ? 2 : 1, false));
+    norm_.push_back(nn::GroupNorm(groups, out));
+    ch = out;
+  }
+  conv_.push_back(c4(ch, 1, 1, true));
+  for (auto& c : conv_) convs->push_back(c);
+  for (auto& g : norm_) norms->push_back(g);
+}
+
+torch::Tensor PatchDiscriminatorImpl::forward(const torch::Tensor& x) {
+  const auto lrelu = F::LeakyReLUFuncOptions().negative_slope(0.2);
+  auto h = F::leaky_relu(conv_.front()(x), lrelu);
+  for (size_t k = 1; k + 1 < conv_.size(); ++k) h = F::leaky_relu(group_norm_fp32(norm_[k - 1], conv_[k](h)), lrelu);
+  return conv_.back()(h);
+}
+
+torch::Tensor straight_through_fake(const torch::Tensor& log_rate, const torch::Tensor& draw,
+                                    const TransformConfig& tc) {
+  auto rate = torch::exp(log_rate.to(torch::kFloat).clamp_max(std::log(1e6)));
+  return counts_to_model(rate + (draw.to(torch::kFloat) - rate).detach(), tc);
+}
+
+torch::Tensor hinge_discriminator_loss(const torch::Tensor& real_logits, const torch::Tensor& fake_logits) {
+  return 0.5 * (torch::relu(1.0 - real_logits.to(torch::kFloat)).mean() +
+                torch::relu(1.0 + fake_logits.to(torch::kFloat)).mean());
+}
+
+torch::Tensor adaptive_weight(const torch::Tensor& nll, const torch::Tensor& gen, const torch::Tensor& last_weight) {
+  auto g_nll = torch::autograd::grad({nll}, {last_weight}, {}, /*retain_graph=*/true)[0];
+  auto g_gen = torch::autograd::grad({gen}, {last_weight}, {}, /*retain_graph=*/true)[0];
+  return (g_nll.to(torch::kFloat).norm() / (g_gen.to(torch::kFloat).norm() + 1e-4)).clamp(0.0, 1e4).detach();
 }
 
 torch::Tensor poisson_deviance(const torch::Tensor& log_rate, const torch::Tensor& counts) {

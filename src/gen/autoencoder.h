@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include <utility>
+#include <vector>
 
 #include "gen/autoencoder_config.h"
 #include "gen/autoencoder_train.h"
@@ -69,9 +70,10 @@ class AutoencoderImpl : public torch::nn::Module {
 TORCH_MODULE(Autoencoder);
 
 struct AutoencoderLoss {
-  torch::Tensor total;  // nll + kl_weight * kl
-  torch::Tensor nll;    // mean over pixels of exp(r) - c r (Poisson, without the log c! term)
-  torch::Tensor kl;     // KL(q(z|x) || N(0, I)) summed over a scan's latent, per image pixel
+  torch::Tensor total;     // nll + kl_weight * kl
+  torch::Tensor nll;       // mean over pixels of exp(r) - c r (Poisson, without the log c! term)
+  torch::Tensor kl;        // KL(q(z|x) || N(0, I)) summed over a scan's latent, per image pixel
+  torch::Tensor log_rate;  // the decoded log expected counts of the sampled latent (B, 2, H, W), fp32
 };
 
 // x (B, 2, H, W) in model space, counts (B, 2, H, W) the observed counts x stands for, eps
@@ -80,6 +82,36 @@ struct AutoencoderLoss {
 // KL term 0.5 sum(mean^2 + exp(logvar) - 1 - logvar) / (2 H W) per scan, averaged over the batch.
 AutoencoderLoss autoencoder_loss(Autoencoder& ae, const torch::Tensor& x, const torch::Tensor& counts,
                                  const torch::Tensor& eps, double kl_weight);
+
+// The patch discriminator of the adversarial term (autoencoder_train.h, AdversarialConfig;
+// Isola et al. 2017's PatchGAN, GroupNorm for BatchNorm): conv 4x4 stride 2 (2 -> C), LeakyReLU
+// 0.2; layers - 1 times conv 4x4 stride 2 (no bias), GroupNorm, LeakyReLU; conv 4x4 stride 1 (no
+// bias), GroupNorm, LeakyReLU; conv 4x4 stride 1 to one logit per patch. Channels C, 2C, 4C, ...
+// at most 8C. Parameter names: convs.K.weight/bias, norms.K.weight/bias (norms.K follows convs.K+1).
+class PatchDiscriminatorImpl : public torch::nn::Module {
+ public:
+  PatchDiscriminatorImpl(int channels, int layers, int groups);
+  torch::Tensor forward(const torch::Tensor& x);  // (B, 2, H, W) model space -> (B, 1, h, w) logits
+
+  torch::nn::ModuleList convs{nullptr}, norms{nullptr};
+
+ private:
+  std::vector<torch::nn::Conv2d> conv_;  // the same modules as convs and norms, typed
+  std::vector<torch::nn::GroupNorm> norm_;
+};
+TORCH_MODULE(PatchDiscriminator);
+
+// The fake scans the discriminator sees, in model space: counts_to_model of `draw` (Poisson
+// counts drawn around exp(log_rate)), with the gradient of exp(log_rate) passed straight through
+// (value: the draw; d value / d rate: 1). log_rate is clamped at log 1e6 as generation does.
+torch::Tensor straight_through_fake(const torch::Tensor& log_rate, const torch::Tensor& draw,
+                                    const TransformConfig& tc);
+// The hinge loss of the discriminator's logits on real and fake scans:
+// 0.5 (mean relu(1 - real) + mean relu(1 + fake)).
+torch::Tensor hinge_discriminator_loss(const torch::Tensor& real_logits, const torch::Tensor& fake_logits);
+// Esser et al. 2021's adaptive weight: |d nll / d w| / (|d gen / d w| + 1e-4), clamped to [0, 1e4]
+// and detached, with w the decoder's last convolution weight; both losses keep their graphs.
+torch::Tensor adaptive_weight(const torch::Tensor& nll, const torch::Tensor& gen, const torch::Tensor& last_weight);
 
 // Mean Poisson deviance per pixel, 2 (c log(c / m) - (c - m)) with 0 log 0 = 0, of counts under
 // the expected counts m = exp(log_rate): what validation reports (0 only for m = c).

@@ -61,12 +61,33 @@ void AutoencoderRunConfig::validate() const {
   m.validate();
   train.validate();
   data.validate();
+  adversarial.validate();
+  if (adversarial.enabled() && (std::min(model.height, model.width) >> adversarial.layers) < 4)
+    throw ConfigError("--disc-layers", std::to_string(adversarial.layers),
+                      fmt::format("{} stride-2 layers leave no patches on a {} x {} grid (the shorter side halved "
+                                  "per layer must stay >= 4)",
+                                  adversarial.layers, model.height, model.width));
   run::parse_device_name(device);
 }
 
 json AutoencoderRunConfig::to_json() const {
-  return {{"data", data.to_json()}, {"model", model.to_json()}, {"train", train.to_json()},
-          {"kl_weight", kl_weight}, {"batch", batch},           {"device", device}};
+  json j = {{"data", data.to_json()}, {"model", model.to_json()}, {"train", train.to_json()},
+            {"kl_weight", kl_weight}, {"batch", batch},           {"device", device}};
+  if (adversarial.enabled()) j["adversarial"] = adversarial.to_json();  // absent when off, as before it existed
+  return j;
+}
+
+void AdversarialConfig::validate() const {
+  if (!(weight >= 0 && weight <= 100))
+    throw ConfigError("--adv-weight", fmt::format("{}", weight), "must be in 0..100 (0 = no adversarial term)");
+  if (start < 0) throw ConfigError("--adv-start", std::to_string(start), "must be >= 0");
+  if (channels < 4 || channels > 256 || channels % 4)
+    throw ConfigError("--disc-channels", std::to_string(channels), "must be a multiple of 4 in 4..256");
+  if (layers < 1 || layers > 5) throw ConfigError("--disc-layers", std::to_string(layers), "must be in 1..5");
+}
+
+json AdversarialConfig::to_json() const {
+  return {{"weight", weight}, {"start", start}, {"channels", channels}, {"layers", layers}};
 }
 
 namespace {
@@ -75,8 +96,9 @@ namespace {
 // (trainer.h) with the Poisson-KL objective.
 class AeTrainer {
  public:
-  AeTrainer(const AutoencoderConfig& m, const TrainConfig& t, double mean_count, torch::Device device)
-      : cfg_(t), model_cfg_(m), device_(device) {
+  AeTrainer(const AutoencoderConfig& m, const TrainConfig& t, const AdversarialConfig& adv, double mean_count,
+            torch::Device device)
+      : cfg_(t), model_cfg_(m), adv_(adv), device_(device) {
     torch::manual_seed(cfg_.seed);  // weight initialisation
     net_ = Autoencoder(m);
     {
@@ -90,6 +112,13 @@ class AeTrainer {
     net_->to(device_);
     ema_->to(device_);
     opt_ = make_adamw(net_->parameters(), cfg_);
+    if (adv_.enabled()) {  // after the autoencoder's draws: without the term, initialisation is as before
+      disc_ = PatchDiscriminator(adv_.channels, adv_.layers, kDiscriminatorGroups);
+      disc_->to(device_);
+      // The discriminator's optimiser as in Esser et al. 2021: Adam, betas (0.5, 0.9), no decay.
+      disc_opt_ = std::make_unique<torch::optim::Adam>(disc_->parameters(),
+                                                       torch::optim::AdamOptions(cfg_.lr).betas({0.5, 0.9}));
+    }
   }
 
   // x (B, 2, H, W) model space, eps (B, Z, h, w): one step; returns the mean total loss.
@@ -100,41 +129,99 @@ class AeTrainer {
     lr_ = learning_rate(cfg_, step_);
     for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr_);
     opt_->zero_grad();
+    const bool adversarial = adv_.enabled() && step_ >= adv_.start;
+    // The fake scans' Poisson draws: a stream of (seed, step) alone, as the latent noise.
+    auto draw_gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(cfg_.seed ^ kDrawStream, step_));
     const int64_t B = x.size(0), chunks = std::max<int64_t>(1, std::min<int64_t>(cfg_.accum, B));
-    double total = 0, nll = 0, kl = 0;
+    double total = 0, nll = 0, kl = 0, gen = 0, lambda = 0;
+    std::vector<std::pair<int64_t, int64_t>> spans;
+    std::vector<torch::Tensor> fakes;
     int64_t begin = 0;
     for (int64_t k = 0; k < chunks; ++k) {
       const int64_t end = B * (k + 1) / chunks;
       if (end <= begin) continue;
-      AutoencoderLoss l;
+      const double w = static_cast<double>(end - begin) / B;
+      torch::Tensor loss;
       {
         AutocastScope ac(cfg_.bf16, device_);
-        l = autoencoder_loss(net_, x.slice(0, begin, end), counts.slice(0, begin, end), eps.slice(0, begin, end),
-                             kl_weight);
+        AutoencoderLoss l = autoencoder_loss(net_, x.slice(0, begin, end), counts.slice(0, begin, end),
+                                             eps.slice(0, begin, end), kl_weight);
+        loss = l.total;
+        nll += l.nll.item<double>() * w;
+        kl += l.kl.item<double>() * w;
+        if (adversarial) {
+          auto rate = torch::exp(l.log_rate.detach().clamp_max(std::log(1e6))).cpu();
+          auto fake =
+              straight_through_fake(l.log_rate, torch::poisson(rate, draw_gen).to(device_), model_cfg_.transform);
+          auto g = -disc_->forward(fake).to(torch::kFloat).mean();
+          auto a = adaptive_weight(l.nll, g, net_->dec_out->weight);
+          loss = loss + adv_.weight * a * g;
+          gen += g.item<double>() * w;
+          lambda += a.item<double>() * w;
+          fakes.push_back(fake.detach());
+          spans.emplace_back(begin, end);
+        }
       }
-      const double w = static_cast<double>(end - begin) / B;
-      (l.total * w).backward();
-      total += l.total.item<double>() * w;
-      nll += l.nll.item<double>() * w;
-      kl += l.kl.item<double>() * w;
+      (loss * w).backward();
+      total += loss.item<double>() * w;
       begin = end;
     }
     grad_norm_ = cfg_.grad_clip > 0 ? torch::nn::utils::clip_grad_norm_(net_->parameters(), cfg_.grad_clip) : 0.0;
     opt_->step();
+    if (adversarial) {  // the discriminator's step on the same scans and draws
+      for (auto& g : disc_opt_->param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr_);
+      disc_opt_->zero_grad();
+      double d_loss = 0;
+      for (size_t k = 0; k < fakes.size(); ++k) {
+        const auto [b0, b1] = spans[k];
+        const double w = static_cast<double>(b1 - b0) / B;
+        torch::Tensor ld;
+        {
+          AutocastScope ac(cfg_.bf16, device_);
+          ld = hinge_discriminator_loss(disc_->forward(x.slice(0, b0, b1)), disc_->forward(fakes[k]));
+        }
+        (ld * w).backward();
+        d_loss += ld.item<double>() * w;
+      }
+      disc_opt_->step();
+      last_d_loss_ = d_loss;
+    }
     ++step_;
     const double n = static_cast<double>(step_);
     ema_update(*ema_, *net_, std::min(cfg_.ema_decay, (1 + n) / (10 + n)));
     last_nll_ = nll;
     last_kl_ = kl;
+    last_gen_ = gen;
+    last_lambda_ = lambda;
     return total;
   }
 
   void save(torch::serialize::OutputArchive& archive) const {
     save_training_state(archive, *net_, *ema_, *opt_, step_);
+    if (!disc_) return;
+    torch::serialize::OutputArchive d, o;
+    disc_->save(d);
+    disc_opt_->save(o);
+    archive.write("discriminator", d);
+    archive.write("discriminator_optimizer", o);
   }
 
   void load(torch::serialize::InputArchive& archive, const std::string& where) {
     step_ = load_training_state(archive, *net_, *ema_, *opt_, where, "autoencoder");
+    if (disc_) {
+      try {
+        torch::serialize::InputArchive d, o;
+        archive.read("discriminator", d);
+        archive.read("discriminator_optimizer", o);
+        disc_->load(d);
+        disc_opt_->load(o);
+      } catch (const c10::Error& err) {
+        std::string msg = err.what_without_backtrace();
+        throw InputError(where, "does not hold this run's discriminator: " + msg.substr(0, 300),
+                         "resume with the flags that made it, or start a new --out");
+      }
+      disc_->to(device_);
+    }
     net_->to(device_);
     ema_->to(device_);
     for (auto& p : ema_->parameters()) p.set_requires_grad(false);
@@ -146,15 +233,32 @@ class AeTrainer {
   double last_grad_norm() const { return grad_norm_; }
   double last_nll() const { return last_nll_; }
   double last_kl() const { return last_kl_; }
+  // The adversarial term's last values (0 before its start): -mean D(fake), the adaptive weight
+  // and the discriminator's hinge loss.
+  double last_gen() const { return last_gen_; }
+  double last_lambda() const { return last_lambda_; }
+  double last_d_loss() const { return last_d_loss_; }
+  int64_t discriminator_parameters() const {
+    int64_t n = 0;
+    if (disc_)
+      for (const auto& p : disc_->parameters()) n += p.numel();
+    return n;
+  }
 
  private:
+  static constexpr int kDiscriminatorGroups = 8;
+  static constexpr uint64_t kDrawStream = 0x5eed0adbULL;  // separates the draws' stream from the noise's
+
   TrainConfig cfg_;
   AutoencoderConfig model_cfg_;
+  AdversarialConfig adv_;
   torch::Device device_;
   Autoencoder net_{nullptr}, ema_{nullptr};
   std::unique_ptr<torch::optim::AdamW> opt_;
+  PatchDiscriminator disc_{nullptr};
+  std::unique_ptr<torch::optim::Adam> disc_opt_;
   int64_t step_ = 0;
-  double lr_ = 0, grad_norm_ = 0, last_nll_ = 0, last_kl_ = 0;
+  double lr_ = 0, grad_norm_ = 0, last_nll_ = 0, last_kl_ = 0, last_gen_ = 0, last_lambda_ = 0, last_d_loss_ = 0;
 };
 
 // Decoded log expected counts of model-space scans x (B, 2, H, W) from their latent means.
@@ -295,7 +399,7 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     run::write_run_record(c.out, record);
   }
   const double mean_count = model_to_counts(data.train.x, cfg.transform).mean().item<double>();
-  AeTrainer trainer(cfg, c.train, mean_count, device);
+  AeTrainer trainer(cfg, c.train, c.adversarial, mean_count, device);
   res.train_scans = static_cast<size_t>(data.train.size());
   res.val_scans = static_cast<size_t>(data.val.size());
   if (checkpoint) {
@@ -309,6 +413,9 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
     note(events, fmt::format("autoencoder: {} parameters, 2 x {} x {} -> {} x {} x {} latents, count_max {}",
                              trainer.ema()->parameter_count(), cfg.height, cfg.width, cfg.latent_channels,
                              cfg.latent_height(), cfg.latent_width(), cfg.transform.count_max));
+    if (c.adversarial.enabled())
+      note(events, fmt::format("adversarial term: weight {} from step {}; patch discriminator, {} parameters",
+                               c.adversarial.weight, c.adversarial.start, trainer.discriminator_parameters()));
   }
   const int64_t previous_steps = c.resume ? run::recorded_steps(previous, c.train.steps) : c.train.steps;
   if (previous_steps != c.train.steps) {
@@ -345,17 +452,27 @@ AutoencoderRunResult run_autoencoder_training(const AutoencoderRunConfig& config
       const run::StepClock::Tick tick = clock.tick(images_since_log, (end - done) * c.batch);
       out_of_time = c.time_limit_min > 0 && done < end && tick.elapsed_s >= c.time_limit_min * 60;
       res.final_loss = loss_acc / loss_n;
-      metrics.write({{"step", done},
-                     {"loss", res.final_loss},
-                     {"poisson_nll", nll_acc / loss_n},
-                     {"kl", kl_acc / loss_n},
-                     {"lr", trainer.last_lr()},
-                     {"grad_norm", trainer.last_grad_norm()},
-                     {"images_per_s", tick.images_per_s},
-                     {"elapsed_s", tick.elapsed_s},
-                     {"eta_s", tick.eta_s}});
-      note(events, fmt::format("autoencoder {:>{}}/{}  loss {:.4f}  kl {:.1f}  lr {:.2e}  {}", done, step_width, total,
-                               res.final_loss, kl_acc / loss_n, trainer.last_lr(), tick.describe()));
+      json line = {{"step", done},
+                   {"loss", res.final_loss},
+                   {"poisson_nll", nll_acc / loss_n},
+                   {"kl", kl_acc / loss_n},
+                   {"lr", trainer.last_lr()},
+                   {"grad_norm", trainer.last_grad_norm()},
+                   {"images_per_s", tick.images_per_s},
+                   {"elapsed_s", tick.elapsed_s},
+                   {"eta_s", tick.eta_s}};
+      std::string adv_text;
+      if (c.adversarial.enabled()) {  // the last step's values
+        line["adversarial"] = {{"generator", trainer.last_gen()},
+                               {"adaptive_weight", trainer.last_lambda()},
+                               {"discriminator", trainer.last_d_loss()}};
+        adv_text = done > c.adversarial.start ? fmt::format("  adv {:.3f} x{:.3g}  disc {:.3f}", trainer.last_gen(),
+                                                            trainer.last_lambda(), trainer.last_d_loss())
+                                              : "  adv off until step " + std::to_string(c.adversarial.start);
+      }
+      metrics.write(line);
+      note(events, fmt::format("autoencoder {:>{}}/{}  loss {:.4f}  kl {:.1f}{}  lr {:.2e}  {}", done, step_width,
+                               total, res.final_loss, kl_acc / loss_n, adv_text, trainer.last_lr(), tick.describe()));
       loss_acc = nll_acc = kl_acc = 0;
       loss_n = images_since_log = 0;
     }

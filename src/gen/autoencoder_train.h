@@ -44,6 +44,25 @@ namespace scintigen::gen {
 inline constexpr const char* kAutoencoderFormat = "scintigen-autoencoder";
 inline constexpr int kAutoencoderFormatVersion = 1;
 
+// The adversarial term of the autoencoder's objective (off unless weight > 0; docs/MODEL.md,
+// "Latent diffusion"): a patch discriminator (Isola et al. 2017; as in the first stages of Esser
+// et al. 2021 and Rombach et al. 2022) learns to tell the training scans from Poisson draws around
+// their reconstructions, both in model space, with the hinge loss; from step `start` on, the
+// autoencoder's loss adds weight * lambda * (-mean D(draw)), where lambda balances the term's
+// gradient at the decoder's last layer against the Poisson likelihood's (Esser et al. 2021's
+// adaptive weight). The draw's gradient reaches the expected counts straight through (the draw
+// itself is not differentiable; d draw / d rate is taken as 1).
+struct AdversarialConfig {
+  double weight = 0;    // 0 = off
+  int64_t start = 500;  // the step at which the discriminator and the term start
+  int channels = 32;    // the discriminator's first-layer channels (doubling per layer, at most 8x)
+  int layers = 3;       // its stride-2 convolutions (receptive field 70 pixels at 3)
+
+  bool enabled() const { return weight > 0; }
+  void validate() const;  // throws ConfigError naming the flag
+  nlohmann::json to_json() const;
+};
+
 struct AutoencoderRunConfig {
   // The default config with count_max 0: fitted to the training data.
   static AutoencoderConfig fitted_count_max() {
@@ -55,8 +74,9 @@ struct AutoencoderRunConfig {
   DataConfig data;
   std::string out;                               // folder to create (or resume)
   AutoencoderConfig model = fitted_count_max();  // architecture and grid; transform.count_max 0 = fit to the data
-  TrainConfig train;        // steps, lr, warm-up, AdamW, clipping, EMA, seed, bf16 (cond_drop unused)
-  double kl_weight = 1e-6;  // weight of the KL term against the Poisson term
+  TrainConfig train;              // steps, lr, warm-up, AdamW, clipping, EMA, seed, bf16 (cond_drop unused)
+  double kl_weight = 1e-6;        // weight of the KL term against the Poisson term
+  AdversarialConfig adversarial;  // off by default
   int batch = 16;
   bool resume = false;
   bool warmup_from_run = false;  // on resume, take train.warmup_steps from the run (flag not given)

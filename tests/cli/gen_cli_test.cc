@@ -629,7 +629,9 @@ TEST(GenCli, AutoencoderTrainsReconstructsAndRefusesBadInput) {
   const std::string ae = t / "ae";
   const std::string flags = " --base-channels 8 --groups 4 --latent-channels 2 --batch 4 --threads 1 -q";
   auto r = sg("autoencoder train --data " + sim_dataset() + " --out " + ae +
-              " --size 32x128 --steps 4 --sample-every 0" + flags);
+              " --size 32x128 --steps 4 --sample-every 0 --adv-weight 0.5 --adv-start 2 --disc-channels 4 "
+              "--disc-layers 2" +
+              flags);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("trained " + ae + ": 4 steps"), std::string::npos) << r.output;
   for (const char* f : {"autoencoder.json", "ema.pt", "metrics.jsonl", "run.json", "samples/step_000004.png"})
@@ -638,6 +640,8 @@ TEST(GenCli, AutoencoderTrainsReconstructsAndRefusesBadInput) {
   EXPECT_EQ(info["config"]["latent_channels"], 2);
   EXPECT_EQ(info["config"]["height"], 128);
   EXPECT_TRUE(info["versions"].contains("libtorch"));
+  EXPECT_EQ(info["run"]["adversarial"],
+            nlohmann::json({{"weight", 0.5}, {"start", 2}, {"channels", 4}, {"layers", 2}}));
 
   r = sg("autoencoder reconstruct " + ae + " --data " + sim_dataset() + " --out " + (t / "rec") +
          " --max-scans 6 --seed 3 --threads 1 -q");
@@ -661,6 +665,12 @@ TEST(GenCli, AutoencoderTrainsReconstructsAndRefusesBadInput) {
           "height/width", t / "x");
   refused("autoencoder train --data " + sim_dataset() + " --out " + (t / "x") + " --size 32x128 --kl-weight 2" + flags,
           "--kl-weight", t / "x");
+  refused(
+      "autoencoder train --data " + sim_dataset() + " --out " + (t / "x") + " --size 32x128 --adv-weight -1" + flags,
+      "--adv-weight", t / "x");
+  refused("autoencoder train --data " + sim_dataset() + " --out " + (t / "x") +
+              " --size 32x128 --adv-weight 0.1 --disc-layers 4" + flags,
+          "--disc-layers", t / "x");
   refused("autoencoder reconstruct " + sim_dataset() + " --data " + sim_dataset() + " --out " + (t / "y"),
           "has no autoencoder.json", t / "y");
   refused("autoencoder reconstruct " + ae + " --data " + sim_dataset() + " --out " + (t / "y") + " --counts round",

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -140,6 +141,77 @@ TEST(Autoencoder, ResumeAfterAStopEqualsAnUninterruptedRun) {
   }
   // A new run into a used folder is refused.
   EXPECT_THROW(run_autoencoder_training(micro_ae(t / "ds", t / "part", 8)), InputError);
+}
+
+TEST(Autoencoder, TheAdversarialTermStartsWhenToldChangesTheWeightsAndResumesExactly) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  auto adversarial = [&](const std::string& out) {
+    AutoencoderRunConfig c = micro_ae(t / "ds", out, 8);
+    c.adversarial.weight = 0.5;
+    c.adversarial.start = 3;
+    c.adversarial.channels = 4;
+    c.adversarial.layers = 2;  // 64 x 16 -> 14 x 2 patches
+    return c;
+  };
+  ASSERT_TRUE(run_autoencoder_training(adversarial(t / "full")).finished);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "plain", 8)).finished);
+  EXPECT_NE(load_autoencoder(t / "full").sha256, load_autoencoder(t / "plain").sha256) << "the term has an effect";
+  EXPECT_FALSE(load_autoencoder(t / "plain").info["run"].contains("adversarial")) << "off: recorded as before";
+  EXPECT_EQ(load_autoencoder(t / "full").info["run"]["adversarial"]["weight"], 0.5);
+
+  // Before step 3 the term is off; after it, every value is finite and the discriminator learns.
+  std::ifstream m(t / "full/metrics.jsonl");
+  int before = 0, after = 0;
+  for (std::string line; std::getline(m, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (!j.contains("adversarial")) continue;
+    const auto& a = j["adversarial"];
+    if (j["step"].get<int>() <= 3) {
+      EXPECT_EQ(a["adaptive_weight"], 0.0) << line;
+      ++before;
+    } else {
+      EXPECT_GT(a["adaptive_weight"].get<double>(), 0) << line;
+      EXPECT_TRUE(std::isfinite(a["generator"].get<double>())) << line;
+      EXPECT_GT(a["discriminator"].get<double>(), 0) << line;  // the hinge loss of an imperfect discriminator
+      ++after;
+    }
+  }
+  EXPECT_EQ(before, 1);  // step 2
+  EXPECT_EQ(after, 3);   // steps 4, 6, 8
+
+  // Stopped after the term started (the discriminator and its optimiser in the checkpoint).
+  AutoencoderRunConfig part = adversarial(t / "part");
+  part.stop_at = 5;
+  ASSERT_FALSE(run_autoencoder_training(part).finished);
+  part.stop_at = 0;
+  part.resume = true;
+  ASSERT_TRUE(run_autoencoder_training(part).finished);
+  EXPECT_EQ(load_autoencoder(t / "full").sha256, load_autoencoder(t / "part").sha256)
+      << "the resumed run's weights are the uninterrupted run's, bit for bit";
+
+  AutoencoderRunConfig changed = adversarial(t / "part");
+  changed.train.steps = 10;
+  changed.resume = true;
+  changed.adversarial.weight = 1;
+  try {
+    run_autoencoder_training(changed);
+    ADD_FAILURE() << "a changed adversarial weight was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("adversarial.weight was 0.5, now 1"), std::string::npos) << e.what();
+  }
+  AutoencoderRunConfig bad = adversarial(t / "bad");
+  bad.adversarial.weight = -1;
+  EXPECT_THROW(bad.validate(), ConfigError);
+  bad = adversarial(t / "bad");
+  bad.adversarial.layers = 3;  // 16 / 2^3 = 2 columns: no patches left
+  try {
+    bad.validate();
+    ADD_FAILURE() << "3 discriminator layers on a 64 x 16 grid were accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--disc-layers"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(t / "bad"));
 }
 
 TEST(Autoencoder, AFolderThatIsIncompleteOrAlteredIsAClearError) {

@@ -146,7 +146,7 @@ TEST(GenReference, UNetForwardGradientsLossAndStepMatchPyTorch) {
               norm_py, worst);
 }
 
-TEST(GenReference, AutoencoderEncodeDecodeLossAndGradientsMatchPyTorch) {
+TEST(GenReference, AutoencoderEncodeDecodeLossAdversarialTermAndGradientsMatchPyTorch) {
   at::set_num_threads(2);
   torch::manual_seed(4321);
   AutoencoderConfig cfg;
@@ -185,7 +185,6 @@ TEST(GenReference, AutoencoderEncodeDecodeLossAndGradientsMatchPyTorch) {
     e["name"] = p.key();
     idx["params"].push_back(e);
   }
-  std::ofstream(dir / "index.json") << idx.dump();
 
   torch::Tensor mean, logvar, log_rate, deviance;
   {
@@ -194,6 +193,40 @@ TEST(GenReference, AutoencoderEncodeDecodeLossAndGradientsMatchPyTorch) {
     log_rate = ae->decode(mean);
     deviance = poisson_deviance(log_rate, counts);
   }
+  // The adversarial term (autoencoder_train.h, AdversarialConfig) on the same sampled latent.
+  const int disc_groups = 4;
+  const double adv_weight = 0.7;
+  PatchDiscriminator disc(8, 2, disc_groups);  // 32 x 16 -> 6 x 2 patches
+  {
+    torch::NoGradGuard g;
+    for (auto& p : disc->parameters())
+      if ((p.max() - p.min()).item<double>() == 0) p.add_(torch::randn_like(p) * 0.1);
+  }
+  AutoencoderLoss with_adv = autoencoder_loss(ae, x, counts, eps, kl_weight);
+  auto draw = torch::poisson(torch::exp(with_adv.log_rate.detach().clamp_max(std::log(1e6))));
+  auto fake = straight_through_fake(with_adv.log_rate, draw, cfg.transform);
+  auto adv_gen = -disc(fake).mean();
+  auto adv_lambda = adaptive_weight(with_adv.nll, adv_gen, ae->dec_out->weight);
+  auto adv_loss = with_adv.total + adv_weight * adv_lambda * adv_gen;
+  auto adv_grads = torch::autograd::grad({adv_loss}, ae->parameters(), {}, /*retain_graph=*/true);
+  auto d_loss = hinge_discriminator_loss(disc(x), disc(fake.detach()));
+  auto d_grads = torch::autograd::grad({d_loss}, disc->parameters());
+  nlohmann::json adv = {{"weight", adv_weight},
+                        {"channels", 8},
+                        {"layers", 2},
+                        {"groups", disc_groups},
+                        {"count_max", cfg.transform.count_max}};
+  std::vector<std::pair<std::string, torch::Tensor>> disc_params;
+  for (const auto& p : disc->named_parameters()) {
+    disc_params.emplace_back(p.key(), p.value());
+    nlohmann::json e = write_tensor(dir.path(), "d" + std::to_string(disc_params.size()) + ".bin", p.value());
+    e["name"] = p.key();
+    adv["params"].push_back(e);
+  }
+  idx["adversarial"] = adv;
+  idx["tensors"]["draw"] = write_tensor(dir.path(), "draw.bin", draw);
+  std::ofstream(dir / "index.json") << idx.dump();
+
   AutoencoderLoss loss = autoencoder_loss(ae, x, counts, eps, kl_weight);
   loss.total.backward();
 
@@ -229,6 +262,28 @@ TEST(GenReference, AutoencoderEncodeDecodeLossAndGradientsMatchPyTorch) {
     worst = std::max(worst, rel);
   }
   std::printf("loss gradients: %zu parameters, worst relative max|diff| %.3g\n", params.size(), worst);
+
+  for (const auto& [name, mine] : std::vector<std::pair<std::string, double>>{{"adv_gen", adv_gen.item<double>()},
+                                                                              {"adv_lambda", adv_lambda.item<double>()},
+                                                                              {"adv_loss", adv_loss.item<double>()},
+                                                                              {"d_loss", d_loss.item<double>()}}) {
+    const double py = read_tensor(out_dir, T.at(name))[0].item<double>();
+    std::printf("%s: C++ %.8g, PyTorch %.8g\n", name.c_str(), mine, py);
+    EXPECT_NEAR(mine, py, 1e-5 * std::max(1.0, std::abs(py))) << name;
+  }
+  auto worst_of = [&](const char* prefix, const std::vector<std::pair<std::string, torch::Tensor>>& names,
+                      const std::vector<torch::Tensor>& grads) {
+    double w = 0;
+    for (size_t k = 0; k < names.size(); ++k) {
+      auto g_py = read_tensor(out_dir, T.at(prefix + names[k].first));
+      const double rel = max_abs_diff(grads[k], g_py) / std::max(g_py.abs().max().item<double>(), 1e-12);
+      EXPECT_LE(rel, 1e-4) << prefix << names[k].first;
+      w = std::max(w, rel);
+    }
+    std::printf("%s: %zu parameters, worst relative max|diff| %.3g\n", prefix, names.size(), w);
+  };
+  worst_of("adv_grad/", params, adv_grads);
+  worst_of("d_grad/", disc_params, d_grads);
 }
 
 }  // namespace

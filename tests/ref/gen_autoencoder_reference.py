@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Independent PyTorch reimplementation of scintigen's count-image autoencoder
-(src/gen/autoencoder.cc): encoder, decoder, the Poisson + KL loss and the Poisson deviance.
+(src/gen/autoencoder.cc): encoder, decoder, the Poisson + KL loss and the Poisson deviance, and
+the adversarial term (patch discriminator, straight-through Poisson fakes, hinge losses, the
+adaptive weight).
 
 Usage: gen_autoencoder_reference.py DIR
 
@@ -12,8 +14,15 @@ Every .bin is raw little-endian float32. Writes DIR/out/index.json with: the lat
 log variance of x ("mean", "logvar"), the decoded log rate of the mean ("log_rate"), the loss
 terms ("loss", "nll", "kl") and the loss's gradient for every parameter ("grad/<name>"), and the
 Poisson deviance of counts under log_rate ("deviance").
+With "adversarial": {"weight", "channels", "layers", "groups", "count_max", "params": [...]} and
+the tensor "draw" (Poisson counts drawn around the sampled reconstruction), also: the generator
+term ("adv_gen"), the adaptive weight ("adv_lambda"), the total loss with the term
+("adv_loss") and its gradient for every autoencoder parameter ("adv_grad/<name>"), the
+discriminator's hinge loss ("d_loss") and its gradient for every discriminator parameter
+("d_grad/<name>").
 """
 import json
+import math
 import os
 import sys
 
@@ -97,6 +106,34 @@ class Autoencoder(nn.Module):
         return self.dec_out(F.silu(self.dec_norm(h)))
 
 
+class PatchDiscriminator(nn.Module):
+    """conv 4x4/2 + LeakyReLU; (layers - 1) x [conv 4x4/2, GroupNorm, LeakyReLU]; conv 4x4/1,
+    GroupNorm, LeakyReLU; conv 4x4/1 to one logit per patch (Isola et al. 2017)."""
+
+    def __init__(self, ch, layers, groups):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(2, ch, 4, stride=2, padding=1)])
+        self.norms = nn.ModuleList()
+        c = ch
+        for n in range(1, layers + 1):
+            out = ch * min(2**n, 8)
+            self.convs.append(nn.Conv2d(c, out, 4, stride=2 if n < layers else 1, padding=1, bias=False))
+            self.norms.append(nn.GroupNorm(groups, out))
+            c = out
+        self.convs.append(nn.Conv2d(c, 1, 4, stride=1, padding=1))
+
+    def forward(self, x):
+        h = F.leaky_relu(self.convs[0](x), 0.2)
+        for k in range(1, len(self.convs) - 1):
+            h = F.leaky_relu(self.norms[k - 1](self.convs[k](h)), 0.2)
+        return self.convs[-1](h)
+
+
+def counts_to_model(c, count_max):
+    a0, a1 = 2 * math.sqrt(0.375), 2 * math.sqrt(count_max + 0.375)
+    return (2 * torch.sqrt(torch.clamp(c, min=0) + 0.375) - a0) * (2 / (a1 - a0)) - 1
+
+
 def load(d, entry):
     return torch.from_numpy(np.fromfile(os.path.join(d, entry["file"]), dtype=np.float32).reshape(entry["shape"]).copy())
 
@@ -138,6 +175,29 @@ def main():
     put("nll", nll.reshape(1))
     put("kl", kl.reshape(1))
     put("loss", loss.reshape(1))
+    adv = idx.get("adversarial")
+    if adv is not None:  # before loss.backward(): the adversarial graph shares the forward pass
+        disc = PatchDiscriminator(adv["channels"], adv["layers"], adv["groups"])
+        disc.load_state_dict({p["name"]: load(d, p) for p in adv["params"]}, strict=True)
+        rate = torch.exp(torch.clamp(r, max=math.log(1e6)))
+        fake = counts_to_model(rate + (T["draw"] - rate).detach(), adv["count_max"])
+        gen = -disc(fake).mean()
+        last = net.dec_out.weight
+        g_nll = torch.autograd.grad(nll, last, retain_graph=True)[0]
+        g_gen = torch.autograd.grad(gen, last, retain_graph=True)[0]
+        lam = torch.clamp(g_nll.norm() / (g_gen.norm() + 1e-4), 0.0, 1e4).detach()
+        adv_loss = loss + adv["weight"] * lam * gen
+        put("adv_gen", gen.reshape(1))
+        put("adv_lambda", lam.reshape(1))
+        put("adv_loss", adv_loss.reshape(1))
+        ae_grads = torch.autograd.grad(adv_loss, list(net.parameters()), retain_graph=True)
+        for (name, _), g in zip(net.named_parameters(), ae_grads):
+            put("adv_grad/" + name, g)
+        d_loss = 0.5 * (F.relu(1 - disc(T["x"])).mean() + F.relu(1 + disc(fake.detach())).mean())
+        put("d_loss", d_loss.reshape(1))
+        d_grads = torch.autograd.grad(d_loss, list(disc.parameters()))
+        for (name, _), g in zip(disc.named_parameters(), d_grads):
+            put("d_grad/" + name, g)
     loss.backward()
     params = dict(net.named_parameters())
     for p in idx["params"]:
