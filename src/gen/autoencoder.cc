@@ -105,9 +105,7 @@ torch::Tensor AutoencoderImpl::decode(const torch::Tensor& z) {
 }
 
 int64_t AutoencoderImpl::parameter_count() const {
-  int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
-  return n;
+  return count_parameters(*this);
 }
 
 AutoencoderLoss autoencoder_loss(Autoencoder& ae, const torch::Tensor& x, const torch::Tensor& counts,

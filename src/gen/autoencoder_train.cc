@@ -24,6 +24,7 @@
 #include "gen/train_data.h"
 #include "gen/trainer.h"
 #include "gen/transform.h"
+#include "gen/unet.h"
 #include "run/run.h"
 #include "run/torch.h"
 
@@ -238,12 +239,7 @@ class AeTrainer {
   double last_gen() const { return last_gen_; }
   double last_lambda() const { return last_lambda_; }
   double last_d_loss() const { return last_d_loss_; }
-  int64_t discriminator_parameters() const {
-    int64_t n = 0;
-    if (disc_)
-      for (const auto& p : disc_->parameters()) n += p.numel();
-    return n;
-  }
+  int64_t discriminator_parameters() const { return disc_ ? count_parameters(*disc_) : 0; }
 
  private:
   static constexpr int kDiscriminatorGroups = 8;

@@ -272,10 +272,14 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, 
   return conv_out(torch::silu(group_norm_fp32(norm_out, h)));  // (B, 2, H, W)
 }
 
-int64_t UNetImpl::parameter_count() const {
+int64_t count_parameters(const torch::nn::Module& net) {
   int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
+  for (const auto& p : net.parameters()) n += p.numel();
   return n;
+}
+
+int64_t UNetImpl::parameter_count() const {
+  return count_parameters(*this);
 }
 
 torch::Tensor condition_tensor(const std::vector<ConditionTokens>& conds, const ConditionSpec& spec) {

@@ -27,6 +27,9 @@ namespace scintigen::gen {
 // bf16 there); the result is cast back to the input's dtype.
 torch::Tensor group_norm_fp32(torch::nn::GroupNorm& norm, const torch::Tensor& x);
 
+// The number of scalar parameters of a network (the U-Net, the autoencoder, a discriminator).
+int64_t count_parameters(const torch::nn::Module& net);
+
 // bf16 autocast on `device` (CPU or CUDA) for its scope when `bf16`; a no-op otherwise.
 // Convolutions and matmuls run in bf16, GroupNorm in fp32 (group_norm_fp32), the loss in fp32.
 class AutocastScope {
