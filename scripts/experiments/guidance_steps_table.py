@@ -12,6 +12,7 @@ Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
        guidance_steps_table.py WORKDIR --sde     # the SDE sampler's 600-scan table beside its ODE twins
        guidance_steps_table.py WORKDIR --sde confirm CELL TWIN  # its stage 2 on real2000c
        guidance_steps_table.py WORKDIR --oversample  # ft1m-M (ft1m_m.sh) on real2000c
+       guidance_steps_table.py WORKDIR --accept REAL CELL...  # acceptance-REAL-CELL side by side (ldm_confirm.sh)
 Reads the numbers; computes only medians and ratios (and the count statistics)."""
 import json
 import os
@@ -77,6 +78,11 @@ def main():
     work = sys.argv[1] if len(sys.argv) > 1 else "."
     if len(sys.argv) > 3 and sys.argv[2] == "confirm":
         print_acceptance_table(work, [(sys.argv[3], f"acceptance-{sys.argv[3]}"), ("current default", "acceptance-new")])
+        return
+    if len(sys.argv) > 4 and sys.argv[2] == "--accept":
+        print_acceptance_table(work, [(c, f"acceptance-{sys.argv[3]}-{c}") for c in sys.argv[4:]])
+        print()
+        per_condition_rows(work, [(c, f"acceptance-{sys.argv[3]}-{c}") for c in sys.argv[4:]])
         return
     if "--oversample" in sys.argv[2:]:
         print_obedience_table(work, OVERSAMPLE)
