@@ -64,6 +64,10 @@ int cmd_train_model(int argc, char** argv) {
                  "latent diffusion: denoise this autoencoder folder's latents (`scintigen autoencoder train`); the\n"
                  "preset's grid must be the autoencoder's, and the model generates expected counts that generate\n"
                  "draws Poisson counts around (docs/MODEL.md, 'Latent diffusion')");
+  app.add_option("--latent-norm", c.latent_norm,
+                 "with --autoencoder: standardise the latents as one (global: divided by their RMS) or channel by\n"
+                 "channel (channel: each by its own mean and std), from the autoencoder's recorded statistics")
+      ->capture_default_str();
   app.add_option("--steps", c.train.steps, "optimiser steps")->capture_default_str();
   app.add_option("--batch", c.batch, "global batch size (all ranks and micro-batches)")->capture_default_str();
   app.add_option("--accum", c.train.accum, "micro-batches per step (gradient accumulation)")->capture_default_str();

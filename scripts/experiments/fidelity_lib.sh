@@ -175,3 +175,39 @@ confirm_cell() {
   confirm_2000 "$tag" "--guidance $g --steps $s $flags" || return 1
   python3 "$ROOT/scripts/experiments/guidance_steps_table.py" . confirm "$tag"
 }
+
+# The latent models' sampler defaults of 2026-12-06 (bf16, guidance interval 0.05,0.7, logSNR-uniform
+# steps), named so that later defaults do not change them.
+LDM_DEFAULT=(--precision bf16 --guidance-interval "0.05,0.7" --spacing logsnr)
+
+# shifted_preset NAME SHIFT: configs/gen/latent.json with schedule_shift SHIFT, as NAME.json.
+shifted_preset() {
+  python3 -c "import json, sys; c = json.load(open(sys.argv[1])); c['schedule_shift'] = float(sys.argv[2]); \
+json.dump(c, open(sys.argv[3], 'w'), indent=2)" "$ROOT/configs/gen/latent.json" "$2" "$1.json"
+}
+
+# ldm_train NAME PRESET STEPS [train flags]: ldm1's recipe of docs/experiments/fidelity.md (batch
+# 16, lr 5e-4, warm-up 100, EMA 0.998, seed 2026, bf16, 2 threads) on the latents of AE (default
+# models/experiments/ae3) of train-noisy, into NAME, with the extra flags; it resumes when NAME
+# has a run.
+ldm_train() {
+  local name=$1 preset=$2 steps=$3 r=()
+  shift 3
+  AE=${AE:-$ROOT/models/experiments/ae3}
+  [ -f "$AE/autoencoder.json" ] || { echo "$AE is missing (scripts/experiments/ae_ceiling.sh)" >&2 && return 1; }
+  [ -f "$name/run.json" ] && r=(--resume)
+  nice -n 19 "$BIN" train --data train-noisy --autoencoder "$AE" --preset "$preset" --out "$name" \
+    "${r[@]}" --steps "$steps" --batch 16 --lr 5e-4 --warmup 100 --ema 0.998 --seed 2026 --bf16 --threads 2 \
+    --checkpoint-every 250 --val-every 500 --sample-every 2000 --log-every 50 "$@"
+}
+
+# ldm_default_cell NAME: the 600-scan audit of latent model NAME at LDM_DEFAULT with guidance 1.5
+# and 10 steps (memorisation and membership against train-noisy), obedience (version 2) there,
+# and NAME_table.md.
+ldm_default_cell() {
+  local name=$1
+  ev "$name-gi1.5-s10-bf16" "$name" 1.5 10 "${LDM_DEFAULT[*]}" --train train-noisy --model "$name" || return 1
+  obedience "$name-gi1.5-s10-bf16" "$name" 1.5 10 "${LDM_DEFAULT[@]}" || return 1
+  python3 "$ROOT/scripts/experiments/ft1m_c_table.py" . "$name" p6 alone >"${name}_table.md" &&
+    cat "${name}_table.md"
+}

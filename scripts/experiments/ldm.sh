@@ -12,17 +12,9 @@ set -uo pipefail
 source "$(dirname "$0")/fidelity_lib.sh"
 enter_work "${1:-build/fidelity}" || exit 1
 train_noisy || exit 1
-AE=${AE:-$ROOT/models/experiments/ae3}
-[ -f "$AE/autoencoder.json" ] || { echo "ldm.sh: $AE is missing (scripts/experiments/ae_ceiling.sh)" >&2 && exit 1; }
-R=()
-[ -f ldm1/run.json ] && R=(--resume)
-nice -n 19 "$BIN" train --data train-noisy --autoencoder "$AE" --preset "$ROOT/configs/gen/latent.json" --out ldm1 \
-  "${R[@]}" --steps 6000 --batch 16 --lr 5e-4 --warmup 100 --ema 0.998 --seed 2026 --bf16 --threads 2 \
-  --checkpoint-every 250 --val-every 500 --sample-every 2000 --log-every 50 || exit 1
+ldm_train ldm1 "$ROOT/configs/gen/latent.json" 6000 || exit 1
 
-INTERVAL=0.05,0.7
-# the sampler defaults of 2026-12-06 (logSNR-uniform steps), named so that later defaults do not change them
-DEFAULT=(--precision bf16 --guidance-interval "$INTERVAL" --spacing logsnr)
+DEFAULT=("${LDM_DEFAULT[@]}")
 for round in 1 2 3; do
   speed "p6-shipped-g1-s10-r$round" builtin 1 10 --precision fp32 || exit 1
   speed "p6-shipped-gi1.5-s10-bf16-r$round" builtin 1.5 10 "${DEFAULT[@]}" || exit 1

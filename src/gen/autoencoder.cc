@@ -175,6 +175,26 @@ torch::Tensor poisson_deviance(const torch::Tensor& log_rate, const torch::Tenso
   return (2.0 * (c_log - (c - m))).mean();
 }
 
+namespace {
+
+// A per-channel standardisation of LatentSpace as a (1, Z, 1, 1) tensor on `like`'s device.
+torch::Tensor per_channel(const std::vector<double>& v, const torch::Tensor& like) {
+  const auto opt = torch::TensorOptions().dtype(torch::kFloat).device(like.device());
+  return torch::tensor(std::vector<float>(v.begin(), v.end()), opt).view({1, -1, 1, 1});
+}
+
+// Latent means (B, Z, h, w) -> the denoiser's space, and back.
+torch::Tensor standardise(const torch::Tensor& z, const LatentSpace& l) {
+  if (!l.per_channel()) return z / l.scale;
+  return (z - per_channel(l.channel_mean, z)) / per_channel(l.channel_std, z);
+}
+torch::Tensor unstandardise(const torch::Tensor& x, const LatentSpace& l) {
+  if (!l.per_channel()) return x * l.scale;
+  return x * per_channel(l.channel_std, x) + per_channel(l.channel_mean, x);
+}
+
+}  // namespace
+
 torch::Tensor to_diffusion_space(const torch::Tensor& x, const ModelConfig& cfg, Autoencoder ae, int64_t batch) {
   if (!cfg.latent.enabled()) return x;
   if (!ae) throw InternalError("to_diffusion_space", "a latent model needs its autoencoder");
@@ -182,7 +202,7 @@ torch::Tensor to_diffusion_space(const torch::Tensor& x, const ModelConfig& cfg,
   ae->eval();
   std::vector<torch::Tensor> parts;
   for (int64_t b0 = 0; b0 < x.size(0); b0 += batch)
-    parts.push_back(ae->encode(x.slice(0, b0, std::min(x.size(0), b0 + batch))).first / cfg.latent.scale);
+    parts.push_back(standardise(ae->encode(x.slice(0, b0, std::min(x.size(0), b0 + batch))).first, cfg.latent));
   return parts.empty() ? x.new_empty({0, cfg.latent.channels, cfg.diffusion_height(), cfg.diffusion_width()})
                        : torch::cat(parts);  // (B, Z, H / f, W / f)
 }
@@ -193,7 +213,7 @@ torch::Tensor diffusion_to_counts(const torch::Tensor& x0, const ModelConfig& cf
   torch::NoGradGuard g;
   ae->eval();
   // Clamped at 1e6 counts a pixel: a latent far from the training latents cannot overflow.
-  auto r = ae->decode(x0.to(torch::kFloat) * cfg.latent.scale).to(torch::kFloat).clamp_max(std::log(1e6));
+  auto r = ae->decode(unstandardise(x0.to(torch::kFloat), cfg.latent)).to(torch::kFloat).clamp_max(std::log(1e6));
   auto c = torch::exp(r).cpu();  // (B, 2, H, W)
   if (mode == CountOutput::kRound) c = torch::round(c);
   return c;

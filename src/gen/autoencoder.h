@@ -118,11 +118,11 @@ torch::Tensor adaptive_weight(const torch::Tensor& nll, const torch::Tensor& gen
 torch::Tensor poisson_deviance(const torch::Tensor& log_rate, const torch::Tensor& counts);
 
 // The denoiser's space of a model (config.h, LatentSpace): the scans' model space for a pixel
-// model (`ae` may be null), the autoencoder's latent means divided by latent.scale for a latent
-// diffusion model. x (B, 2, H, W) in model space, on `ae`'s device; in batches of `batch`, fp32.
+// model (`ae` may be null), the autoencoder's latent means standardised as LatentSpace says for
+// a latent diffusion model. x (B, 2, H, W) in model space, on `ae`'s device; in batches of `batch`, fp32.
 torch::Tensor to_diffusion_space(const torch::Tensor& x, const ModelConfig& cfg, Autoencoder ae, int64_t batch = 64);
 // The counts (B, 2, H, W), on the CPU, of the denoiser's images x0: model_to_counts for a pixel
-// model; for a latent model the decoded expected counts of x0 * latent.scale (`ae` on x0's
+// model; for a latent model the decoded expected counts of x0 unstandardised (`ae` on x0's
 // device; at most 1e6 a pixel), rounded with kRound; kPoisson's draws are the caller's (draw_poisson_counts).
 torch::Tensor diffusion_to_counts(const torch::Tensor& x0, const ModelConfig& cfg, Autoencoder ae, CountOutput mode);
 

@@ -170,6 +170,19 @@ void ModelConfig::validate() const {
            "the scans' grid must be the autoencoder's");
     if (!(latent.scale > 0) || !std::isfinite(latent.scale))
       fail("latent.scale", "is " + std::to_string(latent.scale), "must be > 0");
+    if (latent.per_channel() || !latent.channel_std.empty()) {
+      if (latent.channel_mean.size() != static_cast<size_t>(latent.channels) ||
+          latent.channel_std.size() != static_cast<size_t>(latent.channels))
+        fail("latent.channel_mean/channel_std",
+             "hold " + std::to_string(latent.channel_mean.size()) + " and " +
+                 std::to_string(latent.channel_std.size()) + " values",
+             "need one per latent channel (" + std::to_string(latent.channels) + ")");
+      for (int z = 0; z < latent.channels; ++z)
+        if (!std::isfinite(latent.channel_mean[z]) || !(latent.channel_std[z] > 0) ||
+            !std::isfinite(latent.channel_std[z]))
+          fail("latent.channel_mean/channel_std", "channel " + std::to_string(z) + " is not finite or its std <= 0",
+               "use the autoencoder's recorded latent statistics");
+    }
   }
   const int div = 1 << (levels() - 1);
   const int dh = diffusion_height(), dw = diffusion_width();
@@ -251,8 +264,13 @@ nlohmann::json ModelConfig::to_json() const {
   j["conditions"] = conds;
   j["transform"] = {{"kind", "anscombe"}, {"count_max", transform.count_max}, {"target", to_string(transform.target)}};
   // Pixel models' configs stay as they were before latent models existed.
-  if (latent.enabled())
+  if (latent.enabled()) {
     j["latent"] = {{"channels", latent.channels}, {"factor", latent.factor}, {"scale", latent.scale}};
+    if (latent.per_channel()) {  // absent for one scale (and in models made before it)
+      j["latent"]["channel_mean"] = latent.channel_mean;
+      j["latent"]["channel_std"] = latent.channel_std;
+    }
+  }
   return j;
 }
 
@@ -303,8 +321,14 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
       c.latent.channels = l.at("channels").get<int>();
       c.latent.factor = l.at("factor").get<int>();
       c.latent.scale = l.at("scale").get<double>();
+      if (l.contains("channel_mean") || l.contains("channel_std")) {
+        c.latent.channel_mean = l.at("channel_mean").get<std::vector<double>>();
+        c.latent.channel_std = l.at("channel_std").get<std::vector<double>>();
+      }
     } catch (const nlohmann::json::exception&) {
-      throw ConfigError(where, "key 'latent' is malformed", "expected {\"channels\": C, \"factor\": F, \"scale\": S}");
+      throw ConfigError(where, "key 'latent' is malformed",
+                        "expected {\"channels\": C, \"factor\": F, \"scale\": S} and optionally "
+                        "\"channel_mean\": [C values], \"channel_std\": [C values]");
     }
     if (!c.latent.enabled()) throw ConfigError(where, "latent.channels is 0", "remove 'latent' for a pixel model");
   }

@@ -89,14 +89,19 @@ CountOutput count_output_from_string(const std::string& s, const std::string& wh
 CountOutput resolve_count_output(CountOutput c, ModelTarget t);
 
 // Latent diffusion (docs/MODEL.md, "Latent diffusion"): the denoiser works on an autoencoder's
-// latents (autoencoder.h), `channels` x H / factor x W / factor, divided by `scale` (the
-// training latents' RMS, so they have about unit variance); 0 channels = a pixel model. The
-// autoencoder itself travels in the model folder (model_weights.h).
+// latents (autoencoder.h), `channels` x H / factor x W / factor, standardised either as one
+// (divided by `scale`, the training latents' RMS) or channel by channel (channel c as
+// (z_c - channel_mean[c]) / channel_std[c], the training latents' statistics; `scale` is then
+// recorded but unused); either way they have about unit variance. 0 channels = a pixel model.
+// The autoencoder itself travels in the model folder (model_weights.h).
 struct LatentSpace {
   int channels = 0;
   int factor = 1;
   double scale = 1.0;
+  std::vector<double> channel_mean;  // empty: one scale for every channel
+  std::vector<double> channel_std;
   bool enabled() const { return channels > 0; }
+  bool per_channel() const { return !channel_mean.empty(); }
 };
 
 struct ModelConfig {

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +69,11 @@ void TrainRunConfig::validate() const {
   train.validate();
   data.validate();
   distill.validate();
+  if (latent_norm != "global" && latent_norm != "channel")
+    throw ConfigError("--latent-norm", "'" + latent_norm + "'", "allowed: global, channel");
+  if (latent_norm != "global" && autoencoder.empty())
+    throw ConfigError("--latent-norm", latent_norm + " without --autoencoder",
+                      "leave --latent-norm out: only a latent model's latents are standardised");
   if (!autoencoder.empty() && (!init_from.empty() || distill.enabled()))
     throw ConfigError("--autoencoder", "given with --" + std::string(distill.enabled() ? "distill-from" : "init-from"),
                       "leave --autoencoder out: a model keeps its starting model's latent space");
@@ -91,6 +97,7 @@ json TrainRunConfig::to_json() const {
   if (!target.empty()) j["target"] = target;                 // absent when the preset decides (and in older runs)
   if (distill.enabled()) j["distill"] = distill.to_json();   // absent for other runs (and in older runs)
   if (!autoencoder.empty()) j["autoencoder"] = autoencoder;  // absent for pixel models (and in older runs)
+  if (latent_norm != "global") j["latent_norm"] = latent_norm;  // absent for one scale (and in older runs)
   return j;
 }
 
@@ -271,8 +278,9 @@ ModelConfig init_model_config(const TrainRunConfig& c, const LoadedModel& base) 
 }
 
 // A latent model's config from its autoencoder: the autoencoder's grid (the preset's must be
-// it), count_max (--count-max, if given, must be it), latent channels, factor and scale, and the
-// expected-count target (the decoder gives expectations; generate draws the Poisson counts).
+// it), count_max (--count-max, if given, must be it), latent channels, factor and scale (and
+// with --latent-norm channel the per-channel means and stds), and the expected-count target (the
+// decoder gives expectations; generate draws the Poisson counts).
 void apply_autoencoder(const TrainRunConfig& c, const LoadedAutoencoder& ae, ModelConfig& cfg) {
   const AutoencoderConfig& a = ae.config;
   if (cfg.height != a.height || cfg.width != a.width)
@@ -294,7 +302,27 @@ void apply_autoencoder(const TrainRunConfig& c, const LoadedAutoencoder& ae, Mod
                      "train the autoencoder again with this scintigen");
   cfg.transform.count_max = a.transform.count_max;
   cfg.transform.target = ModelTarget::kExpected;
-  cfg.latent = {a.latent_channels, a.factor(), rms};
+  cfg.latent = {a.latent_channels, a.factor(), rms, {}, {}};
+  if (c.latent_norm == "channel") {
+    const json l = ae.info.value("latent", json::object());
+    try {
+      cfg.latent.channel_mean = l.at("channel_mean").get<std::vector<double>>();
+      cfg.latent.channel_std = l.at("channel_std").get<std::vector<double>>();
+    } catch (const json::exception&) {
+      throw InputError(ae.dir + "/autoencoder.json",
+                       "records no per-channel latent statistics (latent.channel_mean/std)",
+                       "train the autoencoder again with this scintigen, or use --latent-norm global");
+    }
+    if (cfg.latent.channel_mean.size() != static_cast<size_t>(a.latent_channels) ||
+        cfg.latent.channel_std.size() != static_cast<size_t>(a.latent_channels))
+      throw InputError(ae.dir + "/autoencoder.json", "its latent statistics do not have one value per latent channel",
+                       "the folder is inconsistent");
+    for (double s : cfg.latent.channel_std)
+      if (!(s > 0) || !std::isfinite(s))
+        throw InputError(ae.dir + "/autoencoder.json",
+                         fmt::format("a latent channel's std is {} (a channel the encoder never varies)", s),
+                         "use --latent-norm global");
+  }
 }
 
 // Every label of the training scans (both views, not split "test") that a conditioned

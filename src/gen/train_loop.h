@@ -71,6 +71,9 @@ struct TrainRunConfig {
   // Latent diffusion (docs/MODEL.md, "Latent diffusion"): denoise this autoencoder folder's
   // latents ("" = the scans themselves; a fine-tuned or distilled model keeps its base's).
   std::string autoencoder;
+  // How the latents are standardised (config.h, LatentSpace): "global" (one scale, the latents'
+  // RMS) or "channel" (each channel by its own mean and std); only with an autoencoder.
+  std::string latent_norm = "global";
   TrainConfig train;  // steps, lr, ..., seed, accum, bf16
   int batch = 16;     // global batch (all ranks, all micro-batches)
   bool resume = false;

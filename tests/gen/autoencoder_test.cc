@@ -20,6 +20,7 @@
 #include "gen/membership.h"
 #include "gen/model_weights.h"
 #include "gen/train_loop.h"
+#include "gen/transform.h"
 #include "run/run.h"
 #include "test_util.h"
 
@@ -350,6 +351,54 @@ TEST(LatentModel, TrainsOnTheLatentsGeneratesScansAndResumesExactly) {
   EXPECT_EQ(load_model(t / "ft").info["files"]["autoencoder.pt"], ae.sha256);
 }
 
+// --latent-norm channel: each latent channel standardised by the autoencoder's recorded mean and
+// std; the same latent means decode to the same counts as under one global scale.
+TEST(LatentModel, PerChannelStandardisationUsesTheRecordedStatisticsAndDecodesAsTheGlobalScale) {
+  TempDir t;
+  make_dataset(t / "ds", 24);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "ae", 6)).finished);
+  const LoadedAutoencoder ae = load_autoencoder(t / "ae");
+  TrainRunConfig c = gen::testing::micro_run(t.path(), t / "ds", t / "g", 2);
+  c.autoencoder = t / "ae";
+  ASSERT_TRUE(run_training(c).finished);
+  c.out = t / "c";
+  c.latent_norm = "channel";
+  ASSERT_TRUE(run_training(c).finished);
+  const LoadedModel mg = load_model(t / "g"), mc = load_model(t / "c");
+  ASSERT_FALSE(mg.config.latent.per_channel());
+  ASSERT_TRUE(mc.config.latent.per_channel());
+  EXPECT_FALSE(mg.config.to_json()["latent"].contains("channel_mean")) << "a global model's config is as before";
+  const std::vector<double> mean = ae.info["latent"]["channel_mean"], sd = ae.info["latent"]["channel_std"];
+  EXPECT_EQ(mc.config.latent.channel_mean, mean);
+  EXPECT_EQ(mc.config.latent.channel_std, sd);
+  EXPECT_EQ(nlohmann::json::parse(read_file(t / "c/run.json"))["config"]["latent_norm"], "channel");
+
+  torch::manual_seed(3);
+  const auto counts = torch::poisson(torch::full({3, 2, 64, 16}, 20.0f));  // (3, 2, H, W)
+  const auto x = counts_to_model(counts, mc.config.transform);
+  torch::Tensor z;
+  {
+    torch::NoGradGuard g;
+    Autoencoder ae_c = mc.decoder;
+    ae_c->eval();
+    z = ae_c->encode(x).first;  // (3, 2, 16, 4), the latent means
+  }
+  const auto zc = to_diffusion_space(x, mc.config, mc.decoder), zg = to_diffusion_space(x, mg.config, mg.decoder);
+  for (int ch = 0; ch < 2; ++ch) {
+    const auto want = (z.select(1, ch) - mean[ch]) / sd[ch];
+    EXPECT_TRUE(torch::allclose(zc.select(1, ch), want, 1e-5, 1e-5)) << "channel " << ch;
+  }
+  EXPECT_TRUE(torch::allclose(zg, z / mg.config.latent.scale, 1e-6, 1e-6));
+  const auto back_c = diffusion_to_counts(zc, mc.config, mc.decoder, CountOutput::kContinuous);
+  const auto back_g = diffusion_to_counts(zg, mg.config, mg.decoder, CountOutput::kContinuous);
+  EXPECT_TRUE(torch::allclose(back_c, back_g, 1e-4, 1e-3)) << (back_c - back_g).abs().max().item<float>();
+
+  GenerateConfig gc = gen::testing::micro_generate(t / "c", 2, "metastasis=1", 3);
+  gc.out = t / "gen";
+  generate_dataset(gc);
+  EXPECT_EQ(Dataset::open(t / "gen").size(), 2u);
+}
+
 TEST(LatentModel, RefusesWhatCannotWorkAndAnAlteredAutoencoder) {
   TempDir t;
   make_dataset(t / "ds", 24);
@@ -375,6 +424,13 @@ TEST(LatentModel, RefusesWhatCannotWorkAndAnAlteredAutoencoder) {
   c.autoencoder = t / "ae";
   c.init_from = t / "ae";
   refused(c, "--autoencoder: given with --init-from");
+  c = gen::testing::micro_run(t.path(), t / "ds", t / "n", 2);
+  c.autoencoder = t / "ae";
+  c.latent_norm = "pixel";
+  refused(c, "--latent-norm: 'pixel'");
+  c.autoencoder.clear();
+  c.latent_norm = "channel";
+  refused(c, "--latent-norm: channel without --autoencoder");
 
   c = gen::testing::micro_run(t.path(), t / "ds", t / "m", 2);
   c.autoencoder = t / "ae";

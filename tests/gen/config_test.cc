@@ -69,6 +69,22 @@ TEST(GenConfig, TheLatentConfigFileIsTheCpuPresetWithOneBlockPerLevel) {
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_DOUBLE_EQ(back.latent.scale, 1.5);
   EXPECT_FALSE(cpu.to_json().contains("latent")) << "a pixel model's config is as it was";
+  EXPECT_FALSE(back.to_json()["latent"].contains("channel_mean")) << "one scale: the config is as it was";
+  c.latent.channel_mean = {0.5, -1, 0, 2};
+  c.latent.channel_std = {0.3, 1, 1.5, 2};
+  EXPECT_NO_THROW(c.validate());
+  const ModelConfig per = ModelConfig::from_json(c.to_json(), "x");
+  EXPECT_EQ(per.latent.channel_mean, c.latent.channel_mean);
+  EXPECT_EQ(per.latent.channel_std, c.latent.channel_std);
+  c.latent.channel_std = {0.3, 1, 0, 2};
+  EXPECT_THROW(c.validate(), ConfigError) << "a std of 0";
+  c.latent.channel_std = {0.3, 1, 2};
+  EXPECT_THROW(c.validate(), ConfigError) << "3 stds for 4 channels";
+  nlohmann::json half = per.to_json();
+  half["latent"].erase("channel_std");
+  EXPECT_THROW(ModelConfig::from_json(half, "x"), ConfigError) << "a mean without its std";
+  c.latent.channel_mean.clear();
+  c.latent.channel_std.clear();
   c.latent.factor = 3;
   EXPECT_THROW(c.validate(), ConfigError);
 }
