@@ -431,6 +431,18 @@ TEST(LatentModel, RefusesWhatCannotWorkAndAnAlteredAutoencoder) {
   c.autoencoder.clear();
   c.latent_norm = "channel";
   refused(c, "--latent-norm: channel without --autoencoder");
+  fs::copy(t / "ae", t / "ae_nostats");  // an autoencoder.json without, or with broken, per-channel statistics
+  nlohmann::json info = nlohmann::json::parse(read_file(t / "ae_nostats/autoencoder.json"));
+  info["latent"].erase("channel_std");
+  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
+  c.autoencoder = t / "ae_nostats";
+  refused(c, "records no per-channel latent statistics");
+  info["latent"]["channel_std"] = {1.0, 0.0};
+  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
+  refused(c, "a latent channel's std is 0");
+  info["latent"]["channel_std"] = {1.0};
+  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
+  refused(c, "do not have one value per latent channel");
 
   c = gen::testing::micro_run(t.path(), t / "ds", t / "m", 2);
   c.autoencoder = t / "ae";
