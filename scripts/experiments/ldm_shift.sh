@@ -11,7 +11,6 @@ source "$(dirname "$0")/fidelity_lib.sh"
 enter_work "${1:-build/fidelity}" || exit 1
 NAME=${2:-ldm2} SHIFT=${3:-1}
 train_noisy || exit 1
-python3 -c "import json, sys; c = json.load(open(sys.argv[1])); c['schedule_shift'] = float(sys.argv[2]); \
-json.dump(c, open(sys.argv[3], 'w'), indent=2)" "$ROOT/configs/gen/latent.json" "$SHIFT" "$NAME.json" || exit 1
+shifted_preset "$NAME" "$SHIFT" || exit 1
 ldm_train "$NAME" "$NAME.json" 6000 || exit 1
 ldm_default_cell "$NAME"
