@@ -147,7 +147,11 @@ int cmd_reconstruct(int argc, char** argv) {
   app.add_option("--data", c.data, "dataset to reconstruct")->required();
   app.add_option("--out,-o", c.out, "dataset folder to create")->required();
   app.add_option("--counts", counts, "poisson | continuous")->capture_default_str();
-  app.add_option("--seed", c.seed, "seed of the Poisson draws")->capture_default_str();
+  app.add_option("--seed", c.seed, "seed of the Poisson draws (and of --latent-noise)")->capture_default_str();
+  app.add_option("--latent-noise", c.latent_noise,
+                 "add Gaussian noise of this many standard deviations of each latent channel to every latent before\n"
+                 "decoding (scan i's from --seed and i alone): how the decoder treats a latent that is slightly wrong")
+      ->capture_default_str();
   app.add_option("--max-scans", c.max_scans, "reconstruct at most this many scans (0 = all)")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
   app.add_option("--device", c.device, "cpu | cuda | cuda:N | auto")->capture_default_str();

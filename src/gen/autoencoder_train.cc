@@ -575,14 +575,22 @@ void ReconstructConfig::validate() const {
                       "allowed: poisson (a camera's counts), continuous (the expectation)");
   if (batch < 1 || batch > 4096) throw ConfigError("--batch", std::to_string(batch), "must be in 1..4096");
   if (max_scans < 0) throw ConfigError("--max-scans", std::to_string(max_scans), "must be >= 0 (0 = all)");
+  if (!(latent_noise >= 0 && latent_noise <= 10))
+    throw ConfigError("--latent-noise", fmt::format("{}", latent_noise),
+                      "must be in 0..10 (latent standard deviations)");
   run::parse_device_name(device);
 }
 
 json ReconstructConfig::to_json() const {
-  return {{"autoencoder", autoencoder},  {"data", data},     {"out", out},
-          {"counts", to_string(counts)}, {"seed", seed},     {"batch", batch},
-          {"max_scans", max_scans},      {"device", device}, {"threads", threads}};
+  json j = {{"autoencoder", autoencoder},  {"data", data},     {"out", out},
+            {"counts", to_string(counts)}, {"seed", seed},     {"batch", batch},
+            {"max_scans", max_scans},      {"device", device}, {"threads", threads}};
+  if (latent_noise > 0) j["latent_noise"] = latent_noise;  // absent without noise (and in older records)
+  return j;
 }
+
+// Separates --latent-noise's stream from the Poisson draws' (both from scan i's seed).
+constexpr uint64_t kLatentNoiseStream = 0x1a7e27715eULL;
 
 ReconstructResult reconstruct_dataset(const ReconstructConfig& config, EventSink* events) {
   config.validate();
@@ -592,6 +600,20 @@ ReconstructResult reconstruct_dataset(const ReconstructConfig& config, EventSink
   LoadedAutoencoder ae = load_autoencoder(config.autoencoder);
   ae.net->to(device);
   const AutoencoderConfig& cfg = ae.config;
+  torch::Tensor channel_std;  // (1, Z, 1, 1), for --latent-noise
+  if (config.latent_noise > 0) {
+    std::vector<float> sd;
+    try {
+      for (double v : ae.info.at("latent").at("channel_std")) sd.push_back(static_cast<float>(v));
+    } catch (const json::exception&) {
+      throw InputError(ae.dir + "/autoencoder.json", "records no per-channel latent statistics (latent.channel_std)",
+                       "train the autoencoder again with this scintigen, or leave --latent-noise out");
+    }
+    if (static_cast<int>(sd.size()) != cfg.latent_channels)
+      throw InputError(ae.dir + "/autoencoder.json", "its latent statistics do not have one value per latent channel",
+                       "the folder is inconsistent");
+    channel_std = torch::tensor(sd).view({1, -1, 1, 1}).to(device);
+  }
   Dataset in = Dataset::open(config.data);
   std::vector<ScanRecord> records;
   ReconstructResult res;
@@ -625,11 +647,24 @@ ReconstructResult reconstruct_dataset(const ReconstructConfig& config, EventSink
       const std::vector<float> px = scan_to_grid(originals.back(), static_cast<int>(H), static_cast<int>(W));
       std::copy(px.begin(), px.end(), counts.data_ptr<float>() + (i - b0) * 2 * H * W);
     }
-    auto log_rate = reconstruct_log_rate(ae.net, counts_to_model(counts, cfg.transform), false, device).cpu();
-    deviance += poisson_deviance(log_rate, counts).item<double>() * B;
-    auto expected = torch::exp(log_rate).contiguous();
     std::vector<uint64_t> seeds;
     for (size_t i = b0; i < b1; ++i) seeds.push_back(splitmix64(splitmix64(config.seed) ^ static_cast<uint64_t>(i)));
+    torch::Tensor log_rate;
+    if (config.latent_noise > 0) {
+      torch::NoGradGuard g;
+      auto z = ae.net->encode(counts_to_model(counts, cfg.transform).to(device)).first;  // (B, Z, h, w)
+      std::vector<torch::Tensor> eps;
+      for (uint64_t s : seeds) {
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(splitmix64(s ^ kLatentNoiseStream));
+        eps.push_back(torch::randn({z.size(1), z.size(2), z.size(3)}, gen));
+      }
+      z = z + config.latent_noise * channel_std * torch::stack(eps).to(device);
+      log_rate = ae.net->decode(z).to(torch::kFloat).cpu();
+    } else {
+      log_rate = reconstruct_log_rate(ae.net, counts_to_model(counts, cfg.transform), false, device).cpu();
+    }
+    deviance += poisson_deviance(log_rate, counts).item<double>() * B;
+    auto expected = torch::exp(log_rate).contiguous();
     if (config.counts == CountOutput::kPoisson) draw_poisson_counts(expected, seeds);
     for (size_t i = b0; i < b1; ++i) {
       const Scan& o = originals[i - b0];

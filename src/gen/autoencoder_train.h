@@ -120,6 +120,10 @@ struct ReconstructConfig {
   std::string out;                             // dataset to create
   CountOutput counts = CountOutput::kPoisson;  // kPoisson (a camera's counts) or kContinuous (the expectation)
   uint64_t seed = 0;
+  // Gaussian noise of this many standard deviations of each latent channel (the autoencoder's
+  // recorded statistics) added to every latent mean before decoding, scan i's from (seed, i)
+  // alone: how sensitive the decoder is to a latent that is slightly wrong (0 = none).
+  double latent_noise = 0;
   int batch = 16;
   int64_t max_scans = 0;  // 0 = all
   std::string device = "cpu";

@@ -284,6 +284,55 @@ TEST(Reconstruct, KeepsIdsLabelsAndSplitsAndItsDrawsAreAFunctionOfTheSeed) {
   EXPECT_THROW(run("a", 1, 4, CountOutput::kPoisson), InputError) << "an existing --out is refused";
 }
 
+// --latent-noise: the decoder's input perturbed by a draw that depends on the seed and the scan
+// alone, recorded in the provenance; refused where it cannot work.
+TEST(Reconstruct, LatentNoiseIsAFunctionOfSeedAndScanAndMovesTheReconstructions) {
+  TempDir t;
+  make_dataset(t / "ds", 10);
+  ASSERT_TRUE(run_autoencoder_training(micro_ae(t / "ds", t / "ae", 6)).finished);
+  auto run = [&](const std::string& ae, const std::string& out, uint64_t seed, int batch, double noise,
+                 CountOutput counts = CountOutput::kContinuous) {
+    ReconstructConfig c;
+    c.autoencoder = t / ae;
+    c.data = t / "ds";
+    c.out = t / out;
+    c.seed = seed;
+    c.batch = batch;
+    c.counts = counts;
+    c.latent_noise = noise;
+    c.threads = 1;
+    return reconstruct_dataset(c);
+  };
+  const ReconstructResult none = run("ae", "none", 1, 4, 0), noisy = run("ae", "n4", 1, 4, 2.0);
+  run("ae", "s2", 2, 4, 2.0);
+  run("ae", "p4", 1, 4, 2.0, CountOutput::kPoisson);  // integer draws: the batch's float rounding cannot show
+  run("ae", "p3", 1, 3, 2.0, CountOutput::kPoisson);
+  EXPECT_GT(noisy.mean_deviance, none.mean_deviance) << "a perturbed latent explains the scans worse";
+  const auto r0 = Dataset::open(t / "none").records(), r4 = Dataset::open(t / "n4").records(),
+             rs = Dataset::open(t / "s2").records(), p4 = Dataset::open(t / "p4").records(),
+             p3 = Dataset::open(t / "p3").records();
+  ASSERT_EQ(r4.size(), 10u);
+  for (size_t i = 0; i < r4.size(); ++i) {
+    EXPECT_EQ(p4[i].pixel_sha256, p3[i].pixel_sha256) << "the batch changes no draw";
+    EXPECT_NE(r4[i].pixel_sha256, r0[i].pixel_sha256) << "the noise moves every reconstruction";
+    EXPECT_NE(r4[i].pixel_sha256, rs[i].pixel_sha256) << "another seed, another draw";
+  }
+  EXPECT_EQ(Dataset::open(t / "n4").info()["config"]["config"]["latent_noise"], 2.0);
+  EXPECT_FALSE(Dataset::open(t / "none").info()["config"]["config"].contains("latent_noise"));
+  EXPECT_THROW(run("ae", "neg", 1, 4, -0.5), ConfigError);
+  fs::copy(t / "ae", t / "ae_nostats");
+  nlohmann::json info = nlohmann::json::parse(read_file(t / "ae_nostats/autoencoder.json"));
+  info["latent"].erase("channel_std");
+  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
+  try {
+    run("ae_nostats", "nostats", 1, 4, 0.5);
+    ADD_FAILURE() << "an autoencoder without latent statistics was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("records no per-channel latent statistics"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(t / "nostats/manifest.db")) << "nothing written";
+}
+
 // A latent diffusion model on a micro autoencoder: 2 x 64 x 16 scans, 2 x 16 x 4 latents.
 TEST(LatentModel, TrainsOnTheLatentsGeneratesScansAndResumesExactly) {
   TempDir t;
