@@ -659,7 +659,8 @@ ReconstructResult reconstruct_dataset(const ReconstructConfig& config, EventSink
         eps.push_back(torch::randn({z.size(1), z.size(2), z.size(3)}, gen));
       }
       z = z + config.latent_noise * channel_std * torch::stack(eps).to(device);
-      log_rate = ae.net->decode(z).to(torch::kFloat).cpu();
+      // Clamped at 1e6 counts a pixel, as a latent model's decoding: a far latent cannot overflow.
+      log_rate = ae.net->decode(z).to(torch::kFloat).clamp_max(std::log(1e6)).cpu();
     } else {
       log_rate = reconstruct_log_rate(ae.net, counts_to_model(counts, cfg.transform), false, device).cpu();
     }
