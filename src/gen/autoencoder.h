@@ -133,4 +133,12 @@ struct LoadedAutoencoder : AutoencoderFolder {
 // Throws InputError naming the file and the problem (missing, altered, another architecture).
 LoadedAutoencoder load_autoencoder(const std::string& dir);
 
+// The per-channel statistics of the training scans' latent means that autoencoder.json records
+// (latent.channel_mean, latent.channel_std), one value per latent channel. Throws InputError
+// naming the file when they are missing or of the wrong length; `hint` says what to do instead.
+struct LatentChannelStatistics {
+  std::vector<double> mean, std;
+};
+LatentChannelStatistics recorded_latent_statistics(const LoadedAutoencoder& ae, const std::string& hint);
+
 }  // namespace scintigen::gen

@@ -566,6 +566,24 @@ LoadedAutoencoder load_autoencoder(const std::string& dir) {
   return a;
 }
 
+LatentChannelStatistics recorded_latent_statistics(const LoadedAutoencoder& ae, const std::string& hint) {
+  const std::string file = ae.dir + "/autoencoder.json";
+  LatentChannelStatistics s;
+  try {
+    const json& l = ae.info.at("latent");
+    s.mean = l.at("channel_mean").get<std::vector<double>>();
+    s.std = l.at("channel_std").get<std::vector<double>>();
+  } catch (const json::exception&) {
+    throw InputError(file, "records no per-channel latent statistics (latent.channel_mean/std)",
+                     "train the autoencoder again with this scintigen, or " + hint);
+  }
+  const size_t z = static_cast<size_t>(ae.config.latent_channels);
+  if (s.mean.size() != z || s.std.size() != z)
+    throw InputError(file, "its latent statistics do not have one value per latent channel",
+                     "the folder is inconsistent");
+  return s;
+}
+
 void ReconstructConfig::validate() const {
   if (autoencoder.empty()) throw ConfigError("autoencoder", "is empty", "give the autoencoder folder");
   if (data.empty()) throw ConfigError("--data", "is empty", "give the dataset to reconstruct");
@@ -602,17 +620,8 @@ ReconstructResult reconstruct_dataset(const ReconstructConfig& config, EventSink
   const AutoencoderConfig& cfg = ae.config;
   torch::Tensor channel_std;  // (1, Z, 1, 1), for --latent-noise
   if (config.latent_noise > 0) {
-    std::vector<float> sd;
-    try {
-      for (double v : ae.info.at("latent").at("channel_std")) sd.push_back(static_cast<float>(v));
-    } catch (const json::exception&) {
-      throw InputError(ae.dir + "/autoencoder.json", "records no per-channel latent statistics (latent.channel_std)",
-                       "train the autoencoder again with this scintigen, or leave --latent-noise out");
-    }
-    if (static_cast<int>(sd.size()) != cfg.latent_channels)
-      throw InputError(ae.dir + "/autoencoder.json", "its latent statistics do not have one value per latent channel",
-                       "the folder is inconsistent");
-    channel_std = torch::tensor(sd).view({1, -1, 1, 1}).to(device);
+    const std::vector<double> sd = recorded_latent_statistics(ae, "leave --latent-noise out").std;
+    channel_std = torch::tensor(std::vector<float>(sd.begin(), sd.end())).view({1, -1, 1, 1}).to(device);
   }
   Dataset in = Dataset::open(config.data);
   std::vector<ScanRecord> records;

@@ -304,19 +304,9 @@ void apply_autoencoder(const TrainRunConfig& c, const LoadedAutoencoder& ae, Mod
   cfg.transform.target = ModelTarget::kExpected;
   cfg.latent = {a.latent_channels, a.factor(), rms, {}, {}};
   if (c.latent_norm == "channel") {
-    const json l = ae.info.value("latent", json::object());
-    try {
-      cfg.latent.channel_mean = l.at("channel_mean").get<std::vector<double>>();
-      cfg.latent.channel_std = l.at("channel_std").get<std::vector<double>>();
-    } catch (const json::exception&) {
-      throw InputError(ae.dir + "/autoencoder.json",
-                       "records no per-channel latent statistics (latent.channel_mean/std)",
-                       "train the autoencoder again with this scintigen, or use --latent-norm global");
-    }
-    if (cfg.latent.channel_mean.size() != static_cast<size_t>(a.latent_channels) ||
-        cfg.latent.channel_std.size() != static_cast<size_t>(a.latent_channels))
-      throw InputError(ae.dir + "/autoencoder.json", "its latent statistics do not have one value per latent channel",
-                       "the folder is inconsistent");
+    LatentChannelStatistics s = recorded_latent_statistics(ae, "use --latent-norm global");
+    cfg.latent.channel_mean = std::move(s.mean);
+    cfg.latent.channel_std = std::move(s.std);
     for (double s : cfg.latent.channel_std)
       if (!(s > 0) || !std::isfinite(s))
         throw InputError(ae.dir + "/autoencoder.json",

@@ -32,6 +32,17 @@ namespace {
 using gen::testing::make_dataset;
 using scintigen::testing::TempDir;
 
+// A copy of the autoencoder folder `from` as `to` whose latent.channel_std is `std` (null: absent).
+void copy_with_channel_std(const std::string& from, const std::string& to, const nlohmann::json& std) {
+  if (!fs::exists(to)) fs::copy(from, to);
+  nlohmann::json info = nlohmann::json::parse(read_file(from + "/autoencoder.json"));
+  if (std.is_null())
+    info["latent"].erase("channel_std");
+  else
+    info["latent"]["channel_std"] = std;
+  write_file_atomic(to + "/autoencoder.json", info.dump(2));
+}
+
 // 2 x 64 x 16 scans -> 2 x 16 x 4 latents, a few thousand parameters: steps take milliseconds.
 AutoencoderRunConfig micro_ae(const std::string& data, const std::string& out, int64_t steps) {
   AutoencoderRunConfig c;
@@ -320,10 +331,7 @@ TEST(Reconstruct, LatentNoiseIsAFunctionOfSeedAndScanAndMovesTheReconstructions)
   EXPECT_EQ(Dataset::open(t / "n4").info()["config"]["config"]["latent_noise"], 2.0);
   EXPECT_FALSE(Dataset::open(t / "none").info()["config"]["config"].contains("latent_noise"));
   EXPECT_THROW(run("ae", "neg", 1, 4, -0.5), ConfigError);
-  fs::copy(t / "ae", t / "ae_nostats");
-  nlohmann::json info = nlohmann::json::parse(read_file(t / "ae_nostats/autoencoder.json"));
-  info["latent"].erase("channel_std");
-  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
+  copy_with_channel_std(t / "ae", t / "ae_nostats", nullptr);
   try {
     run("ae_nostats", "nostats", 1, 4, 0.5);
     ADD_FAILURE() << "an autoencoder without latent statistics was accepted";
@@ -480,17 +488,12 @@ TEST(LatentModel, RefusesWhatCannotWorkAndAnAlteredAutoencoder) {
   c.autoencoder.clear();
   c.latent_norm = "channel";
   refused(c, "--latent-norm: channel without --autoencoder");
-  fs::copy(t / "ae", t / "ae_nostats");  // an autoencoder.json without, or with broken, per-channel statistics
-  nlohmann::json info = nlohmann::json::parse(read_file(t / "ae_nostats/autoencoder.json"));
-  info["latent"].erase("channel_std");
-  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
-  c.autoencoder = t / "ae_nostats";
+  c.autoencoder = t / "ae_nostats";  // an autoencoder.json without, or with broken, per-channel statistics
+  copy_with_channel_std(t / "ae", c.autoencoder, nullptr);
   refused(c, "records no per-channel latent statistics");
-  info["latent"]["channel_std"] = {1.0, 0.0};
-  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
+  copy_with_channel_std(t / "ae", c.autoencoder, {1.0, 0.0});
   refused(c, "a latent channel's std is 0");
-  info["latent"]["channel_std"] = {1.0};
-  write_file_atomic(t / "ae_nostats/autoencoder.json", info.dump(2));
+  copy_with_channel_std(t / "ae", c.autoencoder, {1.0});
   refused(c, "do not have one value per latent channel");
 
   c = gen::testing::micro_run(t.path(), t / "ds", t / "m", 2);
