@@ -42,6 +42,7 @@ void take_model_sampler(const CLI::App& app, const std::string& model, gen::Samp
     s.guidance_t_lo = own->guidance_t_lo;
     s.guidance_t_hi = own->guidance_t_hi;
   }
+  if (app.count("--guidance-on") == 0) s.guidance_on = own->guidance_on;
   gen::SamplerConfig given = s;
   given.seed = own->seed;
   if (given.to_json() != own->to_json())

@@ -1,5 +1,6 @@
 // `scintigen generate`: labelled synthetic scans from a model folder (src/gen/generate.h).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -63,6 +64,11 @@ int cmd_generate(int argc, char** argv) {
                  "LO,HI: guide only the steps at times t in [LO, HI] (t = 1 is pure noise; the others run the\n"
                  "conditional prediction alone, half the work; 0,1 guides every step; docs/MODEL.md, 'Samplers')")
       ->default_str("0.05,0.7");
+  std::string guidance_on;
+  app.add_option("--guidance-on", guidance_on,
+                 "NAME[,NAME...]: guide only these conditions, e.g. metastasis: the guided steps' second prediction\n"
+                 "drops only their tokens and keeps the others (default: every condition, classifier-free guidance\n"
+                 "against the unconditional prediction; docs/MODEL.md, 'Samplers')");
   app.add_option("--guide-model", g.guide_model,
                  "autoguidance: guide with this weaker model of the same data (smaller or trained less) instead of\n"
                  "the unconditional prediction: x0 = bad + guidance (good - bad), both conditional, at the steps of\n"
@@ -98,6 +104,7 @@ int cmd_generate(int argc, char** argv) {
   g.sampler.spacing = gen::spacing_from_string(spacing);
   if (!interval.empty())
     std::tie(g.sampler.guidance_t_lo, g.sampler.guidance_t_hi) = gen::parse_guidance_interval(interval);
+  if (app.count("--guidance-on") > 0) g.sampler.guidance_on = gen::parse_guidance_on(guidance_on);
   take_model_sampler(app, g.model, g.sampler);  // a distilled model's own steps, for the flags left out
   if (!shard.empty()) std::tie(g.shard_index, g.shard_count) = phantom::parse_shard(shard);
   g.fill_labels = !no_fill;
@@ -128,7 +135,7 @@ int cmd_generate(int argc, char** argv) {
                 r.total, g.shard_index, g.shard_count);
   else
     std::printf(
-        "generated %zu scans%s (shard %d/%d, seed %llu, %s %d steps, guidance %.2f%s%s) from model %.16s into %s: "
+        "generated %zu scans%s (shard %d/%d, seed %llu, %s %d steps, guidance %.2f%s%s%s) from model %.16s into %s: "
         "%.2f scans/s\n",
         r.scans, r.already_done ? fmt::format(", resumed after {}", r.already_done).c_str() : "", g.shard_index,
         g.shard_count, static_cast<unsigned long long>(g.sampler.seed), gen::to_string(g.sampler.kind), g.sampler.steps,
@@ -136,6 +143,7 @@ int cmd_generate(int argc, char** argv) {
         g.sampler.guides_every_step() || g.sampler.guidance == 1.0
             ? ""
             : fmt::format(" at t in [{}, {}]", g.sampler.guidance_t_lo, g.sampler.guidance_t_hi).c_str(),
+        g.sampler.guidance_on.empty() ? "" : fmt::format(" on {}", fmt::join(g.sampler.guidance_on, ",")).c_str(),
         r.guide_model_sha256.empty() ? "" : fmt::format(", autoguided by model {:.16}", r.guide_model_sha256).c_str(),
         r.model_sha256.c_str(), g.out.c_str(), r.scans_per_s);
   if (format == "dataset") return kExitOk;

@@ -54,6 +54,8 @@ int cmd_check(int argc, char** argv) {
   std::string interval;
   app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's")
       ->default_str("0.05,0.7");
+  std::string guidance_on;
+  app.add_option("--guidance-on", guidance_on, "NAME[,NAME...]: guide only these conditions, as generate's");
   app.add_option("--guide-model", c.guide_model, "autoguidance's guide model, as generate's");
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
@@ -69,6 +71,7 @@ int cmd_check(int argc, char** argv) {
   c.precision = bf16 ? gen::Precision::kBf16 : gen::precision_from_string(precision);
   if (!interval.empty())
     std::tie(c.sampling.guidance_t_lo, c.sampling.guidance_t_hi) = gen::parse_guidance_interval(interval);
+  if (app.count("--guidance-on") > 0) c.sampling.guidance_on = gen::parse_guidance_on(guidance_on);
   c.sampling.kind = gen::sampler_from_string(sampler);
   c.sampling.spacing = gen::spacing_from_string(spacing);
   take_model_sampler(app, c.model, c.sampling);

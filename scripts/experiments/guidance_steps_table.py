@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The tables "Guidance and step count at logSNR spacing", "Autoguidance by the stage-1 model",
-"Guidance weight between 1 and 1.5", "A stochastic sampler" and ft1m-M (docs/experiments/fidelity.md)
-from a work folder of scripts/experiments/guidance_steps.sh, autoguidance.sh, guidance_weight.sh,
-sde_sampler.sh or ft1m_m.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
+"Guidance weight between 1 and 1.5", "A stochastic sampler", ft1m-M and "Guidance on the metastasis condition alone"
+(docs/experiments/fidelity.md) from a work folder of scripts/experiments/guidance_steps.sh,
+autoguidance.sh, guidance_weight.sh, sde_sampler.sh, ft1m_m.sh or guidance_on.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
 audit-CELL/audit.json, obedience-CELL.json and each set's total-count spread. The current
 default's audit and obedience are the time-spacing table's cell ft1m-C2-gi1.5-logsnr.
 Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
@@ -12,6 +12,7 @@ Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
        guidance_steps_table.py WORKDIR --sde     # the SDE sampler's 600-scan table beside its ODE twins
        guidance_steps_table.py WORKDIR --sde confirm CELL TWIN  # its stage 2 on real2000c
        guidance_steps_table.py WORKDIR --oversample  # ft1m-M (ft1m_m.sh) on real2000c
+       guidance_steps_table.py WORKDIR --guidance-on  # guidance on metastasis alone, 600 scans
        guidance_steps_table.py WORKDIR --accept REAL CELL...  # acceptance-REAL-CELL side by side (ldm_confirm.sh)
 Reads the numbers; computes only medians and ratios (and the count statistics)."""
 import json
@@ -28,6 +29,7 @@ AUTOGUIDANCE = ["AG2-i", "AG3-i", "AG2-all"]
 WEIGHTS = ["C2-gi1.15-logsnr", "C2-gi1.3-logsnr"]
 SDE = ["C2-gi1.5-logsnr-sde", "C2-g1-logsnr-sde"]
 OVERSAMPLE = ["M-g1-logsnr", "M-gi1.5-logsnr"]
+GUIDANCE_ON = ["C2-gm1.5-logsnr", "C2-gm2-logsnr"]
 
 
 def acceptance_rows(a):
@@ -74,6 +76,22 @@ def print_acceptance_table(work, columns):
         print(f"| {k} | " + " | ".join(r[k] for r in rows) + " |")
 
 
+def print_cell_tables(work, prefix, timed, cells):
+    """A 600-scan table's parts: the speed rounds (speed-PREFIX-...) of the baseline, the default
+    and `timed`, then the audit, the metastatic scans' rows, obedience and the count spread of
+    `cells`."""
+    print_speed_table(work, prefix, ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + timed, "base-g1-quadratic-fp32",
+                      "the shipped model, guidance 1, 10 quadratic steps, fp32")
+    print()
+    print_audit_table(work, "", cells, privacy=True)
+    print()
+    per_condition_rows(work, [(c, f"audit-{c}") for c in cells])
+    print()
+    print_obedience_table(work, cells)
+    print()
+    print_counts_table(work, ["real"] + [f"syn-{c}" for c in cells])
+
+
 def main():
     work = sys.argv[1] if len(sys.argv) > 1 else "."
     if len(sys.argv) > 3 and sys.argv[2] == "confirm":
@@ -100,17 +118,7 @@ def main():
             print()
             per_condition_rows(work, columns)
             return
-        print_speed_table(work, "sde", ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + SDE, "base-g1-quadratic-fp32",
-                          "the shipped model, guidance 1, 10 quadratic steps, fp32")
-        print()
-        cells = [DEFAULT, "C2-g1-logsnr"] + SDE
-        print_audit_table(work, "", cells, privacy=True)
-        print()
-        per_condition_rows(work, [(c, f"audit-{c}") for c in cells])
-        print()
-        print_obedience_table(work, cells)
-        print()
-        print_counts_table(work, ["real"] + [f"syn-{c}" for c in cells])
+        print_cell_tables(work, "sde", SDE, [DEFAULT, "C2-g1-logsnr"] + SDE)
         return
     if "--weights" in sys.argv[2:]:
         print_speed_table(work, "gw", ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + WEIGHTS, "base-g1-quadratic-fp32",
@@ -119,6 +127,9 @@ def main():
         print_obedience_table(work, [DEFAULT] + WEIGHTS)
         print()
         print_acceptance_table(work, [(c, f"acceptance-real2000b-{c}") for c in WEIGHTS + ["C2-gi1.5-logsnr", "C2-g1-logsnr"]])
+        return
+    if "--guidance-on" in sys.argv[2:]:
+        print_cell_tables(work, "go", GUIDANCE_ON, GUIDANCE_ON)
         return
     prefix, cells = ("ag", AUTOGUIDANCE) if "--autoguidance" in sys.argv[2:] else ("gs", NEW)
     print_speed_table(work, prefix, ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + cells, "base-g1-quadratic-fp32",

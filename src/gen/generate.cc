@@ -116,6 +116,22 @@ json GenerateConfig::to_json() const {
   return j;
 }
 
+std::vector<int64_t> guided_columns(const SamplerConfig& sampler, const ConditionSpec& spec, bool autoguided) {
+  if (sampler.guidance_on.empty()) return {};
+  if (autoguided)
+    throw ConfigError("--guidance-on", "cannot be combined with --guide-model",
+                      "autoguidance compares two models under the same conditions and drops none; leave one out");
+  std::vector<int64_t> columns;
+  for (const auto& name : sampler.guidance_on) {
+    const int a = spec.index_of(name);
+    if (a < 0)
+      throw ConfigError("--guidance-on", "'" + name + "' is not a condition of the model",
+                        "its conditions: " + spec.names());
+    columns.push_back(a);
+  }
+  return columns;
+}
+
 torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerConfig& sampler,
                               const std::vector<ConditionTokens>& tokens, const std::vector<uint64_t>& seeds,
                               const torch::Device& device, bool bf16, bool channels_last, CountOutput mode, UNet* guide,
@@ -149,7 +165,8 @@ torch::Tensor generate_counts(UNet& net, const ModelConfig& cfg, const SamplerCo
   auto times = sampling_times(sampler.steps, sampler.spacing, s);
   Denoise guided =
       guide ? with_autoguidance(d, denoiser(*guide), sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi)
-            : with_guidance(d, sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi);
+            : with_guidance(d, sampler.guidance, sampler.guidance_t_lo, sampler.guidance_t_hi,
+                            guided_columns(sampler, cfg.conditions, false));
   torch::Tensor x0 = run_sampler(sampler.kind, guided, s, x_T, cond, times, noise);
   mode = resolve_count_output(mode, cfg.transform.target);
   auto counts = diffusion_to_counts(x0, cfg, decoder, mode).contiguous();  // (B, 2, H, W)
@@ -305,6 +322,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
     if (config.channels_last && device.is_cpu()) to_channels_last(*guide->net);
   }
   const auto& spec = m.config.conditions;
+  guided_columns(config.sampler, spec, guide.has_value());  // errors before any work
 
   // The request: one condition string per scan k = 0..n-1.
   std::vector<std::string> requested(config.n);
@@ -402,6 +420,7 @@ GenerateResult generate_dataset(const GenerateConfig& config, EventSink* events)
                               {"generated_as", condition_to_string(tokens[i - i0], spec)}};
       if (!config.sampler.guides_every_step())
         s.meta["provenance"]["guidance_interval"] = {config.sampler.guidance_t_lo, config.sampler.guidance_t_hi};
+      if (!config.sampler.guidance_on.empty()) s.meta["provenance"]["guidance_on"] = config.sampler.guidance_on;
       if (guide) s.meta["provenance"]["guide_model_sha256"] = guide->ema_sha256;
       ds.add(s);
     }

@@ -44,6 +44,7 @@ json ObedienceConfig::to_json() const {
             {"seed", seed},
             {"precision", use_bf16(precision, false) ? "bf16" : "fp32"}};  // what runs (CPU)
   if (!sampling.guides_every_step()) j["guidance_interval"] = {sampling.guidance_t_lo, sampling.guidance_t_hi};
+  if (!sampling.guidance_on.empty()) j["guidance_on"] = sampling.guidance_on;
   if (!guide_model.empty()) j["guide_model"] = guide_model;
   return j;
 }
@@ -180,6 +181,7 @@ ObedienceReport check_obedience(const ObedienceConfig& c, EventSink* events) {
   LoadedModel m = load_model(c.model);
   std::optional<LoadedModel> guide;
   if (!c.guide_model.empty()) guide = load_guide_model(c.guide_model, m, "--guide-model");
+  guided_columns(c.sampling, m.config.conditions, guide.has_value());  // errors before any work
   const int H = m.config.height, W = m.config.width;
   Dataset ref = Dataset::open(c.reference);
 

@@ -20,15 +20,18 @@ Denoise model_denoiser(UNet net, const Schedule& s) {
   };
 }
 
-Denoise with_guidance(Denoise d, double scale, double t_lo, double t_hi) {
+Denoise with_guidance(Denoise d, double scale, double t_lo, double t_hi, std::vector<int64_t> columns) {
   if (scale == 1.0) return d;
-  return [d, scale, t_lo, t_hi](const torch::Tensor& x, double t, const torch::Tensor& cond) {
+  return [d, scale, t_lo, t_hi, columns](const torch::Tensor& x, double t, const torch::Tensor& cond) {
     if (t < t_lo || t > t_hi) return d(x, t, cond);  // outside the interval: conditional only
     const int64_t B = x.size(0);
-    auto x2 = torch::cat({x, x}, 0);                           // (2B, 2, H, W)
-    auto c2 = torch::cat({cond, torch::zeros_like(cond)}, 0);  // (2B, A)
-    auto out = d(x2, t, c2);                                   // (2B, 2, H, W)
-    auto xc = out.narrow(0, 0, B), xu = out.narrow(0, B, B);   // (B, 2, H, W) each
+    torch::Tensor dropped = torch::zeros_like(cond);  // (B, A): every token dropped ...
+    if (!columns.empty())                             // ... or only the guided conditions'
+      dropped = cond.index_fill(1, torch::tensor(columns, torch::kLong).to(cond.device()), 0);
+    auto x2 = torch::cat({x, x}, 0);                          // (2B, 2, H, W)
+    auto c2 = torch::cat({cond, dropped}, 0);                 // (2B, A)
+    auto out = d(x2, t, c2);                                  // (2B, 2, H, W)
+    auto xc = out.narrow(0, 0, B), xu = out.narrow(0, B, B);  // (B, 2, H, W) each
     return xu + scale * (xc - xu);
   };
 }

@@ -33,7 +33,10 @@ Denoise model_denoiser(UNet net, const Schedule& s);
 // prediction alone (one batch of B), scale 0 the unconditional one.
 // Ref: Kynkaanniemi et al. 2024 (guidance in a limited interval): guidance applies only at times
 // t in [t_lo, t_hi]; at any other t the result is d(x, t, cond) alone, one batch of B.
-Denoise with_guidance(Denoise d, double scale, double t_lo = 0.0, double t_hi = 1.0);
+// `columns` (cond's attribute indices) limits guidance to those conditions: the second
+// prediction drops only their tokens, the others kept (Liu et al. 2022 and Brooks et al. 2023
+// guide separate conditionings separately); empty = every token dropped, as above.
+Denoise with_guidance(Denoise d, double scale, double t_lo = 0.0, double t_hi = 1.0, std::vector<int64_t> columns = {});
 
 // Ref: Karras et al. 2024, "Guiding a diffusion model with a bad version of itself"
 // (autoguidance). x0 = x0(bad) + scale (x0(good) - x0(bad)), both with the same conditions, where

@@ -42,6 +42,14 @@ void SamplerConfig::validate() const {
                       "guidance interval: [" + std::to_string(guidance_t_lo) + ", " + std::to_string(guidance_t_hi) +
                           "] is not an interval in [0, 1]",
                       "use LO,HI with 0 <= LO < HI <= 1 (t = 1 is pure noise)");
+  for (size_t i = 0; i < guidance_on.size(); ++i) {
+    if (guidance_on[i].empty())
+      throw ConfigError("sampler config", "guidance_on: an empty condition name", "name conditions, e.g. metastasis");
+    for (size_t j = 0; j < i; ++j)
+      if (guidance_on[j] == guidance_on[i])
+        throw ConfigError("sampler config", "guidance_on: '" + guidance_on[i] + "' is named twice",
+                          "name each condition once");
+  }
 }
 
 std::pair<double, double> parse_guidance_interval(const std::string& s, const std::string& where) {
@@ -64,6 +72,18 @@ std::pair<double, double> parse_guidance_interval(const std::string& s, const st
   return {v[0], v[1]};
 }
 
+std::vector<std::string> parse_guidance_on(const std::string& s, const std::string& where) {
+  const std::string hint = "name conditions of the model, e.g. metastasis or metastasis,tracer";
+  std::vector<std::string> names = split(s, ',');
+  if (names.empty()) throw ConfigError(where, "names no condition", hint);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) throw ConfigError(where, "'" + s + "' holds an empty name", hint);
+    for (size_t j = 0; j < i; ++j)
+      if (names[j] == names[i]) throw ConfigError(where, "'" + names[i] + "' is named twice", hint);
+  }
+  return names;
+}
+
 nlohmann::json SamplerConfig::to_json() const {
   nlohmann::json j = {{"sampler", to_string(kind)},
                       {"spacing", to_string(spacing)},
@@ -71,6 +91,7 @@ nlohmann::json SamplerConfig::to_json() const {
                       {"guidance", guidance},
                       {"seed", seed}};
   if (!guides_every_step()) j["guidance_interval"] = {guidance_t_lo, guidance_t_hi};
+  if (!guidance_on.empty()) j["guidance_on"] = guidance_on;
   return j;
 }
 
@@ -90,6 +111,7 @@ SamplerConfig SamplerConfig::from_json(const nlohmann::json& j, const std::strin
       c.guidance_t_lo = iv[0].get<double>();
       c.guidance_t_hi = iv[1].get<double>();
     }
+    if (j.contains("guidance_on")) c.guidance_on = j.at("guidance_on").get<std::vector<std::string>>();
     c.validate();
   } catch (const nlohmann::json::exception& e) {
     throw InputError(where, std::string("is not a sampler setting: ") + e.what());

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace scintigen::gen {
 
@@ -52,13 +53,19 @@ struct SamplerConfig {
   // in [guidance_t_lo, guidance_t_hi]; elsewhere the conditional prediction alone runs (one
   // batch of B, not 2B). [0, 1] guides every step.
   double guidance_t_lo = 0.05, guidance_t_hi = 0.7;
+  // The conditions guidance pushes: the guided steps' second prediction drops only these tokens,
+  // the others kept as requested (empty = every condition: classifier-free guidance against the
+  // unconditional prediction). Names are checked against a model's conditions where it is loaded
+  // (guided_columns, generate_tensors.h).
+  std::vector<std::string> guidance_on;
   uint64_t seed = 0;
 
   bool guides_every_step() const { return guidance_t_lo <= 0.0 && guidance_t_hi >= 1.0; }
 
   void validate() const;  // throws ConfigError naming the field
-  // The interval appears (as "guidance_interval": [lo, hi]) only where it is not [0, 1], so runs
-  // that guide every step keep the provenance and resume checks they had.
+  // The interval appears (as "guidance_interval": [lo, hi]) only where it is not [0, 1], and
+  // "guidance_on" only where it names conditions, so older runs keep the provenance and resume
+  // checks they had.
   nlohmann::json to_json() const;
   // The inverse of to_json (seed optional, no interval = [0, 1]), validated; a missing or
   // malformed field is an InputError naming `where` and the field.
@@ -68,5 +75,9 @@ struct SamplerConfig {
 // "LO,HI" with 0 <= LO < HI <= 1 -> (LO, HI); throws ConfigError naming `where`.
 std::pair<double, double> parse_guidance_interval(const std::string& s,
                                                   const std::string& where = "--guidance-interval");
+
+// "metastasis" or "metastasis,tracer" -> the names, each non-empty and named once; throws
+// ConfigError naming `where`. Whether they are a model's conditions is checked where it is loaded.
+std::vector<std::string> parse_guidance_on(const std::string& s, const std::string& where = "--guidance-on");
 
 }  // namespace scintigen::gen

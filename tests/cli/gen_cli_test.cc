@@ -293,6 +293,53 @@ TEST(GenCli, GuideModelAutoguidesRecordsItAndRefusesAnIncompatibleOne) {
             nlohmann::json::parse(read_file(t / "m/model.json"))["files"]["ema.pt"].get<std::string>());
 }
 
+// generate --guidance-on: guidance pushes the named conditions alone (recorded in the run's
+// config and each scan's provenance); naming every condition is classifier-free guidance bit for
+// bit; an unknown or repeated name, and the flag beside --guide-model, are refused before anything
+// is written (model check's as well).
+TEST(GenCli, GuidanceOnGuidesTheNamedConditionsAloneAndRefusesWhatCannotWork) {
+  TempDir t;
+  ASSERT_EQ(sg("train --data " + sim_dataset() + " --out " + (t / "m") + " --preset tiny --batch 4 --threads 1 -q " +
+               "--steps 3")
+                .exit_code,
+            0);
+  const std::string base = "generate --model " + (t / "m") + " --n 4 --steps 3 --guidance-interval 0,1 " +
+                           "--condition metastasis=1,cardiac_grade=2 --threads 1 -q ";
+  const std::string gen = base + "--guidance 2 ";
+  auto r = sg(gen + "--guidance-on metastasis --out " + (t / "on"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("guidance 2.00 on metastasis)"), std::string::npos) << r.output;
+  const auto cfg = nlohmann::json::parse(read_file(t / "on/dataset.json"))["config"]["config"];
+  EXPECT_EQ(cfg["sampler"]["guidance_on"], nlohmann::json::parse(R"(["metastasis"])")) << cfg.dump();
+  for (const auto& rec : Dataset::open(t / "on").records())
+    EXPECT_EQ(rec.meta["provenance"]["guidance_on"], nlohmann::json::parse(R"(["metastasis"])"));
+  ASSERT_EQ(sg(gen + "--out " + (t / "all")).exit_code, 0);
+  ASSERT_EQ(sg(gen + "--guidance-on age_band,sex,tracer,cardiac_grade,metastasis --out " + (t / "named")).exit_code, 0);
+  EXPECT_EQ(pixel_shas(t / "named"), pixel_shas(t / "all")) << "every condition named = classifier-free guidance";
+  EXPECT_NE(pixel_shas(t / "on"), pixel_shas(t / "all"));
+  ASSERT_EQ(sg(base + "--guidance 1 --out " + (t / "plain")).exit_code, 0);
+  EXPECT_NE(pixel_shas(t / "on"), pixel_shas(t / "plain"));
+  EXPECT_FALSE(
+      nlohmann::json::parse(read_file(t / "all/dataset.json"))["config"]["config"]["sampler"].contains("guidance_on"));
+  const std::pair<std::string, std::string> bad[] = {
+      {"--guidance-on grade",
+       "error: --guidance-on: 'grade' is not a condition of the model (hint: its conditions: metastasis, "
+       "cardiac_grade, tracer, sex, age_band)"},
+      {"--guidance-on metastasis,metastasis", "error: --guidance-on: 'metastasis' is named twice"},
+      {"--guidance-on metastasis --guide-model " + (t / "m"),
+       "error: --guidance-on: cannot be combined with --guide-model"}};
+  for (const auto& [flags, message] : bad) {
+    r = sg(gen + flags + " --out " + (t / "x"));
+    EXPECT_EQ(r.exit_code, 2) << flags;
+    EXPECT_NE(r.output.find(message), std::string::npos) << flags << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(t / "x")) << flags;
+  }
+  r = sg("model check " + (t / "m") + " --reference " + (t / "nowhere") + " --guidance-on grade -q");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --guidance-on: 'grade' is not a condition of the model"), std::string::npos)
+      << r.output;
+}
+
 // train --distill-from: the student records its teacher and its own sampler (DDIM, --distill-steps
 // steps, guidance 1), which generate and model check take for the flags not given; a distilled
 // model cannot teach; bad settings and a changed setting on --resume are refused.

@@ -203,6 +203,35 @@ TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited)
   EXPECT_THROW(sc.validate(), ConfigError);
 }
 
+TEST(GenSamplerConfig, GuidanceOnParsesValidatesRoundTripsAndAppearsOnlyWhenNamed) {
+  EXPECT_EQ(parse_guidance_on("metastasis"), (std::vector<std::string>{"metastasis"}));
+  EXPECT_EQ(parse_guidance_on(" metastasis , tracer"), (std::vector<std::string>{"metastasis", "tracer"}));
+  const std::string hint = " (hint: name conditions of the model, e.g. metastasis or metastasis,tracer)";
+  const std::pair<std::string, std::string> bad[] = {
+      {"", "--guidance-on: names no condition"},
+      {"metastasis,", "--guidance-on: 'metastasis,' holds an empty name"},
+      {"sex,sex", "--guidance-on: 'sex' is named twice"}};
+  for (const auto& [text, message] : bad) {
+    try {
+      parse_guidance_on(text);
+      ADD_FAILURE() << text;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), message + hint) << text;
+    }
+  }
+  SamplerConfig sc;
+  EXPECT_FALSE(sc.to_json().contains("guidance_on")) << "runs that guide every condition keep their old record";
+  sc.guidance_on = {"metastasis"};
+  const nlohmann::json j = sc.to_json();
+  EXPECT_EQ(j["guidance_on"], nlohmann::json::parse(R"(["metastasis"])"));
+  EXPECT_EQ(SamplerConfig::from_json(j, "x").guidance_on, sc.guidance_on);
+  EXPECT_TRUE(SamplerConfig::from_json(SamplerConfig{}.to_json(), "x").guidance_on.empty());
+  sc.guidance_on = {"metastasis", "metastasis"};
+  EXPECT_THROW(sc.validate(), ConfigError);
+  sc.guidance_on = {""};
+  EXPECT_THROW(sc.validate(), ConfigError);
+}
+
 TEST(GenCondition, ParsesAnySubset) {
   const ConditionSpec spec = default_conditions();
   EXPECT_EQ(parse_condition("metastasis=1,cardiac_grade=3,tracer=DPD", spec), (ConditionTokens{2, 4, 3, 0, 0}));

@@ -442,6 +442,55 @@ TEST_F(Gen, GuidanceOneIsTheConditionalPrediction) {
   EXPECT_LT(testing::max_abs_diff(g2, mu + 2.0 * (mc - mu)), 1e-4);
 }
 
+TEST_F(Gen, GuidanceOnNamedConditionsDropsOnlyTheirTokens) {
+  // A denoiser that reads every token apart: x0 = x * 0 + sum_a cond[a] 10^a.
+  auto weights = torch::tensor({1, 10, 100, 1000, 10000}, torch::kLong);
+  Denoise d = [&](const torch::Tensor& x, double, const torch::Tensor& cond) {
+    return torch::zeros_like(x) + (cond * weights).sum(1).to(x.dtype()).view({-1, 1, 1, 1});
+  };
+  auto x = torch::randn({2, 2, 8, 2});
+  auto cond = torch::tensor({{2, 4, 3, 1, 2}, {1, 1, 2, 2, 4}}, torch::kLong);
+  auto c = d(x, 0.5, cond);
+  auto without = [&](std::vector<int64_t> columns) {  // the prediction with these tokens dropped
+    auto k = cond.clone();
+    for (int64_t a : columns) k.select(1, a).fill_(0);
+    return d(x, 0.5, k);
+  };
+  EXPECT_TRUE(
+      torch::allclose(with_guidance(d, 3.0, 0.0, 1.0, {0})(x, 0.5, cond), without({0}) + 3.0 * (c - without({0}))));
+  EXPECT_TRUE(torch::allclose(with_guidance(d, 2.0, 0.0, 1.0, {2, 0})(x, 0.5, cond),
+                              without({0, 2}) + 2.0 * (c - without({0, 2}))));
+  // guidance on metastasis alone moves x0 by (w - 1) times its token's share and nothing else
+  auto g = with_guidance(d, 3.0, 0.0, 1.0, {0})(x, 0.5, cond);
+  EXPECT_TRUE(torch::allclose(g - c, 2.0 * cond.select(1, 0).to(x.dtype()).view({-1, 1, 1, 1}) + torch::zeros_like(x)));
+
+  // With the network: naming every column is classifier-free guidance bit for bit, one column the
+  // formula over two separate calls.
+  ModelConfig cfg = small_config();
+  UNet net(cfg);
+  testing::perturb_constant_parameters(net);
+  auto md = model_denoiser(net, Schedule::from(cfg));
+  auto xs = torch::randn({2, 2, cfg.height, cfg.width});
+  EXPECT_TRUE(torch::equal(with_guidance(md, 2.0, 0.0, 1.0, {0, 1, 2, 3, 4})(xs, 0.3, cond),
+                           with_guidance(md, 2.0)(xs, 0.3, cond)));
+  auto k = cond.clone();
+  k.select(1, 0).fill_(0);
+  auto mc = md(xs, 0.3, cond), mk = md(xs, 0.3, k);
+  EXPECT_LT(testing::max_abs_diff(with_guidance(md, 2.0, 0.0, 1.0, {0})(xs, 0.3, cond), mk + 2.0 * (mc - mk)), 1e-4);
+  EXPECT_GT(testing::max_abs_diff(with_guidance(md, 2.0, 0.0, 1.0, {0})(xs, 0.3, cond),
+                                  with_guidance(md, 2.0)(xs, 0.3, cond)),
+            1e-6);
+
+  // guided_columns: names to the model's columns; refusals name the flag
+  SamplerConfig sc;
+  EXPECT_TRUE(guided_columns(sc, cfg.conditions, false).empty());
+  sc.guidance_on = {"tracer", "metastasis"};
+  EXPECT_EQ(guided_columns(sc, cfg.conditions, false), (std::vector<int64_t>{2, 0}));
+  EXPECT_THROW(guided_columns(sc, cfg.conditions, true), ConfigError);
+  sc.guidance_on = {"grade"};
+  EXPECT_THROW(guided_columns(sc, cfg.conditions, false), ConfigError);
+}
+
 TEST_F(Gen, GuidanceIntervalGuidesOnlyTheStepsInsideIt) {
   // A denoiser whose output depends on the condition, recording the batch it was given.
   std::vector<int64_t> batches;
