@@ -6,7 +6,8 @@
 #     docs/experiments/fidelity.md, "Capacity: ft1m-C"; about 1 h 55 min);
 #  3. extend stage 2 to 9,000 steps, the learning-rate schedule recomputed over the new total
 #     (ft1m-C2, "Capacity: ft1m-C2"; about 55 min). Stage 3's model is the shipped one
-#     (docs/MODEL.md, "The shipped model").
+#     (docs/MODEL.md, "The shipped model"), with the sampler settings its audit chose recorded in it
+#     (`scintigen model sampler`).
 # The shipped stage-1 weights were trained on scans simulated before the per-site seeding (commit
 # 5096fa8 or earlier), and stages 2-3 fine-tuned those weights on today's simulation: this script
 # trains an equivalent chain on a differently drawn stage-1 set, not a bitwise copy.
@@ -36,6 +37,9 @@ for total in 6000 9000; do
 done
 rm -rf models/builtin.new && mkdir -p models/builtin.new
 cp "$FT"/{model.json,ema.pt,raw.pt,MODEL_CARD.md,metrics.jsonl,run.json} models/builtin.new/
+# its own sampler settings, chosen by the audit (docs/experiments/fidelity.md, "Guidance on the
+# metastasis condition alone: results")
+"$BIN" model sampler models/builtin.new --guidance 2 --guidance-on metastasis
 cp "$WORK"/model/samples/step_003000.png docs/images/builtin_samples_step3000.png
 rm -rf models/builtin && mv models/builtin.new models/builtin
 echo "models/builtin updated from $FT"

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "commands.h"
 #include "console.h"
@@ -14,6 +15,7 @@
 #include "core/resources.h"
 #include "data/dataset.h"
 #include "gen/generate.h"
+#include "gen/model_io.h"
 #include "pipeline/dataset_ops.h"
 #include "pipeline/ingest.h"
 #include "run_guard.h"
@@ -84,7 +86,9 @@ int cmd_demo(int argc, char** argv) {
   g.n = n;
   g.mix = out + "/demo_mix.txt";
   g.out = out + "/synthetic/dataset";
-  g.sampler.steps = steps;
+  // The model's own sampler settings where it names them (the shipped model's: its audit's choice).
+  if (const std::optional<gen::SamplerConfig> own = gen::model_sampler(model)) g.sampler = *own;
+  if (app.count("--steps") > 0) g.sampler.steps = steps;
   g.sampler.seed = seed;
   g.threads = threads;
   const gen::GenerateResult r = gen::generate_dataset(g, &console);

@@ -66,9 +66,10 @@ int cmd_generate(int argc, char** argv) {
       ->default_str("0.05,0.7");
   std::string guidance_on;
   app.add_option("--guidance-on", guidance_on,
-                 "NAME[,NAME...]: guide only these conditions, e.g. metastasis: the guided steps' second prediction\n"
-                 "drops only their tokens and keeps the others (default: every condition, classifier-free guidance\n"
-                 "against the unconditional prediction; docs/MODEL.md, 'Samplers')");
+                 "NAME[,NAME...] | all: guide only these conditions, e.g. metastasis: the guided steps' second\n"
+                 "prediction drops only their tokens and keeps the others; all: every condition, classifier-free\n"
+                 "guidance against the unconditional prediction (default: the model's own setting, `model sampler`,\n"
+                 "else all; docs/MODEL.md, 'Samplers')");
   app.add_option("--guide-model", g.guide_model,
                  "autoguidance: guide with this weaker model of the same data (smaller or trained less) instead of\n"
                  "the unconditional prediction: x0 = bad + guidance (good - bad), both conditional, at the steps of\n"

@@ -1,6 +1,8 @@
-// `scintigen model info|check`: describe a model folder; measure whether it obeys its conditions.
+// `scintigen model info|check|sampler`: describe a model folder; measure whether it obeys its conditions;
+// record the sampler settings generate uses for it by default.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <tuple>
 
 #include "cli_util.h"
@@ -55,7 +57,7 @@ int cmd_check(int argc, char** argv) {
   app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's")
       ->default_str("0.05,0.7");
   std::string guidance_on;
-  app.add_option("--guidance-on", guidance_on, "NAME[,NAME...]: guide only these conditions, as generate's");
+  app.add_option("--guidance-on", guidance_on, "NAME[,NAME...] | all: guide only these conditions, as generate's");
   app.add_option("--guide-model", c.guide_model, "autoguidance's guide model, as generate's");
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--batch", c.batch, "scans per network batch")->capture_default_str();
@@ -93,12 +95,65 @@ int cmd_check(int argc, char** argv) {
   return r.passed ? kExitOk : kExitPartial;
 }
 
+int cmd_sampler(int argc, char** argv) {
+  CLI::App app(
+      "Record the sampler settings that generate and model check use for a model when their flags are left out\n"
+      "(model.json 'sampler', shown on its card; the weights are untouched): generate's defaults with the flags\n"
+      "given. Without flags, print the settings the model names; --clear removes them. The shipped model's are the\n"
+      "ones its audit chose (docs/experiments/fidelity.md). A distilled model's come from its training and are\n"
+      "refused. Exit status: 0, 2 bad input.\n",
+      "scintigen model sampler");
+  std::string model, sampler, spacing, interval, guidance_on;
+  gen::SamplerConfig sc;
+  bool clear = false;
+  app.add_option("model", model, "model folder, or 'builtin'")->required();
+  app.add_option("--sampler", sampler, "dpmpp2m | ddim | dpmpp2m-sde, as generate's");
+  app.add_option("--spacing", spacing, "time steps: quadratic | uniform | logsnr, as generate's");
+  app.add_option("--steps", sc.steps, "sampler steps");
+  app.add_option("--guidance", sc.guidance, "classifier-free guidance scale");
+  app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's");
+  app.add_option("--guidance-on", guidance_on, "NAME[,NAME...] | all: guide only these conditions, as generate's");
+  auto* clear_opt = app.add_flag("--clear", clear, "remove the model's own settings (generate's defaults apply)");
+  for (const char* name : {"--sampler", "--spacing", "--steps", "--guidance", "--guidance-interval", "--guidance-on"})
+    clear_opt->excludes(app.get_option(name));
+  if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
+  const bool setting = app.count("--sampler") + app.count("--spacing") + app.count("--steps") +
+                           app.count("--guidance") + app.count("--guidance-interval") + app.count("--guidance-on") >
+                       0;
+  if (!setting && !clear) {
+    const std::optional<gen::SamplerConfig> own = gen::model_sampler(model);
+    gen::check_model_folder(model);
+    if (own) {
+      nlohmann::json j = own->to_json();
+      j.erase("seed");
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("%s names no sampler settings of its own: generate's defaults apply\n", model.c_str());
+    }
+    return kExitOk;
+  }
+  if (!sampler.empty()) sc.kind = gen::sampler_from_string(sampler);
+  if (!spacing.empty()) sc.spacing = gen::spacing_from_string(spacing);
+  if (!interval.empty()) std::tie(sc.guidance_t_lo, sc.guidance_t_hi) = gen::parse_guidance_interval(interval);
+  if (app.count("--guidance-on") > 0) sc.guidance_on = gen::parse_guidance_on(guidance_on);
+  gen::record_model_sampler(model, clear ? std::nullopt : std::optional<gen::SamplerConfig>(sc));
+  if (clear) {
+    std::printf("%s: its own sampler settings removed; generate's defaults apply\n", model.c_str());
+  } else {
+    nlohmann::json j = sc.to_json();
+    j.erase("seed");
+    std::printf("%s: generate and model check now default to %s\n", model.c_str(), j.dump().c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int cmd_model(int argc, char** argv) {
   static const std::vector<Command> kCommands = {
       {"info", "print a model's card or model.json", cmd_info},
       {"check", "measure whether a model obeys its conditions (JSON report)", cmd_check},
+      {"sampler", "record the sampler settings generate uses for a model by default", cmd_sampler},
   };
   return dispatch("scintigen model", "inspect and check generative models", kCommands, argc, argv);
 }

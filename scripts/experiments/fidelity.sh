@@ -42,7 +42,9 @@ eval_one() {
     rm -rf "syn-$tag"
     local t0 t1
     t0=$(date +%s.%N)
-    "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --guidance-interval 0,1 --spacing quadratic --out "syn-$tag" -q
+    local on=()
+    builtin_guidance_on "$model" || on=(--guidance-on all)
+    "$BIN" generate --model "$model" --n 600 --seed 7003 --guidance "$g" --steps "$s" --guidance-interval 0,1 --spacing quadratic --out "syn-$tag" -q "${on[@]}"
     t1=$(date +%s.%N)
     echo "{\"tag\": \"$tag\", \"seconds\": $(awk "BEGIN { print $t1 - $t0 }")}" >"syn-$tag.json"  # under load: see speed
   fi
@@ -55,7 +57,9 @@ speed() {
   rm -rf speed-tmp
   local t0 t1
   t0=$(date +%s.%N)
-  "$BIN" generate --model "$2" --n 48 --seed 9 --guidance "$3" --steps "$4" --guidance-interval 0,1 --spacing quadratic --out speed-tmp -q
+  local on=()
+  builtin_guidance_on "$2" || on=(--guidance-on all)
+  "$BIN" generate --model "$2" --n 48 --seed 9 --guidance "$3" --steps "$4" --guidance-interval 0,1 --spacing quadratic --out speed-tmp -q "${on[@]}"
   t1=$(date +%s.%N)
   echo "{\"tag\": \"$1\", \"scans\": 48, \"seconds\": $(awk "BEGIN { print $t1 - $t0 }")}" >"speed-$1.json"
   rm -rf speed-tmp

@@ -53,6 +53,17 @@ names_spacing() {
   case "$*" in *--spacing*) return 0 ;; *) return 1 ;; esac
 }
 
+# builtin_guidance_on MODEL ARGS...: succeeds (prints nothing) unless MODEL is the shipped model
+# and the flags name no --guidance-on; then it fails. Since 2026-12-07 the shipped model names its
+# own sampler (guidance on metastasis alone, `model sampler`), which generate takes for the flags
+# left out; a cell whose flags do not name it guides every condition, as every cell did before.
+builtin_guidance_on() {
+  local model=$1
+  shift
+  [ "$model" != builtin ] && return 0
+  case "$*" in *--guidance-on*) return 0 ;; *) return 1 ;; esac
+}
+
 # speed TAG MODEL G S [generate flags]: seconds for 48 scans, model load included, into
 # speed-TAG.json (run it with nothing else running).
 speed() {
@@ -62,6 +73,7 @@ speed() {
   names_precision "$@" || set -- "$@" --precision fp32
   names_interval "$@" || set -- "$@" --guidance-interval 0,1
   names_spacing "$@" || set -- "$@" --spacing quadratic
+  builtin_guidance_on "$model" "$@" || set -- "$@" --guidance-on all
   rm -rf speed-tmp
   local t0 t1
   t0=$(date +%s.%N)
@@ -79,6 +91,7 @@ ev() {
   names_precision "$gf" || gf="$gf --precision fp32"
   names_interval "$gf" || gf="$gf --guidance-interval 0,1"
   names_spacing "$gf" || gf="$gf --spacing quadratic"
+  builtin_guidance_on "$model" "$gf" || gf="$gf --guidance-on all"
   if [ ! -f "syn-$tag.done" ]; then
     rm -rf "syn-$tag"
     # shellcheck disable=SC2086
@@ -102,6 +115,7 @@ obedience() {
   names_precision "$@" || set -- "$@" --precision fp32
   names_interval "$@" || set -- "$@" --guidance-interval 0,1
   names_spacing "$@" || set -- "$@" --spacing quadratic
+  builtin_guidance_on "$model" "$@" || set -- "$@" --guidance-on all
   nice -n 19 "$BIN" model check "$model" --reference obedience-ref --n 24 --steps "$s" --guidance "$g" --seed 3 \
     --threads 2 -q "$@" --out "obedience-$tag.json.tmp"
   [ $? -le 1 ] || return 1
@@ -116,6 +130,7 @@ confirm_2000() {
   local tag=$1 gf=$2 real=${3:-real2000} seed=${4:-7103} model=${5:-builtin} name=$1
   [ "$real" = real2000 ] || name="$real-$tag"
   [ -d "$real" ] || { echo "confirm_2000: $real is missing" >&2 && return 1; }
+  builtin_guidance_on "$model" "$gf" || gf="$gf --guidance-on all"
   if [ ! -f "syn2000-$name.done" ]; then
     rm -rf "syn2000-$name"
     # shellcheck disable=SC2086

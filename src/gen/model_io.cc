@@ -10,6 +10,7 @@
 #include "core/fs_util.h"
 #include "core/resources.h"
 #include "core/sha256.h"
+#include "gen/generate_tensors.h"
 #include "gen/model_weights.h"
 
 namespace scintigen::gen {
@@ -131,6 +132,15 @@ std::string model_card(const json& info) {
         d.value("teacher", ""), d.value("steps", 0), d.value("spacing", ""),
         d.value("steps", 0) * d.value("substeps", 0), d.value("guidance", 0.0), iv[0].get<double>(),
         iv[1].get<double>());
+  }
+  if (info.contains("sampler") && !info.contains("distilled")) {
+    const SamplerConfig own = SamplerConfig::from_json(info["sampler"], "model.json: sampler");
+    s += fmt::format(
+        "- its own sampler settings (`scintigen model sampler`): {} {} steps ({} spacing), guidance {}{}{};\n"
+        "  `generate` and `model check` use them unless told otherwise\n",
+        to_string(own.kind), own.steps, to_string(own.spacing), own.guidance,
+        own.guides_every_step() ? "" : fmt::format(" at t in [{}, {}]", own.guidance_t_lo, own.guidance_t_hi),
+        own.guidance_on.empty() ? "" : fmt::format(" on {} alone", fmt::join(own.guidance_on, ", ")));
   }
   if (tr.contains("steps_changes"))
     for (const auto& x : tr["steps_changes"])
@@ -297,6 +307,26 @@ std::optional<SamplerConfig> model_sampler(const std::string& dir_in) {
   }
   if (!info.is_object() || !info.contains("sampler")) return std::nullopt;
   return SamplerConfig::from_json(info["sampler"], mj + ": sampler");
+}
+
+void record_model_sampler(const std::string& dir, const std::optional<SamplerConfig>& sampler) {
+  const ModelFolder m = load_model(dir);
+  const std::string mj = m.dir + "/model.json";
+  if (m.info.contains("distilled"))
+    throw InputError(mj, "is a distilled model: its sampler settings come from its training",
+                     "give generate's flags instead");
+  json info = m.info;
+  if (sampler) {
+    sampler->validate();
+    guided_columns(*sampler, m.config.conditions, false);
+    json j = sampler->to_json();
+    j.erase("seed");
+    info["sampler"] = j;
+  } else {
+    info.erase("sampler");
+  }
+  write_file_atomic(m.dir + "/MODEL_CARD.md", model_card(info));
+  write_file_atomic(mj, info.dump(2) + "\n");
 }
 
 ModelFolder check_model_folder(const std::string& dir) {

@@ -46,10 +46,17 @@ ModelFolder check_model_folder(const std::string& dir);
 std::string builtin_model_dir();
 
 // The sampler settings a model names as its own (model.json "sampler": a distilled model's DDIM
-// steps, train_loop.h), which generate and model check take for the flags not given; nullopt
-// when it names none, or when model.json cannot be read (loading the model reports that). A
+// steps, train_loop.h, or settings recorded by record_model_sampler), which generate and model check take for the flags
+// not given; nullopt when it names none, or when model.json cannot be read (loading the model reports that). A
 // "sampler" that is not a valid setting is an InputError naming model.json.
 std::optional<SamplerConfig> model_sampler(const std::string& dir);
+
+// Records `sampler` (its seed left out) as the model's own sampler settings (model.json
+// "sampler", read by model_sampler), or removes them (nullopt), and renders MODEL_CARD.md again;
+// the weights are untouched. The folder is loaded first (a broken one is an InputError), and
+// guidance_on must name the model's conditions (ConfigError, guided_columns). A distilled model's
+// settings come from its training: refused (InputError). `dir` may be "builtin".
+void record_model_sampler(const std::string& dir, const std::optional<SamplerConfig>& sampler);
 
 // The model card (Markdown) from model.json.
 std::string model_card(const nlohmann::json& info);

@@ -73,7 +73,8 @@ std::pair<double, double> parse_guidance_interval(const std::string& s, const st
 }
 
 std::vector<std::string> parse_guidance_on(const std::string& s, const std::string& where) {
-  const std::string hint = "name conditions of the model, e.g. metastasis or metastasis,tracer";
+  const std::string hint = "name conditions of the model, e.g. metastasis or metastasis,tracer, or all";
+  if (trim(s) == "all") return {};  // every condition: classifier-free guidance
   std::vector<std::string> names = split(s, ',');
   if (names.empty()) throw ConfigError(where, "names no condition", hint);
   for (size_t i = 0; i < names.size(); ++i) {

@@ -43,7 +43,9 @@ bool use_bf16(Precision p, bool cuda);
 // The defaults are the sampler settings chosen by the audit (docs/experiments/fidelity.md,
 // "Fewer sampler steps: results", "Guidance in a limited interval: results" and "Time spacing:
 // results"): guidance 1.5 with 10 DPM-Solver++(2M) steps uniform in logSNR, guiding only the
-// steps at t in [0.05, 0.7] (two of the ten).
+// steps at t in [0.05, 0.7] (two of the ten). They apply to a model that names no settings of its
+// own (model_io.h, model_sampler); the shipped model names guidance 2 on metastasis alone ("Guidance
+// on the metastasis condition alone: results").
 struct SamplerConfig {
   SamplerKind kind = SamplerKind::kDpmpp2m;
   TimeSpacing spacing = TimeSpacing::kLogSnrUniform;
@@ -76,8 +78,9 @@ struct SamplerConfig {
 std::pair<double, double> parse_guidance_interval(const std::string& s,
                                                   const std::string& where = "--guidance-interval");
 
-// "metastasis" or "metastasis,tracer" -> the names, each non-empty and named once; throws
-// ConfigError naming `where`. Whether they are a model's conditions is checked where it is loaded.
+// "metastasis" or "metastasis,tracer" -> the names, each non-empty and named once; "all" -> {}
+// (every condition). Throws ConfigError naming `where`. Whether they are a model's conditions is
+// checked where it is loaded.
 std::vector<std::string> parse_guidance_on(const std::string& s, const std::string& where = "--guidance-on");
 
 }  // namespace scintigen::gen

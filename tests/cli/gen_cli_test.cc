@@ -316,6 +316,8 @@ TEST(GenCli, GuidanceOnGuidesTheNamedConditionsAloneAndRefusesWhatCannotWork) {
   ASSERT_EQ(sg(gen + "--out " + (t / "all")).exit_code, 0);
   ASSERT_EQ(sg(gen + "--guidance-on age_band,sex,tracer,cardiac_grade,metastasis --out " + (t / "named")).exit_code, 0);
   EXPECT_EQ(pixel_shas(t / "named"), pixel_shas(t / "all")) << "every condition named = classifier-free guidance";
+  ASSERT_EQ(sg(gen + "--guidance-on all --out " + (t / "all2")).exit_code, 0);
+  EXPECT_EQ(pixel_shas(t / "all2"), pixel_shas(t / "all"));
   EXPECT_NE(pixel_shas(t / "on"), pixel_shas(t / "all"));
   ASSERT_EQ(sg(base + "--guidance 1 --out " + (t / "plain")).exit_code, 0);
   EXPECT_NE(pixel_shas(t / "on"), pixel_shas(t / "plain"));
@@ -338,6 +340,56 @@ TEST(GenCli, GuidanceOnGuidesTheNamedConditionsAloneAndRefusesWhatCannotWork) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("error: --guidance-on: 'grade' is not a condition of the model"), std::string::npos)
       << r.output;
+}
+
+// model sampler: records the settings generate and model check take for the flags left out (and
+// the card shows them); a bad setting changes nothing; --clear removes them.
+TEST(GenCli, ModelSamplerRecordsTheSettingsGenerateTakesByDefault) {
+  TempDir t;
+  ASSERT_EQ(sg("train --data " + sim_dataset() + " --out " + (t / "m") + " --preset tiny --batch 4 --threads 1 -q " +
+               "--steps 3")
+                .exit_code,
+            0);
+  auto r = sg("model sampler " + (t / "m"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("names no sampler settings of its own"), std::string::npos) << r.output;
+  r = sg("model sampler " + (t / "m") + " --steps 3 --guidance 2 --guidance-on metastasis");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto info = nlohmann::json::parse(read_file(t / "m/model.json"));
+  EXPECT_EQ(info["sampler"], nlohmann::json::parse(R"({"sampler": "dpmpp2m", "spacing": "logsnr", "steps": 3,
+      "guidance": 2.0, "guidance_interval": [0.05, 0.7], "guidance_on": ["metastasis"]})"))
+      << info["sampler"].dump();
+  const std::string card = read_file(t / "m/MODEL_CARD.md");
+  EXPECT_EQ(card, gen::model_card(info));
+  EXPECT_NE(card.find("guidance 2 at t in [0.05, 0.7] on metastasis alone"), std::string::npos) << card;
+  const std::string gen = "generate --model " + (t / "m") + " --n 3 --condition metastasis=1 --threads 1 -q ";
+  ASSERT_EQ(sg(gen + "--out " + (t / "own")).exit_code, 0);
+  ASSERT_EQ(sg(gen + "--steps 3 --guidance 2 --guidance-on metastasis --out " + (t / "explicit")).exit_code, 0);
+  EXPECT_EQ(pixel_shas(t / "own"), pixel_shas(t / "explicit"));
+  r = sg(gen + "--guidance 1 --out " + (t / "other"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("names its own sampler"), std::string::npos) << r.output;
+  EXPECT_NE(pixel_shas(t / "other"), pixel_shas(t / "own"));
+  // --guidance-on all: classifier-free guidance on every condition, whatever the model names
+  ASSERT_EQ(sg(gen + "--guidance-on all --out " + (t / "every")).exit_code, 0);
+  EXPECT_NE(pixel_shas(t / "every"), pixel_shas(t / "own"));
+  EXPECT_FALSE(nlohmann::json::parse(read_file(t / "every/dataset.json"))["config"]["config"]["sampler"].contains(
+      "guidance_on"));
+  // a bad setting changes nothing
+  const std::string before = read_file(t / "m/model.json");
+  r = sg("model sampler " + (t / "m") + " --guidance-on grade");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: --guidance-on: 'grade' is not a condition of the model"), std::string::npos)
+      << r.output;
+  r = sg("model sampler " + (t / "m") + " --clear --guidance 2");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(read_file(t / "m/model.json"), before);
+  r = sg("model sampler " + (t / "m") + " --clear");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  info = nlohmann::json::parse(read_file(t / "m/model.json"));
+  EXPECT_FALSE(info.contains("sampler"));
+  EXPECT_EQ(read_file(t / "m/MODEL_CARD.md"), gen::model_card(info));
+  EXPECT_EQ(read_file(t / "m/MODEL_CARD.md").find("own sampler settings"), std::string::npos);
 }
 
 // train --distill-from: the student records its teacher and its own sampler (DDIM, --distill-steps
@@ -401,6 +453,11 @@ TEST(GenCli, DistilledStudentRecordsItsTeacherAndSamplesInItsOwnSteps) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("error: " + (t / "s/model.json") + ": is a distilled model"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(t / "x"));
+  r = sg("model sampler " + (t / "s") + " --guidance 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("error: " + (t / "s/model.json") + ": is a distilled model: its sampler settings come from"),
+            std::string::npos)
+      << r.output;
   r = sg(distill(2, 1) + " --out " + (t / "x"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("error: --distill-substeps: 1"), std::string::npos) << r.output;
@@ -608,6 +665,13 @@ TEST(Builtin, ShippedModelLoadsAndFitsTheSizeLimit) {
   const std::string card = read_file(m.dir + "/MODEL_CARD.md");
   EXPECT_NE(card.find("| cardiac_grade | 0: "), std::string::npos) << card;  // label counts
   EXPECT_EQ(card, gen::model_card(m.info)) << "MODEL_CARD.md is not the rendering of model.json";
+  // its own sampler settings, chosen by the audit (docs/experiments/fidelity.md, "Guidance on the
+  // metastasis condition alone: results")
+  const std::optional<gen::SamplerConfig> own = gen::model_sampler("builtin");
+  ASSERT_TRUE(own.has_value());
+  EXPECT_EQ(own->guidance, 2.0);
+  EXPECT_EQ(own->guidance_on, std::vector<std::string>{"metastasis"});
+  EXPECT_EQ(own->steps, 10);
 }
 
 // The acceptance measures (docs/MODEL.md, "Condition obedience"): scans generated per condition
@@ -616,7 +680,8 @@ TEST(Builtin, ShippedModelObeysItsConditions) {
   TempDir t;
   auto r = sg("simulate --site generator_train --n 400 --seed 77 --size 64x256 -q --out " + (t / "ref"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  // generate's defaults (guidance 1.5, 10 steps, precision auto): the settings users get
+  // the model's own sampler settings (guidance 2 on metastasis alone at t in [0.05, 0.7], 10
+  // logSNR steps; `model sampler`) and precision auto: the settings users get
   r = sg("model check builtin --reference " + (t / "ref") + " --n 24 --seed 3 -q --out " + (t / "check.json"));
   const std::string report = fs::exists(t / "check.json") ? read_file(t / "check.json") : "";
   std::printf("%s\n", report.c_str());
@@ -639,10 +704,11 @@ TEST(Builtin, ShippedModelObeysItsConditions) {
     EXPECT_EQ(m["verdict"], !judged ? "not judged" : ok ? "pass" : "fail") << m.dump();
     EXPECT_GT(m["reference_scans"][0].get<int>(), 24) << "every reference scan, not --n";
   }
-  // The check can fail: unconditional scans (guidance 0 on every step: outside the default
-  // interval the conditional prediction would run) do not follow the requested grade.
+  // The check can fail: unconditional scans (guidance 0 on every step and every condition:
+  // outside the default interval the conditional prediction would run, and the model's own
+  // setting guides metastasis alone) do not follow the requested grade.
   r = sg("model check builtin --reference " + (t / "ref") +
-         " --n 8 --guidance 0 --guidance-interval 0,1 --seed 3 -q --out " + (t / "uncond.json"));
+         " --n 8 --guidance 0 --guidance-interval 0,1 --guidance-on all --seed 3 -q --out " + (t / "uncond.json"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   const auto u = nlohmann::json::parse(read_file(t / "uncond.json"));
   EXPECT_FALSE(u["passed"].get<bool>());

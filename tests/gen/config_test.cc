@@ -206,7 +206,8 @@ TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited)
 TEST(GenSamplerConfig, GuidanceOnParsesValidatesRoundTripsAndAppearsOnlyWhenNamed) {
   EXPECT_EQ(parse_guidance_on("metastasis"), (std::vector<std::string>{"metastasis"}));
   EXPECT_EQ(parse_guidance_on(" metastasis , tracer"), (std::vector<std::string>{"metastasis", "tracer"}));
-  const std::string hint = " (hint: name conditions of the model, e.g. metastasis or metastasis,tracer)";
+  EXPECT_TRUE(parse_guidance_on("all").empty()) << "every condition";
+  const std::string hint = " (hint: name conditions of the model, e.g. metastasis or metastasis,tracer, or all)";
   const std::pair<std::string, std::string> bad[] = {
       {"", "--guidance-on: names no condition"},
       {"metastasis,", "--guidance-on: 'metastasis,' holds an empty name"},
