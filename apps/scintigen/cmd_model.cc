@@ -114,19 +114,21 @@ int cmd_sampler(int argc, char** argv) {
   app.add_option("--guidance-interval", interval, "LO,HI: guide only the steps at times t in [LO, HI], as generate's");
   app.add_option("--guidance-on", guidance_on, "NAME[,NAME...] | all: guide only these conditions, as generate's");
   auto* clear_opt = app.add_flag("--clear", clear, "remove the model's own settings (generate's defaults apply)");
-  for (const char* name : {"--sampler", "--spacing", "--steps", "--guidance", "--guidance-interval", "--guidance-on"})
-    clear_opt->excludes(app.get_option(name));
+  const char* const kSettings[] = {"--sampler",  "--spacing",           "--steps",
+                                   "--guidance", "--guidance-interval", "--guidance-on"};
+  for (const char* name : kSettings) clear_opt->excludes(app.get_option(name));
   if (int rc = parse_cli(app, argc, argv); rc >= 0) return rc;
-  const bool setting = app.count("--sampler") + app.count("--spacing") + app.count("--steps") +
-                           app.count("--guidance") + app.count("--guidance-interval") + app.count("--guidance-on") >
-                       0;
+  bool setting = false;
+  for (const char* name : kSettings) setting = setting || app.count(name) > 0;
+  auto settings_json = [](const gen::SamplerConfig& c) {  // as model.json records them: no seed
+    nlohmann::json j = c.to_json();
+    j.erase("seed");
+    return j.dump();
+  };
   if (!setting && !clear) {
-    const std::optional<gen::SamplerConfig> own = gen::model_sampler(model);
     gen::check_model_folder(model);
-    if (own) {
-      nlohmann::json j = own->to_json();
-      j.erase("seed");
-      std::printf("%s\n", j.dump().c_str());
+    if (const std::optional<gen::SamplerConfig> own = gen::model_sampler(model)) {
+      std::printf("%s\n", settings_json(*own).c_str());
     } else {
       std::printf("%s names no sampler settings of its own: generate's defaults apply\n", model.c_str());
     }
@@ -140,9 +142,7 @@ int cmd_sampler(int argc, char** argv) {
   if (clear) {
     std::printf("%s: its own sampler settings removed; generate's defaults apply\n", model.c_str());
   } else {
-    nlohmann::json j = sc.to_json();
-    j.erase("seed");
-    std::printf("%s: generate and model check now default to %s\n", model.c_str(), j.dump().c_str());
+    std::printf("%s: generate and model check now default to %s\n", model.c_str(), settings_json(sc).c_str());
   }
   return kExitOk;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 #include "core/error.h"
 #include "gen/sampler_config.h"
@@ -167,6 +168,20 @@ TEST(GenPrecision, ParsesAndResolves) {
   EXPECT_EQ(defaults.kind, SamplerKind::kDpmpp2m);
 }
 
+// Each (text, message) of `bad`: `parse(text)` throws a ConfigError reading message + hint exactly.
+template <size_t N>
+void expect_config_errors(const std::function<void(const std::string&)>& parse,
+                          const std::pair<std::string, std::string> (&bad)[N], const std::string& hint) {
+  for (const auto& [text, message] : bad) {
+    try {
+      parse(text);
+      ADD_FAILURE() << text;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), message + hint) << text;
+    }
+  }
+}
+
 TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited) {
   EXPECT_EQ(parse_guidance_interval("0.05,0.7"), std::make_pair(0.05, 0.7));
   EXPECT_EQ(parse_guidance_interval("0,1"), std::make_pair(0.0, 1.0));
@@ -182,14 +197,7 @@ TEST(GenSamplerConfig, GuidanceIntervalParsesValidatesAndAppearsOnlyWhenLimited)
       {"-0.1,0.5", "--guidance-interval: '-0.1,0.5' is not an interval in [0, 1]"},
       {"0.1,1.5", "--guidance-interval: '0.1,1.5' is not an interval in [0, 1]"},
       {"nan,0.5", "--guidance-interval: 'nan' is not a number"}};
-  for (const auto& [text, message] : bad) {
-    try {
-      parse_guidance_interval(text);
-      ADD_FAILURE() << text;
-    } catch (const ConfigError& e) {
-      EXPECT_EQ(std::string(e.what()), message + hint) << text;
-    }
-  }
+  expect_config_errors([](const std::string& text) { parse_guidance_interval(text); }, bad, hint);
   SamplerConfig sc;
   sc.guidance_t_lo = 0.0;
   sc.guidance_t_hi = 1.0;
@@ -212,14 +220,7 @@ TEST(GenSamplerConfig, GuidanceOnParsesValidatesRoundTripsAndAppearsOnlyWhenName
       {"", "--guidance-on: names no condition"},
       {"metastasis,", "--guidance-on: 'metastasis,' holds an empty name"},
       {"sex,sex", "--guidance-on: 'sex' is named twice"}};
-  for (const auto& [text, message] : bad) {
-    try {
-      parse_guidance_on(text);
-      ADD_FAILURE() << text;
-    } catch (const ConfigError& e) {
-      EXPECT_EQ(std::string(e.what()), message + hint) << text;
-    }
-  }
+  expect_config_errors([](const std::string& text) { parse_guidance_on(text); }, bad, hint);
   SamplerConfig sc;
   EXPECT_FALSE(sc.to_json().contains("guidance_on")) << "runs that guide every condition keep their old record";
   sc.guidance_on = {"metastasis"};
