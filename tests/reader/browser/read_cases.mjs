@@ -37,6 +37,11 @@ if (!base || !token || !Number.isInteger(count) || count < 6 || !screenshot) {
 const {chromium} = await import(new URL('../../../web/node_modules/playwright-core/index.mjs', import.meta.url));
 
 const problems = [];  // every failed check, page error and console error
+const trail = [];     // the last steps taken, named in the summary when the script stops early
+function step(what) {
+  trail.push(what);
+  if (trail.length > 8) trail.shift();
+}
 const check = (ok, what) => {
   if (!ok) problems.push(what);
   return ok;
@@ -123,6 +128,9 @@ function watch(page, apiBodies, sent = {puts: 0}, expected = []) {
   });
   page.on('request', (r) => {
     if (r.method() === 'PUT') sent.puts += 1;
+  });
+  page.on('requestfinished', (r) => {
+    if (r.method() === 'PUT') step(`PUT ${new URL(r.url()).pathname} finished`);
   });
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
   page.on('response', (res) => apiBodies.pending.push(collect(res)));
@@ -232,8 +240,10 @@ try {
   async function submit(k) {
     const putsBefore = sent.puts;
     const replied = page.waitForResponse((r) => r.request().method() === 'PUT');
+    step(`case ${k}: Enter (PUTs so far ${sent.puts})`);
     await page.keyboard.press('Enter');
     const res = await replied;
+    step(`case ${k}: reply ${res.status()}`);
     if (k < summary.n) {
       await page.waitForFunction((next) => document.querySelector('#position')?.dataset.position === String(next) &&
                                                document.body.dataset.ready === 'yes', k + 1);
@@ -270,8 +280,23 @@ try {
     summary.positions_seen.push(k);
     const a = await answerWithKeys(k);
     expected.push({status: 503, path: /^\/api\/answers\//});
-    await page.route('**/api/answers/*', (route) => route.fulfill({
-      status: 503, contentType: 'application/json', body: '{"error": "refused by the test script"}'}), {times: 1});
+    // One route for both submissions, removed afterwards: refuses the first, holds back the second
+    // (two routes of {times: 1} each put a route's removal beside the next's registration)
+    let routed = 0;
+    let during = null;
+    const hold = async (route) => {
+      routed += 1;
+      step(`case ${k}: the script's route has PUT ${routed}`);
+      if (routed === 1) {
+        await route.fulfill({status: 503, contentType: 'application/json', body: '{"error": "refused by the test script"}'});
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      during = await position();  // before the server has the answer
+      await route.continue();
+    };
+    await page.route('**/api/answers/*', hold);
+    step(`case ${k}: Enter, to be refused`);
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => document.getElementById('error').textContent.includes('NOT saved'));
     check(await position() === k, `after a refused answer the page stays at case ${k} (${await position()})`);
@@ -280,13 +305,9 @@ try {
       const got = await checked(q);
       check(got === (a[q] === null ? null : String(a[q])), `after a refused answer the form still shows ${q} ${a[q]} (${got})`);
     }
-    let during = null;
-    await page.route('**/api/answers/*', async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      during = await position();  // before the server has the answer
-      await route.continue();
-    }, {times: 1});
     await submit(k);
+    await page.unroute('**/api/answers/*', hold);
+    check(routed === 2, `the script's route saw ${routed} submissions of case ${k}, not 2`);
     check(during === k, `the page left case ${k} before the server replied (it showed ${during})`);
   }
 
@@ -418,7 +439,7 @@ try {
   check(summary.answers.length === count, `${count} answers given (${summary.answers.length})`);
   if (coordinatorToken) summary.coordinator = await readProgress(await browser.newContext({viewport: {width: 1280, height: 800}}));
 } catch (e) {
-  problems.push(`stopped: ${e.message}`);
+  problems.push(`stopped: ${e.message} (last steps: ${trail.join('; ')})`);
 } finally {
   await browser.close();
 }
