@@ -261,7 +261,10 @@ struct Inputs {
 
 std::string resolve_model(const AuditConfig& cfg, const ScanSet& synthetic) {
   if (!cfg.model.empty()) return cfg.model;
-  const json& made = synthetic.info.contains("config") ? synthetic.info["config"] : json();
+  json made = synthetic.info.contains("config") ? synthetic.info["config"] : json();
+  // a set resampled by `dataset resample` carries its source's config
+  while (made.is_object() && made.value("command", "") == "dataset resample" && made.contains("source"))
+    made = json(made["source"]);
   if (made.is_object() && made.value("command", "") == "generate" && made.contains("config") &&
       made["config"].contains("model_dir")) {
     const std::string dir = made["config"]["model_dir"].get<std::string>();

@@ -80,7 +80,7 @@ ScanSet load_scan_set(const std::string& dir, const std::string& where) {
       throw InputError(context_place(where, dir),
                        fmt::format("scans have different grids ({} is {} x {}, {} is {} x {})", records.front().id,
                                    records.front().width, records.front().height, r.id, r.width, r.height),
-                       "resample them to one grid first (scintigen dataset export --size, or simulate --size)");
+                       "resample them to one grid first (scintigen dataset resample --size)");
     set.scans.push_back(ds.load(r));
   }
   return set;
@@ -98,7 +98,7 @@ void check_same_grid(const std::vector<const ScanSet*>& sets) {
       throw InputError(s->where,
                        fmt::format("its scans are {} x {} but {}'s are {} x {}", s->width(), s->height(), first->where,
                                    first->width(), first->height()),
-                       "the audit compares scans on one grid: generate or simulate at the same --size");
+                       "the audit compares scans on one grid: resample one set with scintigen dataset resample --size");
   }
 }
 

@@ -42,7 +42,7 @@ struct ScanSet {
 ScanSet load_scan_set(const std::string& dir, const std::string& where);
 
 // InputError when the sets' grids differ ("--real is 64 x 256 but --synthetic is 128 x 512")
-// with a hint to resample (export --size / simulate --size / a model of that grid).
+// with a hint to resample one set (`scintigen dataset resample --size`).
 void check_same_grid(const std::vector<const ScanSet*>& sets);
 
 }  // namespace scintigen::audit

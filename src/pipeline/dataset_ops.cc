@@ -12,6 +12,7 @@
 #include "core/fs_util.h"
 #include "core/names.h"
 #include "core/progress.h"
+#include "core/resample.h"
 #include "core/split.h"
 #include "core/version.h"
 #include "data/dataset.h"
@@ -163,6 +164,56 @@ size_t merge_datasets(const std::vector<std::string>& inputs, const std::string&
       if (++n % 64 == 0) dst.commit();
       progress.advance();
     }
+  }
+  dst.commit();
+  return n;
+}
+
+void ResampleConfig::validate() const {
+  if (width < 1 || height < 1 || width > 8192 || height > 8192)
+    throw ConfigError("--size", fmt::format("invalid size {}x{}", width, height),
+                      "give WxH with 1..8192 each, e.g. 64x256");
+}
+
+nlohmann::json ResampleConfig::to_json() const {
+  return {{"command", "dataset resample"}, {"size", fmt::format("{}x{}", width, height)}};
+}
+
+size_t resample_dataset(const std::string& in, const std::string& out, const ResampleConfig& cfg, EventSink* events) {
+  cfg.validate();
+  Dataset src = Dataset::open(in);
+  const auto records = src.records();
+  nlohmann::json config = cfg.to_json();
+  config["input"] = {{"dir", in}, {"uid", src.info().value("dataset_uid", "")}};
+  config["source"] = src.info().contains("config") ? src.info()["config"] : nlohmann::json();
+  Dataset dst = Dataset::create(out, config);
+  Progress progress(events, "resample", records.size());
+  size_t n = 0;
+  for (const auto& r : records) {
+    Scan s = src.load(r);
+    if (s.height != cfg.height || s.width != cfg.width) {
+      Scan t = make_scan(cfg.height, cfg.width);
+      for (View v : {kAnterior, kPosterior}) {
+        if (!s.has_view(v)) continue;
+        const std::vector<float> counts = resample_counts(s.view(v), s.height, s.width, cfg.height, cfg.width);
+        std::copy(counts.begin(), counts.end(), t.view(v));
+      }
+      t.spacing_row_mm = s.spacing_row_mm * s.height / cfg.height;
+      t.spacing_col_mm = s.spacing_col_mm * s.width / cfg.width;
+      t.id = s.id;
+      t.source = s.source;
+      t.split = s.split;
+      t.meta = s.meta;
+      if (!t.meta.contains("resampled_from")) t.meta["resampled_from"] = {s.height, s.width};
+      t.views = s.views;
+      t.labels = s.labels;
+      t.origin = s.origin;
+      s = std::move(t);
+    }
+    s.pixel_sha256.clear();
+    dst.add(s);
+    if (++n % 64 == 0) dst.commit();
+    progress.advance();
   }
   dst.commit();
   return n;

@@ -1,8 +1,9 @@
-// Whole-dataset operations behind `scintigen dataset ...`: summary, split, merge, export.
+// Whole-dataset operations behind `scintigen dataset ...`: summary, split, merge, resample, export.
 //
 //   nlohmann::json s = summarize_dataset(Dataset::open("ds"));
 //   split_dataset("ds", SplitConfig{{{"train", .8}, {"val", .1}, {"test", .1}}, {"metastasis"}, 42});
 //   merge_datasets({"a", "b"}, "ab", MergeConfig{});
+//   resample_dataset("ds128x512", "ds64x256", ResampleConfig{64, 256});
 //   ExportResult r = export_dataset("ds", ExportConfig{"out", ExportFormat::kDicom});
 #pragma once
 
@@ -46,6 +47,22 @@ struct MergeConfig {
 // A new dataset at `out` with every scan of `inputs`, pixels and records unchanged.
 size_t merge_datasets(const std::vector<std::string>& inputs, const std::string& out, const MergeConfig& config,
                       EventSink* events = nullptr);
+
+struct ResampleConfig {
+  int width = 0, height = 0;  // the new grid, 1..8192 each
+  void validate() const;
+  nlohmann::json to_json() const;
+};
+
+// A new dataset at `out` with every scan of `in` on the grid (width x height): each present view
+// resampled count-preservingly (core/resample.h: box integration, so total counts and the
+// Poisson meaning of the counts are kept), pixel spacing scaled to match; ids, labels, origin,
+// source, split and meta unchanged but for meta "resampled_from" = [rows, columns] of the source
+// grid, where the scan has none yet (one resampled at ingest keeps its native grid there); a scan
+// already on the grid is copied. dataset.json records the source dataset's uid,
+// folder and config ("source"), so a resampled synthetic set still names the model that made it.
+size_t resample_dataset(const std::string& in, const std::string& out, const ResampleConfig& config,
+                        EventSink* events = nullptr);
 
 enum class ExportFormat { kDicom, kPng16, kPreview, kContactSheet };
 ExportFormat export_format_from_string(const std::string& s);

@@ -86,6 +86,32 @@ TEST_F(AuditCli, AuditWritesJsonHtmlAndSheetWithTheGenerator) {
   }
 }
 
+// A synthetic set resampled with `dataset resample` (here twice, 64x256 -> 32x128 -> 64x256) still
+// names its generator: membership runs with the shipped model that made it, found through the
+// resampled sets' dataset.json. A set on another grid is refused with the command that fixes it.
+TEST_F(AuditCli, AResampledSyntheticSetStillNamesItsGenerator) {
+  const std::string d = dir_->path(), b = scintigen_binary();
+  auto r = run_command(b + " dataset resample " + d + "/syn --size 32x128 -q --out " + d + "/syn32");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(b + " audit --real " + d + "/real --synthetic " + d + "/syn32 --out " + d + "/bad_grid");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--synthetic: its scans are 32 x 128 but --real's are 64 x 256"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("scintigen dataset resample --size"), std::string::npos) << r.output;
+  r = run_command(b + " dataset resample " + d + "/syn32 --size 64x256 -q --out " + d + "/syn64");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command(b + " audit --real " + d + "/real --synthetic " + d + "/syn64 --train " + d + "/train --out " + d +
+                  "/audit_resampled --encoder " + d +
+                  "/enc --skip fidelity,image_stats,c2st,label_fidelity,memorisation "
+                  "--membership-n 8 "
+                  "--membership-times 0.3 --membership-draws 1 --threads 1 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto a = nlohmann::json::parse(read_file(d + "/audit_resampled/audit.json"));
+  const auto made = nlohmann::json::parse(read_file(d + "/syn/dataset.json"));
+  EXPECT_EQ(a["inputs"]["model"]["sha256"], made["config"]["config"]["model_sha256"]) << a["inputs"].dump(1);
+  EXPECT_TRUE(a["membership"]["auc"].is_number());
+}
+
 TEST_F(AuditCli, BadInputExitsTwoNamingTheFlag) {
   const std::string d = dir_->path(), b = scintigen_binary();
   auto r = run_command(b + " audit --real " + d + "/nope --synthetic " + d + "/syn --encoder " + d + "/enc --out " + d +

@@ -219,6 +219,7 @@ TEST_F(AuditKnownAnswers, BadInputGivesClearErrors) {
     AuditConfig ac = config(d + "/small_grid", "e1");
     const std::string e = scintigen::testing::input_error([&] { run_audit(ac); });
     EXPECT_NE(e.find("--synthetic: its scans are 32 x 128 but --real's are 64 x 256"), std::string::npos) << e;
+    EXPECT_NE(e.find("resample one set with scintigen dataset resample --size"), std::string::npos) << e;
     EXPECT_FALSE(fs::exists(d + "/e1"));
   }
   // Too few scans.

@@ -70,8 +70,8 @@ TEST(Cli, UsageHelpAndSuggestions) {
   r = sg("ingest x --out y --sed 3");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("did you mean '--seed'?"), std::string::npos) << r.output;
-  for (const char* sub :
-       {"ingest", "dataset", "dataset info", "dataset split", "dataset merge", "dataset export", "demo", "version"}) {
+  for (const char* sub : {"ingest", "dataset", "dataset info", "dataset split", "dataset merge", "dataset resample",
+                          "dataset export", "demo", "version"}) {
     r = sg(std::string(sub) + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub << r.output;
     EXPECT_GT(r.output.size(), 50u) << sub;
