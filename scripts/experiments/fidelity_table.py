@@ -90,15 +90,16 @@ def print_obedience_table(work, cells):
 
 def privacy_cells(a):
     """'memorised | membership' cells of one loaded audit.json: flagged of the synthetic scans, and
-    the two attacks' AUCs with their verdict, or 'not run' where the audit had no --train."""
+    the two attacks' AUCs with their verdict; 'not run' for a section the audit did not run (no
+    --train, or --skip)."""
     s = a["sections"]
     mem, ms = s["memorisation"], s["membership"]
-    if "flagged" not in mem or "generator_attack" not in ms:
-        return "not run | not run |"
     n = a["inputs"]["synthetic"]["scans"]
-    return (f"{mem['flagged']} of {n} ({'pass' if mem['verdict']['pass'] else 'FAIL'}) | "
-            f"{ci(ms['generator_attack'])} (generator), {ci(ms['distance_attack'])} (distance): "
-            f"{'pass' if ms['verdict']['pass'] else 'FAIL'} |")
+    memorised = f"{mem['flagged']} of {n} ({'pass' if mem['verdict']['pass'] else 'FAIL'})" if "flagged" in mem \
+        else "not run"
+    membership = (f"{ci(ms['generator_attack'])} (generator), {ci(ms['distance_attack'])} (distance): "
+                  f"{'pass' if ms['verdict']['pass'] else 'FAIL'}") if "generator_attack" in ms else "not run"
+    return f"{memorised} | {membership} |"
 
 
 def print_audit_table(work, prefix, cells, privacy=False):

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The tables "Guidance and step count at logSNR spacing", "Autoguidance by the stage-1 model",
-"Guidance weight between 1 and 1.5", "A stochastic sampler", ft1m-M and "Guidance on the metastasis condition alone"
-(docs/experiments/fidelity.md) from a work folder of scripts/experiments/guidance_steps.sh,
-autoguidance.sh, guidance_weight.sh, sde_sampler.sh, ft1m_m.sh or guidance_on.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
+"Guidance weight between 1 and 1.5", "A stochastic sampler", ft1m-M, "Guidance on the metastasis condition alone"
+and res128 (docs/experiments/fidelity.md) from a work folder of scripts/experiments/guidance_steps.sh,
+autoguidance.sh, guidance_weight.sh, sde_sampler.sh, ft1m_m.sh, guidance_on.sh or res128.sh: speed-gs-CELL-rR.json or speed-ag-CELL-rR.json (three rounds),
 audit-CELL/audit.json, obedience-CELL.json and each set's total-count spread. The current
 default's audit and obedience are the time-spacing table's cell ft1m-C2-gi1.5-logsnr.
 Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
@@ -13,6 +13,7 @@ Usage: guidance_steps_table.py WORKDIR            # the 600-scan table
        guidance_steps_table.py WORKDIR --sde confirm CELL TWIN  # its stage 2 on real2000c
        guidance_steps_table.py WORKDIR --oversample  # ft1m-M (ft1m_m.sh) on real2000c
        guidance_steps_table.py WORKDIR --guidance-on  # guidance on metastasis alone, 600 scans
+       guidance_steps_table.py WORKDIR --res128  # res128 (res128.sh) beside its control and the shipped model
        guidance_steps_table.py WORKDIR --accept REAL CELL...  # acceptance-REAL-CELL side by side (ldm_confirm.sh)
 Reads the numbers; computes only medians and ratios (and the count statistics)."""
 import json
@@ -29,6 +30,7 @@ AUTOGUIDANCE = ["AG2-i", "AG3-i", "AG2-all"]
 WEIGHTS = ["C2-gi1.15-logsnr", "C2-gi1.3-logsnr"]
 SDE = ["C2-gi1.5-logsnr-sde", "C2-g1-logsnr-sde"]
 OVERSAMPLE = ["M-g1-logsnr", "M-gi1.5-logsnr"]
+RES128 = ["res128-gi1.5-s10-bf16", "res128-g1-s10-bf16"]
 GUIDANCE_ON = ["C2-gm1.5-logsnr", "C2-gm2-logsnr"]
 
 
@@ -130,6 +132,9 @@ def main():
         return
     if "--guidance-on" in sys.argv[2:]:
         print_cell_tables(work, "go", GUIDANCE_ON, GUIDANCE_ON)
+        return
+    if "--res128" in sys.argv[2:]:
+        print_cell_tables(work, "r128", [RES128[0]], ["C2-gi1.5-logsnr", "sim128-control"] + RES128)
         return
     prefix, cells = ("ag", AUTOGUIDANCE) if "--autoguidance" in sys.argv[2:] else ("gs", NEW)
     print_speed_table(work, prefix, ["base-g1-quadratic-fp32", "C2-gi1.5-logsnr"] + cells, "base-g1-quadratic-fp32",
