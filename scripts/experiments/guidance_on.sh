@@ -9,6 +9,8 @@
 # 7503). Resumable.
 #   scripts/experiments/guidance_on.sh WORKDIR                  # stage 1 (about 30 minutes)
 #   scripts/experiments/guidance_on.sh WORKDIR confirm TAG      # stage 2 (about 45 minutes)
+#   scripts/experiments/guidance_on.sh WORKDIR redraw           # the shipped setting on a second fresh
+#                                                                # draw (real2000e, seeds 7601/7603; 25 min)
 # The work folder must hold train-noisy (ft1m_c.sh or any latent script makes it).
 set -uo pipefail
 # shellcheck source=fidelity_lib.sh
@@ -22,6 +24,16 @@ declare -A CELL=(
   [C2-gm2-logsnr]="2 10 $LOGSNR --guidance-on metastasis"
 )
 NEW=(C2-gm1.5-logsnr C2-gm2-logsnr)
+if [ "${2:-}" = redraw ]; then
+  [ -d real2000e ] || "$BIN" simulate --site generator_train --n 2000 --seed 7601 --size 64x256 --out real2000e -q ||
+    exit 1
+  read -r g s flags <<<"${CELL[C2-gm2-logsnr]}"
+  confirm_2000 C2-gm2-logsnr "--guidance $g --steps $s $flags" real2000e 7603 || exit 1
+  python3 "$ROOT/scripts/experiments/guidance_steps_table.py" . --accept real2000e C2-gm2-logsnr \
+    >guidance_on_redraw_table.md
+  cat guidance_on_redraw_table.md
+  exit 0
+fi
 if [ "${2:-}" = confirm ]; then
   tag=${3:-}
   [ -n "${CELL[$tag]:-}" ] || { echo "guidance_on.sh: unknown cell '$tag' (${NEW[*]})" >&2 && exit 2; }
