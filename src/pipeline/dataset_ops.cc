@@ -1,6 +1,7 @@
 #include "pipeline/dataset_ops.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,35 @@
 namespace fs = std::filesystem;
 
 namespace scintigen {
+
+void create_dataset_atomically(const std::string& out, const nlohmann::json& config,
+                               const std::function<void(Dataset&)>& fill) {
+  const std::string command = config.value("command", "this command");
+  std::error_code ec;
+  if (out.empty()) throw ConfigError("--out", "is empty", "give the dataset folder to create");
+  if (fs::exists(out, ec))
+    throw InputError(out, "already exists; " + command + " writes a new dataset",
+                     "choose a new --out or remove the old one");
+  create_parent_folders(out);
+  fs::path parent = fs::path(out).parent_path();
+  if (parent.empty()) parent = ".";
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw InputError(out, "cannot create the dataset: folder '" + parent.string() + "' is not writable",
+                     "choose a writable location for --out");
+  const std::string tmp = out + ".tmp-" + std::to_string(::getpid());
+  try {
+    Dataset ds = Dataset::create(tmp, config);
+    fill(ds);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  fs::rename(tmp, out, ec);
+  if (ec) {
+    fs::remove_all(tmp, ec);
+    throw InputError(out, "cannot move the finished dataset into place: " + ec.message(), "check --out");
+  }
+}
 
 nlohmann::json summarize_dataset(const Dataset& ds) {
   nlohmann::json s;
@@ -151,21 +181,23 @@ size_t merge_datasets(const std::vector<std::string>& inputs, const std::string&
   }
   const bool prefix = cfg.prefix_ids || collide;
   nlohmann::json config = {{"command", "dataset merge"}, {"inputs", uids}, {"prefix_ids", prefix}};
-  Dataset dst = Dataset::create(out, config);
-  Progress progress(events, "merge", total);
   size_t n = 0;
-  for (size_t k = 0; k < sources.size(); ++k) {
-    const std::string uid = uids[k].get<std::string>();
-    for (const auto& r : sources[k].records()) {
-      Scan s = sources[k].load(r);
-      if (prefix) s.id = fmt::format("d{}_{}", k, s.id);
-      s.meta["merged_from"] = uid;
-      dst.add(s);
-      if (++n % 64 == 0) dst.commit();
-      progress.advance();
+  create_dataset_atomically(out, config, [&](Dataset& dst) {
+    Progress progress(events, "merge", total);
+    for (size_t k = 0; k < sources.size(); ++k) {
+      const std::string uid = uids[k].get<std::string>();
+      for (const auto& r : sources[k].records()) {
+        Scan s = sources[k].load(r);
+        if (prefix) s.id = fmt::format("d{}_{}", k, s.id);
+        s.meta["merged_from"] = uid;
+        dst.add(s);
+        if (++n % 64 == 0) dst.commit();
+        progress.advance();
+      }
     }
-  }
-  dst.commit();
+    dst.commit();
+    progress.finish();
+  });
   return n;
 }
 
@@ -186,36 +218,39 @@ size_t resample_dataset(const std::string& in, const std::string& out, const Res
   nlohmann::json config = cfg.to_json();
   config["input"] = {{"dir", in}, {"uid", src.info().value("dataset_uid", "")}};
   config["source"] = src.info().contains("config") ? src.info()["config"] : nlohmann::json();
-  Dataset dst = Dataset::create(out, config);
-  Progress progress(events, "resample", records.size());
   size_t n = 0;
-  for (const auto& r : records) {
-    Scan s = src.load(r);
-    if (s.height != cfg.height || s.width != cfg.width) {
-      Scan t = make_scan(cfg.height, cfg.width);
-      for (View v : {kAnterior, kPosterior}) {
-        if (!s.has_view(v)) continue;
-        const std::vector<float> counts = resample_counts(s.view(v), s.height, s.width, cfg.height, cfg.width);
-        std::copy(counts.begin(), counts.end(), t.view(v));
+  create_dataset_atomically(out, config, [&](Dataset& dst) {
+    Progress progress(events, "resample", records.size());
+    for (const auto& r : records) {
+      Scan s = src.load(r);
+      if (s.height != cfg.height || s.width != cfg.width) {
+        Scan t = make_scan(cfg.height, cfg.width);
+        for (View v : {kAnterior, kPosterior}) {
+          if (!s.has_view(v)) continue;
+          const std::vector<float> counts = resample_counts(s.view(v), s.height, s.width, cfg.height, cfg.width);
+          std::copy(counts.begin(), counts.end(), t.view(v));
+        }
+        t.spacing_row_mm = s.spacing_row_mm * s.height / cfg.height;
+        t.spacing_col_mm = s.spacing_col_mm * s.width / cfg.width;
+        t.id = s.id;
+        t.source = s.source;
+        t.split = s.split;
+        t.meta = s.meta;
+        if (!t.meta.contains("resampled_from")) t.meta["resampled_from"] = {s.height, s.width};
+        t.views = s.views;
+        t.labels = s.labels;
+        t.origin = s.origin;
+        s = std::move(t);
       }
-      t.spacing_row_mm = s.spacing_row_mm * s.height / cfg.height;
-      t.spacing_col_mm = s.spacing_col_mm * s.width / cfg.width;
-      t.id = s.id;
-      t.source = s.source;
-      t.split = s.split;
-      t.meta = s.meta;
-      if (!t.meta.contains("resampled_from")) t.meta["resampled_from"] = {s.height, s.width};
-      t.views = s.views;
-      t.labels = s.labels;
-      t.origin = s.origin;
-      s = std::move(t);
+      s.pixel_sha256.clear();
+      dst.add(s);
+      if (++n % 64 == 0) dst.commit();
+      progress.advance();
     }
-    s.pixel_sha256.clear();
-    dst.add(s);
-    if (++n % 64 == 0) dst.commit();
-    progress.advance();
-  }
-  dst.commit();
+    dst.commit();
+    dst.log_event("dataset resample", config);
+    progress.finish();
+  });
   return n;
 }
 

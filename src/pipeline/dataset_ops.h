@@ -7,6 +7,7 @@
 //   ExportResult r = export_dataset("ds", ExportConfig{"out", ExportFormat::kDicom});
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -18,6 +19,14 @@ namespace scintigen {
 
 class Dataset;
 struct ScanRecord;
+
+// Writes the new dataset `out` through a temporary folder beside it: `out` must not exist (its
+// missing parent folders are created; the parent must be writable), `fill` adds and commits the
+// scans, and the folder is renamed to `out` only when `fill` returns. When `fill` throws, the
+// temporary folder is removed and nothing is left at `out`. config["command"] names the command
+// in the errors.
+void create_dataset_atomically(const std::string& out, const nlohmann::json& config,
+                               const std::function<void(Dataset&)>& fill);
 
 // Counts by origin, split, view set, grid, and per label value; dataset.json fields.
 nlohmann::json summarize_dataset(const Dataset& ds);

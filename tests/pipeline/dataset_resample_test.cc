@@ -3,7 +3,10 @@
 // every view keeps its total counts (float rounding: 1e-5 relative); ids, labels, origin, source,
 // split, present views and meta are carried, spacing is scaled and "resampled_from" names the
 // source grid; dataset.json records the source; a scan already on the grid is copied unchanged;
-// bad sizes and unusable folders are refused before anything is written.
+// bad sizes and unusable folders are refused before anything is written. And the writer that
+// resample, merge and simulate share (create_dataset_atomically): a run that throws after
+// committing scans leaves nothing at --out and no temporary folder; one that returns leaves only
+// the finished dataset.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -152,6 +155,40 @@ TEST(DatasetResample, RefusesBadSizesAndFoldersBeforeWriting) {
   EXPECT_NE(testing::input_error([&] { resample_dataset(t / "src", t / "half", ResampleConfig{2, 8}); }), "");
   EXPECT_EQ(read_file(t / "half/dataset.json"), before);
   EXPECT_EQ(Dataset::open(t / "half").records().front().height, 16);
+}
+
+TEST(CreateDatasetAtomically, AFailedRunLeavesNothingAndAFinishedOneOnlyTheDataset) {
+  TempDir t;
+  const nlohmann::json config = {{"command", "test writer"}};
+  auto add_two = [](Dataset& ds) {
+    for (int k = 0; k < 2; ++k) {
+      Scan s = make_scan(kH, kW);
+      s.id = "w" + std::to_string(k);
+      ds.add(s);
+    }
+    ds.commit();
+  };
+  try {
+    create_dataset_atomically(t / "out/ds", config, [&](Dataset& ds) {
+      add_two(ds);
+      throw InputError("scan w2", "unreadable", "a test failure after two committed scans");
+    });
+    ADD_FAILURE() << "the failure was swallowed";
+  } catch (const InputError& e) {
+    EXPECT_NE(e.describe().find("unreadable"), std::string::npos) << e.describe();
+  }
+  EXPECT_FALSE(fs::exists(t / "out/ds"));
+  EXPECT_TRUE(fs::is_empty(t / "out")) << "a temporary folder was left behind";
+
+  create_dataset_atomically(t / "out/ds", config, add_two);
+  EXPECT_EQ(Dataset::open(t / "out/ds").size(), 2u);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(t / "out")) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"ds"});
+  EXPECT_EQ(testing::input_error([&] { create_dataset_atomically(t / "out/ds", config, add_two); }),
+            t / "out/ds" +
+                ": already exists; test writer writes a new dataset (hint: choose a new --out or remove the "
+                "old one)");
 }
 
 }  // namespace
