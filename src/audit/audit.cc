@@ -315,7 +315,16 @@ void check_inputs(const AuditConfig& cfg, Inputs& in) {
   }
   if (in.has_train && cfg.runs("membership")) {
     in.model = resolve_model(cfg, in.synthetic);
-    in.model_sha256 = gen::check_model_folder(in.model).ema_sha256;
+    const gen::ModelFolder m = gen::check_model_folder(in.model);
+    in.model_sha256 = m.ema_sha256;
+    // The attack scores the model on --train at the model's own grid; scans resampled to it from
+    // another grid are not what the model trained on, and would make any model look private.
+    if (m.config.height != in.train.height() || m.config.width != in.train.width())
+      throw InputError(cfg.model.empty() ? "--synthetic" : "--model",
+                       fmt::format("its generator {} makes {} x {} scans but --train is {} x {}: membership scores "
+                                   "the model on its training scans at its own grid",
+                                   in.model, m.config.width, m.config.height, in.train.width(), in.train.height()),
+                       "--skip membership (memorisation still runs), or audit sets on the model's grid");
   }
 }
 

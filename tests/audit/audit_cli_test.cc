@@ -88,7 +88,8 @@ TEST_F(AuditCli, AuditWritesJsonHtmlAndSheetWithTheGenerator) {
 
 // A synthetic set resampled with `dataset resample` (here twice, 64x256 -> 32x128 -> 64x256) still
 // names its generator: membership runs with the shipped model that made it, found through the
-// resampled sets' dataset.json. A set on another grid is refused with the command that fixes it.
+// resampled sets' dataset.json. A set on another grid is refused with the command that fixes it,
+// and membership is refused when the sets are not on the generator's grid.
 TEST_F(AuditCli, AResampledSyntheticSetStillNamesItsGenerator) {
   const std::string d = dir_->path(), b = scintigen_binary();
   auto r = run_command(b + " dataset resample " + d + "/syn --size 32x128 -q --out " + d + "/syn32");
@@ -98,6 +99,19 @@ TEST_F(AuditCli, AResampledSyntheticSetStillNamesItsGenerator) {
   EXPECT_NE(r.output.find("--synthetic: its scans are 32 x 128 but --real's are 64 x 256"), std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("scintigen dataset resample --size"), std::string::npos) << r.output;
+  // All three sets at 32 x 128: membership would score the 64 x 256 model on upsampled scans
+  for (const char* set : {"real", "train"}) {
+    r = run_command(b + " dataset resample " + d + "/" + set + " --size 32x128 -q --out " + d + "/" + set + "32");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  r = run_command(b + " audit --real " + d + "/real32 --synthetic " + d + "/syn32 --train " + d +
+                  "/train32 --encoder " + d + "/enc --out " + d + "/bad_model_grid");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("makes 64 x 256 scans but --train is 32 x 128: membership scores the model on its training "
+                          "scans at its own grid (hint: --skip membership"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(d + "/bad_model_grid"));
   r = run_command(b + " dataset resample " + d + "/syn32 --size 64x256 -q --out " + d + "/syn64");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = run_command(b + " audit --real " + d + "/real --synthetic " + d + "/syn64 --train " + d + "/train --out " + d +
